@@ -1,0 +1,35 @@
+/**
+ * npm run stack:up | stack:down | stack:status — the local Kafka (KRaft) and Apicurio
+ * Registry, fetched from Maven Central and kept in .stack/ (see src/stack/).
+ */
+import path from 'node:path'
+import { describeError } from '../src/errors'
+import { createLogger } from '../src/log'
+import { stackDown, stackStatus, stackUp } from '../src/stack/local-stack'
+import { stackSettingsFromEnv } from '../src/stack/settings'
+
+async function main(command: string | undefined): Promise<void> {
+  const log = createLogger({ pretty: process.stdout.isTTY }).child({ module: 'stack' })
+  const settings = stackSettingsFromEnv(path.resolve(__dirname, '..'))
+  switch (command) {
+    case 'up': {
+      const endpoints = await stackUp(settings, log)
+      log.info(endpoints, 'stack ready')
+      break
+    }
+    case 'down':
+      await stackDown(settings, log)
+      break
+    case 'status':
+      console.log(JSON.stringify(stackStatus(settings)))
+      break
+    default:
+      console.error('usage: tsx scripts/stack.ts up|down|status')
+      process.exitCode = 2
+  }
+}
+
+main(process.argv[2]).catch((err: unknown) => {
+  console.error(`stack ${process.argv[2] ?? ''}: ${describeError(err)}`)
+  process.exit(1)
+})

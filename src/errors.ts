@@ -1,0 +1,95 @@
+/**
+ * The one error family of Nightshift. Every error carries a stable `code` from
+ * {@link ERROR_CODES}, whether retrying can help (`retriable`), and the `cause`.
+ * How an error is handled is decided by its class, in one place (the runner or the CLI):
+ * - {@link ConfigError}: stop at start, name the file or setting that is wrong;
+ * - {@link RetriableError}: back off and try again;
+ * - {@link PoisonRecordError}: the record goes to the DLQ, the stage goes on.
+ */
+
+/** Every code Nightshift errors may carry; a unit test checks they are unique. */
+export const ERROR_CODES = {
+  CONFIG: 'NS_CONFIG',
+  STACK: 'NS_STACK',
+  STACK_PORT_IN_USE: 'NS_STACK_PORT_IN_USE',
+  STACK_FETCH: 'NS_STACK_FETCH',
+  STACK_NOT_READY: 'NS_STACK_NOT_READY',
+  KAFKA: 'NS_KAFKA',
+  KAFKA_UNAVAILABLE: 'NS_KAFKA_UNAVAILABLE',
+  REGISTRY: 'NS_REGISTRY',
+  REGISTRY_UNAVAILABLE: 'NS_REGISTRY_UNAVAILABLE',
+  SCHEMA_INCOMPATIBLE: 'NS_SCHEMA_INCOMPATIBLE',
+  SCHEMA_INVALID: 'NS_SCHEMA_INVALID',
+  POISON_RECORD: 'NS_POISON_RECORD',
+} as const
+
+export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES]
+
+export interface NightshiftErrorOptions {
+  retriable?: boolean
+  cause?: unknown
+}
+
+/** Base class: never thrown bare by callers that can pick a subclass. */
+export class NightshiftError extends Error {
+  readonly code: ErrorCode
+  readonly retriable: boolean
+
+  constructor(code: ErrorCode, message: string, options: NightshiftErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause })
+    this.name = new.target.name
+    this.code = code
+    this.retriable = options.retriable ?? false
+  }
+}
+
+/** Wrong configuration or environment: retrying cannot help; stop and say what to fix. */
+export class ConfigError extends NightshiftError {
+  constructor(message: string, options: { code?: ErrorCode; cause?: unknown } = {}) {
+    super(options.code ?? ERROR_CODES.CONFIG, message, { retriable: false, cause: options.cause })
+  }
+}
+
+/** A dependency is briefly unavailable (broker, registry): back off and try again. */
+export class RetriableError extends NightshiftError {
+  constructor(code: ErrorCode, message: string, options: { cause?: unknown } = {}) {
+    super(code, message, { retriable: true, cause: options.cause })
+  }
+}
+
+/** The local stack could not be fetched, started or reached. */
+export class StackError extends NightshiftError {
+  constructor(code: ErrorCode, message: string, options: { cause?: unknown } = {}) {
+    super(code, message, { retriable: false, cause: options.cause })
+  }
+}
+
+/** A schema change the registry refused under the subject's compatibility rule. */
+export class SchemaIncompatibleError extends ConfigError {
+  readonly subject: string
+  readonly schemaName: string
+  readonly reason: string
+
+  constructor(schemaName: string, subject: string, reason: string, cause?: unknown) {
+    super(`schema ${schemaName} is incompatible with subject ${subject}: ${reason}`, {
+      code: ERROR_CODES.SCHEMA_INCOMPATIBLE,
+      cause,
+    })
+    this.subject = subject
+    this.schemaName = schemaName
+    this.reason = reason
+  }
+}
+
+/** A record that can never be processed (undecodable, invalid): DLQ it and go on. */
+export class PoisonRecordError extends NightshiftError {
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super(ERROR_CODES.POISON_RECORD, message, { retriable: false, cause: options.cause })
+  }
+}
+
+/** A short, single-line description of any thrown value, for logs and error headers. */
+export function describeError(err: unknown): string {
+  if (err instanceof Error) return err.message
+  return String(err)
+}

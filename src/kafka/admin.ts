@@ -1,0 +1,108 @@
+import type { Admin, ITopicConfig } from 'kafkajs'
+import { RetriableError, ERROR_CODES, describeError } from '../errors'
+import { createKafka, type KafkaSettings } from './connection'
+
+/** A topic as `topology/` declares it. */
+export interface TopicSpec {
+  name: string
+  partitions: number
+  replicationFactor?: number
+  configs?: Record<string, string>
+}
+
+/** The admin operations Nightshift needs, over one connection. */
+export class KafkaAdmin {
+  private constructor(private readonly admin: Admin) {}
+
+  static async connect(settings: KafkaSettings): Promise<KafkaAdmin> {
+    const admin = createKafka(settings).admin()
+    await admin.connect()
+    return new KafkaAdmin(admin)
+  }
+
+  /** Creates the topics that do not exist yet; returns the names it created. */
+  async ensureTopics(specs: TopicSpec[]): Promise<string[]> {
+    const existing = new Set(await this.admin.listTopics())
+    const missing = specs.filter((s) => !existing.has(s.name))
+    if (missing.length === 0) return []
+    const topics: ITopicConfig[] = missing.map((s) => ({
+      topic: s.name,
+      numPartitions: s.partitions,
+      replicationFactor: s.replicationFactor ?? 1,
+      configEntries: Object.entries(s.configs ?? {}).map(([name, value]) => ({ name, value })),
+    }))
+    await this.admin.createTopics({ topics, waitForLeaders: true })
+    return missing.map((s) => s.name)
+  }
+
+  async listTopics(): Promise<string[]> {
+    return this.admin.listTopics()
+  }
+
+  async deleteTopics(names: string[]): Promise<void> {
+    if (names.length > 0) await this.admin.deleteTopics({ topics: names })
+  }
+
+  async deleteGroups(groupIds: string[]): Promise<void> {
+    if (groupIds.length > 0) await this.admin.deleteGroups(groupIds)
+  }
+
+  /** Committed offsets of a group on a topic, by partition (-1 when none). */
+  async committedOffsets(groupId: string, topic: string): Promise<Map<number, string>> {
+    const [result] = await this.admin.fetchOffsets({ groupId, topics: [topic] })
+    return new Map((result?.partitions ?? []).map((p) => [p.partition, p.offset]))
+  }
+
+  /** High watermarks (end offsets) of a topic, by partition. */
+  async endOffsets(topic: string): Promise<Map<number, string>> {
+    const offsets = await this.admin.fetchTopicOffsets(topic)
+    return new Map(offsets.map((p) => [p.partition, p.high]))
+  }
+
+  async clusterId(): Promise<string> {
+    return (await this.admin.describeCluster()).clusterId
+  }
+
+  async disconnect(): Promise<void> {
+    await this.admin.disconnect()
+  }
+}
+
+export interface WaitForBrokerOptions {
+  timeoutMs: number
+  /** Called between attempts; a returned string aborts the wait with that reason. */
+  abortReason?: () => string | undefined
+  intervalMs?: number
+}
+
+/**
+ * Waits until the cluster answers a metadata call (describeCluster), which is what
+ * "ready" means for a client. Throws a retriable KAFKA_UNAVAILABLE error on timeout.
+ */
+export async function waitForBroker(settings: KafkaSettings, options: WaitForBrokerOptions): Promise<string> {
+  const deadline = Date.now() + options.timeoutMs
+  let lastError = 'no attempt made'
+  for (;;) {
+    const abort = options.abortReason?.()
+    if (abort) throw new RetriableError(ERROR_CODES.KAFKA_UNAVAILABLE, abort)
+    // Refused connections are expected while the broker starts: keep kafkajs quiet.
+    const quiet = settings.logger.child({}, { level: 'silent' })
+    const admin = createKafka({ ...settings, logger: quiet, retries: 0, connectionTimeoutMs: 1000 }).admin()
+    try {
+      await admin.connect()
+      const { clusterId } = await admin.describeCluster()
+      return clusterId
+    } catch (err) {
+      lastError = describeError(err)
+    } finally {
+      await admin.disconnect().catch(() => undefined)
+    }
+    if (Date.now() >= deadline) {
+      throw new RetriableError(
+        ERROR_CODES.KAFKA_UNAVAILABLE,
+        `Kafka at ${settings.brokers.join(',')} did not answer within ${options.timeoutMs} ms: ${lastError}`,
+      )
+    }
+    await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 250))
+  }
+}

@@ -1,0 +1,47 @@
+import { Kafka, logLevel, type LogEntry, type logCreator } from 'kafkajs'
+import type { Logger } from '../log'
+
+/** What every Kafka client in Nightshift is built from. */
+export interface KafkaSettings {
+  brokers: string[]
+  clientId: string
+  logger: Logger
+  /** kafkajs' own retries for a request; the runner adds its own backoff on top. */
+  retries?: number
+  connectionTimeoutMs?: number
+  requestTimeoutMs?: number
+}
+
+const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
+  [logLevel.ERROR]: 'error',
+  [logLevel.WARN]: 'warn',
+  [logLevel.INFO]: 'info',
+  [logLevel.DEBUG]: 'debug',
+}
+
+/** Sends kafkajs' log lines through pino, as `{ module: 'kafkajs', ns }`. */
+function pinoLogCreator(logger: Logger): logCreator {
+  const log = logger.child({ module: 'kafkajs' })
+  return () =>
+    ({ namespace, level, log: entry }: LogEntry) => {
+      const method = LEVELS[level] ?? 'info'
+      const { message, timestamp: _timestamp, logger: _name, ...rest } = entry
+      log[method]({ ns: namespace, ...rest }, message)
+    }
+}
+
+/**
+ * Builds the kafkajs client. Only `src/kafka/` sees kafkajs types; the rest of the
+ * code gets the small interfaces exported from this folder.
+ */
+export function createKafka(settings: KafkaSettings): Kafka {
+  return new Kafka({
+    clientId: settings.clientId,
+    brokers: settings.brokers,
+    connectionTimeout: settings.connectionTimeoutMs ?? 3000,
+    requestTimeout: settings.requestTimeoutMs ?? 30000,
+    retry: { retries: settings.retries ?? 5, initialRetryTime: 100, maxRetryTime: 5000 },
+    logLevel: logLevel.WARN,
+    logCreator: pinoLogCreator(settings.logger),
+  })
+}

@@ -1,0 +1,12 @@
+/**
+ * The Kafka boundary: the only folder that imports kafkajs or the registry client.
+ * Everything else uses these small interfaces, so the client can be swapped.
+ */
+export type { KafkaSettings } from './connection'
+export type { InRecord, OutRecord } from './records'
+export { nextOffset } from './records'
+export { KafkaAdmin, waitForBroker, type TopicSpec } from './admin'
+export { RecordProducer } from './producer'
+export { TransactionalProducer, type Transaction, type OffsetToCommit } from './transaction'
+export { RecordConsumer, type ConsumerOptions, type RecordBatch, type BatchControl, type BatchHandler } from './consumer'
+export { Registry, type AvroSchema, type Compatibility } from './registry'

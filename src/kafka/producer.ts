@@ -1,0 +1,46 @@
+import type { Message, Producer, TopicMessages } from 'kafkajs'
+import { createKafka, type KafkaSettings } from './connection'
+import type { OutRecord } from './records'
+
+function toMessage(record: OutRecord): Message {
+  const message: Message = { key: record.key, value: record.value }
+  if (record.headers) message.headers = record.headers
+  if (record.partition !== undefined) message.partition = record.partition
+  if (record.timestamp !== undefined) message.timestamp = record.timestamp
+  return message
+}
+
+/** Groups records by topic, keeping their order within each topic. */
+export function toTopicMessages(records: OutRecord[]): TopicMessages[] {
+  const byTopic = new Map<string, Message[]>()
+  for (const record of records) {
+    let list = byTopic.get(record.topic)
+    if (!list) byTopic.set(record.topic, (list = []))
+    list.push(toMessage(record))
+  }
+  return [...byTopic].map(([topic, messages]) => ({ topic, messages }))
+}
+
+/**
+ * An idempotent producer that waits for every in-sync replica (acks=all): when
+ * `send` resolves, Kafka has the records. Used where no input offsets are involved
+ * (the webhook).
+ */
+export class RecordProducer {
+  private constructor(private readonly producer: Producer) {}
+
+  static async connect(settings: KafkaSettings): Promise<RecordProducer> {
+    const producer = createKafka(settings).producer({ idempotent: true, maxInFlightRequests: 1 })
+    await producer.connect()
+    return new RecordProducer(producer)
+  }
+
+  async send(records: OutRecord[]): Promise<void> {
+    if (records.length === 0) return
+    await this.producer.sendBatch({ acks: -1, topicMessages: toTopicMessages(records) })
+  }
+
+  async disconnect(): Promise<void> {
+    await this.producer.disconnect()
+  }
+}

@@ -1,0 +1,147 @@
+import { SchemaRegistry, SchemaType, COMPATIBILITY } from '@kafkajs/confluent-schema-registry'
+import {
+  ERROR_CODES,
+  NightshiftError,
+  PoisonRecordError,
+  RetriableError,
+  SchemaIncompatibleError,
+  describeError,
+} from '../errors'
+
+export type Compatibility = 'BACKWARD' | 'BACKWARD_TRANSITIVE' | 'FORWARD' | 'FORWARD_TRANSITIVE' | 'FULL' | 'FULL_TRANSITIVE' | 'NONE'
+
+/** An Avro schema as parsed from `schemas/*.avsc`. */
+export interface AvroSchema {
+  type: string
+  name?: string
+  namespace?: string
+  [key: string]: unknown
+}
+
+const CONTENT_TYPE = 'application/vnd.schemaregistry.v1+json'
+
+interface ResponseLike {
+  status?: number
+  message?: string
+}
+
+function statusOf(err: unknown): number | undefined {
+  return typeof err === 'object' && err !== null && 'status' in err ? (err as ResponseLike).status : undefined
+}
+
+function fullName(schema: AvroSchema): string {
+  return schema.namespace && schema.name ? `${schema.namespace}.${schema.name}` : (schema.name ?? schema.type)
+}
+
+/**
+ * A Confluent-compatible schema registry (Confluent, Apicurio's ccompat API, Karapace):
+ * registration under an explicit subject with a compatibility level, and the
+ * Confluent wire format (magic byte 0, 4-byte schema id, Avro body).
+ */
+export class Registry {
+  private readonly client: SchemaRegistry
+
+  constructor(readonly url: string) {
+    this.client = new SchemaRegistry({ host: url })
+  }
+
+  /** Throws a retriable REGISTRY_UNAVAILABLE error unless the API answers. */
+  async ping(): Promise<void> {
+    let res: Response
+    try {
+      res = await fetch(`${this.url}/subjects`, { signal: AbortSignal.timeout(2000) })
+    } catch (cause) {
+      throw new RetriableError(ERROR_CODES.REGISTRY_UNAVAILABLE, `schema registry at ${this.url} is unreachable: ${describeError(cause)}`, { cause })
+    }
+    if (!res.ok) {
+      throw new RetriableError(ERROR_CODES.REGISTRY_UNAVAILABLE, `schema registry at ${this.url} answered ${res.status} to GET /subjects`)
+    }
+  }
+
+  /**
+   * Sets the subject's compatibility. Confluent accepts this before the subject
+   * exists; Apicurio answers 404 then, and the level is set after registration.
+   * Setting it explicitly matters on Apicurio: for a subject without a rule it
+   * reports the global level (NONE) instead of 404, which the client library
+   * would take for a conflicting configuration.
+   * @returns whether the level was set
+   */
+  async setCompatibility(subject: string, compatibility: Compatibility): Promise<boolean> {
+    const res = await fetch(`${this.url}/config/${encodeURIComponent(subject)}`, {
+      method: 'PUT',
+      headers: { 'content-type': CONTENT_TYPE },
+      body: JSON.stringify({ compatibility }),
+    })
+    if (res.status === 404) return false
+    if (!res.ok) {
+      throw new NightshiftError(ERROR_CODES.REGISTRY, `setting compatibility ${compatibility} on ${subject} failed: ${res.status} ${await res.text()}`)
+    }
+    return true
+  }
+
+  /**
+   * Registers `schema` under `subject` with `compatibility` (idempotent: the same
+   * schema returns the same id). An incompatible change throws
+   * {@link SchemaIncompatibleError} naming the schema, the subject and the reason.
+   * @returns the schema id
+   */
+  async register(subject: string, schema: AvroSchema, compatibility: Compatibility = 'BACKWARD'): Promise<number> {
+    await this.setCompatibility(subject, compatibility)
+    try {
+      const { id } = await this.client.register(
+        { type: SchemaType.AVRO, schema: JSON.stringify(schema) },
+        { subject, compatibility: COMPATIBILITY[compatibility] },
+      )
+      return id
+    } catch (err) {
+      const status = statusOf(err)
+      if (status === 409) {
+        throw new SchemaIncompatibleError(fullName(schema), subject, `the registry refused it under ${compatibility} compatibility: ${describeError(err)}`, err)
+      }
+      if (status === 422) {
+        throw new NightshiftError(ERROR_CODES.SCHEMA_INVALID, `schema ${fullName(schema)} for subject ${subject} is invalid: ${describeError(err)}`, { cause: err })
+      }
+      if (status === undefined || status >= 500) {
+        throw new RetriableError(ERROR_CODES.REGISTRY_UNAVAILABLE, `registering ${fullName(schema)} under ${subject} failed: ${describeError(err)}`, { cause: err })
+      }
+      throw new NightshiftError(ERROR_CODES.REGISTRY, `registering ${fullName(schema)} under ${subject} failed: ${describeError(err)}`, { cause: err })
+    }
+  }
+
+  /** The latest schema id registered under `subject`. */
+  async latestId(subject: string): Promise<number> {
+    return this.client.getLatestSchemaId(subject)
+  }
+
+  /** Encodes `value` in the Confluent wire format with schema `id`. */
+  async encode(id: number, value: unknown): Promise<Buffer> {
+    return this.client.encode(id, value)
+  }
+
+  /**
+   * Decodes a Confluent wire-format buffer. A buffer that is not in the wire format,
+   * names a schema id the registry does not have, or does not match its schema is a
+   * {@link PoisonRecordError}; a registry that cannot be reached is retriable.
+   */
+  async decode(buffer: Buffer): Promise<unknown> {
+    if (buffer.length < 5 || buffer[0] !== 0) {
+      throw new PoisonRecordError('value is not in the Confluent wire format (magic byte 0 + schema id)')
+    }
+    const id = buffer.readInt32BE(1)
+    let schema: Awaited<ReturnType<SchemaRegistry['getSchema']>>
+    try {
+      schema = await this.client.getSchema(id)
+    } catch (err) {
+      const status = statusOf(err)
+      if (status !== undefined && status >= 400 && status < 500) {
+        throw new PoisonRecordError(`schema id ${id} is unknown to the registry (${status})`, { cause: err })
+      }
+      throw new RetriableError(ERROR_CODES.REGISTRY_UNAVAILABLE, `fetching schema id ${id} failed: ${describeError(err)}`, { cause: err })
+    }
+    try {
+      return schema.fromBuffer(buffer.subarray(5))
+    } catch (err) {
+      throw new PoisonRecordError(`value does not decode with schema id ${id}: ${describeError(err)}`, { cause: err })
+    }
+  }
+}
