@@ -1,0 +1,62 @@
+import { randomBytes } from 'node:crypto'
+import fs from 'node:fs'
+import path from 'node:path'
+import { endpointsFromEnv } from '../../src/config/endpoints'
+import { RecordConsumer, type AvroSchema, type InRecord, type KafkaSettings } from '../../src/kafka'
+import { createLogger } from '../../src/log'
+
+/** Endpoints of the stack the global setup brought up (or the external one). */
+export const endpoints = endpointsFromEnv()
+
+export const testLogger = createLogger({ level: process.env.LOG_LEVEL ?? 'warn' })
+
+/** Client settings for a test; each test names its own client id. */
+export function kafkaSettings(clientId: string): KafkaSettings {
+  return { brokers: endpoints.brokers, clientId, logger: testLogger }
+}
+
+/** A unique name prefix, so concurrent and repeated runs never share topics or groups. */
+export function uniqueName(prefix: string): string {
+  return `test.${prefix}.${Date.now().toString(36)}.${randomBytes(3).toString('hex')}`
+}
+
+/** Reads a schema from `schemas/`. */
+export function loadSchema(file: string): AvroSchema {
+  return JSON.parse(fs.readFileSync(path.resolve(__dirname, '..', '..', 'schemas', file), 'utf8')) as AvroSchema
+}
+
+/**
+ * Polls `probe` until it returns a value that is not undefined; fails with `what`
+ * after `timeoutMs`. Used instead of sleeps.
+ */
+export async function waitFor<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 20000): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const value = await probe()
+    if (value !== undefined) return value
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+}
+
+/** Records read by a {@link collect}or, in arrival order, until it is stopped. */
+export interface Collector {
+  records: InRecord[]
+  stop(): Promise<void>
+}
+
+/** Reads `topic` from the beginning with a fresh group, gathering every record. */
+export async function collect(topic: string, options: { readCommitted?: boolean } = {}): Promise<Collector> {
+  const records: InRecord[] = []
+  const consumer = await RecordConsumer.connect(kafkaSettings(uniqueName('collector')), {
+    groupId: uniqueName('collector'),
+    topics: [topic],
+    fromBeginning: true,
+    readCommitted: options.readCommitted ?? true,
+    autoCommit: true,
+  })
+  await consumer.run(async (batch) => {
+    records.push(...batch.records)
+  })
+  return { records, stop: () => consumer.disconnect() }
+}
