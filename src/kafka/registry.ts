@@ -1,4 +1,5 @@
 import { SchemaRegistry, SchemaType, COMPATIBILITY } from '@kafkajs/confluent-schema-registry'
+import type avro from 'avsc'
 import {
   ERROR_CODES,
   NightshiftError,
@@ -40,6 +41,10 @@ function fullName(schema: AvroSchema): string {
  */
 export class Registry {
   private readonly client: SchemaRegistry
+  /** Resolvers from a writer schema id to a reader type, built once each. */
+  private readonly resolvers = new Map<string, avro.Resolver>()
+  private readonly readerIds = new WeakMap<avro.Type, number>()
+  private nextReaderId = 0
 
   constructor(readonly url: string) {
     this.client = new SchemaRegistry({ host: url })
@@ -113,6 +118,49 @@ export class Registry {
     return this.client.getLatestSchemaId(subject)
   }
 
+  /**
+   * The id of exactly `schema` under `subject`. Throws a retriable error naming the
+   * subject when it is not registered (run `nightshift topology apply`), so a stage
+   * waits for the contract instead of writing with another version of it.
+   */
+  async idOf(subject: string, schema: AvroSchema): Promise<number> {
+    try {
+      return await this.client.getRegistryIdBySchema(subject, { type: SchemaType.AVRO, schema: JSON.stringify(schema) })
+    } catch (err) {
+      const status = statusOf(err)
+      if (status === 404 || (err instanceof Error && /not found|does not exist/i.test(err.message))) {
+        throw new RetriableError(ERROR_CODES.REGISTRY, `schema ${fullName(schema)} is not registered under ${subject}; run \`nightshift topology apply\``, { cause: err })
+      }
+      throw new RetriableError(ERROR_CODES.REGISTRY_UNAVAILABLE, `looking up ${fullName(schema)} under ${subject} failed: ${describeError(err)}`, { cause: err })
+    }
+  }
+
+  /**
+   * Decodes a Confluent wire-format buffer into `reader`'s shape, resolving from the
+   * writer's schema (Avro schema resolution): records written with an older compatible
+   * version read fine; a writer schema `reader` cannot read is a poison record.
+   */
+  async decodeAs(buffer: Buffer, reader: avro.Type): Promise<unknown> {
+    const { id, schema } = await this.writerSchema(buffer)
+    let readerId = this.readerIds.get(reader)
+    if (readerId === undefined) this.readerIds.set(reader, (readerId = this.nextReaderId++))
+    const cacheKey = `${id}/${readerId}`
+    let resolver = this.resolvers.get(cacheKey)
+    if (!resolver) {
+      try {
+        resolver = reader.createResolver(schema as unknown as avro.Type)
+      } catch (err) {
+        throw new PoisonRecordError(`value was written with schema id ${id}, which cannot be read as ${reader.name ?? 'the expected type'}: ${describeError(err)}`, { cause: err })
+      }
+      this.resolvers.set(cacheKey, resolver)
+    }
+    try {
+      return reader.fromBuffer(buffer.subarray(5), resolver)
+    } catch (err) {
+      throw new PoisonRecordError(`value does not decode with schema id ${id}: ${describeError(err)}`, { cause: err })
+    }
+  }
+
   /** Encodes `value` in the Confluent wire format with schema `id`. */
   async encode(id: number, value: unknown): Promise<Buffer> {
     return this.client.encode(id, value)
@@ -124,13 +172,22 @@ export class Registry {
    * {@link PoisonRecordError}; a registry that cannot be reached is retriable.
    */
   async decode(buffer: Buffer): Promise<unknown> {
+    const { id, schema } = await this.writerSchema(buffer)
+    try {
+      return schema.fromBuffer(buffer.subarray(5))
+    } catch (err) {
+      throw new PoisonRecordError(`value does not decode with schema id ${id}: ${describeError(err)}`, { cause: err })
+    }
+  }
+
+  /** The schema id and writer schema of a wire-format buffer. */
+  private async writerSchema(buffer: Buffer): Promise<{ id: number; schema: Awaited<ReturnType<SchemaRegistry['getSchema']>> }> {
     if (buffer.length < 5 || buffer[0] !== 0) {
       throw new PoisonRecordError('value is not in the Confluent wire format (magic byte 0 + schema id)')
     }
     const id = buffer.readInt32BE(1)
-    let schema: Awaited<ReturnType<SchemaRegistry['getSchema']>>
     try {
-      schema = await this.client.getSchema(id)
+      return { id, schema: await this.client.getSchema(id) }
     } catch (err) {
       const status = statusOf(err)
       if (status !== undefined && status >= 400 && status < 500) {
@@ -138,10 +195,6 @@ export class Registry {
       }
       throw new RetriableError(ERROR_CODES.REGISTRY_UNAVAILABLE, `fetching schema id ${id} failed: ${describeError(err)}`, { cause: err })
     }
-    try {
-      return schema.fromBuffer(buffer.subarray(5))
-    } catch (err) {
-      throw new PoisonRecordError(`value does not decode with schema id ${id}: ${describeError(err)}`, { cause: err })
-    }
   }
+
 }

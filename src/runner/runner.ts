@@ -1,0 +1,311 @@
+import { performance } from 'node:perf_hooks'
+import type avro from 'avsc'
+import type { SchemaSet } from '../contracts/schemas'
+import { NightshiftError, PoisonRecordError, describeError } from '../errors'
+import {
+  RecordConsumer,
+  TransactionalProducer,
+  nextOffset,
+  type BatchControl,
+  type InRecord,
+  type KafkaSettings,
+  type OutRecord,
+  type RecordBatch,
+  type Registry,
+} from '../kafka'
+import type { Logger } from '../log'
+import { valueSubject } from '../topology/names'
+import { DEFAULT_BACKOFF, backoffDelay, type BackoffSettings } from './backoff'
+import { deadLetterFor } from './dead-letter'
+import type { StageMetrics } from './metrics'
+import { barrierRecord, restoreFromChangelog } from './restore'
+import { BatchOverlay, PartitionedStore } from './store'
+import type { Emit, SourcePosition, StageDefinition, StateChange, StateView } from './types'
+
+export interface RunnerOptions<I, S extends object> {
+  stage: StageDefinition<I, S>
+  kafka: KafkaSettings
+  registry: Registry
+  schemas: SchemaSet
+  /** The dead-letter topic (with the run's prefix). */
+  dlqTopic: string
+  metrics: StageMetrics
+  logger: Logger
+  backoff?: BackoffSettings
+  restoreTimeoutMs?: number
+  /** Wall clock, for dead letters' failedAt only (decisions use record time). */
+  now?: () => number
+}
+
+const NO_STATE: StateView<never> = { get: () => undefined }
+
+/** kafkajs errors carry `retriable`; ours too. Programmer errors never are. */
+function isRetriable(err: unknown): boolean {
+  if (err instanceof TypeError || err instanceof RangeError) return false
+  return typeof err === 'object' && err !== null && (err as { retriable?: unknown }).retriable === true
+}
+
+function errorCode(err: unknown): string {
+  return err instanceof NightshiftError ? err.code : err instanceof Error ? err.name : 'unknown'
+}
+
+/**
+ * Runs one stage: consumes its input topics in per-partition batches, decodes each
+ * record through the registry into the stage's input schema, calls the stage's pure
+ * `process`, and in one Kafka transaction per batch produces the outputs, the state
+ * changelog updates, the dead letters and the consumed offsets. A crash at any point
+ * leaves either all of a batch's effects or none.
+ *
+ * State: one bounded store per input partition, restored from the changelog before the
+ * partition's first record is processed, on start and after every rebalance.
+ * Errors: a record that cannot be decoded or that `process` rejects goes to the DLQ
+ * and the batch goes on; a retriable error (broker, registry) retries the whole batch
+ * with backoff; anything else stops the batch and kafkajs restarts the consumer from
+ * the last committed offset.
+ */
+export class StageRunner<I, S extends object = never> {
+  private readonly stage: StageDefinition<I, S>
+  private readonly log: Logger
+  private readonly inputType: avro.Type
+  private readonly store: PartitionedStore<S> | undefined
+  private readonly producers = new Map<string, TransactionalProducer>()
+  private readonly schemaIds = new Map<string, number>()
+  private readonly restored = new Set<number>()
+  private assigned = new Set<number>()
+  private consumer: RecordConsumer | undefined
+  private readonly backoff: BackoffSettings
+  private readonly now: () => number
+
+  constructor(private readonly options: RunnerOptions<I, S>) {
+    this.stage = options.stage
+    this.log = options.logger.child({ module: 'runner', stage: options.stage.name })
+    this.inputType = options.schemas.type(options.stage.inputSchema)
+    this.store = options.stage.state ? new PartitionedStore<S>(options.stage.state) : undefined
+    this.backoff = options.backoff ?? DEFAULT_BACKOFF
+    this.now = options.now ?? Date.now
+  }
+
+  /** Joins the stage's group and starts consuming; resolves once the loop runs. */
+  async start(): Promise<void> {
+    const consumer = await RecordConsumer.connect(
+      { ...this.options.kafka, clientId: `nightshift-${this.stage.name}` },
+      { groupId: this.stage.groupId, topics: this.stage.inputTopics, readCommitted: true, autoCommit: false },
+    )
+    consumer.onAssignment((assignment) => this.onAssignment(assignment))
+    this.consumer = consumer
+    await consumer.run((batch, control) => this.handleBatch(batch, control))
+    this.log.info({ groupId: this.stage.groupId, topics: this.stage.inputTopics }, 'stage started')
+  }
+
+  /** Finishes the batch in progress, commits it, leaves the group, closes producers. */
+  async stop(): Promise<void> {
+    await this.consumer?.disconnect()
+    this.consumer = undefined
+    await Promise.all([...this.producers.values()].map((p) => p.disconnect().catch(() => undefined)))
+    this.producers.clear()
+    this.log.info({}, 'stage stopped')
+  }
+
+  /** Partitions whose state this instance holds (for tests and status). */
+  restoredPartitions(): number[] {
+    return [...this.restored].sort((a, b) => a - b)
+  }
+
+  private onAssignment(assignment: Record<string, number[]>): void {
+    const next = new Set<number>()
+    for (const topic of this.stage.inputTopics) for (const p of assignment[topic] ?? []) next.add(p)
+    for (const p of this.assigned) {
+      if (next.has(p)) continue
+      // Revoked: whoever owns it next restores it from the changelog.
+      this.restored.delete(p)
+      this.store?.drop(p)
+      for (const topic of this.stage.inputTopics) void this.dropProducer(topic, p)
+    }
+    this.assigned = next
+    this.log.info({ partitions: [...next].sort((a, b) => a - b) }, 'partitions assigned')
+  }
+
+  private async handleBatch(batch: RecordBatch, control: BatchControl): Promise<void> {
+    if (batch.records.length === 0) return
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        if (this.store) await this.ensureRestored(batch.partition, control)
+        await this.processBatch(batch, control)
+        return
+      } catch (err) {
+        if (!isRetriable(err) || attempt >= this.backoff.maxAttempts || !control.isRunning()) {
+          this.log.error({ topic: batch.topic, partition: batch.partition, offset: batch.records[0]?.offset, attempt, err: describeError(err) }, 'batch failed; the consumer restarts from the last commit')
+          throw err
+        }
+        const delay = backoffDelay(attempt, this.backoff, Math.random())
+        this.options.metrics.retries.inc({ stage: this.stage.name, code: errorCode(err) })
+        this.log.warn({ topic: batch.topic, partition: batch.partition, attempt, delayMs: delay, err: describeError(err) }, 'retriable error; retrying the batch')
+        await control.heartbeat().catch(() => undefined)
+        await new Promise((resolve) => setTimeout(resolve, delay))
+      }
+    }
+  }
+
+  private async processBatch(batch: RecordBatch, control: BatchControl): Promise<void> {
+    const { topic, partition } = batch
+    const overlay = this.store ? new BatchOverlay<S>(this.store.partition(partition)) : undefined
+    const out: OutRecord[] = []
+    const kinds = new Map<string, number>()
+    const deadLetters = new Map<string, number>()
+
+    for (const record of batch.records) {
+      const source: SourcePosition = { topic, partition, offset: record.offset }
+      try {
+        if (record.value === null) throw new PoisonRecordError('record has no value (a tombstone) on an input topic')
+        const input = (await this.options.registry.decodeAs(record.value, this.inputType)) as I
+        const result = this.stage.process(input, {
+          state: overlay ?? (NO_STATE as StateView<S>),
+          source,
+          timestamp: Number(record.timestamp),
+        })
+        // Encode everything first: a record's effects are taken whole or not at all.
+        const encoded = await Promise.all(result.emits.map((emit) => this.encode(emit)))
+        out.push(...encoded)
+        for (const change of result.state ?? []) overlay?.set(change)
+        kinds.set(result.kind, (kinds.get(result.kind) ?? 0) + 1)
+      } catch (err) {
+        if (isRetriable(err)) throw err
+        const code = errorCode(err)
+        deadLetters.set(code, (deadLetters.get(code) ?? 0) + 1)
+        this.log.warn({ topic, partition, offset: record.offset, code, err: describeError(err) }, 'record sent to the DLQ')
+        out.push(await this.deadLetter(record, source, err))
+      }
+    }
+    if (overlay && this.stage.state) {
+      for (const change of overlay.entries()) out.push(await this.stateRecord(this.stage.state.changelogTopic, this.stage.state.schema, partition, change))
+    }
+
+    if (control.isStale()) {
+      // A rebalance took the partition: its next owner processes the batch again.
+      this.log.info({ topic, partition }, 'partition revoked during the batch; not committing it')
+      return
+    }
+    const last = batch.records[batch.records.length - 1]!
+    const producer = await this.producerFor(topic, partition)
+    const started = performance.now()
+    try {
+      await producer.run(async (tx) => {
+        await tx.send(out)
+        await tx.commitOffsets(this.stage.groupId, [{ topic, partition, offset: nextOffset(last.offset) }])
+      })
+    } catch (err) {
+      // Fenced or broken: a fresh producer re-initialises (and fences any zombie).
+      await this.dropProducer(topic, partition)
+      throw err
+    }
+    this.options.metrics.transactionSeconds.observe({ stage: this.stage.name }, (performance.now() - started) / 1000)
+    if (overlay) this.store!.apply(partition, overlay.entries())
+
+    const m = this.options.metrics
+    m.recordsIn.inc({ stage: this.stage.name, topic }, batch.records.length)
+    for (const record of out) m.recordsOut.inc({ stage: this.stage.name, topic: record.topic })
+    for (const [kind, n] of kinds) m.decisions.inc({ stage: this.stage.name, kind }, n)
+    for (const [code, n] of deadLetters) m.deadLetters.inc({ stage: this.stage.name, code }, n)
+    this.log.debug({ topic, partition, offset: last.offset, records: batch.records.length, out: out.length }, 'batch committed')
+  }
+
+  /** Restores every assigned partition not restored yet, before any of their records. */
+  private async ensureRestored(partition: number, control: BatchControl): Promise<void> {
+    if (this.restored.has(partition)) return
+    const spec = this.stage.state!
+    const wanted = [...new Set([...this.assigned, partition])].filter((p) => !this.restored.has(p))
+    const started = performance.now()
+    const barriers = new Map<number, string>()
+    for (const p of wanted) {
+      // The partition's transactional producer writes the barrier: initialising it fenced
+      // any earlier owner, so the barrier comes after everything they committed.
+      const producer = await this.producerFor(this.stage.inputTopics[0]!, p)
+      const barrier = barrierRecord(spec.changelogTopic, p)
+      await producer.run((tx) => tx.send([barrier]))
+      barriers.set(p, barrier.key)
+      this.store!.drop(p)
+    }
+    const entries = await restoreFromChangelog({
+      kafka: this.options.kafka,
+      registry: this.options.registry,
+      changelogTopic: spec.changelogTopic,
+      barriers,
+      apply: (p, key, value) => this.store!.apply(p, [{ key, value: value as S | null }]),
+      heartbeat: () => control.heartbeat(),
+      timeoutMs: this.options.restoreTimeoutMs ?? 120000,
+      logger: this.log,
+    })
+    for (const p of wanted) this.restored.add(p)
+    this.options.metrics.restoredEntries.inc({ stage: this.stage.name }, entries)
+    this.log.info({ partitions: wanted, entries, ms: Math.round(performance.now() - started) }, 'state restored from changelog')
+  }
+
+  private async producerFor(topic: string, partition: number): Promise<TransactionalProducer> {
+    const key = `${topic}/${partition}`
+    let producer = this.producers.get(key)
+    if (!producer) {
+      // One transactional producer per input partition, with an id stable across
+      // restarts and instances: the kafkajs-supported pattern, and what fences zombies.
+      producer = await TransactionalProducer.connect(
+        { ...this.options.kafka, clientId: `nightshift-${this.stage.name}` },
+        `${this.stage.groupId}.${topic}.${partition}`,
+      )
+      this.producers.set(key, producer)
+    }
+    return producer
+  }
+
+  private async dropProducer(topic: string, partition: number): Promise<void> {
+    const key = `${topic}/${partition}`
+    const producer = this.producers.get(key)
+    this.producers.delete(key)
+    await producer?.disconnect().catch(() => undefined)
+  }
+
+  private async schemaId(topic: string, schema: string): Promise<number> {
+    const cacheKey = `${topic}\u0000${schema}`
+    let id = this.schemaIds.get(cacheKey)
+    if (id === undefined) {
+      id = await this.options.registry.idOf(valueSubject(topic), this.options.schemas.resolve(schema))
+      this.schemaIds.set(cacheKey, id)
+    }
+    return id
+  }
+
+  private async encode(emit: Emit): Promise<OutRecord> {
+    const id = await this.schemaId(emit.topic, emit.schema)
+    let value: Buffer
+    try {
+      value = await this.options.registry.encode(id, emit.value)
+    } catch (err) {
+      throw new PoisonRecordError(`output for ${emit.topic} does not match ${emit.schema}: ${describeError(err)}`, { cause: err })
+    }
+    const record: OutRecord = { topic: emit.topic, key: emit.key, value }
+    if (emit.headers) record.headers = emit.headers
+    return record
+  }
+
+  private async stateRecord(topic: string, schema: string, partition: number, change: StateChange<S>): Promise<OutRecord> {
+    const value = change.value === null ? null : await this.options.registry.encode(await this.schemaId(topic, schema), change.value)
+    return { topic, partition, key: change.key, value }
+  }
+
+  private async deadLetter(record: InRecord, source: SourcePosition, error: unknown): Promise<OutRecord> {
+    const letter = deadLetterFor({
+      stage: this.stage.name,
+      error,
+      source,
+      key: record.key,
+      value: record.value,
+      headers: record.headers,
+      failedAt: this.now(),
+    })
+    const id = await this.schemaId(this.options.dlqTopic, 'DeadLetter')
+    return {
+      topic: this.options.dlqTopic,
+      key: record.key,
+      value: await this.options.registry.encode(id, letter.value),
+      headers: letter.headers,
+    }
+  }
+}

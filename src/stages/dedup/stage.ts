@@ -1,0 +1,70 @@
+import type { StageDefinition } from '../../runner/types'
+import { changelogTopic, type TopicNames } from '../../topology/names'
+import { decideDedup, episodeKey, type DedupEntry, type DedupSettings } from './decide'
+
+/** An alert as decoded from alerts.raw (schemas/alert.avsc). */
+export interface AlertRecord {
+  fingerprint: string
+  status: 'firing' | 'resolved'
+  labels: Record<string, string>
+  annotations: Record<string, string>
+  startsAt: string
+  endsAt: string | null
+  generatorURL: string | null
+  receiver: string | null
+  groupKey: string | null
+  externalURL: string | null
+  receivedAt: number
+}
+
+export interface DedupStageSettings extends DedupSettings {
+  /** Episodes kept in memory per partition. */
+  maxEntries: number
+}
+
+export const DEFAULT_DEDUP: DedupStageSettings = { ttlMs: 48 * 3600 * 1000, maxEntries: 200000 }
+
+/**
+ * Binds dedup's decision to topics: alerts.raw in; alerts.deduped or a Decision on
+ * nightshift.decisions out; episode state in nightshift.dedup-changelog. Time is the
+ * alert's receivedAt (set at ingest), so a replay decides the same.
+ */
+export function dedupStage(topics: TopicNames, prefix: string, settings: DedupStageSettings = DEFAULT_DEDUP): StageDefinition<AlertRecord, DedupEntry> {
+  return {
+    name: 'dedup',
+    groupId: `${prefix}nightshift-dedup`,
+    inputTopics: [topics.raw],
+    inputSchema: 'Alert',
+    state: { changelogTopic: `${prefix}${changelogTopic('dedup')}`, schema: 'DedupEntry', maxEntries: settings.maxEntries, ttlMs: settings.ttlMs },
+    process(alert, { state, source }) {
+      const key = episodeKey(alert)
+      const verdict = decideDedup(alert, state.get(key), alert.receivedAt, settings)
+      const stateChange = [{ key, value: verdict.entry }]
+      if (verdict.forward) {
+        return { kind: verdict.kind, state: stateChange, emits: [{ topic: topics.deduped, key: alert.fingerprint, schema: 'Alert', value: alert }] }
+      }
+      return {
+        kind: verdict.kind,
+        state: stateChange,
+        emits: [
+          {
+            topic: topics.decisions,
+            key: alert.fingerprint,
+            schema: 'Decision',
+            value: {
+              fingerprint: alert.fingerprint,
+              startsAt: alert.startsAt,
+              status: alert.status,
+              stage: 'dedup',
+              kind: verdict.kind,
+              reason: verdict.reason ?? verdict.kind,
+              detail: { episode: key, lastSeenAt: new Date(verdict.entry.lastSeenAt).toISOString() },
+              source,
+              decidedAt: alert.receivedAt,
+            },
+          },
+        ],
+      }
+    },
+  }
+}

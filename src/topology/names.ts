@@ -1,0 +1,47 @@
+/**
+ * Topic and stage names, defined once. A prefix (empty in production) lets tests and
+ * replays run a whole topology on their own topics.
+ */
+export const STAGES = ['ingest', 'dedup', 'enrich', 'ratelimit', 'route', 'actions', 'slo'] as const
+export type StageName = (typeof STAGES)[number]
+
+/** Default topic names of the topology (before the prefix). */
+export const TOPICS = {
+  raw: 'alerts.raw',
+  deduped: 'alerts.deduped',
+  enriched: 'alerts.enriched',
+  admitted: 'alerts.admitted',
+  throttled: 'alerts.throttled',
+  unrouted: 'alerts.unrouted',
+  outcomes: 'actions.outcomes',
+  budget: 'slo.budget',
+  decisions: 'nightshift.decisions',
+  dlq: 'nightshift.dlq',
+  control: 'nightshift.control',
+} as const
+
+export type TopicRole = keyof typeof TOPICS
+
+/** `actions.<name>`: the topic an action's requests go to. */
+export function actionTopic(action: string): string {
+  return `actions.${action}`
+}
+
+/** `nightshift.<stage>-changelog`: a stateful stage's compacted state topic. */
+export function changelogTopic(stage: StageName): string {
+  return `nightshift.${stage}-changelog`
+}
+
+/** The subject a topic's value schema is registered under (TopicNameStrategy). */
+export function valueSubject(topic: string): string {
+  return `${topic}-value`
+}
+
+/** The topic names with a prefix applied (e.g. `test.abc.` for an isolated test run). */
+export type TopicNames = { [R in TopicRole]: string }
+
+export function topicNames(prefix = ''): TopicNames {
+  const names = {} as TopicNames
+  for (const [role, name] of Object.entries(TOPICS) as Array<[TopicRole, string]>) names[role] = `${prefix}${name}`
+  return names
+}
