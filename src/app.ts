@@ -1,18 +1,71 @@
+import { Registry as MetricsRegistry } from 'prom-client'
 import type { Endpoints } from './config/endpoints'
-import { Registry, waitForBroker } from './kafka'
+import { SchemaSet } from './contracts/schemas'
+import { ConfigError } from './errors'
+import { Registry, waitForBroker, type KafkaSettings } from './kafka'
 import type { Logger } from './log'
+import { createStageMetrics, type StageMetrics } from './runner/metrics'
+import { StageRunner } from './runner/runner'
+import { DEFAULT_DEDUP, dedupStage, type DedupStageSettings } from './stages/dedup/stage'
+import { topicNames, type StageName, type TopicNames } from './topology/names'
 
 export interface AppOptions {
   endpoints: Endpoints
   logger: Logger
   /** How long start() waits for Kafka and the registry before failing. */
   readyTimeoutMs?: number
+  /** Stages to run in this process (default: every implemented one). */
+  stages?: readonly string[]
+  /** Prefix of every topic and group name (tests, replays); empty in production. */
+  prefix?: string
+  dedup?: DedupStageSettings
+  /** Consumer group session timeout of the stages (default 30 s). */
+  sessionTimeoutMs?: number
+  metrics?: MetricsRegistry
 }
 
 /** A running Nightshift process: what `nightshift run` starts and stops. */
 export interface App {
   start(): Promise<void>
   stop(): Promise<void>
+  readonly metrics: MetricsRegistry
+}
+
+interface StageContext {
+  topics: TopicNames
+  prefix: string
+  kafka: KafkaSettings
+  registry: Registry
+  schemas: SchemaSet
+  metrics: StageMetrics
+  logger: Logger
+  options: AppOptions
+}
+
+/** The runnable part of a stage, whatever its kind. */
+interface Runnable {
+  start(): Promise<void>
+  stop(): Promise<void>
+}
+
+/** How each implemented stage is built; stages not listed here do not exist yet. */
+const STAGE_BUILDERS: Partial<Record<StageName, (ctx: StageContext) => Runnable>> = {
+  dedup: (ctx) =>
+    new StageRunner({
+      stage: dedupStage(ctx.topics, ctx.prefix, ctx.options.dedup ?? DEFAULT_DEDUP),
+      kafka: ctx.kafka,
+      registry: ctx.registry,
+      schemas: ctx.schemas,
+      dlqTopic: ctx.topics.dlq,
+      metrics: ctx.metrics,
+      logger: ctx.logger,
+      ...(ctx.options.sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs: ctx.options.sessionTimeoutMs }),
+    }),
+}
+
+/** Stage names `--stage` accepts. */
+export function implementedStages(): StageName[] {
+  return Object.keys(STAGE_BUILDERS) as StageName[]
 }
 
 /**
@@ -23,16 +76,41 @@ export function buildApp(options: AppOptions): App {
   const log = options.logger.child({ module: 'app' })
   const registry = new Registry(options.endpoints.registryUrl)
   const timeoutMs = options.readyTimeoutMs ?? 30000
+  const metrics = options.metrics ?? new MetricsRegistry()
+  const available = implementedStages()
+  const selected = [...new Set(options.stages ?? available)]
+  const unknown = selected.filter((s) => !available.includes(s as StageName))
+  if (unknown.length > 0) {
+    throw new ConfigError(`unknown or not yet implemented stage(s): ${unknown.join(', ')}; available: ${available.join(', ')}`)
+  }
+  const prefix = options.prefix ?? ''
+  const kafka: KafkaSettings = { brokers: options.endpoints.brokers, clientId: 'nightshift', logger: options.logger }
+  const running: Runnable[] = []
+
   return {
+    metrics,
     async start() {
-      const clusterId = await waitForBroker(
-        { brokers: options.endpoints.brokers, clientId: 'nightshift', logger: options.logger },
-        { timeoutMs },
-      )
+      const clusterId = await waitForBroker(kafka, { timeoutMs })
       await registry.ping()
-      log.info({ brokers: options.endpoints.brokers, clusterId, registry: options.endpoints.registryUrl }, 'nightshift ready')
+      const ctx: StageContext = {
+        topics: topicNames(prefix),
+        prefix,
+        kafka,
+        registry,
+        schemas: SchemaSet.load(),
+        metrics: createStageMetrics(metrics),
+        logger: options.logger,
+        options,
+      }
+      for (const name of selected) {
+        const stage = STAGE_BUILDERS[name as StageName]!(ctx)
+        await stage.start()
+        running.push(stage)
+      }
+      log.info({ brokers: options.endpoints.brokers, clusterId, registry: options.endpoints.registryUrl, stages: selected, prefix }, 'nightshift ready')
     },
     async stop() {
+      await Promise.all(running.splice(0).map((s) => s.stop()))
       log.info({}, 'nightshift stopped')
     },
   }

@@ -3,7 +3,8 @@
  * app (src/app.ts), run it, stop it on SIGINT/SIGTERM.
  */
 import { Command } from 'commander'
-import { buildApp } from './app'
+import { buildApp, implementedStages } from './app'
+import { addTopologyCommands } from './cli/topology'
 import { endpointsFromEnv } from './config/endpoints'
 import { NightshiftError, describeError } from './errors'
 import { createLogger, type Logger } from './log'
@@ -37,18 +38,27 @@ async function runUntilSignal(log: Logger, start: () => Promise<void>, stop: () 
   await stopped
 }
 
+/** NIGHTSHIFT_SESSION_TIMEOUT_MS, when set: how fast a dead instance's partitions move. */
+function sessionTimeout(): { sessionTimeoutMs?: number } {
+  const raw = process.env.NIGHTSHIFT_SESSION_TIMEOUT_MS
+  return raw ? { sessionTimeoutMs: Number(raw) } : {}
+}
+
 function program(): Command {
   const cli = new Command('nightshift').description('Turns Prometheus alerts into safe, automated operations over Kafka.')
   cli
     .command('run', { isDefault: true })
     .description('run the Nightshift process against KAFKA_BROKERS / SCHEMA_REGISTRY_URL (default: the local stack)')
+    .option('--stage <name...>', `stages to run (default: all; available: ${implementedStages().join(', ')})`)
+    .option('--prefix <prefix>', 'prefix of every topic and consumer group (tests, replays)', process.env.NIGHTSHIFT_TOPIC_PREFIX ?? '')
     .option('--log-level <level>', 'pino log level', process.env.LOG_LEVEL ?? 'info')
-    .action(async (opts: { logLevel: string }) => {
+    .action(async (opts: { logLevel: string; stage?: string[]; prefix: string }) => {
       const logger = createLogger({ level: opts.logLevel })
       const readyTimeoutMs = Number(process.env.NIGHTSHIFT_READY_TIMEOUT_MS ?? 30000)
-      const app = buildApp({ endpoints: endpointsFromEnv(), logger, readyTimeoutMs })
+      const app = buildApp({ endpoints: endpointsFromEnv(), logger, readyTimeoutMs, stages: opts.stage, prefix: opts.prefix, ...sessionTimeout() })
       await runUntilSignal(logger, () => app.start(), () => app.stop())
     })
+  addTopologyCommands(cli)
   return cli
 }
 

@@ -33,6 +33,8 @@ export interface RunnerOptions<I, S extends object> {
   logger: Logger
   backoff?: BackoffSettings
   restoreTimeoutMs?: number
+  /** Group session timeout: how long a dead instance keeps its partitions (≥ 6 s on default brokers). */
+  sessionTimeoutMs?: number
   /** Wall clock, for dead letters' failedAt only (decisions use record time). */
   now?: () => number
 }
@@ -89,7 +91,13 @@ export class StageRunner<I, S extends object = never> {
   async start(): Promise<void> {
     const consumer = await RecordConsumer.connect(
       { ...this.options.kafka, clientId: `nightshift-${this.stage.name}` },
-      { groupId: this.stage.groupId, topics: this.stage.inputTopics, readCommitted: true, autoCommit: false },
+      {
+        groupId: this.stage.groupId,
+        topics: this.stage.inputTopics,
+        readCommitted: true,
+        autoCommit: false,
+        ...(this.options.sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs: this.options.sessionTimeoutMs }),
+      },
     )
     consumer.onAssignment((assignment) => this.onAssignment(assignment))
     this.consumer = consumer
