@@ -1,8 +1,9 @@
 import { performance } from 'node:perf_hooks'
 import type avro from 'avsc'
 import type { SchemaSet } from '../contracts/schemas'
-import { NightshiftError, PoisonRecordError, describeError } from '../errors'
+import { ConfigError, NightshiftError, PoisonRecordError, describeError } from '../errors'
 import {
+  KafkaAdmin,
   RecordConsumer,
   TransactionalProducer,
   nextOffset,
@@ -87,8 +88,12 @@ export class StageRunner<I, S extends object = never> {
     this.now = options.now ?? Date.now
   }
 
-  /** Joins the stage's group and starts consuming; resolves once the loop runs. */
+  /**
+   * Joins the stage's group and starts consuming; resolves once the loop runs. Fails
+   * with a ConfigError naming the missing topics when the topology was not applied.
+   */
   async start(): Promise<void> {
+    await this.checkTopics()
     const consumer = await RecordConsumer.connect(
       { ...this.options.kafka, clientId: `nightshift-${this.stage.name}` },
       {
@@ -103,6 +108,20 @@ export class StageRunner<I, S extends object = never> {
     this.consumer = consumer
     await consumer.run((batch, control) => this.handleBatch(batch, control))
     this.log.info({ groupId: this.stage.groupId, topics: this.stage.inputTopics }, 'stage started')
+  }
+
+  private async checkTopics(): Promise<void> {
+    const needed = [...this.stage.inputTopics, this.options.dlqTopic, ...(this.stage.state ? [this.stage.state.changelogTopic] : [])]
+    const admin = await KafkaAdmin.connect({ ...this.options.kafka, clientId: `nightshift-${this.stage.name}` })
+    try {
+      const existing = new Set(await admin.listTopics())
+      const missing = needed.filter((t) => !existing.has(t))
+      if (missing.length > 0) {
+        throw new ConfigError(`stage ${this.stage.name} needs topic(s) ${missing.join(', ')}, which do not exist; run \`nightshift topology apply\``)
+      }
+    } finally {
+      await admin.disconnect()
+    }
   }
 
   /** Finishes the batch in progress, commits it, leaves the group, closes producers. */

@@ -26,4 +26,10 @@ describe('the nightshift process', () => {
     expect(await proc.exited).toBe(1)
     expect(proc.lines.join('\n')).toMatch(/Kafka at 127\.0\.0\.1:1 did not answer .*\[NS_KAFKA_UNAVAILABLE\]/)
   })
+
+  it('refuses to run a stage whose topics do not exist, saying what to do', async () => {
+    const proc = startNightshift(['run', '--stage', 'dedup', '--prefix', `${uniqueName('absent')}.`])
+    expect(await proc.exited).toBe(1)
+    expect(proc.lines.join('\n')).toMatch(/stage dedup needs topic\(s\) .*alerts\.raw.*which do not exist; run `nightshift topology apply` \[NS_CONFIG\]/)
+  })
 })
