@@ -1,4 +1,4 @@
-import type { Admin, ITopicConfig } from 'kafkajs'
+import { ConfigResourceTypes, type Admin, type ITopicConfig } from 'kafkajs'
 import { RetriableError, ERROR_CODES, describeError } from '../errors'
 import { createKafka, type KafkaSettings } from './connection'
 
@@ -8,6 +8,13 @@ export interface TopicSpec {
   partitions: number
   replicationFactor?: number
   configs?: Record<string, string>
+}
+
+/** What an existing topic has, for comparing it with what `topology/` declares. */
+export interface TopicDescription {
+  partitions: number
+  /** Every config the broker reports for the topic (defaults included). */
+  configs: Record<string, string>
 }
 
 /** The admin operations Nightshift needs, over one connection. */
@@ -37,6 +44,25 @@ export class KafkaAdmin {
 
   async listTopics(): Promise<string[]> {
     return this.admin.listTopics()
+  }
+
+  /** Partition counts and configs of existing topics, by name. */
+  async describeTopics(names: string[]): Promise<Map<string, TopicDescription>> {
+    const described = new Map<string, TopicDescription>()
+    if (names.length === 0) return described
+    const [{ topics }, { resources }] = await Promise.all([
+      this.admin.fetchTopicMetadata({ topics: names }),
+      this.admin.describeConfigs({ resources: names.map((name) => ({ type: ConfigResourceTypes.TOPIC, name })), includeSynonyms: false }),
+    ])
+    const configs = new Map(resources.map((r) => [r.resourceName, r.configEntries]))
+    for (const t of topics) {
+      const entries = configs.get(t.name) ?? []
+      described.set(t.name, {
+        partitions: t.partitions.length,
+        configs: Object.fromEntries(entries.filter((e) => e.configValue !== null).map((e) => [e.configName, e.configValue])),
+      })
+    }
+    return described
   }
 
   async deleteTopics(names: string[]): Promise<void> {

@@ -5,7 +5,7 @@
 export type { KafkaSettings } from './connection'
 export type { InRecord, OutRecord } from './records'
 export { nextOffset } from './records'
-export { KafkaAdmin, waitForBroker, type TopicSpec } from './admin'
+export { KafkaAdmin, waitForBroker, type TopicSpec, type TopicDescription } from './admin'
 export { RecordProducer } from './producer'
 export { TransactionalProducer, type Transaction, type OffsetToCommit } from './transaction'
 export { RecordConsumer, type ConsumerOptions, type RecordBatch, type BatchControl, type BatchHandler } from './consumer'
