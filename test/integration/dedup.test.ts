@@ -69,7 +69,7 @@ describe('dedup stage (real broker and registry)', () => {
     const env = { NIGHTSHIFT_SESSION_TIMEOUT_MS: '6000', LOG_LEVEL: 'info' }
 
     beforeAll(async () => {
-      t = await provisionTopology(`${uniqueName('dedup-restart')}.`)
+      t = await provisionTopology(`${uniqueName('dedup-restart')}.`, 3)
     })
     afterAll(async () => {
       for (const p of procs) p.child.kill('SIGKILL')

@@ -1,11 +1,13 @@
 import { SchemaSet } from '../../src/contracts/schemas'
 import { KafkaAdmin, Registry } from '../../src/kafka'
-import { changelogTopic, topicNames, valueSubject, type TopicNames } from '../../src/topology/names'
-import { endpoints, kafkaSettings } from './kafka'
+import { applyTopology } from '../../src/topology/apply'
+import { loadTopicsFile, planTopology, type TopicsFile } from '../../src/topology/topics-file'
+import { changelogTopic, topicNames, type TopicNames } from '../../src/topology/names'
+import { endpoints, kafkaSettings, testLogger } from './kafka'
 
 export const schemas = SchemaSet.load()
 
-/** A prefixed copy of the topology's topics for one test file, removed by `cleanup`. */
+/** A prefixed copy of the shipped topology for one test file, removed by `cleanup`. */
 export interface TestTopology {
   prefix: string
   topics: TopicNames
@@ -14,35 +16,32 @@ export interface TestTopology {
   cleanup(): Promise<void>
 }
 
-/** Creates the prefixed topics the implemented stages use and registers their schemas. */
-export async function provisionTopology(prefix: string, partitions = 3): Promise<TestTopology> {
-  const topics = topicNames(prefix)
-  const changelog = `${prefix}${changelogTopic('dedup')}`
+/**
+ * Applies topology/topics.yaml under `prefix` (what `nightshift topology apply --prefix`
+ * does), optionally with another partition count for every topic.
+ */
+export async function provisionTopology(prefix: string, partitions?: number): Promise<TestTopology> {
+  const shipped = loadTopicsFile(schemas)
+  const topology: TopicsFile =
+    partitions === undefined ? shipped : { ...shipped, topics: shipped.topics.map((t) => ({ ...t, partitions })) }
   const registry = new Registry(endpoints.registryUrl)
-  const plan: Array<[string, string, Record<string, string>]> = [
-    [topics.raw, 'Alert', {}],
-    [topics.deduped, 'Alert', {}],
-    [topics.decisions, 'Decision', {}],
-    [topics.dlq, 'DeadLetter', {}],
-    [changelog, 'DedupEntry', { 'cleanup.policy': 'compact' }],
-  ]
   const admin = await KafkaAdmin.connect(kafkaSettings('test-topology'))
   try {
-    await admin.ensureTopics(plan.map(([name, , configs]) => ({ name, partitions, configs })))
+    await applyTopology({ admin, registry, schemas, topology, prefix, logger: testLogger })
   } finally {
     await admin.disconnect()
   }
-  for (const [name, schema] of plan) await registry.register(valueSubject(name), schemas.resolve(schema), 'BACKWARD')
+  const names = planTopology(topology, prefix).topics.map((t) => t.name)
   return {
     prefix,
-    topics,
-    changelog,
+    topics: topicNames(prefix),
+    changelog: `${prefix}${changelogTopic('dedup')}`,
     registry,
     async cleanup() {
       const a = await KafkaAdmin.connect(kafkaSettings('test-topology'))
       try {
         const existing = new Set(await a.listTopics())
-        await a.deleteTopics(plan.map(([name]) => name).filter((n) => existing.has(n)))
+        await a.deleteTopics(names.filter((n) => existing.has(n)))
       } finally {
         await a.disconnect()
       }
