@@ -1,13 +1,25 @@
+import type { AddressInfo } from 'node:net'
 import { Registry as MetricsRegistry } from 'prom-client'
 import type { Endpoints } from './config/endpoints'
 import { SchemaSet } from './contracts/schemas'
 import { ConfigError } from './errors'
+import { DEFAULT_HTTP_LISTEN, buildHttpServer, type WebhookAuth } from './http'
+import { KafkaIngestPublisher } from './ingest'
 import { Registry, waitForBroker, type KafkaSettings } from './kafka'
 import type { Logger } from './log'
 import { createStageMetrics, type StageMetrics } from './runner/metrics'
 import { StageRunner } from './runner/runner'
 import { DEFAULT_DEDUP, dedupStage, type DedupStageSettings } from './stages/dedup/stage'
 import { topicNames, type StageName, type TopicNames } from './topology/names'
+
+/** The webhook's HTTP listener (the ingest stage). */
+export interface HttpOptions {
+  host?: string
+  /** 0 picks a free port (tests); see {@link App.httpAddress}. */
+  port?: number
+  auth?: WebhookAuth
+  bodyLimitBytes?: number
+}
 
 export interface AppOptions {
   endpoints: Endpoints
@@ -19,6 +31,7 @@ export interface AppOptions {
   /** Prefix of every topic and group name (tests, replays); empty in production. */
   prefix?: string
   dedup?: DedupStageSettings
+  http?: HttpOptions
   /** Consumer group session timeout of the stages (default 30 s). */
   sessionTimeoutMs?: number
   metrics?: MetricsRegistry
@@ -29,6 +42,8 @@ export interface App {
   start(): Promise<void>
   stop(): Promise<void>
   readonly metrics: MetricsRegistry
+  /** `http://host:port` of the webhook once started (when the ingest stage runs). */
+  httpAddress(): string | undefined
 }
 
 interface StageContext {
@@ -38,6 +53,7 @@ interface StageContext {
   registry: Registry
   schemas: SchemaSet
   metrics: StageMetrics
+  metricsRegistry: MetricsRegistry
   logger: Logger
   options: AppOptions
 }
@@ -46,10 +62,44 @@ interface StageContext {
 interface Runnable {
   start(): Promise<void>
   stop(): Promise<void>
+  address?(): string | undefined
+}
+
+/**
+ * The webhook: an HTTP server whose alerts go to alerts.raw, plus /healthz, /readyz and
+ * /metrics. It starts accepting once Kafka answers, and says so on /readyz.
+ */
+function ingestStage(ctx: StageContext): Runnable {
+  const http = ctx.options.http ?? {}
+  const publisher = new KafkaIngestPublisher({ kafka: ctx.kafka, registry: ctx.registry, topics: ctx.topics, logger: ctx.logger })
+  const server = buildHttpServer({
+    logger: ctx.logger,
+    publisher,
+    metrics: ctx.metricsRegistry,
+    ...(http.auth ? { auth: http.auth } : {}),
+    ...(http.bodyLimitBytes ? { bodyLimitBytes: http.bodyLimitBytes } : {}),
+  })
+  server.get('/metrics', async (_request, reply) => reply.type(ctx.metricsRegistry.contentType).send(await ctx.metricsRegistry.metrics()))
+  let address: string | undefined
+  return {
+    async start() {
+      publisher.start()
+      await server.listen({ host: http.host ?? DEFAULT_HTTP_LISTEN.host, port: http.port ?? DEFAULT_HTTP_LISTEN.port })
+      const info = server.server.address() as AddressInfo
+      address = `http://${info.address}:${info.port}`
+      ctx.logger.child({ module: 'ingest' }).info({ address, auth: http.auth ? Object.keys(http.auth) : 'none' }, 'webhook listening')
+    },
+    async stop() {
+      await server.close()
+      await publisher.close()
+    },
+    address: () => address,
+  }
 }
 
 /** How each implemented stage is built; stages not listed here do not exist yet. */
 const STAGE_BUILDERS: Partial<Record<StageName, (ctx: StageContext) => Runnable>> = {
+  ingest: ingestStage,
   dedup: (ctx) =>
     new StageRunner({
       stage: dedupStage(ctx.topics, ctx.prefix, ctx.options.dedup ?? DEFAULT_DEDUP),
@@ -85,10 +135,13 @@ export function buildApp(options: AppOptions): App {
   }
   const prefix = options.prefix ?? ''
   const kafka: KafkaSettings = { brokers: options.endpoints.brokers, clientId: 'nightshift', logger: options.logger }
+  // Stages start before the webhook and stop after it: intake stops first.
+  const ordered = [...selected.filter((s) => s !== 'ingest'), ...selected.filter((s) => s === 'ingest')]
   const running: Runnable[] = []
 
   return {
     metrics,
+    httpAddress: () => running.find((r) => r.address)?.address?.(),
     async start() {
       const clusterId = await waitForBroker(kafka, { timeoutMs })
       await registry.ping()
@@ -99,10 +152,11 @@ export function buildApp(options: AppOptions): App {
         registry,
         schemas: SchemaSet.load(),
         metrics: createStageMetrics(metrics),
+        metricsRegistry: metrics,
         logger: options.logger,
         options,
       }
-      for (const name of selected) {
+      for (const name of ordered) {
         const stage = STAGE_BUILDERS[name as StageName]!(ctx)
         await stage.start()
         running.push(stage)
@@ -110,7 +164,10 @@ export function buildApp(options: AppOptions): App {
       log.info({ brokers: options.endpoints.brokers, clusterId, registry: options.endpoints.registryUrl, stages: selected, prefix }, 'nightshift ready')
     },
     async stop() {
-      await Promise.all(running.splice(0).map((s) => s.stop()))
+      const stages = running.splice(0).reverse()
+      const intake = stages.filter((s) => s.address)
+      await Promise.all(intake.map((s) => s.stop()))
+      await Promise.all(stages.filter((s) => !s.address).map((s) => s.stop()))
       log.info({}, 'nightshift stopped')
     },
   }

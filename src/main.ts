@@ -6,7 +6,8 @@ import { Command } from 'commander'
 import { buildApp, implementedStages } from './app'
 import { addTopologyCommands } from './cli/topology'
 import { endpointsFromEnv } from './config/endpoints'
-import { NightshiftError, describeError } from './errors'
+import { ConfigError, NightshiftError, describeError } from './errors'
+import { DEFAULT_HTTP_LISTEN, type WebhookAuth } from './http'
 import { createLogger, type Logger } from './log'
 
 /** Runs `start`, then waits for SIGINT/SIGTERM and runs `stop`; a second signal exits at once. */
@@ -44,6 +45,23 @@ function sessionTimeout(): { sessionTimeoutMs?: number } {
   return raw ? { sessionTimeoutMs: Number(raw) } : {}
 }
 
+function parsePort(raw: string): number {
+  const port = Number(raw)
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`--http-port must be a port number, got "${raw}"`)
+  return port
+}
+
+/** Webhook credentials, from the environment only (never flags: they would show in ps). */
+function webhookAuth(): { auth?: WebhookAuth } {
+  const token = process.env.NIGHTSHIFT_WEBHOOK_TOKEN
+  const username = process.env.NIGHTSHIFT_WEBHOOK_USERNAME
+  const password = process.env.NIGHTSHIFT_WEBHOOK_PASSWORD
+  if (token) return { auth: { bearerToken: token } }
+  if (username && password) return { auth: { basic: { username, password } } }
+  if (username || password) throw new ConfigError('set both NIGHTSHIFT_WEBHOOK_USERNAME and NIGHTSHIFT_WEBHOOK_PASSWORD, or neither')
+  return {}
+}
+
 function program(): Command {
   const cli = new Command('nightshift').description('Turns Prometheus alerts into safe, automated operations over Kafka.')
   cli
@@ -51,11 +69,21 @@ function program(): Command {
     .description('run the Nightshift process against KAFKA_BROKERS / SCHEMA_REGISTRY_URL (default: the local stack)')
     .option('--stage <name...>', `stages to run (default: all; available: ${implementedStages().join(', ')})`)
     .option('--prefix <prefix>', 'prefix of every topic and consumer group (tests, replays)', process.env.NIGHTSHIFT_TOPIC_PREFIX ?? '')
+    .option('--http-host <host>', 'webhook listen address', process.env.NIGHTSHIFT_HTTP_HOST ?? DEFAULT_HTTP_LISTEN.host)
+    .option('--http-port <port>', 'webhook listen port', process.env.NIGHTSHIFT_HTTP_PORT ?? String(DEFAULT_HTTP_LISTEN.port))
     .option('--log-level <level>', 'pino log level', process.env.LOG_LEVEL ?? 'info')
-    .action(async (opts: { logLevel: string; stage?: string[]; prefix: string }) => {
+    .addHelpText(
+      'after',
+      '\nWebhook credentials come from the environment only: NIGHTSHIFT_WEBHOOK_TOKEN (bearer)\nor NIGHTSHIFT_WEBHOOK_USERNAME + NIGHTSHIFT_WEBHOOK_PASSWORD (basic).',
+    )
+    .action(async (opts: { logLevel: string; stage?: string[]; prefix: string; httpHost: string; httpPort: string }) => {
       const logger = createLogger({ level: opts.logLevel })
       const readyTimeoutMs = Number(process.env.NIGHTSHIFT_READY_TIMEOUT_MS ?? 30000)
-      const app = buildApp({ endpoints: endpointsFromEnv(), logger, readyTimeoutMs, stages: opts.stage, prefix: opts.prefix, ...sessionTimeout() })
+      const app = buildApp({ endpoints: endpointsFromEnv(), logger, readyTimeoutMs, stages: opts.stage,
+        prefix: opts.prefix,
+        http: { host: opts.httpHost, port: parsePort(opts.httpPort), ...webhookAuth() },
+        ...sessionTimeout(),
+      })
       await runUntilSignal(logger, () => app.start(), () => app.stop())
     })
   addTopologyCommands(cli)

@@ -1,19 +1,16 @@
 import type { FastifyReply } from 'fastify'
 import { ERROR_CODES } from '../errors'
 
-/**
- * Codes of the webhook's error responses. Where src/errors.ts has a fitting code it is
- * used; the HTTP-only ones below have none there yet (they belong in ERROR_CODES).
- */
+/** Codes of the webhook's error responses, all from the one table in src/errors.ts. */
 export const HTTP_ERROR_CODES = {
   invalidPayload: ERROR_CODES.POISON_RECORD,
   kafkaUnavailable: ERROR_CODES.KAFKA_UNAVAILABLE,
   registryUnavailable: ERROR_CODES.REGISTRY_UNAVAILABLE,
-  unauthorized: 'NS_UNAUTHORIZED',
-  payloadTooLarge: 'NS_PAYLOAD_TOO_LARGE',
-  badRequest: 'NS_BAD_REQUEST',
-  notFound: 'NS_NOT_FOUND',
-  internal: 'NS_INTERNAL',
+  unauthorized: ERROR_CODES.UNAUTHORIZED,
+  payloadTooLarge: ERROR_CODES.PAYLOAD_TOO_LARGE,
+  badRequest: ERROR_CODES.BAD_REQUEST,
+  notFound: ERROR_CODES.NOT_FOUND,
+  internal: ERROR_CODES.INTERNAL,
 } as const
 
 /** The body of every error response. */

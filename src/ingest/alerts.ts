@@ -1,21 +1,8 @@
 import { FINGERPRINT_PATTERN, fingerprint } from './fingerprint'
+import type { AlertRecord } from '../contracts/records'
 import type { WebhookPayload } from './payload'
 
-/** An Alert record as written to alerts.raw (schemas/alert.avsc). */
-export interface AlertRecord {
-  fingerprint: string
-  status: 'firing' | 'resolved'
-  labels: Record<string, string>
-  annotations: Record<string, string>
-  startsAt: string
-  endsAt: string | null
-  generatorURL: string | null
-  receiver: string | null
-  groupKey: string | null
-  externalURL: string | null
-  /** Milliseconds since the epoch. */
-  receivedAt: number
-}
+export type { AlertRecord }
 
 /**
  * A plain copy of a string map. Built with Object.fromEntries (define, not assign), so

@@ -4,7 +4,7 @@ import type { Logger } from '../log'
 import { backoffDelay } from '../runner/backoff'
 import { deadLetterFor } from '../runner/dead-letter'
 import { valueSubject, type StageName, type TopicNames } from '../topology/names'
-import type { AlertRecord } from './alerts'
+import type { AlertRecord } from '../contracts/records'
 
 const STAGE: StageName = 'ingest'
 

@@ -12,10 +12,10 @@ describe('the nightshift process', () => {
   })
 
   it.each(['SIGTERM', 'SIGINT'] as const)('starts against the stack, logs with pino, and stops cleanly on %s', async (signal) => {
-    const proc = startNightshift(['run', '--prefix', t.prefix])
+    const proc = startNightshift(['run', '--prefix', t.prefix, '--http-port', '0'])
     await waitFor('the ready log line', () => (proc.lines.some((l) => l.includes('"nightshift ready"')) ? true : undefined), 30000)
     const ready = JSON.parse(proc.lines.find((l) => l.includes('"nightshift ready"'))!) as Record<string, unknown>
-    expect(ready).toMatchObject({ level: 30, module: 'app', brokers: expect.any(Array) as unknown, stages: ['dedup'], prefix: t.prefix })
+    expect(ready).toMatchObject({ level: 30, module: 'app', brokers: expect.any(Array) as unknown, stages: ['ingest', 'dedup'], prefix: t.prefix })
     proc.child.kill(signal)
     expect(await proc.exited).toBe(0)
     expect(proc.lines.some((l) => l.includes('"nightshift stopped"'))).toBe(true)

@@ -1,21 +1,8 @@
+import type { AlertRecord } from '../../contracts/records'
 import type { StageDefinition } from '../../runner/types'
 import { changelogTopic, type TopicNames } from '../../topology/names'
 import { decideDedup, episodeKey, type DedupEntry, type DedupSettings } from './decide'
 
-/** An alert as decoded from alerts.raw (schemas/alert.avsc). */
-export interface AlertRecord {
-  fingerprint: string
-  status: 'firing' | 'resolved'
-  labels: Record<string, string>
-  annotations: Record<string, string>
-  startsAt: string
-  endsAt: string | null
-  generatorURL: string | null
-  receiver: string | null
-  groupKey: string | null
-  externalURL: string | null
-  receivedAt: number
-}
 
 export interface DedupStageSettings extends DedupSettings {
   /** Episodes kept in memory per partition. */

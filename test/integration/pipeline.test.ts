@@ -1,0 +1,110 @@
+import fs from 'node:fs'
+import path from 'node:path'
+import { buildApp, type App } from '../../src/app'
+import { KafkaAdmin, type InRecord } from '../../src/kafka'
+import { DLQ_HEADERS } from '../../src/runner/dead-letter'
+import { collect, endpoints, kafkaSettings, testLogger, uniqueName, waitFor, type Collector } from '../support/kafka'
+import { provisionTopology, type TestTopology } from '../support/topology'
+
+const FIXTURES = path.resolve(__dirname, '..', '..', '..', 'shared', 'fixtures', 'alertmanager')
+const bodies = fs
+  .readdirSync(FIXTURES)
+  .filter((f) => /^\d\d-.*\.json$/.test(f))
+  .sort()
+  .map((f) => fs.readFileSync(path.join(FIXTURES, f)))
+
+interface Decoded {
+  fingerprint: string
+  startsAt: string
+  status: string
+  kind?: string
+}
+
+async function decodeAll(t: TestTopology, records: InRecord[]): Promise<Decoded[]> {
+  return Promise.all(records.map(async (r) => (await t.registry.decode(r.value!)) as Decoded))
+}
+
+const episode = (d: Decoded) => `${d.fingerprint}|${d.startsAt}|${d.status}`
+
+describe('webhook → alerts.raw → dedup (in-process app, real broker and registry)', () => {
+  let t: TestTopology
+  let app: App
+  let raw: Collector, deduped: Collector, decisions: Collector, dlq: Collector
+
+  beforeAll(async () => {
+    t = await provisionTopology(`${uniqueName('pipeline')}.`, 3)
+    app = buildApp({ endpoints, logger: testLogger, prefix: t.prefix, http: { port: 0 }, sessionTimeoutMs: 6000 })
+    await app.start()
+    ;[raw, deduped, decisions, dlq] = await Promise.all([collect(t.topics.raw), collect(t.topics.deduped), collect(t.topics.decisions), collect(t.topics.dlq)])
+    await waitFor('the webhook to be ready', async () => ((await fetch(`${app.httpAddress()}/readyz`)).ok ? true : undefined), 30000)
+  })
+
+  afterAll(async () => {
+    await app.stop()
+    await Promise.all([raw, deduped, decisions, dlq].map((c) => c.stop()))
+    await t.cleanup()
+  })
+
+  it('turns the captured Alertmanager notifications into exactly the expected records', async () => {
+    for (const body of bodies) {
+      const res = await fetch(`${app.httpAddress()}/webhook/alertmanager`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'user-agent': 'Alertmanager/0.25.0' },
+        body,
+      })
+      const sent = (JSON.parse(body.toString()) as { alerts: unknown[] }).alerts.length
+      expect({ status: res.status, body: await res.json() }).toEqual({ status: 200, body: { accepted: sent } })
+    }
+
+    // An independent oracle: the first firing and first resolved of each episode pass.
+    const seen = new Set<string>()
+    const expectedForwarded: string[] = []
+    const expectedDropped: string[] = []
+    for (const body of bodies) {
+      for (const a of (JSON.parse(body.toString()) as { alerts: Decoded[] }).alerts) {
+        const key = episode(a)
+        const late = a.status === 'firing' && seen.has(`${a.fingerprint}|${a.startsAt}|resolved`)
+        if (seen.has(key) || late) expectedDropped.push(key)
+        else {
+          seen.add(key)
+          expectedForwarded.push(key)
+        }
+      }
+    }
+    expect([expectedForwarded.length, expectedDropped.length]).toEqual([12, 11]) // the fixtures: 23 alerts
+
+    await waitFor('every record through dedup', () => (deduped.records.length + decisions.records.length >= 23 ? true : undefined), 30000)
+    const admin = await KafkaAdmin.connect(kafkaSettings('test-pipeline'))
+    try {
+      await waitFor('dedup to commit everything', async () => {
+        const [committed, ends] = await Promise.all([admin.committedOffsets(`${t.prefix}nightshift-dedup`, t.topics.raw), admin.endOffsets(t.topics.raw)])
+        return [...ends].every(([p, end]) => committed.get(p) === end) ? true : undefined
+      })
+    } finally {
+      await admin.disconnect()
+    }
+
+    const rawAlerts = await decodeAll(t, raw.records)
+    expect(rawAlerts).toHaveLength(23)
+    expect(raw.records.every((r, i) => r.key?.toString() === rawAlerts[i]!.fingerprint)).toBe(true)
+    expect((await decodeAll(t, deduped.records)).map(episode).sort()).toEqual(expectedForwarded.sort())
+    const dropped = await decodeAll(t, decisions.records)
+    expect(dropped.map(episode).sort()).toEqual(expectedDropped.sort())
+    expect(new Set(dropped.map((d) => d.kind))).toEqual(new Set(['duplicate_firing']))
+  })
+
+  it('answers 400 to a malformed body and keeps it on the DLQ', async () => {
+    const junk = Buffer.from('{"receiver": "nightshift", "alerts": [')
+    const res = await fetch(`${app.httpAddress()}/webhook/alertmanager`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: junk })
+    expect(res.status).toBe(400)
+    const [letter] = await waitFor('the dead letter', () => (dlq.records.length > 0 ? dlq.records : undefined))
+    expect(letter!.headers[DLQ_HEADERS.stage]).toBe('ingest')
+    expect(((await t.registry.decode(letter!.value!)) as { value: Buffer }).value).toEqual(junk)
+  })
+
+  it('exposes the stages\' counters on /metrics', async () => {
+    const text = await (await fetch(`${app.httpAddress()}/metrics`)).text()
+    expect(text).toMatch(/nightshift_stage_decisions_total\{stage="dedup",kind="forwarded"\} 12/)
+    expect(text).toMatch(/nightshift_stage_decisions_total\{stage="dedup",kind="duplicate_firing"\} 11/)
+  })
+})
