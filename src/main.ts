@@ -7,7 +7,9 @@ import { buildApp, implementedStages } from './app'
 import { addTopologyCommands } from './cli/topology'
 import { endpointsFromEnv } from './config/endpoints'
 import { ConfigError, NightshiftError, describeError } from './errors'
+import { parseDuration } from './config/duration'
 import { DEFAULT_HTTP_LISTEN, type WebhookAuth } from './http'
+import { DEFAULT_DEDUP } from './stages/dedup/stage'
 import { createLogger, type Logger } from './log'
 
 /** Runs `start`, then waits for SIGINT/SIGTERM and runs `stop`; a second signal exits at once. */
@@ -45,6 +47,12 @@ function sessionTimeout(): { sessionTimeoutMs?: number } {
   return raw ? { sessionTimeoutMs: Number(raw) } : {}
 }
 
+function parseCount(raw: string, name: string): number {
+  const n = Number(raw)
+  if (!Number.isInteger(n) || n < 1) throw new ConfigError(`${name} must be a whole number ≥ 1, got "${raw}"`)
+  return n
+}
+
 function parsePort(raw: string): number {
   const port = Number(raw)
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`--http-port must be a port number, got "${raw}"`)
@@ -71,17 +79,20 @@ function program(): Command {
     .option('--prefix <prefix>', 'prefix of every topic and consumer group (tests, replays)', process.env.NIGHTSHIFT_TOPIC_PREFIX ?? '')
     .option('--http-host <host>', 'webhook listen address', process.env.NIGHTSHIFT_HTTP_HOST ?? DEFAULT_HTTP_LISTEN.host)
     .option('--http-port <port>', 'webhook listen port', process.env.NIGHTSHIFT_HTTP_PORT ?? String(DEFAULT_HTTP_LISTEN.port))
+    .option('--dedup-ttl <duration>', 'forget an alert episode not heard of for this long (record time), e.g. 48h', process.env.NIGHTSHIFT_DEDUP_TTL ?? '48h')
+    .option('--dedup-max-entries <n>', 'episodes kept in memory per partition', process.env.NIGHTSHIFT_DEDUP_MAX_ENTRIES ?? String(DEFAULT_DEDUP.maxEntries))
     .option('--log-level <level>', 'pino log level', process.env.LOG_LEVEL ?? 'info')
     .addHelpText(
       'after',
       '\nWebhook credentials come from the environment only: NIGHTSHIFT_WEBHOOK_TOKEN (bearer)\nor NIGHTSHIFT_WEBHOOK_USERNAME + NIGHTSHIFT_WEBHOOK_PASSWORD (basic).',
     )
-    .action(async (opts: { logLevel: string; stage?: string[]; prefix: string; httpHost: string; httpPort: string }) => {
+    .action(async (opts: { logLevel: string; stage?: string[]; prefix: string; httpHost: string; httpPort: string; dedupTtl: string; dedupMaxEntries: string }) => {
       const logger = createLogger({ level: opts.logLevel })
       const readyTimeoutMs = Number(process.env.NIGHTSHIFT_READY_TIMEOUT_MS ?? 30000)
       const app = buildApp({ endpoints: endpointsFromEnv(), logger, readyTimeoutMs, stages: opts.stage,
         prefix: opts.prefix,
         http: { host: opts.httpHost, port: parsePort(opts.httpPort), ...webhookAuth() },
+        dedup: { ttlMs: parseDuration(opts.dedupTtl, '--dedup-ttl'), maxEntries: parseCount(opts.dedupMaxEntries, '--dedup-max-entries') },
         ...sessionTimeout(),
       })
       await runUntilSignal(logger, () => app.start(), () => app.stop())

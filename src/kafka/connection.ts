@@ -20,11 +20,21 @@ const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
 }
 
 /** Sends kafkajs' log lines through pino, as `{ module: 'kafkajs', ns }`. */
+/**
+ * kafkajs warns on every idempotent producer with bounded retries. Bounded retries are
+ * deliberate here: a stage's failed send aborts its transaction and the runner retries
+ * the batch, and a failed webhook publish is answered 5xx and re-sent by Alertmanager
+ * (dedup drops the duplicate). Neither loses or doubles a record, so the warning is
+ * noise at 3 a.m. and is logged at debug.
+ */
+const EXPECTED_WARNINGS = [/^Limiting retries for the idempotent producer/]
+
 function pinoLogCreator(logger: Logger): logCreator {
   const log = logger.child({ module: 'kafkajs' })
   return () =>
     ({ namespace, level, log: entry }: LogEntry) => {
-      const method = LEVELS[level] ?? 'info'
+      const expected = EXPECTED_WARNINGS.some((re) => re.test(String(entry.message)))
+      const method = expected ? 'debug' : (LEVELS[level] ?? 'info')
       const { message, timestamp: _timestamp, logger: _name, ...rest } = entry
       log[method]({ ns: namespace, ...rest }, message)
     }
