@@ -5,9 +5,8 @@
  */
 import fs from 'node:fs'
 import path from 'node:path'
-import Ajv, { type ErrorObject } from 'ajv'
-import { parseDocument } from 'yaml'
 import type { SchemaSet } from '../contracts/schemas'
+import { displayName, yamlFormat } from '../config/yaml-file'
 import { ConfigError, describeError } from '../errors'
 import type { TopicSpec } from '../kafka'
 import { STAGES, TOPICS, actionTopic, changelogTopic, valueSubject } from './names'
@@ -80,6 +79,11 @@ const SETTINGS = {
 } as const
 
 /** The JSON schema of a topics file (after YAML parsing). */
+const TOPICS_FORMAT_PATTERNS = {
+  ...PATTERN_MEANS,
+  propertyNames: 'a Kafka config name (expected lower-case words joined by dots, e.g. retention.ms)',
+}
+
 export const TOPICS_FILE_SCHEMA = {
   type: 'object',
   additionalProperties: false,
@@ -113,49 +117,10 @@ export const TOPICS_FILE_SCHEMA = {
   },
 } as const
 
-/** How a file is named in messages: relative to the working directory when inside it. */
-function displayName(file: string): string {
-  const relative = path.relative(process.cwd(), file)
-  return relative && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : file
-}
+const TOPICS_FORMAT = yamlFormat<RawFile>(TOPICS_FILE_SCHEMA, { emptyMeans: 'the keys defaults and topics', patternMeans: TOPICS_FORMAT_PATTERNS })
 
-function describeAjvError(err: ErrorObject): string {
-  const at = err.instancePath || '(top level)'
-  switch (err.keyword) {
-    case 'additionalProperties': {
-      const key = String(err.params.additionalProperty)
-      const allowed = Object.keys((err.parentSchema as { properties?: object } | undefined)?.properties ?? {})
-      return `${err.instancePath}/${key} is not allowed${allowed.length > 0 ? `; expected one of: ${allowed.join(', ')}` : ''}`
-    }
-    case 'required':
-      return `${err.instancePath}/${String(err.params.missingProperty)} is required`
-    case 'type': {
-      const quote = err.params.type === 'string' && (typeof err.data === 'number' || typeof err.data === 'boolean')
-      return `${at} must be ${String(err.params.type)}${quote ? ` (quote it: "${String(err.data)}")` : ''}`
-    }
-    case 'propertyNames':
-      return `${at}/${String(err.params.propertyName)} is not a Kafka config name (expected lower-case words joined by dots, e.g. retention.ms)`
-    case 'pattern':
-      // A bad config name is reported once, by its propertyNames error.
-      if (err.schemaPath.includes('/propertyNames/')) return ''
-      return `${at} must be ${PATTERN_MEANS[String(err.params.pattern)] ?? `a string matching ${String(err.params.pattern)}`}`
-    case 'uniqueItems':
-      return `${at} must not repeat a name (items ${String(err.params.j)} and ${String(err.params.i)} are equal)`
-    default:
-      return `${at} ${err.message ?? 'is invalid'}`
-  }
-}
 
-function parseYaml(text: string, name: string): unknown {
-  const doc = parseDocument(text, { prettyErrors: true })
-  const [first] = doc.errors
-  if (first) {
-    const pos = first.linePos?.[0]
-    const reason = (first.message.split('\n')[0] ?? first.message).replace(/ at line \d+, column \d+:?$/, '')
-    throw new ConfigError(`${name}:${pos ? ` line ${pos.line}, column ${pos.col}:` : ''} invalid YAML: ${reason}`, { cause: first })
-  }
-  return doc.toJS() as unknown
-}
+
 
 /** Every default topic name a topics file may declare, besides the action topics. */
 function knownTopicNames(): Set<string> {
@@ -196,15 +161,7 @@ function freezeTopic(topic: TopologyTopic): TopologyTopic {
  */
 export function parseTopicsFile(text: string, file: string, schemas: SchemaSet): TopicsFile {
   const name = displayName(file)
-  const data = parseYaml(text, name)
-  if (data === null || data === undefined) throw new ConfigError(`${name}: the file is empty; expected the keys defaults and topics`)
-
-  const ajv = new Ajv({ allErrors: true, verbose: true, allowUnionTypes: true, strict: true })
-  const validate = ajv.compile<RawFile>(TOPICS_FILE_SCHEMA)
-  if (!validate(data)) {
-    const problems = [...new Set((validate.errors ?? []).map(describeAjvError).filter((p) => p.length > 0))]
-    throw new ConfigError(problems.map((p) => `${name}: ${p}`).join('\n'))
-  }
+  const data = TOPICS_FORMAT.parse(text, file)
 
   const problems: string[] = []
   const schemaName = (at: string, declared: string | undefined): string | undefined => {
