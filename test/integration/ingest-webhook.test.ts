@@ -9,8 +9,9 @@ import { INGEST_HEADERS, KafkaIngestPublisher, type KafkaIngestPublisherOptions 
 import { KafkaAdmin, Registry, type InRecord, type KafkaSettings } from '../../src/kafka'
 import { topicNames, valueSubject, type TopicNames } from '../../src/topology/names'
 import { collect, endpoints, kafkaSettings, testLogger, uniqueName, waitFor } from '../support/kafka'
+import { ALERTMANAGER_FIXTURES } from '../support/fixtures'
 
-const FIXTURES = path.resolve(__dirname, '../../../shared/fixtures/alertmanager')
+const FIXTURES = ALERTMANAGER_FIXTURES
 const FIXTURE_FILES = fs.readdirSync(FIXTURES).filter((f) => f.endsWith('.json')).sort()
 const TOKEN = 'it-ingest-token'
 const AUTH = { authorization: `Bearer ${TOKEN}` }

@@ -5,8 +5,9 @@ import { KafkaAdmin, type InRecord } from '../../src/kafka'
 import { DLQ_HEADERS } from '../../src/runner/dead-letter'
 import { collect, endpoints, kafkaSettings, testLogger, uniqueName, waitFor, type Collector } from '../support/kafka'
 import { provisionTopology, type TestTopology } from '../support/topology'
+import { ALERTMANAGER_FIXTURES } from '../support/fixtures'
 
-const FIXTURES = path.resolve(__dirname, '..', '..', '..', 'shared', 'fixtures', 'alertmanager')
+const FIXTURES = ALERTMANAGER_FIXTURES
 const bodies = fs
   .readdirSync(FIXTURES)
   .filter((f) => /^\d\d-.*\.json$/.test(f))

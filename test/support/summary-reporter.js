@@ -3,7 +3,9 @@
 class SummaryReporter {
   onRunComplete(_contexts, results) {
     const skipped = results.numPendingTests + results.numTodoTests
-    process.stdout.write(`\njest: ${results.numPassedTests} passed, ${results.numFailedTests} failed, ${skipped} skipped\n`)
+    // A suite that failed to run (syntax error, missing file) counts as a failure too.
+    const failed = results.numFailedTests + results.numRuntimeErrorTestSuites
+    process.stdout.write(`\njest: ${results.numPassedTests} passed, ${failed} failed, ${skipped} skipped\n`)
   }
 }
 module.exports = SummaryReporter

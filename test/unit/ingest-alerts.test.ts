@@ -2,8 +2,9 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { SchemaSet } from '../../src/contracts/schemas'
 import { createPayloadValidator, fingerprint, toAlerts, type WebhookPayload } from '../../src/ingest'
+import { ALERTMANAGER_FIXTURES } from '../support/fixtures'
 
-const FIXTURES = path.resolve(__dirname, '../../../shared/fixtures/alertmanager')
+const FIXTURES = ALERTMANAGER_FIXTURES
 const validator = createPayloadValidator()
 const load = (file: string): WebhookPayload => validator.parse(fs.readFileSync(path.join(FIXTURES, file)))
 const alertType = SchemaSet.load().type('Alert')

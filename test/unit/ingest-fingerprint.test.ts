@@ -1,8 +1,9 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { fingerprint } from '../../src/ingest'
+import { ALERTMANAGER_FIXTURES } from '../support/fixtures'
 
-const FIXTURES = path.resolve(__dirname, '../../../shared/fixtures/alertmanager')
+const FIXTURES = ALERTMANAGER_FIXTURES
 
 interface FixtureAlert {
   labels: Record<string, string>

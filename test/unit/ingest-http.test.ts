@@ -7,8 +7,9 @@ import { ConfigError, ERROR_CODES, PoisonRecordError, RetriableError } from '../
 import { HTTP_ERROR_CODES, WEBHOOK_PATH, buildHttpServer, type HttpServerOptions, type WebhookAuth } from '../../src/http'
 import type { AlertRecord, DeadLetterInput, IngestPublisher, PublishContext, Readiness } from '../../src/ingest'
 import { createLogger } from '../../src/log'
+import { ALERTMANAGER_FIXTURES } from '../support/fixtures'
 
-const FIXTURES = path.resolve(__dirname, '../../../shared/fixtures/alertmanager')
+const FIXTURES = ALERTMANAGER_FIXTURES
 const fixture = (file: string): Buffer => fs.readFileSync(path.join(FIXTURES, file))
 const NOW = 1795567977000
 const JSON_HEADERS = { 'content-type': 'application/json', 'user-agent': 'Alertmanager/0.25.0' }

@@ -2,8 +2,9 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { ConfigError, PoisonRecordError } from '../../src/errors'
 import { DEFAULT_WEBHOOK_LIMITS, createPayloadValidator, isRfc3339 } from '../../src/ingest'
+import { ALERTMANAGER_FIXTURES } from '../support/fixtures'
 
-const FIXTURES = path.resolve(__dirname, '../../../shared/fixtures/alertmanager')
+const FIXTURES = ALERTMANAGER_FIXTURES
 const fixtureFiles = fs.readdirSync(FIXTURES).filter((f) => f.endsWith('.json')).sort()
 const readFixture = (file: string): Buffer => fs.readFileSync(path.join(FIXTURES, file))
 
