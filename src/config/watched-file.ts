@@ -35,7 +35,11 @@ export interface WatchOptions<T> {
   parse(text: string, file: string): T
   logger: Logger
   metrics?: ConfigMetrics
-  /** How often the file's mtime is checked (polling survives editors that rename). */
+  /**
+   * How often the file is re-read and its content hash compared. Polling content, not
+   * mtimes or inotify, survives editors that replace files by rename and edits within
+   * one timestamp tick; the files are small.
+   */
   intervalMs?: number
   /** Called with each newly accepted version. */
   onChange?(value: T): void
@@ -98,11 +102,11 @@ export function watchConfig<T>(options: WatchOptions<T>): WatchedConfig<T> {
     return true
   }
 
-  const listener = () => void reload()
-  fs.watchFile(options.file, { interval: options.intervalMs ?? 1000, persistent: false }, listener)
+  const timer = setInterval(reload, options.intervalMs ?? 1000)
+  timer.unref()
   return {
     current: () => value,
     reload,
-    close: () => fs.unwatchFile(options.file, listener),
+    close: () => clearInterval(timer),
   }
 }
