@@ -1,15 +1,22 @@
 import type { AddressInfo } from 'node:net'
+import path from 'node:path'
 import { Registry as MetricsRegistry } from 'prom-client'
 import type { Endpoints } from './config/endpoints'
+import { createConfigMetrics, watchConfig, type ConfigMetrics, type WatchedConfig } from './config/watched-file'
 import { SchemaSet } from './contracts/schemas'
 import { ConfigError } from './errors'
 import { DEFAULT_HTTP_LISTEN, buildHttpServer, type WebhookAuth } from './http'
 import { KafkaIngestPublisher } from './ingest'
-import { Registry, waitForBroker, type KafkaSettings } from './kafka'
+import { KafkaAdmin, Registry, waitForBroker, type KafkaSettings } from './kafka'
 import type { Logger } from './log'
 import { createStageMetrics, type StageMetrics } from './runner/metrics'
 import { StageRunner } from './runner/runner'
+import type { StageDefinition } from './runner/types'
 import { DEFAULT_DEDUP, dedupStage, type DedupStageSettings } from './stages/dedup/stage'
+import { parseCatalog } from './stages/enrich/catalog'
+import { enrichStage } from './stages/enrich/stage'
+import { parseLimits } from './stages/ratelimit/limits'
+import { ratelimitStage } from './stages/ratelimit/stage'
 import { topicNames, type StageName, type TopicNames } from './topology/names'
 
 /** The webhook's HTTP listener (the ingest stage). */
@@ -31,6 +38,10 @@ export interface AppOptions {
   /** Prefix of every topic and group name (tests, replays); empty in production. */
   prefix?: string
   dedup?: DedupStageSettings
+  /** Folder of the files teams own (catalog.yaml, limits.yaml, routes.yaml); default topology/. */
+  configDir?: string
+  /** How often those files are checked for edits (default 1 s). */
+  configPollMs?: number
   http?: HttpOptions
   /** Consumer group session timeout of the stages (default 30 s). */
   sessionTimeoutMs?: number
@@ -54,8 +65,57 @@ interface StageContext {
   schemas: SchemaSet
   metrics: StageMetrics
   metricsRegistry: MetricsRegistry
+  configMetrics: ConfigMetrics
+  /** Watched config files, closed when the app stops. */
+  watchers: WatchedConfig<unknown>[]
   logger: Logger
   options: AppOptions
+}
+
+/** The folder of the files teams own, shipped with the code. */
+export const DEFAULT_CONFIG_DIR = path.resolve(__dirname, '..', 'topology')
+
+/**
+ * Loads `file` of the config folder now (a bad file stops the start) and keeps it
+ * current: edits that validate apply to the next record, bad edits are rejected and
+ * the last good version keeps running.
+ */
+function watched<T>(ctx: StageContext, file: string, parse: (text: string, file: string) => T): () => T {
+  const config = watchConfig({
+    file: path.join(ctx.options.configDir ?? DEFAULT_CONFIG_DIR, file),
+    parse,
+    logger: ctx.logger,
+    metrics: ctx.configMetrics,
+    ...(ctx.options.configPollMs === undefined ? {} : { intervalMs: ctx.options.configPollMs }),
+  })
+  ctx.watchers.push(config)
+  return () => config.current()
+}
+
+/** Runs a stage definition on the shared runner. */
+function runner<I, S extends object>(ctx: StageContext, stage: StageDefinition<I, S>): StageRunner<I, S> {
+  return new StageRunner({
+    stage,
+    kafka: ctx.kafka,
+    registry: ctx.registry,
+    schemas: ctx.schemas,
+    dlqTopic: ctx.topics.dlq,
+    metrics: ctx.metrics,
+    logger: ctx.logger,
+    ...(ctx.options.sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs: ctx.options.sessionTimeoutMs }),
+  })
+}
+
+/** Partition count of an existing topic (the topology must have been applied). */
+async function partitionsOf(ctx: StageContext, topic: string): Promise<number> {
+  const admin = await KafkaAdmin.connect(ctx.kafka)
+  try {
+    const described = (await admin.describeTopics([topic])).get(topic)
+    if (!described) throw new ConfigError(`topic ${topic} does not exist; run \`nightshift topology apply\``)
+    return described.partitions
+  } finally {
+    await admin.disconnect()
+  }
 }
 
 /** The runnable part of a stage, whatever its kind. */
@@ -98,19 +158,12 @@ function ingestStage(ctx: StageContext): Runnable {
 }
 
 /** How each implemented stage is built; stages not listed here do not exist yet. */
-const STAGE_BUILDERS: Partial<Record<StageName, (ctx: StageContext) => Runnable>> = {
+const STAGE_BUILDERS: Partial<Record<StageName, (ctx: StageContext) => Runnable | Promise<Runnable>>> = {
   ingest: ingestStage,
-  dedup: (ctx) =>
-    new StageRunner({
-      stage: dedupStage(ctx.topics, ctx.prefix, ctx.options.dedup ?? DEFAULT_DEDUP),
-      kafka: ctx.kafka,
-      registry: ctx.registry,
-      schemas: ctx.schemas,
-      dlqTopic: ctx.topics.dlq,
-      metrics: ctx.metrics,
-      logger: ctx.logger,
-      ...(ctx.options.sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs: ctx.options.sessionTimeoutMs }),
-    }),
+  dedup: (ctx) => runner(ctx, dedupStage(ctx.topics, ctx.prefix, ctx.options.dedup ?? DEFAULT_DEDUP)),
+  enrich: (ctx) => runner(ctx, enrichStage(ctx.topics, ctx.prefix, watched(ctx, 'catalog.yaml', parseCatalog))),
+  ratelimit: async (ctx) =>
+    runner(ctx, ratelimitStage(ctx.topics, ctx.prefix, watched(ctx, 'limits.yaml', parseLimits), { partitions: await partitionsOf(ctx, ctx.topics.enriched) })),
 }
 
 /** Stage names `--stage` accepts. */
@@ -138,6 +191,7 @@ export function buildApp(options: AppOptions): App {
   // Stages start before the webhook and stop after it: intake stops first.
   const ordered = [...selected.filter((s) => s !== 'ingest'), ...selected.filter((s) => s === 'ingest')]
   const running: Runnable[] = []
+  const watchers: WatchedConfig<unknown>[] = []
 
   return {
     metrics,
@@ -153,11 +207,13 @@ export function buildApp(options: AppOptions): App {
         schemas: SchemaSet.load(),
         metrics: createStageMetrics(metrics),
         metricsRegistry: metrics,
+        configMetrics: createConfigMetrics(metrics),
+        watchers,
         logger: options.logger,
         options,
       }
       for (const name of ordered) {
-        const stage = STAGE_BUILDERS[name as StageName]!(ctx)
+        const stage = await STAGE_BUILDERS[name as StageName]!(ctx)
         await stage.start()
         running.push(stage)
       }
@@ -168,6 +224,7 @@ export function buildApp(options: AppOptions): App {
       const intake = stages.filter((s) => s.address)
       await Promise.all(intake.map((s) => s.stop()))
       await Promise.all(stages.filter((s) => !s.address).map((s) => s.stop()))
+      for (const w of watchers.splice(0)) w.close()
       log.info({}, 'nightshift stopped')
     },
   }

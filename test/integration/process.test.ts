@@ -1,3 +1,4 @@
+import { implementedStages } from '../../src/app'
 import { startNightshift } from '../support/nightshift-process'
 import { uniqueName, waitFor } from '../support/kafka'
 import { provisionTopology, type TestTopology } from '../support/topology'
@@ -15,7 +16,7 @@ describe('the nightshift process', () => {
     const proc = startNightshift(['run', '--prefix', t.prefix, '--http-port', '0'])
     await waitFor('the ready log line', () => (proc.lines.some((l) => l.includes('"nightshift ready"')) ? true : undefined), 30000)
     const ready = JSON.parse(proc.lines.find((l) => l.includes('"nightshift ready"'))!) as Record<string, unknown>
-    expect(ready).toMatchObject({ level: 30, module: 'app', brokers: expect.any(Array) as unknown, stages: ['ingest', 'dedup'], prefix: t.prefix })
+    expect(ready).toMatchObject({ level: 30, module: 'app', brokers: expect.any(Array) as unknown, stages: implementedStages(), prefix: t.prefix })
     proc.child.kill(signal)
     expect(await proc.exited).toBe(0)
     expect(proc.lines.some((l) => l.includes('"nightshift stopped"'))).toBe(true)

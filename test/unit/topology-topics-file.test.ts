@@ -160,6 +160,7 @@ describe('the shipped topology/topics.yaml', () => {
     [TOPICS.control, 'compact'],
     [TOPICS.budget, 'compact'],
     [changelogTopic('dedup'), 'compact,delete'],
+    [changelogTopic('ratelimit'), 'compact,delete'],
   ])('%s is compacted (cleanup.policy %s)', (name, policy) => {
     expect(topic(shipped, name).configs['cleanup.policy']).toBe(policy)
   })
