@@ -16,6 +16,9 @@ import { DEFAULT_DEDUP, dedupStage, type DedupStageSettings } from './stages/ded
 import { parseCatalog } from './stages/enrich/catalog'
 import { enrichStage } from './stages/enrich/stage'
 import { parseLimits } from './stages/ratelimit/limits'
+import { parseRoutesFile } from './stages/route/config'
+import { routeStage } from './stages/route/stage'
+import { loadTopicsFile } from './topology/topics-file'
 import { ratelimitStage } from './stages/ratelimit/stage'
 import { topicNames, type StageName, type TopicNames } from './topology/names'
 
@@ -164,6 +167,11 @@ const STAGE_BUILDERS: Partial<Record<StageName, (ctx: StageContext) => Runnable 
   enrich: (ctx) => runner(ctx, enrichStage(ctx.topics, ctx.prefix, watched(ctx, 'catalog.yaml', parseCatalog))),
   ratelimit: async (ctx) =>
     runner(ctx, ratelimitStage(ctx.topics, ctx.prefix, watched(ctx, 'limits.yaml', parseLimits), { partitions: await partitionsOf(ctx, ctx.topics.enriched) })),
+  route: (ctx) => {
+    // A route may only name an action declared in topics.yaml (it has a topic and workers).
+    const { actions } = loadTopicsFile(ctx.schemas, path.join(ctx.options.configDir ?? DEFAULT_CONFIG_DIR, 'topics.yaml'))
+    return runner(ctx, routeStage(ctx.topics, ctx.prefix, watched(ctx, 'routes.yaml', (text, file) => parseRoutesFile(text, file, actions))))
+  },
 }
 
 /** Stage names `--stage` accepts. */

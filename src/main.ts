@@ -4,6 +4,7 @@
  */
 import { Command } from 'commander'
 import { buildApp, implementedStages } from './app'
+import { addRoutesCommands } from './cli/routes'
 import { addTopologyCommands } from './cli/topology'
 import { endpointsFromEnv } from './config/endpoints'
 import { ConfigError, NightshiftError, describeError } from './errors'
@@ -98,6 +99,7 @@ function program(): Command {
       await runUntilSignal(logger, () => app.start(), () => app.stop())
     })
   addTopologyCommands(cli)
+  addRoutesCommands(cli)
   return cli
 }
 

@@ -1,0 +1,125 @@
+/**
+ * `nightshift routes …`: check `topology/routes.yaml` without a broker, like
+ * `amtool config routes test`. Errors are thrown, not printed: main turns a
+ * NightshiftError into `nightshift: <message> [<code>]` and exit code 1.
+ */
+import path from 'node:path'
+import { Command } from 'commander'
+import { SchemaSet } from '../contracts/schemas'
+import { ConfigError } from '../errors'
+import { fingerprint } from '../ingest/fingerprint'
+import { LABEL_NAME, quoteValue } from '../matchers'
+import type { EnrichedAlertRecord } from '../stages/enrich/record'
+import { ROUTES_FILE, allRoutes, loadRoutesFile, type RouteTree } from '../stages/route/config'
+import { planRoute, type RoutePlan } from '../stages/route/decide'
+import { actionTopic, TOPICS } from '../topology/names'
+import { TOPICS_FILE, loadTopicsFile } from '../topology/topics-file'
+
+/** What the commands read and write; tests replace them. */
+export interface RoutesCommandDeps {
+  /** Where the output goes (default: stdout). */
+  print?: (text: string) => void
+  /** The folder of the `.avsc` contracts (default: schemas/), read for the topics file. */
+  schemasDir?: string
+  /** The clock, for the test alert's startsAt and receivedAt (default: Date.now). */
+  now?: () => number
+}
+
+/** Parses `name=value` arguments into labels. */
+export function parseLabelArgs(args: readonly string[]): Record<string, string> {
+  const labels: Record<string, string> = {}
+  for (const arg of args) {
+    const eq = arg.indexOf('=')
+    const name = eq < 0 ? arg : arg.slice(0, eq)
+    if (eq < 0 || !LABEL_NAME.test(name)) throw new ConfigError(`label argument "${arg}": expected <label name>=<value>, e.g. severity=critical`)
+    labels[name] = arg.slice(eq + 1)
+  }
+  return labels
+}
+
+/** The alert `routes test` routes: the given labels; team/service/tier labels double as catalog fields. */
+export function testAlert(labels: Record<string, string>, now: number): EnrichedAlertRecord {
+  const startsAt = new Date(now).toISOString()
+  return {
+    alert: {
+      fingerprint: fingerprint(labels),
+      status: 'firing',
+      labels,
+      annotations: {},
+      startsAt,
+      endsAt: null,
+      generatorURL: null,
+      receiver: null,
+      groupKey: null,
+      externalURL: null,
+      receivedAt: now,
+    },
+    team: labels.team ?? 'unowned',
+    service: labels.service ?? null,
+    tier: labels.tier ?? null,
+    runbookUrl: null,
+    slo: null,
+    endpoints: {},
+    enrichedAt: now,
+    throttledBy: null,
+  }
+}
+
+/** What `routes test` prints for a plan. */
+export function formatRoutePlan(tree: RouteTree, labels: Readonly<Record<string, string>>, plan: RoutePlan): string {
+  const set = `{${Object.entries(labels).map(([k, v]) => `${k}=${quoteValue(v)}`).join(', ')}}`
+  const lines = [`${tree.file}: ${set}`, `matched: ${plan.matched.map((r) => r.id).join(', ')}`]
+  if (plan.actions.length === 0) {
+    lines.push(`no action: the alert would go to ${TOPICS.unrouted}`)
+    return lines.join('\n')
+  }
+  for (const a of plan.actions) {
+    lines.push(`${a.route.id} → ${actionTopic(a.action)}${a.route.dryRun ? ' (dry run)' : ''}`)
+    if (a.ok) {
+      for (const [name, value] of Object.entries(a.params)) lines.push(`    ${name}: ${value}`)
+    } else {
+      lines.push(`    error: no ${a.missing.join(', ')} for the params: an error outcome instead of a request`)
+    }
+  }
+  return lines.join('\n')
+}
+
+/** Adds the `routes` command group (`test`, `validate`) to `program`. */
+export function addRoutesCommands(program: Command, deps: RoutesCommandDeps = {}): Command {
+  const print = deps.print ?? ((text: string) => process.stdout.write(`${text}\n`))
+  const now = deps.now ?? Date.now
+  const load = (file: string | undefined, topicsFile: string | undefined): RouteTree => {
+    const topics = loadTopicsFile(SchemaSet.load(deps.schemasDir), topicsFile === undefined ? TOPICS_FILE : path.resolve(topicsFile))
+    return loadRoutesFile(topics.actions, file === undefined ? ROUTES_FILE : path.resolve(file))
+  }
+  const routes = program.command('routes').description('check topology/routes.yaml without a broker')
+
+  routes
+    .command('test')
+    .summary('show which routes an alert with the given labels matches')
+    .description(
+      'show the routes an alert with the given labels matches and the action requests they would make (like amtool config routes test). ' +
+        'team, service and tier labels also stand in for the catalog fields; placeholders the labels cannot fill are shown as errors.',
+    )
+    .argument('[labels...]', 'labels of the alert, as name=value')
+    .option('--file <path>', 'routes file (default: topology/routes.yaml)')
+    .option('--topics-file <path>', 'topics file declaring the action names (default: topology/topics.yaml)')
+    .action((args: string[], opts: { file?: string; topicsFile?: string }) => {
+      const tree = load(opts.file, opts.topicsFile)
+      const labels = parseLabelArgs(args)
+      print(formatRoutePlan(tree, labels, planRoute(tree, testAlert(labels, now()))))
+    })
+
+  routes
+    .command('validate')
+    .summary('check the routes file')
+    .option('--file <path>', 'routes file (default: topology/routes.yaml)')
+    .option('--topics-file <path>', 'topics file declaring the action names (default: topology/topics.yaml)')
+    .action((opts: { file?: string; topicsFile?: string }) => {
+      const tree = load(opts.file, opts.topicsFile)
+      const all = allRoutes(tree)
+      print(`${tree.file}: valid (${all.length} routes, ${all.filter((r) => r.action !== null).length} with an action)`)
+    })
+
+  return routes
+}

@@ -1,0 +1,179 @@
+/**
+ * Route's decision, pure: the route tree and an admitted alert in; action requests, or
+ * the alert on alerts.unrouted, out.
+ *
+ * The tree is walked like Alertmanager's dispatch/route.go: a route matches when all its
+ * matchers match; then its children are tried in order, and a matching child stops the
+ * walk at that level unless it has `continue: true`; when no child matched, the route
+ * itself is the match. The root matches every alert.
+ *
+ * Every matched route with an action yields one ActionRequest. A matched route without
+ * an action yields nothing (a receiver-less route in Alertmanager); when the matched
+ * set yields no action at all, the alert is unrouted: it goes to alerts.unrouted with a
+ * Decision, so nothing disappears without a trace. A params placeholder the alert lacks
+ * turns that one request into an ActionOutcome with status `error` and a Decision
+ * `template_error`; the other requests of the alert are still made.
+ *
+ * Resolved alerts are routed the same way: action workers use them to cancel.
+ */
+import { matchesAll } from '../../matchers'
+import type { Emit, SourcePosition } from '../../runner/types'
+import { actionTopic, type TopicNames } from '../../topology/names'
+import type { Route, RouteTree } from './config'
+import type { ActionOutcomeRecord, ActionRequestRecord, DecisionRecord, EnrichedAlertRecord } from './records'
+import { fillTemplate } from './template'
+
+export type RouteKind = 'routed' | 'unrouted' | 'template_error'
+
+/**
+ * The labels routes match on: the alert's labels, plus the catalog's `team`, `service`
+ * and `tier` under those names when the alert has no such label (the alert's own label
+ * wins) and the catalog has a value.
+ */
+export function matchLabels(record: EnrichedAlertRecord): Record<string, string> {
+  const labels: Record<string, string> = Object.assign(Object.create(null) as Record<string, string>, record.alert.labels)
+  const catalog: Array<[string, string | null]> = [['team', record.team], ['service', record.service], ['tier', record.tier]]
+  for (const [name, value] of catalog) {
+    if (value !== null && !Object.hasOwn(record.alert.labels, name)) labels[name] = value
+  }
+  return labels
+}
+
+function match(route: Route, labels: Readonly<Record<string, string>>): Route[] {
+  if (!matchesAll(route.matchers, labels)) return []
+  const all: Route[] = []
+  for (const child of route.routes) {
+    const matched = match(child, labels)
+    all.push(...matched)
+    if (matched.length > 0 && !child.continue) break
+  }
+  return all.length > 0 ? all : [route]
+}
+
+/** The routes `record` matches, in walk order (never empty: at worst the root). */
+export function routeAlert(tree: RouteTree, record: EnrichedAlertRecord): Route[] {
+  return match(tree.root, matchLabels(record))
+}
+
+/** `fingerprint|startsAt|action|routeId`: one request per episode, action and route. */
+export function idempotencyKey(record: EnrichedAlertRecord, action: string, routeId: string): string {
+  return `${record.alert.fingerprint}|${record.alert.startsAt}|${action}|${routeId}`
+}
+
+/** What one matched route with an action asks for: filled params, or what they lack. */
+export type PlannedAction =
+  | { ok: true; route: Route; action: string; params: Record<string, string> }
+  | { ok: false; route: Route; action: string; missing: string[] }
+
+/** The walk's result before it becomes records (also what `nightshift routes test` prints). */
+export interface RoutePlan {
+  matched: Route[]
+  actions: PlannedAction[]
+}
+
+export function planRoute(tree: RouteTree, record: EnrichedAlertRecord): RoutePlan {
+  const matched = routeAlert(tree, record)
+  const actions: PlannedAction[] = []
+  for (const route of matched) {
+    if (route.action === null) continue
+    const params: Record<string, string> = {}
+    const missing: string[] = []
+    for (const p of route.params) {
+      const filled = fillTemplate(p.template, record)
+      if (filled.ok) params[p.name] = filled.value
+      else missing.push(...filled.missing.filter((m) => !missing.includes(m)))
+    }
+    actions.push(missing.length > 0 ? { ok: false, route, action: route.action, missing } : { ok: true, route, action: route.action, params })
+  }
+  return { matched, actions }
+}
+
+/** What the decision needs besides the record. */
+export interface RouteContext {
+  /** Topic names with the prefix applied. */
+  topics: TopicNames
+  /** The topic prefix (action topics are `<prefix>actions.<name>`). */
+  prefix: string
+  /** The input record's position, for Decision records. */
+  source: SourcePosition
+}
+
+export interface RouteDecision {
+  kind: RouteKind
+  emits: Emit[]
+}
+
+/**
+ * Routes one alert. Time is the alert's receivedAt (requestedAt, decidedAt,
+ * finishedAt), so a replay produces identical records.
+ */
+export function decideRoute(tree: RouteTree, record: EnrichedAlertRecord, ctx: RouteContext): RouteDecision {
+  const { alert } = record
+  const plan = planRoute(tree, record)
+  const decision = (kind: RouteKind, reason: string, detail: Record<string, string>): Emit => {
+    const value: DecisionRecord = {
+      fingerprint: alert.fingerprint,
+      startsAt: alert.startsAt,
+      status: alert.status,
+      stage: 'route',
+      kind,
+      reason,
+      detail,
+      source: ctx.source,
+      decidedAt: alert.receivedAt,
+    }
+    return { topic: ctx.topics.decisions, key: alert.fingerprint, schema: 'Decision', value }
+  }
+
+  if (plan.actions.length === 0) {
+    return {
+      kind: 'unrouted',
+      emits: [
+        { topic: ctx.topics.unrouted, key: alert.fingerprint, schema: 'EnrichedAlert', value: record },
+        decision('unrouted', 'no route with an action matched the alert', { routes: plan.matched.map((r) => r.id).join(','), file: tree.file }),
+      ],
+    }
+  }
+
+  const emits: Emit[] = []
+  let failed = false
+  for (const planned of plan.actions) {
+    const key = idempotencyKey(record, planned.action, planned.route.id)
+    if (planned.ok) {
+      const value: ActionRequestRecord = {
+        idempotencyKey: key,
+        action: planned.action,
+        route: planned.route.id,
+        params: planned.params,
+        dryRun: planned.route.dryRun,
+        requestedAt: alert.receivedAt,
+        alert: record,
+      }
+      emits.push({ topic: `${ctx.prefix}${actionTopic(planned.action)}`, key: alert.fingerprint, schema: 'ActionRequest', value })
+      continue
+    }
+    failed = true
+    const detail = `route ${planned.route.id}: the alert has no ${planned.missing.join(', ')} for the params of action ${planned.action}`
+    const outcome: ActionOutcomeRecord = {
+      idempotencyKey: key,
+      action: planned.action,
+      route: planned.route.id,
+      fingerprint: alert.fingerprint,
+      startsAt: alert.startsAt,
+      team: record.team,
+      service: record.service,
+      slo: record.slo,
+      status: 'error',
+      attempts: 0,
+      startedAt: null,
+      finishedAt: alert.receivedAt,
+      detail,
+      output: {},
+      escalatedTo: null,
+      dryRun: planned.route.dryRun,
+    }
+    emits.push({ topic: ctx.topics.outcomes, key: alert.fingerprint, schema: 'ActionOutcome', value: outcome })
+    emits.push(decision('template_error', detail, { route: planned.route.id, action: planned.action, missing: planned.missing.join(','), idempotencyKey: key }))
+  }
+  return { kind: failed ? 'template_error' : 'routed', emits }
+}
