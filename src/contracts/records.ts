@@ -4,6 +4,14 @@
  * against the avsc types (e.g. test/unit/ingest-alerts.test.ts).
  */
 
+/** Where a record was read from (schemas/source-position.avsc). */
+export interface SourcePosition {
+  topic: string
+  partition: number
+  /** A decimal string: Kafka offsets are 64-bit. */
+  offset: string
+}
+
 /** An alert on alerts.raw / alerts.deduped (schemas/alert.avsc). */
 export interface AlertRecord {
   fingerprint: string
@@ -18,4 +26,75 @@ export interface AlertRecord {
   externalURL: string | null
   /** Milliseconds since the epoch. */
   receivedAt: number
+}
+
+/**
+ * An alert with what the service catalog knows of it (schemas/enriched-alert.avsc), on
+ * alerts.enriched, alerts.admitted, alerts.throttled and alerts.unrouted.
+ */
+export interface EnrichedAlertRecord {
+  /** The alert as deduplicated, unchanged. */
+  alert: AlertRecord
+  /** Owning team; {@link UNOWNED} when no catalog service matched. */
+  team: string
+  /** Catalog service; null when none matched. */
+  service: string | null
+  tier: string | null
+  /** The alert's runbook_url annotation, else the catalog's. */
+  runbookUrl: string | null
+  slo: string | null
+  /** Endpoints actions may call for this service, by name. */
+  endpoints: Record<string, string>
+  /** Record time (the alert's receivedAt) the enrichment was computed at, ms since the epoch. */
+  enrichedAt: number
+  /** On alerts.throttled: the limit that stopped the alert (e.g. `team:payments`); null elsewhere. */
+  throttledBy: string | null
+}
+
+/** A request to run one action for one alert, on `actions.<action>` (schemas/action-request.avsc). */
+export interface ActionRequestRecord {
+  idempotencyKey: string
+  action: string
+  /** Id of the route that produced the request (its name, else its path). */
+  route: string
+  params: Record<string, string>
+  dryRun: boolean
+  /** Record time of the admitted alert, ms since the epoch. */
+  requestedAt: number
+  alert: EnrichedAlertRecord
+}
+
+export type OutcomeStatus = 'succeeded' | 'failed' | 'timed_out' | 'skipped_duplicate' | 'circuit_open' | 'cancelled_resolved' | 'dry_run' | 'skipped_paused' | 'gated' | 'error'
+
+/** What became of one action request (schemas/action-outcome.avsc). */
+export interface ActionOutcomeRecord {
+  idempotencyKey: string
+  action: string
+  route: string
+  fingerprint: string
+  startsAt: string
+  team: string
+  service: string | null
+  slo: string | null
+  status: OutcomeStatus
+  attempts: number
+  startedAt: number | null
+  finishedAt: number
+  detail: string | null
+  output: Record<string, string>
+  escalatedTo: string | null
+  dryRun: boolean
+}
+
+/** Why a record went no further, on nightshift.decisions (schemas/decision.avsc). */
+export interface DecisionRecord {
+  fingerprint: string
+  startsAt: string
+  status: string
+  stage: string
+  kind: string
+  reason: string
+  detail: Record<string, string>
+  source: SourcePosition
+  decidedAt: number
 }

@@ -1,11 +1,7 @@
+import type { SourcePosition } from '../contracts/records'
 import type { StageName } from '../topology/names'
 
-/** Where an input record came from. */
-export interface SourcePosition {
-  topic: string
-  partition: number
-  offset: string
-}
+export type { SourcePosition }
 
 /** A record a stage wants produced; the runner encodes `value` with `schema`. */
 export interface Emit {

@@ -1,4 +1,4 @@
-import type { EnrichedAlertRecord } from '../../src/stages/enrich/record'
+import type { EnrichedAlertRecord } from '../../src/contracts/records'
 import { alertKey, decideLimit, globalShare, hasToken, levelsFor, refill, type BucketLevel, type BucketState, type LevelCheck } from '../../src/stages/ratelimit/decide'
 import { parseLimits, type Limit, type LimitsConfig } from '../../src/stages/ratelimit/limits'
 

@@ -1,7 +1,7 @@
 import { SchemaSet } from '../../src/contracts/schemas'
 import { ConfigError } from '../../src/errors'
 import type { StageResult } from '../../src/runner/types'
-import type { EnrichedAlertRecord } from '../../src/stages/enrich/record'
+import type { EnrichedAlertRecord } from '../../src/contracts/records'
 import type { BucketState } from '../../src/stages/ratelimit/decide'
 import { parseLimits, type LimitsConfig } from '../../src/stages/ratelimit/limits'
 import { DEFAULT_RATELIMIT, ratelimitStage } from '../../src/stages/ratelimit/stage'

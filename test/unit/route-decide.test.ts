@@ -1,9 +1,9 @@
 import { SchemaSet } from '../../src/contracts/schemas'
-import type { EnrichedAlertRecord } from '../../src/stages/enrich/record'
+import type { EnrichedAlertRecord } from '../../src/contracts/records'
 import { parseRoutesFile, type RouteTree } from '../../src/stages/route/config'
 import { decideRoute, idempotencyKey, matchLabels, routeAlert } from '../../src/stages/route/decide'
 import { routeStage } from '../../src/stages/route/stage'
-import type { ActionOutcomeRecord, ActionRequestRecord, DecisionRecord } from '../../src/stages/route/records'
+import type { ActionOutcomeRecord, ActionRequestRecord, DecisionRecord } from '../../src/contracts/records'
 import { topicNames } from '../../src/topology/names'
 
 const ACTIONS = ['page', 'webhook', 'exec', 'log-level', 'thread-dump']

@@ -1,5 +1,5 @@
 import { SchemaSet } from '../../src/contracts/schemas'
-import type { EnrichedAlertRecord } from '../../src/stages/enrich/record'
+import type { EnrichedAlertRecord } from '../../src/contracts/records'
 import { TemplateSyntaxError, fillTemplate, parseTemplate, type FillResult } from '../../src/stages/route/template'
 
 function enriched(over: Partial<EnrichedAlertRecord> = {}, labels: Record<string, string> = {}): EnrichedAlertRecord {

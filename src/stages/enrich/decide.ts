@@ -8,7 +8,8 @@
 import { matchesAll } from '../../matchers'
 import type { AlertRecord } from '../../contracts/records'
 import type { Catalog, CatalogService } from './catalog'
-import { UNOWNED, type EnrichedAlertRecord } from './record'
+import type { EnrichedAlertRecord } from '../../contracts/records'
+import { UNOWNED } from './record'
 
 /** The annotation whose value wins over the catalog's runbook. */
 export const RUNBOOK_ANNOTATION = 'runbook_url'

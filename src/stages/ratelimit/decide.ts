@@ -13,7 +13,7 @@
  * last update refills nothing and leaves updatedAt where it was.
  */
 import type { StateChange } from '../../runner/types'
-import type { EnrichedAlertRecord } from '../enrich/record'
+import type { EnrichedAlertRecord } from '../../contracts/records'
 import type { KeyPart, Level, Limit, LimitsConfig, Rate } from './limits'
 
 /** A bucket's state (schemas/bucket-state.avsc). An absent bucket is full. */

@@ -1,7 +1,7 @@
 import { ConfigError } from '../../errors'
 import type { Emit, StageDefinition } from '../../runner/types'
 import { changelogTopic, type TopicNames } from '../../topology/names'
-import type { EnrichedAlertRecord } from '../enrich/record'
+import type { EnrichedAlertRecord } from '../../contracts/records'
 import { decideLimit, levelsFor, type BucketState } from './decide'
 import type { LimitsConfig } from './limits'
 

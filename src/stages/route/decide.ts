@@ -20,7 +20,7 @@ import { matchesAll } from '../../matchers'
 import type { Emit, SourcePosition } from '../../runner/types'
 import { actionTopic, type TopicNames } from '../../topology/names'
 import type { Route, RouteTree } from './config'
-import type { ActionOutcomeRecord, ActionRequestRecord, DecisionRecord, EnrichedAlertRecord } from './records'
+import type { ActionOutcomeRecord, ActionRequestRecord, DecisionRecord, EnrichedAlertRecord } from '../../contracts/records'
 import { fillTemplate } from './template'
 
 export type RouteKind = 'routed' | 'unrouted' | 'template_error'

@@ -2,7 +2,7 @@ import type { StageDefinition } from '../../runner/types'
 import type { TopicNames } from '../../topology/names'
 import type { RouteTree } from './config'
 import { decideRoute } from './decide'
-import type { EnrichedAlertRecord } from './records'
+import type { EnrichedAlertRecord } from '../../contracts/records'
 
 /**
  * Binds route's decision to topics: alerts.admitted in; ActionRequests on

@@ -8,7 +8,7 @@
  * `tier`, `slo`, `runbookUrl`, `fingerprint`, `startsAt`, `status`. There is no escape
  * for a literal `{{` or `}}`; neither may appear outside a placeholder.
  */
-import type { EnrichedAlertRecord } from '../enrich/record'
+import type { EnrichedAlertRecord } from '../../contracts/records'
 
 /** Fields of the record a placeholder may name without a key. */
 export const TEMPLATE_FIELDS = ['team', 'service', 'tier', 'slo', 'runbookUrl', 'fingerprint', 'startsAt', 'status'] as const
