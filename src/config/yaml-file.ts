@@ -3,15 +3,25 @@
  * JSON schema with ajv (unknown keys rejected by the schemas; every problem reported at
  * once, each as `<file>: <JSON path> <what was expected>`).
  */
+import fs from 'node:fs'
 import path from 'node:path'
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv'
 import { parseDocument } from 'yaml'
-import { ConfigError } from '../errors'
+import { ConfigError, describeError } from '../errors'
 
 /** How a file is named in messages: relative to the working directory when inside it. */
 export function displayName(file: string): string {
   const relative = path.relative(process.cwd(), file)
   return relative && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : file
+}
+
+/** Reads a config file; a missing or unreadable one is a ConfigError naming it and `what` it is. */
+export function readConfigFile(file: string, what: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8')
+  } catch (cause) {
+    throw new ConfigError(`${displayName(file)}: cannot read the ${what}: ${describeError(cause)}`, { cause })
+  }
 }
 
 /** Parses YAML; a syntax error is a ConfigError naming the file, line and column. */

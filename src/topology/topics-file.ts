@@ -3,11 +3,10 @@
  * each one carries. Validated once at load (unknown keys rejected, errors name the
  * file, the path and what was expected), then frozen, so nothing downstream re-checks.
  */
-import fs from 'node:fs'
 import path from 'node:path'
 import type { SchemaSet } from '../contracts/schemas'
-import { displayName, yamlFormat } from '../config/yaml-file'
-import { ConfigError, describeError } from '../errors'
+import { displayName, readConfigFile, yamlFormat } from '../config/yaml-file'
+import { ConfigError } from '../errors'
 import type { TopicSpec } from '../kafka'
 import { STAGES, TOPICS, actionTopic, changelogTopic, valueSubject } from './names'
 
@@ -224,13 +223,7 @@ export function parseTopicsFile(text: string, file: string, schemas: SchemaSet):
  * @throws ConfigError naming the file when it cannot be read or does not validate.
  */
 export function loadTopicsFile(schemas: SchemaSet, file: string = TOPICS_FILE): TopicsFile {
-  let text: string
-  try {
-    text = fs.readFileSync(file, 'utf8')
-  } catch (cause) {
-    throw new ConfigError(`${displayName(file)}: cannot read the topics file: ${describeError(cause)}`, { cause })
-  }
-  return parseTopicsFile(text, file, schemas)
+  return parseTopicsFile(readConfigFile(file, 'topics file'), file, schemas)
 }
 
 // Kafka's legal topic characters; the longest default name leaves room for a prefix.

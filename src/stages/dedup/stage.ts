@@ -1,5 +1,6 @@
 import type { AlertRecord } from '../../contracts/records'
 import type { StageDefinition } from '../../runner/types'
+import { decisionEmit } from '../decision'
 import { changelogTopic, type TopicNames } from '../../topology/names'
 import { decideDedup, episodeKey, type DedupEntry, type DedupSettings } from './decide'
 
@@ -34,22 +35,15 @@ export function dedupStage(topics: TopicNames, prefix: string, settings: DedupSt
         kind: verdict.kind,
         state: stateChange,
         emits: [
-          {
+          decisionEmit({
             topic: topics.decisions,
-            key: alert.fingerprint,
-            schema: 'Decision',
-            value: {
-              fingerprint: alert.fingerprint,
-              startsAt: alert.startsAt,
-              status: alert.status,
-              stage: 'dedup',
-              kind: verdict.kind,
-              reason: verdict.reason ?? verdict.kind,
-              detail: { episode: key, lastSeenAt: new Date(verdict.entry.lastSeenAt).toISOString() },
-              source,
-              decidedAt: alert.receivedAt,
-            },
-          },
+            stage: 'dedup',
+            alert,
+            source,
+            kind: verdict.kind,
+            reason: verdict.reason ?? verdict.kind,
+            detail: { episode: key, lastSeenAt: new Date(verdict.entry.lastSeenAt).toISOString() },
+          }),
         ],
       }
     },

@@ -4,9 +4,8 @@
  * actions may call. Validated once at load (unknown keys rejected, bad matchers and
  * duplicate names reported with their path, every problem at once), then frozen.
  */
-import fs from 'node:fs'
 import path from 'node:path'
-import { displayName, yamlFormat } from '../../config/yaml-file'
+import { displayName, readConfigFile, yamlFormat } from '../../config/yaml-file'
 import { ConfigError, describeError } from '../../errors'
 import { parseMatchers, type Matcher } from '../../matchers'
 import { UNOWNED } from './record'
@@ -143,11 +142,5 @@ export function parseCatalog(text: string, file: string): Catalog {
  * @throws ConfigError naming the file when it cannot be read or does not validate.
  */
 export function loadCatalog(file: string = CATALOG_FILE): Catalog {
-  let text: string
-  try {
-    text = fs.readFileSync(file, 'utf8')
-  } catch (cause) {
-    throw new ConfigError(`${displayName(file)}: cannot read the catalog file: ${describeError(cause)}`, { cause })
-  }
-  return parseCatalog(text, file)
+  return parseCatalog(readConfigFile(file, 'catalog file'), file)
 }

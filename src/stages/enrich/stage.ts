@@ -3,6 +3,7 @@ import type { Emit, StageDefinition } from '../../runner/types'
 import type { TopicNames } from '../../topology/names'
 import type { Catalog } from './catalog'
 import { enrich } from './decide'
+import { decisionEmit } from '../decision'
 
 /** Decision kinds, counted in metrics. */
 export type EnrichKind = 'enriched' | 'unowned'
@@ -29,22 +30,15 @@ export function enrichStage(topics: TopicNames, prefix: string, catalog: () => C
         kind: 'unowned',
         emits: [
           forward,
-          {
+          decisionEmit({
             topic: topics.decisions,
-            key: alert.fingerprint,
-            schema: 'Decision',
-            value: {
-              fingerprint: alert.fingerprint,
-              startsAt: alert.startsAt,
-              status: alert.status,
-              stage: 'enrich',
-              kind: 'unowned',
-              reason: `no service of ${current.file} matched the alert's labels; forwarded as team ${enriched.team}`,
-              detail: { catalog: current.file, services: String(current.services.length), labels: JSON.stringify(alert.labels) },
-              source,
-              decidedAt: alert.receivedAt,
-            },
-          },
+            stage: 'enrich',
+            alert,
+            source,
+            kind: 'unowned',
+            reason: `no service of ${current.file} matched the alert's labels; forwarded as team ${enriched.team}`,
+            detail: { catalog: current.file, services: String(current.services.length), labels: JSON.stringify(alert.labels) },
+          }),
         ],
       }
     },

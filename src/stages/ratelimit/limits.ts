@@ -3,10 +3,9 @@
  * load (unknown keys rejected, every problem listed as `<file>: <JSON path> <expected>`),
  * then frozen, so the stage never re-checks it.
  */
-import fs from 'node:fs'
 import path from 'node:path'
 import { parseDuration } from '../../config/duration'
-import { displayName, yamlFormat } from '../../config/yaml-file'
+import { displayName, readConfigFile, yamlFormat } from '../../config/yaml-file'
 import { ConfigError, describeError } from '../../errors'
 
 /** The shipped limits file, relative to the project root. */
@@ -204,11 +203,5 @@ export function parseLimits(text: string, file: string): LimitsConfig {
  * @throws ConfigError naming the file when it cannot be read or does not validate.
  */
 export function loadLimits(file: string = LIMITS_FILE): LimitsConfig {
-  let text: string
-  try {
-    text = fs.readFileSync(file, 'utf8')
-  } catch (cause) {
-    throw new ConfigError(`${displayName(file)}: cannot read the limits file: ${describeError(cause)}`, { cause })
-  }
-  return parseLimits(text, file)
+  return parseLimits(readConfigFile(file, 'limits file'), file)
 }

@@ -4,6 +4,7 @@ import { changelogTopic, type TopicNames } from '../../topology/names'
 import type { EnrichedAlertRecord } from '../../contracts/records'
 import { decideLimit, levelsFor, type BucketState } from './decide'
 import type { LimitsConfig } from './limits'
+import { decisionEmit } from '../decision'
 
 export interface RatelimitOptions {
   /**
@@ -61,29 +62,22 @@ export function ratelimitStage(
       const limit = by.configured
       const emits: Emit[] = [
         { topic: topics.throttled, key: alert.fingerprint, schema: 'EnrichedAlert', value: { ...record, throttledBy: by.key } satisfies EnrichedAlertRecord },
-        {
+        decisionEmit({
           topic: topics.decisions,
-          key: alert.fingerprint,
-          schema: 'Decision',
-          value: {
-            fingerprint: alert.fingerprint,
-            startsAt: alert.startsAt,
-            status: alert.status,
-            stage: 'ratelimit',
-            kind: verdict.kind,
-            reason: `over the ${by.level} limit ${by.key} (${limit.text}, burst ${limit.burst}); kept on ${topics.throttled}`,
-            detail: {
-              limit: by.key,
-              level: by.level,
-              rate: limit.text,
-              burst: String(limit.burst),
-              ...(by.limit === limit ? {} : { partitionRate: by.limit.text, partitionBurst: String(by.limit.burst), partitions: String(partitions) }),
-              tokens: verdict.tokens.toFixed(3),
-            },
-            source,
-            decidedAt: alert.receivedAt,
+          stage: 'ratelimit',
+          alert,
+          source,
+          kind: verdict.kind,
+          reason: `over the ${by.level} limit ${by.key} (${limit.text}, burst ${limit.burst}); kept on ${topics.throttled}`,
+          detail: {
+            limit: by.key,
+            level: by.level,
+            rate: limit.text,
+            burst: String(limit.burst),
+            ...(by.limit === limit ? {} : { partitionRate: by.limit.text, partitionBurst: String(by.limit.burst), partitions: String(partitions) }),
+            tokens: verdict.tokens.toFixed(3),
           },
-        },
+        }),
       ]
       return { kind: verdict.kind, state: verdict.state, emits }
     },

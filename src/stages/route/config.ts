@@ -10,10 +10,9 @@
  * `params` (string templates, see template.ts), `dry_run`, and child `routes`. The root
  * matches every alert: it may have neither matchers nor `continue`, as in Alertmanager.
  */
-import fs from 'node:fs'
 import path from 'node:path'
-import { displayName, yamlFormat } from '../../config/yaml-file'
-import { ConfigError, describeError } from '../../errors'
+import { displayName, readConfigFile, yamlFormat } from '../../config/yaml-file'
+import { ConfigError } from '../../errors'
 import { parseMatchers, type Matcher } from '../../matchers'
 import { TemplateSyntaxError, parseTemplate, type Template } from './template'
 
@@ -159,13 +158,7 @@ export function parseRoutesFile(text: string, file: string, knownActions: readon
  * @throws ConfigError naming the file when it cannot be read or does not validate.
  */
 export function loadRoutesFile(knownActions: readonly string[], file: string = ROUTES_FILE): RouteTree {
-  let text: string
-  try {
-    text = fs.readFileSync(file, 'utf8')
-  } catch (cause) {
-    throw new ConfigError(`${displayName(file)}: cannot read the routes file: ${describeError(cause)}`, { cause })
-  }
-  return parseRoutesFile(text, file, knownActions)
+  return parseRoutesFile(readConfigFile(file, 'routes file'), file, knownActions)
 }
 
 /** Every route of the tree, depth-first in file order. */

@@ -20,8 +20,9 @@ import { matchesAll } from '../../matchers'
 import type { Emit, SourcePosition } from '../../runner/types'
 import { actionTopic, type TopicNames } from '../../topology/names'
 import type { Route, RouteTree } from './config'
-import type { ActionOutcomeRecord, ActionRequestRecord, DecisionRecord, EnrichedAlertRecord } from '../../contracts/records'
+import type { ActionOutcomeRecord, ActionRequestRecord, EnrichedAlertRecord } from '../../contracts/records'
 import { fillTemplate } from './template'
+import { decisionEmit } from '../decision'
 
 export type RouteKind = 'routed' | 'unrouted' | 'template_error'
 
@@ -110,20 +111,8 @@ export interface RouteDecision {
 export function decideRoute(tree: RouteTree, record: EnrichedAlertRecord, ctx: RouteContext): RouteDecision {
   const { alert } = record
   const plan = planRoute(tree, record)
-  const decision = (kind: RouteKind, reason: string, detail: Record<string, string>): Emit => {
-    const value: DecisionRecord = {
-      fingerprint: alert.fingerprint,
-      startsAt: alert.startsAt,
-      status: alert.status,
-      stage: 'route',
-      kind,
-      reason,
-      detail,
-      source: ctx.source,
-      decidedAt: alert.receivedAt,
-    }
-    return { topic: ctx.topics.decisions, key: alert.fingerprint, schema: 'Decision', value }
-  }
+  const decision = (kind: RouteKind, reason: string, detail: Record<string, string>): Emit =>
+    decisionEmit({ topic: ctx.topics.decisions, stage: 'route', alert, source: ctx.source, kind, reason, detail })
 
   if (plan.actions.length === 0) {
     return {
