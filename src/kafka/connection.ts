@@ -21,19 +21,30 @@ const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
 
 /** Sends kafkajs' log lines through pino, as `{ module: 'kafkajs', ns }`. */
 /**
- * kafkajs warns on every idempotent producer with bounded retries. Bounded retries are
- * deliberate here: a stage's failed send aborts its transaction and the runner retries
- * the batch, and a failed webhook publish is answered 5xx and re-sent by Alertmanager
- * (dedup drops the duplicate). Neither loses or doubles a record, so the warning is
- * noise at 3 a.m. and is logged at debug.
+ * kafkajs lines that are expected and resolve themselves, logged at debug so that what
+ * is left at warn/error means something at 3 a.m.:
+ * - its warning on every idempotent producer with bounded retries. Bounded retries are
+ *   deliberate: a stage's failed send aborts its transaction and the runner retries the
+ *   batch; a failed webhook publish is answered 5xx and re-sent by Alertmanager (dedup
+ *   drops the duplicate). Neither loses or doubles a record.
+ * - error responses kafkajs retries by itself: a transaction started while the broker
+ *   still completes the previous one (CONCURRENT_TRANSACTIONS), and a group or
+ *   transaction coordinator that is loading or moving. If retries run out, the error
+ *   reaches the runner, which logs it.
  */
-const EXPECTED_WARNINGS = [/^Limiting retries for the idempotent producer/]
+const EXPECTED_LINES = [
+  /^Limiting retries for the idempotent producer/,
+  /another concurrent operation on the same transaction was ongoing/,
+  /coordinator is (loading|not available)/i,
+  /^The group coordinator is not available/,
+]
 
-function pinoLogCreator(logger: Logger): logCreator {
+export function pinoLogCreator(logger: Logger): logCreator {
   const log = logger.child({ module: 'kafkajs' })
   return () =>
     ({ namespace, level, log: entry }: LogEntry) => {
-      const expected = EXPECTED_WARNINGS.some((re) => re.test(String(entry.message)))
+      const text = `${String(entry.message)} ${typeof entry.error === 'string' ? entry.error : ''}`
+      const expected = EXPECTED_LINES.some((re) => re.test(text))
       const method = expected ? 'debug' : (LEVELS[level] ?? 'info')
       const { message, timestamp: _timestamp, logger: _name, ...rest } = entry
       log[method]({ ns: namespace, ...rest }, message)
