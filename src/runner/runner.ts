@@ -74,6 +74,14 @@ export class StageRunner<I, S extends object = never> {
   private readonly producers = new Map<string, TransactionalProducer>()
   private readonly schemaIds = new Map<string, number>()
   private readonly restored = new Set<number>()
+  /**
+   * Next offset to process per input partition (`topic/partition`), advanced by our own
+   * commits. kafkajs may redeliver records after a rejoin: its OffsetFetch cannot ask
+   * for stable offsets (KIP-447), so it can read an offset from before a transaction
+   * that has just committed. Records below this mark were committed already; skipped.
+   */
+  private readonly positions = new Map<string, bigint>()
+  private admin: KafkaAdmin | undefined
   private assigned = new Set<number>()
   private consumer: RecordConsumer | undefined
   private readonly backoff: BackoffSettings
@@ -104,6 +112,7 @@ export class StageRunner<I, S extends object = never> {
         ...(this.options.sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs: this.options.sessionTimeoutMs }),
       },
     )
+    this.admin = await KafkaAdmin.connect({ ...this.options.kafka, clientId: `nightshift-${this.stage.name}` })
     consumer.onAssignment((assignment) => this.onAssignment(assignment))
     this.consumer = consumer
     await consumer.run((batch, control) => this.handleBatch(batch, control))
@@ -130,6 +139,9 @@ export class StageRunner<I, S extends object = never> {
     this.consumer = undefined
     await Promise.all([...this.producers.values()].map((p) => p.disconnect().catch(() => undefined)))
     this.producers.clear()
+    this.positions.clear()
+    await this.admin?.disconnect().catch(() => undefined)
+    this.admin = undefined
     this.log.info({}, 'stage stopped')
   }
 
@@ -157,7 +169,13 @@ export class StageRunner<I, S extends object = never> {
     for (let attempt = 1; ; attempt += 1) {
       try {
         if (this.store) await this.ensureRestored(batch.partition, control)
-        await this.processBatch(batch, control)
+        const from = await this.position(batch.topic, batch.partition)
+        const records = batch.records.filter((r) => BigInt(r.offset) >= from)
+        if (records.length < batch.records.length) {
+          this.log.info({ topic: batch.topic, partition: batch.partition, skipped: batch.records.length - records.length, from: from.toString() }, 'skipping redelivered records already committed')
+        }
+        if (records.length === 0) return
+        await this.processBatch({ ...batch, records }, control)
         return
       } catch (err) {
         if (!isRetriable(err) || attempt >= this.backoff.maxAttempts || !control.isRunning()) {
@@ -171,6 +189,23 @@ export class StageRunner<I, S extends object = never> {
         await new Promise((resolve) => setTimeout(resolve, delay))
       }
     }
+  }
+
+  /**
+   * Where processing of a partition resumes. The first time a partition is taken, its
+   * transactional producer is initialised first: that waits until every earlier
+   * transaction of the same id completed, so the committed offset read next is stable.
+   */
+  private async position(topic: string, partition: number): Promise<bigint> {
+    const key = `${topic}/${partition}`
+    let next = this.positions.get(key)
+    if (next === undefined) {
+      await this.producerFor(topic, partition)
+      const committed = (await this.admin!.committedOffsets(this.stage.groupId, topic)).get(partition)
+      next = committed === undefined || BigInt(committed) < 0n ? 0n : BigInt(committed)
+      this.positions.set(key, next)
+    }
+    return next
   }
 
   private async processBatch(batch: RecordBatch, control: BatchControl): Promise<void> {
@@ -225,6 +260,7 @@ export class StageRunner<I, S extends object = never> {
       await this.dropProducer(topic, partition)
       throw err
     }
+    this.positions.set(`${topic}/${partition}`, BigInt(last.offset) + 1n)
     this.options.metrics.transactionSeconds.observe({ stage: this.stage.name }, (performance.now() - started) / 1000)
     if (overlay) this.store!.apply(partition, overlay.entries())
 
@@ -286,6 +322,8 @@ export class StageRunner<I, S extends object = never> {
     const key = `${topic}/${partition}`
     const producer = this.producers.get(key)
     this.producers.delete(key)
+    // Whether its last transaction committed is unknown: re-read after a fresh init.
+    this.positions.delete(key)
     await producer?.disconnect().catch(() => undefined)
   }
 
