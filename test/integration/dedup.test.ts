@@ -10,23 +10,20 @@ import { Registry as MetricsRegistry } from 'prom-client'
 import { collect, kafkaSettings, testLogger, uniqueName, waitFor } from '../support/kafka'
 import { startNightshift, type NightshiftProcess } from '../support/nightshift-process'
 import { provisionTopology, schemas, type TestTopology } from '../support/topology'
+import { alertRecord } from '../support/records'
 
 const STARTS = '2026-11-25T00:52:34.568Z'
 
 function alert(fingerprint: string, status: 'firing' | 'resolved', receivedAt: number): AlertRecord {
-  return {
+  return alertRecord({
     fingerprint,
     status,
     labels: { alertname: 'TargetUp', fp: fingerprint },
-    annotations: {},
     startsAt: STARTS,
     endsAt: status === 'resolved' ? '2026-11-25T01:00:00Z' : '0001-01-01T00:00:00Z',
-    generatorURL: null,
     receiver: 'nightshift',
-    groupKey: null,
-    externalURL: null,
     receivedAt,
-  }
+  })
 }
 
 /** Produces alerts to the raw topic, Avro-encoded with the registered Alert schema. */

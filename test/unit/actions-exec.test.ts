@@ -5,6 +5,7 @@ import type { ActionRequestRecord } from '../../src/contracts/records'
 import { ConfigError } from '../../src/errors'
 import { createExecHandler, type ExecConfig } from '../../src/actions/exec'
 import type { HandlerContext } from '../../src/actions/types'
+import { enrichedAlertRecord } from '../support/records'
 
 let dir: string
 let argvScript: string
@@ -34,29 +35,7 @@ function request(params: Record<string, string>, labels: Record<string, string> 
     params,
     dryRun: false,
     requestedAt: 1_764_000_000_000,
-    alert: {
-      alert: {
-        fingerprint: '16ddbf5dcf57d972',
-        status: 'firing',
-        labels: { alertname: 'HighLatency', ...labels },
-        annotations: {},
-        startsAt: '2026-11-25T00:52:34.568Z',
-        endsAt: null,
-        generatorURL: null,
-        receiver: null,
-        groupKey: null,
-        externalURL: null,
-        receivedAt: 1_764_000_000_000,
-      },
-      team: 'payments',
-      service,
-      tier: null,
-      runbookUrl: null,
-      slo: null,
-      endpoints: {},
-      enrichedAt: 1_764_000_000_000,
-      throttledBy: null,
-    },
+    alert: enrichedAlertRecord({ alert: { labels: { alertname: 'HighLatency', ...labels } }, service }),
   }
 }
 

@@ -10,6 +10,7 @@ import { levelsFor } from '../../src/stages/ratelimit/decide'
 import { loadLimits } from '../../src/stages/ratelimit/limits'
 import { topicNames } from '../../src/topology/names'
 import { ALERTMANAGER_FIXTURES } from '../support/fixtures'
+import { alertRecord } from '../support/records'
 
 const schemas = SchemaSet.load()
 const topics = topicNames('p.')
@@ -30,19 +31,7 @@ services:
 )
 
 function alert(labels: Record<string, string>, status: 'firing' | 'resolved' = 'firing'): AlertRecord {
-  return {
-    fingerprint: '16ddbf5dcf57d972',
-    status,
-    labels,
-    annotations: { summary: 'it is slow' },
-    startsAt: '2026-11-25T00:52:34.568123456Z',
-    endsAt: null,
-    generatorURL: null,
-    receiver: 'nightshift',
-    groupKey: null,
-    externalURL: null,
-    receivedAt: RECEIVED_AT,
-  }
+  return alertRecord({ status, labels, annotations: { summary: 'it is slow' }, startsAt: '2026-11-25T00:52:34.568123456Z', receiver: 'nightshift', receivedAt: RECEIVED_AT })
 }
 
 describe('enrichStage', () => {

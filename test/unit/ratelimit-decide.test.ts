@@ -1,6 +1,7 @@
 import type { EnrichedAlertRecord } from '../../src/contracts/records'
 import { alertKey, decideLimit, globalShare, hasToken, levelsFor, refill, type BucketLevel, type BucketState, type LevelCheck } from '../../src/stages/ratelimit/decide'
 import { parseLimits, type Limit, type LimitsConfig } from '../../src/stages/ratelimit/limits'
+import { enrichedAlertRecord } from '../support/records'
 
 const SEC = 1000
 const HOUR = 3600 * SEC
@@ -11,29 +12,11 @@ function limits(yaml: string): LimitsConfig {
 }
 
 function alert(over: { team?: string; service?: string | null; alertname?: string; status?: 'firing' | 'resolved'; labels?: Record<string, string> } = {}): EnrichedAlertRecord {
-  return {
-    alert: {
-      fingerprint: 'f00d',
-      status: over.status ?? 'firing',
-      labels: { alertname: over.alertname ?? 'HighLatency', ...over.labels },
-      annotations: {},
-      startsAt: '2026-11-25T00:00:00Z',
-      endsAt: null,
-      generatorURL: null,
-      receiver: null,
-      groupKey: null,
-      externalURL: null,
-      receivedAt: 0,
-    },
+  return enrichedAlertRecord({
+    alert: { fingerprint: 'f00d', status: over.status ?? 'firing', labels: { alertname: over.alertname ?? 'HighLatency', ...over.labels }, startsAt: '2026-11-25T00:00:00Z', receivedAt: 0 },
     team: over.team ?? 'payments',
     service: over.service === undefined ? 'checkout' : over.service,
-    tier: null,
-    runbookUrl: null,
-    slo: null,
-    endpoints: {},
-    enrichedAt: 0,
-    throttledBy: null,
-  }
+  })
 }
 
 /** Runs alerts through decideLimit like the stage does, keeping the state in a Map. */

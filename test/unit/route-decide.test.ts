@@ -5,6 +5,7 @@ import { decideRoute, idempotencyKey, matchLabels, routeAlert } from '../../src/
 import { routeStage } from '../../src/stages/route/stage'
 import type { ActionOutcomeRecord, ActionRequestRecord, DecisionRecord } from '../../src/contracts/records'
 import { topicNames } from '../../src/topology/names'
+import { enrichedAlertRecord } from '../support/records'
 
 const ACTIONS = ['page', 'webhook', 'exec', 'log-level', 'thread-dump']
 const tree = (yaml: string): RouteTree => parseRoutesFile(yaml, 'routes.yaml', ACTIONS)
@@ -12,30 +13,7 @@ const schemas = SchemaSet.load()
 const SOURCE = { topic: 'p.alerts.admitted', partition: 3, offset: '42' }
 
 function enriched(labels: Record<string, string>, over: Partial<EnrichedAlertRecord> = {}): EnrichedAlertRecord {
-  return {
-    alert: {
-      fingerprint: '16ddbf5dcf57d972',
-      status: 'firing',
-      labels,
-      annotations: {},
-      startsAt: '2026-11-25T00:52:34.568Z',
-      endsAt: null,
-      generatorURL: null,
-      receiver: null,
-      groupKey: null,
-      externalURL: null,
-      receivedAt: 1_764_000_000_000,
-    },
-    team: 'unowned',
-    service: null,
-    tier: null,
-    runbookUrl: null,
-    slo: null,
-    endpoints: {},
-    enrichedAt: 1_764_000_000_000,
-    throttledBy: null,
-    ...over,
-  }
+  return enrichedAlertRecord({ alert: { labels }, team: 'unowned', service: null, ...over })
 }
 
 // Alertmanager's dispatch/route_test.go style: one tree, many label sets.

@@ -1,32 +1,17 @@
 import { SchemaSet } from '../../src/contracts/schemas'
 import type { EnrichedAlertRecord } from '../../src/contracts/records'
 import { TemplateSyntaxError, fillTemplate, parseTemplate, type FillResult } from '../../src/stages/route/template'
+import { enrichedAlertRecord } from '../support/records'
 
 function enriched(over: Partial<EnrichedAlertRecord> = {}, labels: Record<string, string> = {}): EnrichedAlertRecord {
-  return {
-    alert: {
-      fingerprint: '16ddbf5dcf57d972',
-      status: 'firing',
-      labels: { alertname: 'HighLatency', instance: 'web-1', ...labels },
-      annotations: { summary: 'p99 over 2s' },
-      startsAt: '2026-11-25T00:52:34.568123456Z',
-      endsAt: null,
-      generatorURL: null,
-      receiver: null,
-      groupKey: null,
-      externalURL: null,
-      receivedAt: 1_764_000_000_000,
-    },
-    team: 'payments',
-    service: 'checkout',
+  return enrichedAlertRecord({
+    alert: { labels: { alertname: 'HighLatency', instance: 'web-1', ...labels }, annotations: { summary: 'p99 over 2s' }, startsAt: '2026-11-25T00:52:34.568123456Z' },
     tier: 'tier-1',
     runbookUrl: 'https://runbooks/checkout',
     slo: 'checkout-availability',
     endpoints: { admin: 'http://checkout:8081' },
-    enrichedAt: 1_764_000_000_000,
-    throttledBy: null,
     ...over,
-  }
+  })
 }
 
 describe('fillTemplate', () => {
