@@ -134,7 +134,7 @@ interface Runnable {
  */
 function ingestStage(ctx: StageContext): Runnable {
   const http = ctx.options.http ?? {}
-  const publisher = new KafkaIngestPublisher({ kafka: ctx.kafka, registry: ctx.registry, topics: ctx.topics, logger: ctx.logger })
+  const publisher = new KafkaIngestPublisher({ kafka: ctx.kafka, registry: ctx.registry, schemas: ctx.schemas, topics: ctx.topics, logger: ctx.logger })
   const server = buildHttpServer({
     logger: ctx.logger,
     publisher,

@@ -5,6 +5,7 @@ import { backoffDelay } from '../runner/backoff'
 import { deadLetterFor } from '../runner/dead-letter'
 import { valueSubject, type StageName, type TopicNames } from '../topology/names'
 import type { AlertRecord } from '../contracts/records'
+import type { SchemaSet } from '../contracts/schemas'
 
 const STAGE: StageName = 'ingest'
 
@@ -52,6 +53,8 @@ export interface IngestPublisher {
 export interface KafkaIngestPublisherOptions {
   kafka: KafkaSettings
   registry: Registry
+  /** The contracts: records are encoded with exactly the Alert and DeadLetter schemas of this build. */
+  schemas: SchemaSet
   /** alerts.raw and nightshift.dlq, with the run's prefix. */
   topics: Pick<TopicNames, 'raw' | 'dlq'>
   logger: Logger
@@ -96,24 +99,6 @@ export function chunkRecords(records: OutRecord[], maxBytes: number): OutRecord[
   return chunks
 }
 
-/** Values the registered schemas must accept before the publisher calls itself ready. */
-const SAMPLE_ALERT: AlertRecord = {
-  fingerprint: '0000000000000000',
-  status: 'firing',
-  labels: { alertname: 'NightshiftProbe' },
-  annotations: {},
-  startsAt: '2000-01-01T00:00:00Z',
-  endsAt: null,
-  generatorURL: null,
-  receiver: null,
-  groupKey: null,
-  externalURL: null,
-  receivedAt: 0,
-}
-
-function sampleDeadLetter(): Record<string, unknown> {
-  return deadLetterFor({ stage: STAGE, error: new PoisonRecordError('probe'), source: null, key: null, value: Buffer.alloc(0), headers: {}, failedAt: 0 }).value
-}
 
 interface ReadyState {
   producer: RecordProducer
@@ -282,11 +267,11 @@ export class KafkaIngestPublisher implements IngestPublisher {
       try {
         // Each id is kept once found, so the DLQ works even while alerts.raw's subject is missing.
         if (this.deadLetterId === undefined) {
-          this.deadLetterId = await this.lookUpId(valueSubject(this.options.topics.dlq), sampleDeadLetter())
+          this.deadLetterId = await this.schemaId(this.options.topics.dlq, 'DeadLetter')
           this.notify()
         }
         if (this.alertId === undefined) {
-          this.alertId = await this.lookUpId(valueSubject(this.options.topics.raw), SAMPLE_ALERT)
+          this.alertId = await this.schemaId(this.options.topics.raw, 'Alert')
           this.notify()
         }
         this.log.info({ alertId: this.alertId, deadLetterId: this.deadLetterId, attempt }, 'schema ids resolved')
@@ -299,24 +284,14 @@ export class KafkaIngestPublisher implements IngestPublisher {
     }
   }
 
-  /**
-   * The latest id under `subject`, checked by encoding `sample` with it: that proves the
-   * registered schema takes our records, and leaves the schema in the client's cache
-   * so publishing needs no registry round trip.
-   */
-  private async lookUpId(subject: string, sample: unknown): Promise<number> {
-    let id: number
+  /** The id of exactly this build's `schema` under the topic's subject (see Registry.idOf). */
+  private async schemaId(topic: string, schema: string): Promise<number> {
+    const subject = valueSubject(topic)
     try {
-      id = await this.options.registry.latestId(subject)
+      return await this.options.registry.idOf(subject, this.options.schemas.resolve(schema))
     } catch (err) {
       throw new RetriableError(ERROR_CODES.REGISTRY_UNAVAILABLE, `no schema id for subject ${subject} (registered by \`nightshift topology apply\`): ${describeError(err)}`, { cause: err })
     }
-    try {
-      await this.options.registry.encode(id, sample)
-    } catch (err) {
-      throw new RetriableError(ERROR_CODES.REGISTRY_UNAVAILABLE, `schema id ${id} of subject ${subject} does not encode ingest's records: ${describeError(err)}`, { cause: err })
-    }
-    return id
   }
 
   private async encode(id: number, value: unknown, what: string): Promise<Buffer> {

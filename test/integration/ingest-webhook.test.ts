@@ -96,6 +96,7 @@ describe('ingest webhook (real HTTP server, real broker and registry)', () => {
     const publisher = new KafkaIngestPublisher({
       kafka: { ...kafkaSettings(uniqueName('it-ingest')), ...options.kafka },
       registry,
+      schemas,
       topics,
       logger: testLogger,
       reconnectBackoff: { initialMs: 50, maxMs: 500 },

@@ -2,6 +2,7 @@ import { ConfigError } from '../../src/errors'
 import { KafkaIngestPublisher, chunkRecords, recordBytes } from '../../src/ingest'
 import { Registry, type OutRecord } from '../../src/kafka'
 import { createLogger } from '../../src/log'
+import { SchemaSet } from '../../src/contracts/schemas'
 
 const record = (key: string | null, valueBytes: number, headers?: Record<string, string>): OutRecord => ({ topic: 't', key, value: Buffer.alloc(valueBytes), headers })
 
@@ -35,6 +36,7 @@ describe('KafkaIngestPublisher options', () => {
   const base = {
     kafka: { brokers: ['127.0.0.1:1'], clientId: 'unit', logger: createLogger({ level: 'silent' }) },
     registry: new Registry('http://127.0.0.1:1'),
+    schemas: SchemaSet.load(),
     topics: { raw: 'alerts.raw', dlq: 'nightshift.dlq' },
     logger: createLogger({ level: 'silent' }),
   }
