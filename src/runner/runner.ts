@@ -101,7 +101,14 @@ export class StageRunner<I, S extends object = never> {
    * with a ConfigError naming the missing topics when the topology was not applied.
    */
   async start(): Promise<void> {
-    await this.checkTopics()
+    const admin = await KafkaAdmin.connect({ ...this.options.kafka, clientId: `nightshift-${this.stage.name}` })
+    try {
+      await this.checkTopics(admin)
+    } catch (err) {
+      await admin.disconnect().catch(() => undefined)
+      throw err
+    }
+    this.admin = admin
     const consumer = await RecordConsumer.connect(
       { ...this.options.kafka, clientId: `nightshift-${this.stage.name}` },
       {
@@ -112,24 +119,18 @@ export class StageRunner<I, S extends object = never> {
         ...(this.options.sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs: this.options.sessionTimeoutMs }),
       },
     )
-    this.admin = await KafkaAdmin.connect({ ...this.options.kafka, clientId: `nightshift-${this.stage.name}` })
     consumer.onAssignment((assignment) => this.onAssignment(assignment))
     this.consumer = consumer
     await consumer.run((batch, control) => this.handleBatch(batch, control))
     this.log.info({ groupId: this.stage.groupId, topics: this.stage.inputTopics }, 'stage started')
   }
 
-  private async checkTopics(): Promise<void> {
+  private async checkTopics(admin: KafkaAdmin): Promise<void> {
     const needed = [...this.stage.inputTopics, this.options.dlqTopic, ...(this.stage.state ? [this.stage.state.changelogTopic] : [])]
-    const admin = await KafkaAdmin.connect({ ...this.options.kafka, clientId: `nightshift-${this.stage.name}` })
-    try {
-      const existing = new Set(await admin.listTopics())
-      const missing = needed.filter((t) => !existing.has(t))
-      if (missing.length > 0) {
-        throw new ConfigError(`stage ${this.stage.name} needs topic(s) ${missing.join(', ')}, which do not exist; run \`nightshift topology apply\``)
-      }
-    } finally {
-      await admin.disconnect()
+    const existing = new Set(await admin.listTopics())
+    const missing = needed.filter((t) => !existing.has(t))
+    if (missing.length > 0) {
+      throw new ConfigError(`stage ${this.stage.name} needs topic(s) ${missing.join(', ')}, which do not exist; run \`nightshift topology apply\``)
     }
   }
 
@@ -266,7 +267,9 @@ export class StageRunner<I, S extends object = never> {
 
     const m = this.options.metrics
     m.recordsIn.inc({ stage: this.stage.name, topic }, batch.records.length)
-    for (const record of out) m.recordsOut.inc({ stage: this.stage.name, topic: record.topic })
+    const perTopic = new Map<string, number>()
+    for (const record of out) perTopic.set(record.topic, (perTopic.get(record.topic) ?? 0) + 1)
+    for (const [outTopic, n] of perTopic) m.recordsOut.inc({ stage: this.stage.name, topic: outTopic }, n)
     for (const [kind, n] of kinds) m.decisions.inc({ stage: this.stage.name, kind }, n)
     for (const [code, n] of deadLetters) m.deadLetters.inc({ stage: this.stage.name, code }, n)
     this.log.debug({ topic, partition, offset: last.offset, records: batch.records.length, out: out.length }, 'batch committed')
