@@ -85,10 +85,6 @@ export class KafkaAdmin {
     return new Map(offsets.map((p) => [p.partition, p.high]))
   }
 
-  async clusterId(): Promise<string> {
-    return (await this.admin.describeCluster()).clusterId
-  }
-
   async disconnect(): Promise<void> {
     await this.admin.disconnect()
   }

@@ -146,11 +146,6 @@ export class StageRunner<I, S extends object = never> {
     this.log.info({}, 'stage stopped')
   }
 
-  /** Partitions whose state this instance holds (for tests and status). */
-  restoredPartitions(): number[] {
-    return [...this.restored].sort((a, b) => a - b)
-  }
-
   private onAssignment(assignment: Record<string, number[]>): void {
     const next = new Set<number>()
     for (const topic of this.stage.inputTopics) for (const p of assignment[topic] ?? []) next.add(p)

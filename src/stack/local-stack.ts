@@ -372,7 +372,3 @@ export function stackStatus(settings: StackSettings): Record<ServiceName, number
   return { kafka: runningPid(settings, 'kafka'), registry: runningPid(settings, 'registry') }
 }
 
-/** Removes the data of the local broker (not the downloads); the stack must be down. */
-export function resetData(settings: StackSettings): void {
-  fs.rmSync(path.join(settings.stateDir, `kafka-${settings.kafkaVersion}`), { recursive: true, force: true })
-}
