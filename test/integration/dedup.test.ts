@@ -4,10 +4,10 @@ import { DLQ_HEADERS } from '../../src/runner/dead-letter'
 import { StageRunner } from '../../src/runner/runner'
 import type { AlertRecord } from '../../src/contracts/records'
 import { dedupStage } from '../../src/stages/dedup/stage'
-import { KafkaAdmin, RecordProducer, type InRecord } from '../../src/kafka'
+import { RecordProducer, type InRecord } from '../../src/kafka'
 import { valueSubject } from '../../src/topology/names'
 import { Registry as MetricsRegistry } from 'prom-client'
-import { collect, kafkaSettings, testLogger, uniqueName, waitFor } from '../support/kafka'
+import { collect, kafkaSettings, testLogger, uniqueName, waitFor, waitForCaughtUp } from '../support/kafka'
 import { startNightshift, type NightshiftProcess } from '../support/nightshift-process'
 import { provisionTopology, schemas, type TestTopology } from '../support/topology'
 import { alertRecord } from '../support/records'
@@ -46,18 +46,6 @@ async function episodes(t: TestTopology, records: InRecord[]): Promise<string[]>
       return `${v.fingerprint}/${v.status}`
     }),
   )
-}
-
-/** True once the group committed every offset of `topic`. */
-async function caughtUp(groupId: string, topic: string): Promise<true | undefined> {
-  const admin = await KafkaAdmin.connect(kafkaSettings('test-dedup-lag'))
-  try {
-    const [committed, ends] = await Promise.all([admin.committedOffsets(groupId, topic), admin.endOffsets(topic)])
-    for (const [partition, end] of ends) if (committed.get(partition) !== end) return undefined
-    return true
-  } finally {
-    await admin.disconnect()
-  }
 }
 
 describe('dedup stage (real broker and registry)', () => {
@@ -106,7 +94,7 @@ describe('dedup stage (real broker and registry)', () => {
         const a = run()
         const b = run()
         procs.push(a, b)
-        await waitFor('the group to consume everything', () => caughtUp(`${t.prefix}nightshift-dedup`, t.topics.raw), 90000)
+        await waitForCaughtUp([{ groupId: `${t.prefix}nightshift-dedup`, topic: t.topics.raw, transactional: false }], 90000)
 
         const forwarded = await episodes(t, deduped.records)
         const expected = fingerprints.flatMap((f) => [`${f}/firing`, `${f}/resolved`])

@@ -2,9 +2,8 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { buildApp, type App } from '../../src/app'
-import { KafkaAdmin } from '../../src/kafka'
 import { actionTopic } from '../../src/topology/names'
-import { collect, endpoints, kafkaSettings, testLogger, uniqueName, waitFor, type Collector } from '../support/kafka'
+import { collect, endpoints, testLogger, uniqueName, waitFor, waitForCaughtUp, type Collector } from '../support/kafka'
 import { provisionTopology, type TestTopology } from '../support/topology'
 
 const CATALOG = `
@@ -68,34 +67,15 @@ describe('ingest → dedup → enrich → ratelimit → route (in-process app, r
     expect(res.status).toBe(200)
   }
 
-  /**
-   * Waits until every stage committed everything its input topic holds. alerts.raw is
-   * written without transactions: caught up means committed = end. The other inputs are
-   * written in transactions, each ending in a commit marker that takes an offset and is
-   * never delivered: caught up means committed ≥ end - 1.
-   */
-  const settled = async () => {
-    const admin = await KafkaAdmin.connect(kafkaSettings('test-flow'))
-    try {
-      await waitFor(
-        'every stage to catch up',
-        async () => {
-          for (const [stage, topic] of [['dedup', t.topics.raw], ['enrich', t.topics.deduped], ['ratelimit', t.topics.enriched], ['route', t.topics.admitted]] as const) {
-            const [committed, ends] = await Promise.all([admin.committedOffsets(`${t.prefix}nightshift-${stage}`, topic), admin.endOffsets(topic)])
-            const marker = topic === t.topics.raw ? 0n : 1n
-            for (const [p, end] of ends) {
-              if (end === '0') continue
-              if (BigInt(committed.get(p) ?? '-1') < BigInt(end) - marker) return undefined
-            }
-          }
-          return true
-        },
-        60000,
-      )
-    } finally {
-      await admin.disconnect()
-    }
-  }
+  /** Waits until every stage committed everything its input topic holds. */
+  const settled = () =>
+    waitForCaughtUp(
+      ([['dedup', t.topics.raw], ['enrich', t.topics.deduped], ['ratelimit', t.topics.enriched], ['route', t.topics.admitted]] as const).map(([stage, topic]) => ({
+        groupId: `${t.prefix}nightshift-${stage}`,
+        topic,
+        transactional: topic !== t.topics.raw,
+      })),
+    )
 
   const counts = () => Object.fromEntries(Object.entries(c).map(([k, v]) => [k, v.records.length]))
 

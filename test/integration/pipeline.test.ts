@@ -1,9 +1,9 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { buildApp, type App } from '../../src/app'
-import { KafkaAdmin, type InRecord } from '../../src/kafka'
+import type { InRecord } from '../../src/kafka'
 import { DLQ_HEADERS } from '../../src/runner/dead-letter'
-import { collect, endpoints, kafkaSettings, testLogger, uniqueName, waitFor, type Collector } from '../support/kafka'
+import { collect, endpoints, testLogger, uniqueName, waitFor, waitForCaughtUp, type Collector } from '../support/kafka'
 import { provisionTopology, type TestTopology } from '../support/topology'
 import { ALERTMANAGER_FIXTURES } from '../support/fixtures'
 
@@ -75,15 +75,7 @@ describe('webhook → alerts.raw → dedup (in-process app, real broker and regi
     expect([expectedForwarded.length, expectedDropped.length]).toEqual([12, 11]) // the fixtures: 23 alerts
 
     await waitFor('every record through dedup', () => (deduped.records.length + decisions.records.length >= 23 ? true : undefined), 30000)
-    const admin = await KafkaAdmin.connect(kafkaSettings('test-pipeline'))
-    try {
-      await waitFor('dedup to commit everything', async () => {
-        const [committed, ends] = await Promise.all([admin.committedOffsets(`${t.prefix}nightshift-dedup`, t.topics.raw), admin.endOffsets(t.topics.raw)])
-        return [...ends].every(([p, end]) => committed.get(p) === end) ? true : undefined
-      })
-    } finally {
-      await admin.disconnect()
-    }
+    await waitForCaughtUp([{ groupId: `${t.prefix}nightshift-dedup`, topic: t.topics.raw, transactional: false }])
 
     const rawAlerts = await decodeAll(t, raw.records)
     expect(rawAlerts).toHaveLength(23)

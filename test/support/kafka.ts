@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
 import { endpointsFromEnv } from '../../src/config/endpoints'
-import { RecordConsumer, type AvroSchema, type InRecord, type KafkaSettings } from '../../src/kafka'
+import { KafkaAdmin, RecordConsumer, type AvroSchema, type InRecord, type KafkaSettings } from '../../src/kafka'
 import { createLogger } from '../../src/log'
 
 /** Endpoints of the stack the global setup brought up (or the external one). */
@@ -68,4 +68,39 @@ export async function collect(topic: string, options: { readCommitted?: boolean 
     }
   })
   return { records, stop: () => consumer.disconnect() }
+}
+
+/** A consumer group and the input topic it must have consumed. */
+export interface GroupInput {
+  groupId: string
+  topic: string
+  /**
+   * Whether the topic is written in transactions. Each transaction ends in a commit
+   * marker that takes an offset and is never delivered, so a consumer that read
+   * everything has committed end - 1; without transactions it has committed end.
+   */
+  transactional: boolean
+}
+
+/** Waits until every group has committed everything its input topic holds. */
+export async function waitForCaughtUp(groups: GroupInput[], timeoutMs = 60000): Promise<void> {
+  const admin = await KafkaAdmin.connect(kafkaSettings('test-caught-up'))
+  try {
+    await waitFor(
+      `${groups.map((g) => g.groupId).join(', ')} to catch up`,
+      async () => {
+        for (const { groupId, topic, transactional } of groups) {
+          const [committed, ends] = await Promise.all([admin.committedOffsets(groupId, topic), admin.endOffsets(topic)])
+          for (const [partition, end] of ends) {
+            if (end === '0') continue
+            if (BigInt(committed.get(partition) ?? '-1') < BigInt(end) - (transactional ? 1n : 0n)) return undefined
+          }
+        }
+        return true
+      },
+      timeoutMs,
+    )
+  } finally {
+    await admin.disconnect()
+  }
 }
