@@ -213,6 +213,14 @@ export function createExecHandler(config: ExecConfig): ActionHandler {
   const known = [...valid.commands.keys()].join(', ') || '(none)'
   return Object.freeze({
     name: 'exec',
+    describe(request: ActionRequestRecord): string {
+      const name = Object.hasOwn(request.params, 'command') ? request.params.command : undefined
+      const command = name === undefined ? undefined : valid.commands.get(name)
+      if (!command) return `exec: no allowlisted command "${name ?? ''}" (would fail)`
+      const argv = buildArgv(command, request)
+      if (!Array.isArray(argv)) return `exec ${command.name}: ${argv.detail}`
+      return `exec ${command.name}: ${JSON.stringify([command.program, ...argv])}`
+    },
     async run(request: ActionRequestRecord, context: HandlerContext): Promise<HandlerResult> {
       const name = Object.hasOwn(request.params, 'command') ? request.params.command : undefined
       if (name === undefined || name === '') return fail(false, `exec request has no params.command; expected one of: ${known}`)
