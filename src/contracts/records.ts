@@ -64,7 +64,7 @@ export interface ActionRequestRecord {
   alert: EnrichedAlertRecord
 }
 
-export type OutcomeStatus = 'succeeded' | 'failed' | 'timed_out' | 'skipped_duplicate' | 'circuit_open' | 'cancelled_resolved' | 'dry_run' | 'skipped_paused' | 'gated' | 'error'
+export type OutcomeStatus = 'succeeded' | 'failed' | 'timed_out' | 'skipped_duplicate' | 'circuit_open' | 'cancelled_resolved' | 'dry_run' | 'skipped_paused' | 'gated' | 'error' | 'not_effective'
 
 /** What became of one action request (schemas/action-outcome.avsc). */
 export interface ActionOutcomeRecord {
@@ -84,6 +84,26 @@ export interface ActionOutcomeRecord {
   output: Record<string, string>
   escalatedTo: string | null
   dryRun: boolean
+  alertname: string
+  durationMs: number | null
+  artifact: string | null
+}
+
+export type LedgerEntryKind = 'started' | 'completed' | 'resolved' | 'last_success' | 'revert_pending'
+
+/** Action workers' ledger entry, on nightshift.action-ledger (schemas/ledger-entry.avsc). */
+export interface LedgerEntry {
+  kind: LedgerEntryKind
+  idempotencyKey: string
+  action: string
+  fingerprint: string
+  startsAt: string
+  /** ms since the epoch. */
+  at: number
+  status: string | null
+  attempts: number
+  revertAt: number | null
+  params: Record<string, string>
 }
 
 /** Why a record went no further, on nightshift.decisions (schemas/decision.avsc). */

@@ -18,6 +18,7 @@ export const TOPICS = {
   decisions: 'nightshift.decisions',
   dlq: 'nightshift.dlq',
   control: 'nightshift.control',
+  ledger: 'nightshift.action-ledger',
 } as const
 
 export type TopicRole = keyof typeof TOPICS

@@ -182,6 +182,9 @@ route:
       output: {},
       escalatedTo: null,
       dryRun: false,
+      alertname: 'HighLatency',
+      durationMs: null,
+      artifact: null,
     })
     expect((emits[2]!.value as ActionOutcomeRecord).detail).toContain('labels.instance')
     expect((emits[2]!.value as ActionOutcomeRecord).dryRun).toBe(true)

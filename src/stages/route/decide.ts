@@ -20,7 +20,8 @@ import { matchesAll } from '../../matchers'
 import type { Emit, SourcePosition } from '../../runner/types'
 import { actionTopic, type TopicNames } from '../../topology/names'
 import type { Route, RouteTree } from './config'
-import type { ActionOutcomeRecord, ActionRequestRecord, EnrichedAlertRecord } from '../../contracts/records'
+import type { ActionRequestRecord, EnrichedAlertRecord } from '../../contracts/records'
+import { outcomeFor } from '../../actions/outcome'
 import { fillTemplate } from './template'
 import { decisionEmit } from '../decision'
 
@@ -143,24 +144,10 @@ export function decideRoute(tree: RouteTree, record: EnrichedAlertRecord, ctx: R
     }
     failed = true
     const detail = `route ${planned.route.id}: the alert has no ${planned.missing.join(', ')} for the params of action ${planned.action}`
-    const outcome: ActionOutcomeRecord = {
-      idempotencyKey: key,
-      action: planned.action,
-      route: planned.route.id,
-      fingerprint: alert.fingerprint,
-      startsAt: alert.startsAt,
-      team: record.team,
-      service: record.service,
-      slo: record.slo,
-      status: 'error',
-      attempts: 0,
-      startedAt: null,
-      finishedAt: alert.receivedAt,
-      detail,
-      output: {},
-      escalatedTo: null,
-      dryRun: planned.route.dryRun,
-    }
+    const outcome = outcomeFor(
+      { idempotencyKey: key, action: planned.action, route: planned.route.id, dryRun: planned.route.dryRun, alert: record },
+      { status: 'error', finishedAt: alert.receivedAt, detail },
+    )
     emits.push({ topic: ctx.topics.outcomes, key: alert.fingerprint, schema: 'ActionOutcome', value: outcome })
     emits.push(decision('template_error', detail, { route: planned.route.id, action: planned.action, missing: planned.missing.join(','), idempotencyKey: key }))
   }
