@@ -16,6 +16,8 @@ export interface ConsumerOptions {
   autoCommit?: boolean
   sessionTimeoutMs?: number
   maxBytesPerPartition?: number
+  /** Batches of different partitions handled at once (default 1). */
+  concurrentPartitions?: number
 }
 
 /** One partition's slice of a fetch. */
@@ -58,6 +60,7 @@ export class RecordConsumer {
   async run(handler: BatchHandler): Promise<void> {
     await this.consumer.run({
       autoCommit: this.options.autoCommit ?? false,
+      partitionsConsumedConcurrently: this.options.concurrentPartitions ?? 1,
       eachBatchAutoResolve: true,
       eachBatch: async ({ batch, heartbeat, isRunning, isStale }) => {
         const records: InRecord[] = batch.messages.map((m) => ({

@@ -10,6 +10,7 @@ import {
   type BatchControl,
   type InRecord,
   type KafkaSettings,
+  type OffsetToCommit,
   type OutRecord,
   type RecordBatch,
   type Registry,
@@ -21,7 +22,7 @@ import { deadLetterFor } from './dead-letter'
 import type { StageMetrics } from './metrics'
 import { barrierRecord, restoreFromChangelog } from './restore'
 import { BatchOverlay, PartitionedStore } from './store'
-import type { Emit, SourcePosition, StageDefinition, StateChange, StateView } from './types'
+import type { Effect, Emit, SourcePosition, StageDefinition, StageResult, StateChange, StateView } from './types'
 
 export interface RunnerOptions<I, S extends object> {
   stage: StageDefinition<I, S>
@@ -82,6 +83,7 @@ export class StageRunner<I, S extends object = never> {
    */
   private readonly positions = new Map<string, bigint>()
   private admin: KafkaAdmin | undefined
+  private restoring: Promise<void> | undefined
   private assigned = new Set<number>()
   private consumer: RecordConsumer | undefined
   private readonly backoff: BackoffSettings
@@ -117,6 +119,7 @@ export class StageRunner<I, S extends object = never> {
         readCommitted: true,
         autoCommit: false,
         ...(this.options.sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs: this.options.sessionTimeoutMs }),
+        concurrentPartitions: this.stage.concurrentPartitions ?? 1,
       },
     )
     consumer.onAssignment((assignment) => this.onAssignment(assignment))
@@ -154,6 +157,7 @@ export class StageRunner<I, S extends object = never> {
       // Revoked: whoever owns it next restores it from the changelog.
       this.restored.delete(p)
       this.store?.drop(p)
+      this.stage.hooks?.revoked?.(p)
       for (const topic of this.stage.inputTopics) void this.dropProducer(topic, p)
     }
     this.assigned = next
@@ -207,35 +211,48 @@ export class StageRunner<I, S extends object = never> {
   private async processBatch(batch: RecordBatch, control: BatchControl): Promise<void> {
     const { topic, partition } = batch
     const overlay = this.store ? new BatchOverlay<S>(this.store.partition(partition)) : undefined
+    const state = overlay ?? (NO_STATE as StateView<S>)
     const out: OutRecord[] = []
     const kinds = new Map<string, number>()
     const deadLetters = new Map<string, number>()
+    const effects: Array<{ record: InRecord; source: SourcePosition; effect: Effect<S> }> = []
 
-    for (const record of batch.records) {
-      const source: SourcePosition = { topic, partition, offset: record.offset }
-      try {
-        if (record.value === null) throw new PoisonRecordError('record has no value (a tombstone) on an input topic')
-        const input = (await this.options.registry.decodeAs(record.value, this.inputType)) as I
-        const result = this.stage.process(input, {
-          state: overlay ?? (NO_STATE as StateView<S>),
-          source,
-          timestamp: Number(record.timestamp),
-        })
-        // Encode everything first: a record's effects are taken whole or not at all.
-        const encoded = await Promise.all(result.emits.map((emit) => this.encode(emit)))
-        out.push(...encoded)
-        for (const change of result.state ?? []) overlay?.set(change)
-        kinds.set(result.kind, (kinds.get(result.kind) ?? 0) + 1)
-      } catch (err) {
-        if (isRetriable(err)) throw err
-        const code = errorCode(err)
-        deadLetters.set(code, (deadLetters.get(code) ?? 0) + 1)
-        this.log.warn({ topic, partition, offset: record.offset, code, err: describeError(err) }, 'record sent to the DLQ')
-        out.push(await this.deadLetter(record, source, err))
-      }
+    const fail = async (record: InRecord, source: SourcePosition, err: unknown): Promise<void> => {
+      if (isRetriable(err)) throw err
+      const code = errorCode(err)
+      deadLetters.set(code, (deadLetters.get(code) ?? 0) + 1)
+      this.log.warn({ topic, partition, offset: record.offset, code, err: describeError(err) }, 'record sent to the DLQ')
+      out.push(await this.deadLetter(record, source, err))
     }
-    if (overlay && this.stage.state) {
-      for (const change of overlay.entries()) out.push(await this.stateRecord(this.stage.state.changelogTopic, this.stage.state.schema, partition, change))
+    /** Takes a result's outputs whole or not at all. */
+    const take = async (result: StageResult<S>): Promise<void> => {
+      const encoded = await Promise.all(result.emits.map((emit) => this.encode(emit)))
+      out.push(...encoded)
+      for (const change of result.state ?? []) overlay?.set(change)
+      kinds.set(result.kind, (kinds.get(result.kind) ?? 0) + 1)
+    }
+
+    const decoded = await this.decodeAll(batch.records)
+    const inputs = decoded.flatMap((d) => ('input' in d ? [d.input] : []))
+    let seen = 0
+    for (const item of decoded) {
+      const { record, source } = item
+      if (!('input' in item)) {
+        await fail(record, source, item.error)
+        continue
+      }
+      seen += 1
+      try {
+        const result = this.stage.process(item.input, { state, source, timestamp: Number(record.timestamp), later: inputs.slice(seen) })
+        if (result.effect) {
+          for (const change of result.effect.before) overlay?.set(change)
+          effects.push({ record, source, effect: result.effect })
+        } else {
+          await take(result)
+        }
+      } catch (err) {
+        await fail(record, source, err)
+      }
     }
 
     if (control.isStale()) {
@@ -243,22 +260,41 @@ export class StageRunner<I, S extends object = never> {
       this.log.info({ topic, partition }, 'partition revoked during the batch; not committing it')
       return
     }
+    if (effects.length > 0) {
+      // Mark first, act second: once the marks are committed a crash cannot make the
+      // effects run again, it can only leave marks for the next owner to find.
+      const before = effects.flatMap((e) => e.effect.before)
+      await this.commit(topic, partition, await this.stateRecords(partition, before), undefined)
+      this.store?.apply(partition, before)
+      const results = await this.whileHeartbeating(control, Promise.all(effects.map((e) => e.effect.run())))
+      for (const [i, result] of results.entries()) {
+        const { record, source } = effects[i]!
+        try {
+          await take(result)
+        } catch (err) {
+          await fail(record, source, err)
+        }
+      }
+    }
+    out.push(...(await this.stateRecords(partition, overlay?.entries() ?? [])))
+
     const last = batch.records[batch.records.length - 1]!
-    const producer = await this.producerFor(topic, partition)
     const started = performance.now()
-    try {
-      await producer.run(async (tx) => {
-        await tx.send(out)
-        await tx.commitOffsets(this.stage.groupId, [{ topic, partition, offset: nextOffset(last.offset) }])
-      })
-    } catch (err) {
-      // Fenced or broken: a fresh producer re-initialises (and fences any zombie).
-      await this.dropProducer(topic, partition)
-      throw err
+    const offsets = { topic, partition, offset: nextOffset(last.offset) }
+    if (effects.length === 0) {
+      await this.commit(topic, partition, out, offsets)
+    } else {
+      // The effects ran: their results must be recorded, so a retriable failure is
+      // retried here rather than by reprocessing the batch (which would find the marks).
+      await this.commitWithRetries(topic, partition, out, offsets, control)
     }
     this.positions.set(`${topic}/${partition}`, BigInt(last.offset) + 1n)
     this.options.metrics.transactionSeconds.observe({ stage: this.stage.name }, (performance.now() - started) / 1000)
-    if (overlay) this.store!.apply(partition, overlay.entries())
+    if (overlay) {
+      const changes = overlay.entries()
+      this.store!.apply(partition, changes)
+      this.stage.hooks?.committed?.(partition, changes)
+    }
 
     const m = this.options.metrics
     m.recordsIn.inc({ stage: this.stage.name, topic }, batch.records.length)
@@ -267,12 +303,95 @@ export class StageRunner<I, S extends object = never> {
     for (const [outTopic, n] of perTopic) m.recordsOut.inc({ stage: this.stage.name, topic: outTopic }, n)
     for (const [kind, n] of kinds) m.decisions.inc({ stage: this.stage.name, kind }, n)
     for (const [code, n] of deadLetters) m.deadLetters.inc({ stage: this.stage.name, code }, n)
-    this.log.debug({ topic, partition, offset: last.offset, records: batch.records.length, out: out.length }, 'batch committed')
+    this.log.debug({ topic, partition, offset: last.offset, records: batch.records.length, out: out.length, effects: effects.length }, 'batch committed')
   }
 
-  /** Restores every assigned partition not restored yet, before any of their records. */
+  /** Decodes every record of a batch into the stage's input type; a record that does not decode carries its error. */
+  private async decodeAll(records: InRecord[]): Promise<Array<{ record: InRecord; source: SourcePosition } & ({ input: I } | { error: unknown })>> {
+    const decoded: Array<{ record: InRecord; source: SourcePosition } & ({ input: I } | { error: unknown })> = []
+    for (const record of records) {
+      const source: SourcePosition = { topic: record.topic, partition: record.partition, offset: record.offset }
+      try {
+        if (record.value === null) throw new PoisonRecordError('record has no value (a tombstone) on an input topic')
+        decoded.push({ record, source, input: (await this.options.registry.decodeAs(record.value, this.inputType)) as I })
+      } catch (err) {
+        if (isRetriable(err)) throw err
+        decoded.push({ record, source, error: err })
+      }
+    }
+    return decoded
+  }
+
+  /** One transaction of the partition's producer: `records`, and the offsets when given. */
+  private async commit(topic: string, partition: number, records: OutRecord[], offsets: OffsetToCommit | undefined): Promise<void> {
+    const producer = await this.producerFor(topic, partition)
+    try {
+      await producer.run(async (tx) => {
+        await tx.send(records)
+        if (offsets) await tx.commitOffsets(this.stage.groupId, [offsets])
+      })
+    } catch (err) {
+      // Fenced or broken: a fresh producer re-initialises (and fences any zombie).
+      await this.dropProducer(topic, partition)
+      throw err
+    }
+  }
+
+  private async commitWithRetries(topic: string, partition: number, records: OutRecord[], offsets: OffsetToCommit, control: BatchControl): Promise<void> {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        await this.commit(topic, partition, records, offsets)
+        return
+      } catch (err) {
+        if (!isRetriable(err) || attempt >= this.backoff.maxAttempts) {
+          this.log.error({ topic, partition, attempt, err: describeError(err) }, 'could not record the results of effects that ran; the next owner finds their marks and does not run them again')
+          throw err
+        }
+        const delay = backoffDelay(attempt, this.backoff, Math.random())
+        this.options.metrics.retries.inc({ stage: this.stage.name, code: errorCode(err) })
+        this.log.warn({ topic, partition, attempt, delayMs: delay, err: describeError(err) }, 'retriable error committing effect results; retrying the commit')
+        await control.heartbeat().catch(() => undefined)
+        await new Promise((resolve) => setTimeout(resolve, delay))
+      }
+    }
+  }
+
+  /** Keeps the group membership alive while slow work runs. */
+  private async whileHeartbeating<T>(control: BatchControl, work: Promise<T>): Promise<T> {
+    const beat = setInterval(() => void control.heartbeat().catch(() => undefined), 1000)
+    try {
+      return await work
+    } finally {
+      clearInterval(beat)
+    }
+  }
+
+  private async stateRecords(partition: number, changes: ReadonlyArray<StateChange<S>>): Promise<OutRecord[]> {
+    const spec = this.stage.state
+    if (!spec) return []
+    return Promise.all(changes.map((change) => this.stateRecord(spec.changelogTopic, spec.schema, partition, change)))
+  }
+
+  /**
+   * Restores every assigned partition not restored yet, before any of their records. One
+   * restore at a time: batches of several partitions may ask at once.
+   */
   private async ensureRestored(partition: number, control: BatchControl): Promise<void> {
-    if (this.restored.has(partition)) return
+    while (!this.restored.has(partition)) {
+      if (this.restoring) {
+        await this.restoring.catch(() => undefined)
+        continue
+      }
+      this.restoring = this.restore(partition, control)
+      try {
+        await this.restoring
+      } finally {
+        this.restoring = undefined
+      }
+    }
+  }
+
+  private async restore(partition: number, control: BatchControl): Promise<void> {
     const spec = this.stage.state!
     const wanted = [...new Set([...this.assigned, partition])].filter((p) => !this.restored.has(p))
     const started = performance.now()
@@ -286,17 +405,23 @@ export class StageRunner<I, S extends object = never> {
       barriers.set(p, barrier.key)
       this.store!.drop(p)
     }
+    const restoredChanges = this.stage.hooks?.restored ? new Map(wanted.map((p) => [p, [] as StateChange<S>[]])) : undefined
     const entries = await restoreFromChangelog({
       kafka: this.options.kafka,
       registry: this.options.registry,
       changelogTopic: spec.changelogTopic,
       barriers,
-      apply: (p, key, value) => this.store!.apply(p, [{ key, value: value as S | null }]),
+      apply: (p, key, value) => {
+        const change = { key, value: value as S | null }
+        this.store!.apply(p, [change])
+        restoredChanges?.get(p)?.push(change)
+      },
       heartbeat: () => control.heartbeat(),
       timeoutMs: this.options.restoreTimeoutMs ?? 120000,
       logger: this.log,
     })
     for (const p of wanted) this.restored.add(p)
+    for (const [p, changes] of restoredChanges ?? []) this.stage.hooks!.restored!(p, changes)
     this.options.metrics.restoredEntries.inc({ stage: this.stage.name }, entries)
     this.log.info({ partitions: wanted, entries, ms: Math.round(performance.now() - started) }, 'state restored from changelog')
   }

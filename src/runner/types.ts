@@ -25,6 +25,36 @@ export interface StageResult<S> {
   state?: StateChange<S>[]
   /** The decision's kind, counted per stage in metrics (e.g. forwarded, duplicate_firing). */
   kind: string
+  /**
+   * Work outside Kafka the record needs (an action worker's handler). The runner commits
+   * `before` first, then runs every effect of the batch, then commits their results with
+   * the batch's other outputs and offsets; `emits`, `state` and `kind` of this result are
+   * dropped in favour of the effect's.
+   */
+  effect?: Effect<S>
+}
+
+/**
+ * Work outside Kafka, which no transaction covers. Between the two commits a crash
+ * leaves `before` in the changelog and no offset: the record comes back, and the stage
+ * finds its own `before` mark in the state and decides what to do without running the
+ * effect again (at most once).
+ */
+export interface Effect<S> {
+  /** State committed, in a transaction of its own, before `run` starts. */
+  before: StateChange<S>[]
+  /** Does the work; never rejects (failures are results). Runs concurrently with the batch's other effects. */
+  run(): Promise<StageResult<S>>
+}
+
+/** Called by the runner as a stage's state moves; for stages that act on state later (timers). */
+export interface StateHooks<S> {
+  /** After a partition was restored from the changelog (`entries`: everything restored). */
+  restored?(partition: number, entries: ReadonlyArray<StateChange<S>>): void
+  /** After a batch's transaction committed these changes. */
+  committed?(partition: number, changes: ReadonlyArray<StateChange<S>>): void
+  /** The partition was taken away (its next owner restores it). */
+  revoked?(partition: number): void
 }
 
 /** Read access to the state of the input record's partition. */
@@ -33,11 +63,13 @@ export interface StateView<S> {
 }
 
 /** What a stage's `process` is given besides the record. */
-export interface ProcessContext<S> {
+export interface ProcessContext<S, I = unknown> {
   state: StateView<S>
   source: SourcePosition
   /** Kafka timestamp of the input record, ms since the epoch. */
   timestamp: number
+  /** The decoded records after this one in the same batch (same partition), for stages that look ahead. */
+  later: readonly I[]
 }
 
 /** State kept by a stage: a bounded store per input partition, backed by a compacted changelog. */
@@ -64,5 +96,8 @@ export interface StageDefinition<I, S = never> {
   /** Schema the input values must conform to; anything else is a poison record. */
   inputSchema: string
   state?: StateSpec
-  process(input: I, context: ProcessContext<S>): StageResult<S>
+  /** Partitions consumed at once by one instance (default 1); stages with slow effects raise it. */
+  concurrentPartitions?: number
+  hooks?: StateHooks<S>
+  process(input: I, context: ProcessContext<S, I>): StageResult<S>
 }
