@@ -2,8 +2,10 @@
  * The `nightshift` command. Thin on purpose: parse arguments and environment, build the
  * app (src/app.ts), run it, stop it on SIGINT/SIGTERM.
  */
+import path from 'node:path'
 import { Command } from 'commander'
 import { buildApp, implementedStages } from './app'
+import { addPauseCommands } from './cli/pause'
 import { addRoutesCommands } from './cli/routes'
 import { addTopologyCommands } from './cli/topology'
 import { endpointsFromEnv } from './config/endpoints'
@@ -82,12 +84,14 @@ function program(): Command {
     .option('--http-port <port>', 'webhook listen port', process.env.NIGHTSHIFT_HTTP_PORT ?? String(DEFAULT_HTTP_LISTEN.port))
     .option('--dedup-ttl <duration>', 'forget an alert episode not heard of for this long (record time), e.g. 48h', process.env.NIGHTSHIFT_DEDUP_TTL ?? '48h')
     .option('--dedup-max-entries <n>', 'episodes kept in memory per partition', process.env.NIGHTSHIFT_DEDUP_MAX_ENTRIES ?? String(DEFAULT_DEDUP.maxEntries))
+    .option('--action <name...>', 'with the actions stage: run only these action workers (default: every action of actions.yaml)')
+    .option('--config-dir <dir>', 'folder of topics.yaml, catalog.yaml, limits.yaml, routes.yaml, actions.yaml', process.env.NIGHTSHIFT_CONFIG_DIR)
     .option('--log-level <level>', 'pino log level', process.env.LOG_LEVEL ?? 'info')
     .addHelpText(
       'after',
       '\nWebhook credentials come from the environment only: NIGHTSHIFT_WEBHOOK_TOKEN (bearer)\nor NIGHTSHIFT_WEBHOOK_USERNAME + NIGHTSHIFT_WEBHOOK_PASSWORD (basic).',
     )
-    .action(async (opts: { logLevel: string; stage?: string[]; prefix: string; httpHost: string; httpPort: string; dedupTtl: string; dedupMaxEntries: string }) => {
+    .action(async (opts: { logLevel: string; stage?: string[]; action?: string[]; configDir?: string; prefix: string; httpHost: string; httpPort: string; dedupTtl: string; dedupMaxEntries: string }) => {
       const logger = createLogger({ level: opts.logLevel })
       const readyTimeoutMs = Number(process.env.NIGHTSHIFT_READY_TIMEOUT_MS ?? 30000)
       const app = buildApp({ endpoints: endpointsFromEnv(), logger, readyTimeoutMs, stages: opts.stage,
@@ -95,11 +99,14 @@ function program(): Command {
         http: { host: opts.httpHost, port: parsePort(opts.httpPort), ...webhookAuth() },
         dedup: { ttlMs: parseDuration(opts.dedupTtl, '--dedup-ttl'), maxEntries: parseCount(opts.dedupMaxEntries, '--dedup-max-entries') },
         ...sessionTimeout(),
+        ...(opts.action ? { actions: opts.action } : {}),
+        ...(opts.configDir ? { configDir: path.resolve(opts.configDir) } : {}),
       })
       await runUntilSignal(logger, () => app.start(), () => app.stop())
     })
   addTopologyCommands(cli)
   addRoutesCommands(cli)
+  addPauseCommands(cli)
   return cli
 }
 

@@ -1,0 +1,192 @@
+import { randomUUID } from 'node:crypto'
+import { ConfigError, ERROR_CODES, NightshiftError, RetriableError, describeError } from '../errors'
+import type { Logger } from '../log'
+import { createKafka, type KafkaSettings } from './connection'
+import { RecordConsumer, type RecordBatch } from './consumer'
+import type { InRecord } from './records'
+
+/** How long {@link readTopic} waits for the end offsets by default. */
+export const DEFAULT_READ_TIMEOUT_MS = 30_000
+
+/** Offsets of a partition when reading began: its records are at [low, high). */
+interface PartitionRange {
+  low: bigint
+  high: bigint
+}
+
+/**
+ * Low and high watermarks of every partition of `topic`. Both are needed: a partition
+ * emptied by retention (compact,delete) has low = high > 0 and nothing to wait for, which
+ * KafkaAdmin.endOffsets (high only) cannot tell. The high watermark is what a
+ * read_uncommitted ListOffsets returns; on a topic without transactions it equals the
+ * last stable offset a read_committed consumer reaches.
+ * @throws ConfigError when the topic does not exist (the topology was not applied).
+ */
+async function partitionRanges(settings: KafkaSettings, topic: string): Promise<Map<number, PartitionRange>> {
+  // kafkajs' admin never auto-creates topics: a missing one is a missing `topology apply`.
+  const admin = createKafka(settings).admin()
+  try {
+    await admin.connect()
+  } catch (cause) {
+    throw new RetriableError(ERROR_CODES.KAFKA_UNAVAILABLE, `Kafka at ${settings.brokers.join(',')} is unreachable: ${describeError(cause)}`, { cause })
+  }
+  try {
+    if (!(await admin.listTopics()).includes(topic)) {
+      throw new ConfigError(`topic ${topic} does not exist; run \`nightshift topology apply\` (with the same --prefix)`)
+    }
+    const offsets = await admin.fetchTopicOffsets(topic)
+    return new Map(offsets.map((p) => [p.partition, { low: BigInt(p.low), high: BigInt(p.high) }]))
+  } finally {
+    await admin.disconnect().catch(() => undefined)
+  }
+}
+
+/**
+ * Follows a topic from the beginning with a throwaway consumer group (no commits, so
+ * every start reads the whole topic again): how workers keep a view of a compacted
+ * topic such as `nightshift.control` up to date.
+ *
+ * Records reach `onRecord` once each and in log order within a partition: a record the
+ * consumer hands out again after a rejoin (same partition, lower offset) is dropped, so
+ * a view never steps back to an older value of a key. `onRecord` should not throw; if it
+ * does, the error is logged with the record's position and the record is skipped, since
+ * re-delivering it would fail the same way and stall the tail.
+ *
+ * Meant for topics written without transactions. A read_committed consumer is never
+ * handed a transaction's commit marker, so on a transactional topic whose last entry is
+ * a marker {@link TopicTail.caughtUp} would not resolve (restore.ts writes a barrier for that).
+ */
+export class TopicTail {
+  /** Next offset to deliver, per partition. */
+  private readonly next = new Map<number, bigint>()
+  /** Partitions not yet read up to their high watermark at start, with that watermark. */
+  private readonly pending = new Map<number, bigint>()
+  private readonly caught: Promise<void>
+  private resolveCaught: () => void = () => undefined
+  private rejectCaught: (err: unknown) => void = () => undefined
+  private consumer: RecordConsumer | undefined
+  private stopped = false
+
+  private constructor(
+    readonly topic: string,
+    ranges: ReadonlyMap<number, PartitionRange>,
+    private readonly onRecord: (record: InRecord) => void,
+    private readonly log: Logger,
+  ) {
+    for (const [partition, { low, high }] of ranges) if (high > low) this.pending.set(partition, high)
+    this.caught = new Promise<void>((resolve, reject) => {
+      this.resolveCaught = resolve
+      this.rejectCaught = reject
+    })
+    // caughtUp() may never be asked for; a rejection nobody awaits must not crash the process.
+    this.caught.catch(() => undefined)
+    if (this.pending.size === 0) this.resolveCaught()
+  }
+
+  /**
+   * Starts following `topic` from the beginning. Resolves once the consumer runs; records
+   * may reach `onRecord` before that.
+   * @throws ConfigError when the topic does not exist; RetriableError when Kafka is unreachable.
+   */
+  static async start(settings: KafkaSettings, topic: string, onRecord: (record: InRecord) => void): Promise<TopicTail> {
+    const ranges = await partitionRanges(settings, topic)
+    const tail = new TopicTail(topic, ranges, onRecord, settings.logger.child({ module: 'topic-tail', topic }))
+    let consumer: RecordConsumer
+    try {
+      consumer = await RecordConsumer.connect(
+        { ...settings, clientId: `${settings.clientId}-tail` },
+        { groupId: `nightshift-tail-${randomUUID()}`, topics: [topic], fromBeginning: true, readCommitted: true, autoCommit: false },
+      )
+    } catch (cause) {
+      throw new RetriableError(ERROR_CODES.KAFKA_UNAVAILABLE, `could not start reading ${topic} from Kafka at ${settings.brokers.join(',')}: ${describeError(cause)}`, { cause })
+    }
+    tail.consumer = consumer
+    try {
+      await consumer.run(async (batch) => tail.deliver(batch))
+    } catch (cause) {
+      await consumer.disconnect().catch(() => undefined)
+      throw new RetriableError(ERROR_CODES.KAFKA_UNAVAILABLE, `could not start reading ${topic}: ${describeError(cause)}`, { cause })
+    }
+    return tail
+  }
+
+  /**
+   * Resolves once every record present when the tail started has been delivered (at
+   * once for an empty topic). With `timeoutMs`, rejects with a {@link RetriableError}
+   * naming the partitions still behind when that passes; rejects when the tail is
+   * stopped first.
+   */
+  caughtUp(timeoutMs?: number): Promise<void> {
+    if (timeoutMs === undefined || this.pending.size === 0) return this.caught
+    let timer: NodeJS.Timeout | undefined
+    const timeout = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => {
+        const behind = [...this.pending].map(([p, end]) => `partition ${p} at offset ${this.next.get(p) ?? 'start'} of ${end}`)
+        reject(new RetriableError(ERROR_CODES.KAFKA_UNAVAILABLE, `reading ${this.topic} did not reach its end offsets within ${timeoutMs} ms: ${behind.join(', ')}`))
+      }, timeoutMs)
+    })
+    return Promise.race([this.caught, timeout]).finally(() => clearTimeout(timer))
+  }
+
+  /** Leaves the group and stops delivering. Safe to call more than once. */
+  async stop(): Promise<void> {
+    if (this.stopped) return
+    this.stopped = true
+    if (this.pending.size > 0) this.rejectCaught(new NightshiftError(ERROR_CODES.KAFKA, `the tail of ${this.topic} was stopped before it caught up`))
+    await this.consumer?.disconnect()
+  }
+
+  private deliver(batch: RecordBatch): void {
+    if (this.stopped) return
+    let next = this.next.get(batch.partition) ?? -1n
+    for (const record of batch.records) {
+      const offset = BigInt(record.offset)
+      if (offset < next) continue
+      next = offset + 1n
+      this.next.set(batch.partition, next)
+      try {
+        this.onRecord(record)
+      } catch (err) {
+        this.log.error({ partition: record.partition, offset: record.offset, err: describeError(err) }, 'record handler failed; record skipped')
+      }
+    }
+    const end = this.pending.get(batch.partition)
+    if (end !== undefined && next >= end) {
+      this.pending.delete(batch.partition)
+      if (this.pending.size === 0) this.resolveCaught()
+    }
+  }
+}
+
+export interface ReadTopicOptions {
+  /** How long to wait for the end offsets (default {@link DEFAULT_READ_TIMEOUT_MS}). */
+  timeoutMs?: number
+}
+
+/**
+ * Every committed record of `topic`, from the beginning to the end offsets taken at the
+ * call, in log order within each partition (partitions in ascending order). Uses a
+ * throwaway consumer group and commits nothing. Resolves at once, without joining a
+ * group, when the topic is empty. Same caveat as {@link TopicTail}: for topics written
+ * without transactions.
+ * @throws RetriableError when the end offsets are not reached within `timeoutMs`;
+ *   ConfigError when the topic does not exist.
+ */
+export async function readTopic(settings: KafkaSettings, topic: string, options: ReadTopicOptions = {}): Promise<InRecord[]> {
+  const timeoutMs = options.timeoutMs ?? DEFAULT_READ_TIMEOUT_MS
+  const startedAt = Date.now()
+  const ranges = await partitionRanges(settings, topic)
+  if ([...ranges.values()].every((r) => r.high <= r.low)) return []
+  const records: InRecord[] = []
+  // The tail takes its own end offsets, a little later and so at least as far: once it
+  // has caught up, everything up to ours has been seen.
+  const tail = await TopicTail.start(settings, topic, (record) => {
+    if (BigInt(record.offset) < (ranges.get(record.partition)?.high ?? 0n)) records.push(record)
+  })
+  try {
+    await tail.caughtUp(Math.max(0, timeoutMs - (Date.now() - startedAt)))
+  } finally {
+    await tail.stop()
+  }
+  return records.sort((a, b) => a.partition - b.partition || (BigInt(a.offset) < BigInt(b.offset) ? -1 : 1))
+}
