@@ -8,6 +8,8 @@
  * - the child runs in its own process group, and the whole group is killed when the
  *   command stops, times out or is aborted, so no grandchild outlives the attempt. A
  *   command that must leave something running hands it to a service manager.
+ * {@link runProgram} is that child-process machinery; other actions that start a
+ * program (thread-dump's jcmd) use it rather than a second spawn/kill implementation.
  */
 import { spawn } from 'node:child_process'
 import type { Readable } from 'node:stream'
@@ -50,6 +52,10 @@ class BoundedBuffer {
     const text = Buffer.concat(this.chunks).toString('utf8')
     return this.dropped > 0 ? `${text}…[truncated ${this.dropped} bytes]` : text
   }
+
+  captured(): CapturedOutput {
+    return { text: this.text(), droppedBytes: this.dropped }
+  }
 }
 
 function killGroup(pid: number, signal: NodeJS.Signals): void {
@@ -65,7 +71,8 @@ function fail(retriable: boolean, detail: string, output: Record<string, string>
   return { ok: false, retriable, detail, output }
 }
 
-type Stop = { kind: 'timeout'; afterMs: number } | { kind: 'abort'; reason: string }
+/** Why a program was stopped before it exited by itself. */
+export type ProgramStop = { kind: 'timeout'; afterMs: number } | { kind: 'abort'; reason: string }
 
 function abortReason(signal: AbortSignal): string {
   const reason: unknown = signal.reason
@@ -103,28 +110,78 @@ function childEnv(command: ExecCommand, env: HandlerContext['env']): Record<stri
   return out
 }
 
-function run(config: ValidExecConfig, command: ExecCommand, argv: string[], context: HandlerContext): Promise<HandlerResult> {
-  const limits = [command.timeoutMs, context.timeoutMs].filter((t): t is number => t !== undefined && Number.isFinite(t) && t > 0)
-  const timeoutMs = limits.length > 0 ? Math.min(...limits) : DEFAULT_EXEC_TIMEOUT_MS
-  const base = { command: command.name }
-  if (context.signal.aborted) return Promise.resolve(fail(true, `exec command "${command.name}" was not started: ${abortReason(context.signal)}`, { ...base, timedOut: 'true' }))
+/** How to run one program with {@link runProgram}. */
+export interface RunProgramOptions {
+  /** Absolute path; run directly (`shell: false`), never looked up in PATH. */
+  program: string
+  /** Each entry is exactly one argv entry. */
+  args: readonly string[]
+  /** The child's whole environment (nothing is inherited from the worker). */
+  env: Record<string, string>
+  /** Working directory; default: the worker's. */
+  cwd?: string
+  /** Time limit; the group gets SIGTERM when it passes. */
+  timeoutMs: number
+  /** Time between SIGTERM and SIGKILL when the program is stopped. */
+  killGraceMs: number
+  /** Aborting it stops the program like the time limit does. */
+  signal: AbortSignal
+  /** Bytes of stdout kept; the rest is read and counted. */
+  maxStdoutBytes: number
+  /** Bytes of stderr kept; the rest is read and counted. */
+  maxStderrBytes: number
+}
 
-  return new Promise<HandlerResult>((resolve) => {
+/** A stream's kept bytes as text (with a `…[truncated N bytes]` marker when cut) and how many bytes were dropped. */
+export interface CapturedOutput {
+  text: string
+  droppedBytes: number
+}
+
+/** What became of a program run by {@link runProgram}. */
+export type ProgramRun =
+  /** The signal was already aborted: nothing was started. */
+  | { kind: 'not-started'; reason: string }
+  /** spawn failed (`code` is the errno code); `final` when a retry cannot fix it (ENOENT, EACCES, …). */
+  | { kind: 'spawn-failed'; code: string; final: boolean; durationMs: number }
+  /** The program ran; `stop` says whether it was stopped (time limit, abort) rather than exiting by itself. */
+  | {
+      kind: 'exited'
+      exitCode: number | null
+      signal: NodeJS.Signals | null
+      stop: ProgramStop | undefined
+      stdout: CapturedOutput
+      stderr: CapturedOutput
+      durationMs: number
+    }
+
+/**
+ * Runs one program the way every action that starts a process must: no shell, an argv
+ * array, an explicit environment, its own process group, and the whole group killed
+ * (SIGTERM, then SIGKILL after the grace) when the time limit passes or the signal aborts,
+ * and SIGKILLed when the leader exits, so no grandchild outlives the run. Output is
+ * bounded. Never rejects.
+ */
+export function runProgram(options: RunProgramOptions): Promise<ProgramRun> {
+  const { signal, timeoutMs, killGraceMs } = options
+  if (signal.aborted) return Promise.resolve({ kind: 'not-started', reason: abortReason(signal) })
+
+  return new Promise<ProgramRun>((resolve) => {
     const started = performance.now()
-    const stdout = new BoundedBuffer(config.maxOutputBytes)
-    const stderr = new BoundedBuffer(config.maxOutputBytes)
-    let stop: Stop | undefined
+    const stdout = new BoundedBuffer(options.maxStdoutBytes)
+    const stderr = new BoundedBuffer(options.maxStderrBytes)
+    let stop: ProgramStop | undefined
     let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined
     let spawnError: NodeJS.ErrnoException | undefined
     let killTimer: NodeJS.Timeout | undefined
     let closeTimer: NodeJS.Timeout | undefined
     let settled = false
 
-    const child = spawn(command.program, argv, {
+    const child = spawn(options.program, options.args, {
       shell: false,
       detached: true,
-      cwd: command.cwd,
-      env: childEnv(command, context.env),
+      cwd: options.cwd,
+      env: options.env,
       stdio: ['ignore', 'pipe', 'pipe'],
       windowsHide: true,
     })
@@ -133,15 +190,15 @@ function run(config: ValidExecConfig, command: ExecCommand, argv: string[], cont
     child.stdout?.on('data', (chunk: Buffer) => stdout.push(chunk))
     child.stderr?.on('data', (chunk: Buffer) => stderr.push(chunk))
 
-    const terminate = (why: Stop): void => {
+    const terminate = (why: ProgramStop): void => {
       if (stop || exit || pid === undefined) return
       stop = why
       killGroup(pid, 'SIGTERM')
-      killTimer = setTimeout(() => killGroup(pid, 'SIGKILL'), config.killGraceMs)
+      killTimer = setTimeout(() => killGroup(pid, 'SIGKILL'), killGraceMs)
     }
     const timer = setTimeout(() => terminate({ kind: 'timeout', afterMs: timeoutMs }), timeoutMs)
-    const onAbort = (): void => terminate({ kind: 'abort', reason: abortReason(context.signal) })
-    context.signal.addEventListener('abort', onAbort, { once: true })
+    const onAbort = (): void => terminate({ kind: 'abort', reason: abortReason(signal) })
+    signal.addEventListener('abort', onAbort, { once: true })
 
     const finish = (): void => {
       if (settled) return
@@ -149,29 +206,14 @@ function run(config: ValidExecConfig, command: ExecCommand, argv: string[], cont
       clearTimeout(timer)
       clearTimeout(killTimer)
       clearTimeout(closeTimer)
-      context.signal.removeEventListener('abort', onAbort)
-      const output: Record<string, string> = { ...base, durationMs: String(Math.round(performance.now() - started)) }
+      signal.removeEventListener('abort', onAbort)
+      const durationMs = Math.round(performance.now() - started)
       if (spawnError) {
         const code = spawnError.code ?? 'unknown'
-        resolve(fail(!FINAL_SPAWN_ERRORS.has(code), `exec command "${command.name}" could not start ${command.program}: ${code}`, { ...output, error: code }))
+        resolve({ kind: 'spawn-failed', code, final: FINAL_SPAWN_ERRORS.has(code), durationMs })
         return
       }
-      if (exit?.code !== null && exit?.code !== undefined) output.exitCode = String(exit.code)
-      if (exit?.signal) output.signal = exit.signal
-      output.stdout = stdout.text()
-      output.stderr = stderr.text()
-      if (stop) {
-        output.timedOut = 'true'
-        const detail = stop.kind === 'timeout' ? `timed out after ${stop.afterMs} ms` : `aborted (${stop.reason}) after ${output.durationMs} ms`
-        resolve(fail(true, `exec command "${command.name}" ${detail}`, output))
-        return
-      }
-      if (exit?.code === 0) {
-        resolve({ ok: true, retriable: false, detail: `exec command "${command.name}" exited with code 0`, output })
-        return
-      }
-      const how = exit?.signal ? `was killed by ${exit.signal}` : `exited with code ${String(exit?.code)}`
-      resolve(fail(command.retryOnFailure, `exec command "${command.name}" ${how}`, output))
+      resolve({ kind: 'exited', exitCode: exit?.code ?? null, signal: exit?.signal ?? null, stop, stdout: stdout.captured(), stderr: stderr.captured(), durationMs })
     }
 
     child.on('error', (err: NodeJS.ErrnoException) => {
@@ -181,8 +223,8 @@ function run(config: ValidExecConfig, command: ExecCommand, argv: string[], cont
         finish()
       }
     })
-    child.once('exit', (code, signal) => {
-      exit = { code, signal }
+    child.once('exit', (code, exitSignal) => {
+      exit = { code, signal: exitSignal }
       // The leader is gone; kill what it left behind in its group (background jobs).
       if (pid !== undefined) killGroup(pid, 'SIGKILL')
       // A process that left the group may still hold stdout open: do not wait on it forever.
@@ -192,6 +234,40 @@ function run(config: ValidExecConfig, command: ExecCommand, argv: string[], cont
     })
     child.once('close', finish)
   })
+}
+
+async function run(config: ValidExecConfig, command: ExecCommand, argv: string[], context: HandlerContext): Promise<HandlerResult> {
+  const limits = [command.timeoutMs, context.timeoutMs].filter((t): t is number => t !== undefined && Number.isFinite(t) && t > 0)
+  const timeoutMs = limits.length > 0 ? Math.min(...limits) : DEFAULT_EXEC_TIMEOUT_MS
+  const base = { command: command.name }
+  const ran = await runProgram({
+    program: command.program,
+    args: argv,
+    env: childEnv(command, context.env),
+    ...(command.cwd !== undefined ? { cwd: command.cwd } : {}),
+    timeoutMs,
+    killGraceMs: config.killGraceMs,
+    signal: context.signal,
+    maxStdoutBytes: config.maxOutputBytes,
+    maxStderrBytes: config.maxOutputBytes,
+  })
+  if (ran.kind === 'not-started') return fail(true, `exec command "${command.name}" was not started: ${ran.reason}`, { ...base, timedOut: 'true' })
+  const output: Record<string, string> = { ...base, durationMs: String(ran.durationMs) }
+  if (ran.kind === 'spawn-failed') {
+    return fail(!ran.final, `exec command "${command.name}" could not start ${command.program}: ${ran.code}`, { ...output, error: ran.code })
+  }
+  if (ran.exitCode !== null) output.exitCode = String(ran.exitCode)
+  if (ran.signal) output.signal = ran.signal
+  output.stdout = ran.stdout.text
+  output.stderr = ran.stderr.text
+  if (ran.stop) {
+    output.timedOut = 'true'
+    const detail = ran.stop.kind === 'timeout' ? `timed out after ${ran.stop.afterMs} ms` : `aborted (${ran.stop.reason}) after ${output.durationMs} ms`
+    return fail(true, `exec command "${command.name}" ${detail}`, output)
+  }
+  if (ran.exitCode === 0) return { ok: true, retriable: false, detail: `exec command "${command.name}" exited with code 0`, output }
+  const how = ran.signal ? `was killed by ${ran.signal}` : `exited with code ${String(ran.exitCode)}`
+  return fail(command.retryOnFailure, `exec command "${command.name}" ${how}`, output)
 }
 
 /**
