@@ -4,6 +4,9 @@ import { Registry as MetricsRegistry } from 'prom-client'
 import type { Endpoints } from './config/endpoints'
 import { createConfigMetrics, watchConfig, type ConfigMetrics, type WatchedConfig } from './config/watched-file'
 import { SchemaSet } from './contracts/schemas'
+import { parseActionsFile } from './actions/actions-file'
+import { BUILTIN_ACTIONS } from './actions/builtins'
+import { ActionWorkers } from './actions/workers'
 import { ConfigError } from './errors'
 import { DEFAULT_HTTP_LISTEN, buildHttpServer, type WebhookAuth } from './http'
 import { KafkaIngestPublisher } from './ingest'
@@ -49,6 +52,10 @@ export interface AppOptions {
   /** Consumer group session timeout of the stages (default 30 s). */
   sessionTimeoutMs?: number
   metrics?: MetricsRegistry
+  /** Action workers to run when the actions stage runs (default: every action of actions.yaml). */
+  actions?: readonly string[]
+  /** Environment action handlers read secrets from (default: process.env). */
+  env?: Readonly<Record<string, string | undefined>>
 }
 
 /** A running Nightshift process: what `nightshift run` starts and stops. */
@@ -172,6 +179,30 @@ const STAGE_BUILDERS: Partial<Record<StageName, (ctx: StageContext) => Runnable 
     const { actions } = loadTopicsFile(ctx.schemas, path.join(ctx.options.configDir ?? DEFAULT_CONFIG_DIR, 'topics.yaml'))
     return runner(ctx, routeStage(ctx.topics, ctx.prefix, watched(ctx, 'routes.yaml', (text, file) => parseRoutesFile(text, file, actions))))
   },
+  actions: actionsStage,
+}
+
+/** Action workers: one per action of actions.yaml, honouring the pauses on the control topic. */
+function actionsStage(ctx: StageContext): Runnable {
+  const configDir = ctx.options.configDir ?? DEFAULT_CONFIG_DIR
+  const { actions } = loadTopicsFile(ctx.schemas, path.join(configDir, 'topics.yaml'))
+  const config = watched(ctx, 'actions.yaml', (text, file) => parseActionsFile(text, file, { actionTopics: actions, builtins: BUILTIN_ACTIONS }))
+  const unknown = (ctx.options.actions ?? []).filter((a) => !config().actions.has(a))
+  if (unknown.length > 0) throw new ConfigError(`--action ${unknown.join(', ')}: not in ${config().file}; known: ${[...config().actions.keys()].join(', ')}`)
+  return new ActionWorkers({
+    kafka: ctx.kafka,
+    registry: ctx.registry,
+    schemas: ctx.schemas,
+    topics: ctx.topics,
+    prefix: ctx.prefix,
+    config,
+    ...(ctx.options.actions ? { only: ctx.options.actions } : {}),
+    partitionsOf: (topic) => partitionsOf(ctx, topic),
+    runner: (stage) => runner(ctx, stage),
+    metrics: ctx.metricsRegistry,
+    logger: ctx.logger,
+    env: ctx.options.env ?? process.env,
+  })
 }
 
 /** Stage names `--stage` accepts. */

@@ -98,6 +98,9 @@ export interface LedgerEntry {
   action: string
   fingerprint: string
   startsAt: string
+  route: string
+  team: string
+  service: string | null
   /** ms since the epoch. */
   at: number
   status: string | null

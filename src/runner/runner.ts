@@ -43,6 +43,9 @@ export interface RunnerOptions<I, S extends object> {
 
 const NO_STATE: StateView<never> = { get: () => undefined }
 
+/** Batch control of a restore started by an assignment, outside any batch (the consumer heartbeats on its own meanwhile). */
+const EAGER_RESTORE: BatchControl = { heartbeat: async () => undefined, isRunning: () => true, isStale: () => false }
+
 /** kafkajs errors carry `retriable`; ours too. Programmer errors never are. */
 function isRetriable(err: unknown): boolean {
   if (err instanceof TypeError || err instanceof RangeError) return false
@@ -162,6 +165,13 @@ export class StageRunner<I, S extends object = never> {
     }
     this.assigned = next
     this.log.info({ partitions: [...next].sort((a, b) => a - b) }, 'partitions assigned')
+    if (this.store && this.stage.hooks?.restored && next.size > 0) {
+      // A stage acting on its state by itself (timers) needs it before any record comes.
+      const first = Math.min(...next)
+      this.ensureRestored(first, EAGER_RESTORE).catch((err: unknown) => {
+        this.log.warn({ err: describeError(err) }, 'restore on assignment failed; it is retried with the first batch')
+      })
+    }
   }
 
   private async handleBatch(batch: RecordBatch, control: BatchControl): Promise<void> {

@@ -1,0 +1,280 @@
+/**
+ * `topology/actions.yaml`: how the action workers run each action — time limit, retries,
+ * concurrency, circuit breaker, escalation, dry run, what a resolved notification means —
+ * and each handler's own settings (`config`, validated by the handler's factory). Also
+ * where custom actions live (`customActionsDir`: modules whose default export is
+ * `defineAction({ name, run })`).
+ *
+ * Validated once per load: unknown keys rejected, every problem listed with its path, an
+ * action that is not an action topic in topology/topics.yaml rejected (its requests would
+ * have nowhere to come from). The workers reload the file on change and keep the last good
+ * version when an edit does not validate.
+ */
+import fs from 'node:fs'
+import path from 'node:path'
+import { parseDuration } from '../config/duration'
+import { displayName, yamlFormat } from '../config/yaml-file'
+import { ConfigError, describeError } from '../errors'
+import type { CircuitSettings } from './circuit'
+import type { OnResolved } from './decide'
+import type { ActionHandler } from './types'
+
+/** The shipped actions file, relative to the project root. */
+export const ACTIONS_FILE = path.resolve(__dirname, '..', '..', 'topology', 'actions.yaml')
+
+const DURATION = '^([0-9]+(ms|s|m|h|d|w))+$'
+const PATTERN_MEANS = { [DURATION]: 'a duration like 30s, 5m or 1h30m' }
+
+const SETTINGS_PROPERTIES = {
+  timeout: { type: 'string', pattern: DURATION },
+  maxAttempts: { type: 'integer', minimum: 1, maximum: 20 },
+  backoff: {
+    type: 'object',
+    additionalProperties: false,
+    properties: { initial: { type: 'string', pattern: DURATION }, max: { type: 'string', pattern: DURATION } },
+  },
+  concurrency: { type: 'integer', minimum: 1, maximum: 1000 },
+  perServiceConcurrency: { type: 'integer', minimum: 1, maximum: 1000 },
+  circuit: {
+    type: 'object',
+    additionalProperties: false,
+    properties: { failures: { type: 'integer', minimum: 1 }, coolDown: { type: 'string', pattern: DURATION } },
+  },
+  escalateTo: { type: ['string', 'null'], minLength: 1 },
+  dryRun: { type: 'boolean' },
+  onResolved: { enum: ['cancel', 'run'] },
+} as const
+
+/** The JSON schema of an actions file (after YAML parsing). */
+export const ACTIONS_FILE_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    dryRun: { type: 'boolean' },
+    artifactsDir: { type: 'string', minLength: 1 },
+    notEffectiveWindow: { type: 'string', pattern: DURATION },
+    customActionsDir: { type: 'string', minLength: 1 },
+    defaults: { type: 'object', additionalProperties: false, properties: SETTINGS_PROPERTIES },
+    actions: {
+      type: 'object',
+      propertyNames: { pattern: '^[a-z0-9][a-z0-9-]*$' },
+      additionalProperties: {
+        type: ['object', 'null'],
+        additionalProperties: false,
+        properties: { ...SETTINGS_PROPERTIES, config: {} },
+      },
+    },
+  },
+} as const
+
+type RawSettings = {
+  timeout?: string
+  maxAttempts?: number
+  backoff?: { initial?: string; max?: string }
+  concurrency?: number
+  perServiceConcurrency?: number
+  circuit?: { failures?: number; coolDown?: string }
+  escalateTo?: string | null
+  dryRun?: boolean
+  onResolved?: OnResolved
+}
+interface RawFile {
+  dryRun?: boolean
+  artifactsDir?: string
+  notEffectiveWindow?: string
+  customActionsDir?: string
+  defaults?: RawSettings
+  actions?: Record<string, (RawSettings & { config?: unknown }) | null>
+}
+
+const FORMAT = yamlFormat<RawFile>(ACTIONS_FILE_SCHEMA, { emptyMeans: 'the key actions', patternMeans: PATTERN_MEANS })
+
+/** How the worker runs one action. */
+export interface ActionSettings {
+  readonly timeoutMs: number
+  readonly maxAttempts: number
+  readonly backoff: { readonly initialMs: number; readonly maxMs: number }
+  /** Requests of this action running at once in one worker process. */
+  readonly concurrency: number
+  /** Requests of this action against one service running at once in one worker process. */
+  readonly perServiceConcurrency: number
+  readonly circuit: CircuitSettings
+  readonly escalateTo: string | null
+  readonly dryRun: boolean
+  readonly onResolved: OnResolved
+}
+
+export interface ActionConfig {
+  readonly name: string
+  readonly settings: ActionSettings
+  readonly handler: ActionHandler
+}
+
+/** The validated, frozen contents of an actions file. */
+export interface ActionsConfig {
+  readonly file: string
+  readonly dryRun: boolean
+  /** Absolute folder where handlers store artifacts. */
+  readonly artifactsDir: string
+  readonly notEffectiveWindowMs: number
+  readonly actions: ReadonlyMap<string, ActionConfig>
+}
+
+export const DEFAULT_SETTINGS: ActionSettings = Object.freeze({
+  timeoutMs: 30_000,
+  maxAttempts: 3,
+  backoff: Object.freeze({ initialMs: 1000, maxMs: 30_000 }),
+  concurrency: 4,
+  perServiceConcurrency: 1,
+  circuit: Object.freeze({ failureThreshold: 5, coolDownMs: 10 * 60_000 }),
+  escalateTo: 'page',
+  dryRun: false,
+  onResolved: 'cancel' as OnResolved,
+})
+
+/** What builds the handler of a built-in action from its `config`. */
+export type HandlerFactory = (config: unknown) => ActionHandler
+
+export interface ParseActionsOptions {
+  /** Action names with a topic (topics.yaml /actions/names). */
+  actionTopics: readonly string[]
+  builtins: Readonly<Record<string, HandlerFactory>>
+  /** Loads the custom actions of a folder (absolute path); default {@link loadCustomActions}. */
+  loadCustom?: (dir: string) => Map<string, ActionHandler>
+  /** Base of a relative artifactsDir (default: the working directory). */
+  cwd?: string
+}
+
+/** Parses and validates an actions file; throws one ConfigError listing every problem. */
+export function parseActionsFile(text: string, file: string, options: ParseActionsOptions): ActionsConfig {
+  const name = displayName(file)
+  const raw = FORMAT.parse(text, file)
+  const problems: string[] = []
+  const duration = (value: string | undefined, at: string, fallback: number): number => {
+    if (value === undefined) return fallback
+    try {
+      return parseDuration(value, at)
+    } catch (err) {
+      problems.push(describeError(err))
+      return fallback
+    }
+  }
+  const settingsOf = (r: RawSettings, base: ActionSettings, at: string): ActionSettings =>
+    Object.freeze({
+      timeoutMs: duration(r.timeout, `${at}/timeout`, base.timeoutMs),
+      maxAttempts: r.maxAttempts ?? base.maxAttempts,
+      backoff: Object.freeze({
+        initialMs: duration(r.backoff?.initial, `${at}/backoff/initial`, base.backoff.initialMs),
+        maxMs: duration(r.backoff?.max, `${at}/backoff/max`, base.backoff.maxMs),
+      }),
+      concurrency: r.concurrency ?? base.concurrency,
+      perServiceConcurrency: r.perServiceConcurrency ?? base.perServiceConcurrency,
+      circuit: Object.freeze({
+        failureThreshold: r.circuit?.failures ?? base.circuit.failureThreshold,
+        coolDownMs: duration(r.circuit?.coolDown, `${at}/circuit/coolDown`, base.circuit.coolDownMs),
+      }),
+      escalateTo: r.escalateTo === undefined ? base.escalateTo : r.escalateTo,
+      dryRun: r.dryRun ?? base.dryRun,
+      onResolved: r.onResolved ?? base.onResolved,
+    })
+
+  const defaults = settingsOf(raw.defaults ?? {}, DEFAULT_SETTINGS, '/defaults')
+  let custom = new Map<string, ActionHandler>()
+  if (raw.customActionsDir !== undefined) {
+    const dir = path.resolve(path.dirname(file), raw.customActionsDir)
+    try {
+      custom = (options.loadCustom ?? loadCustomActions)(dir)
+    } catch (err) {
+      problems.push(`/customActionsDir: ${describeError(err)}`)
+    }
+  }
+  const topics = new Set(options.actionTopics)
+  const actions = new Map<string, ActionConfig>()
+  for (const [action, entry] of Object.entries(raw.actions ?? {})) {
+    const at = `/actions/${action}`
+    const settings = settingsOf(entry ?? {}, defaults, at)
+    if (!topics.has(action)) problems.push(`${at}: no topic actions.${action} in topology/topics.yaml (/actions/names); add it there first`)
+    let handler: ActionHandler | undefined = custom.get(action)
+    const factory = Object.hasOwn(options.builtins, action) ? options.builtins[action] : undefined
+    if (handler && entry?.config !== undefined) problems.push(`${at}/config: custom action ${action} takes no config here; it reads its own settings`)
+    if (!handler && factory) {
+      try {
+        handler = factory(entry?.config)
+      } catch (err) {
+        problems.push(`${at}/config: ${describeError(err)}`)
+        continue
+      }
+    }
+    if (!handler) {
+      problems.push(`${at}: no such action; built in: ${Object.keys(options.builtins).join(', ')}${custom.size > 0 ? `; custom: ${[...custom.keys()].join(', ')}` : ''}`)
+      continue
+    }
+    actions.set(action, Object.freeze({ name: action, settings, handler }))
+  }
+  for (const [action, config] of actions) {
+    const target = config.settings.escalateTo
+    if (target !== null && target !== action && !actions.has(target)) {
+      problems.push(`/actions/${action}/escalateTo: ${target} is not an action of this file`)
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems.map((p) => `${name}: ${p}`).join('\n'))
+  return Object.freeze({
+    file: name,
+    dryRun: raw.dryRun ?? false,
+    artifactsDir: path.resolve(options.cwd ?? process.cwd(), raw.artifactsDir ?? path.join('.nightshift', 'artifacts')),
+    notEffectiveWindowMs: duration(raw.notEffectiveWindow, '/notEffectiveWindow', 30 * 60_000),
+    actions,
+  })
+}
+
+/** A custom action: what a team's module exports (by default) through {@link defineAction}. */
+export interface CustomAction {
+  name: string
+  /** One attempt; same contract as a built-in handler's run. */
+  run: ActionHandler['run']
+  /** One line saying what run would do, for dry runs (default: `custom action <name>`). */
+  describe?: ActionHandler['describe']
+}
+
+const CUSTOM_MARK = Symbol.for('nightshift.customAction')
+
+/** Declares a custom action; the default export of a module in the custom actions folder. */
+export function defineAction(action: CustomAction): ActionHandler {
+  if (typeof action?.name !== 'string' || !/^[a-z0-9][a-z0-9-]*$/.test(action.name)) {
+    throw new ConfigError(`defineAction: name must be lower-case letters, digits and dashes, got ${JSON.stringify(action?.name)}`)
+  }
+  if (typeof action.run !== 'function') throw new ConfigError(`defineAction ${action.name}: run must be a function`)
+  const describe = action.describe ?? (() => `custom action ${action.name}`)
+  return Object.freeze({ name: action.name, run: action.run, describe, [CUSTOM_MARK]: true })
+}
+
+/**
+ * Loads every `.ts`/`.js` module of `dir` (not its subfolders, not `.d.ts` or `.test.` files)
+ * and takes its default export, which must come from {@link defineAction}.
+ */
+export function loadCustomActions(dir: string): Map<string, ActionHandler> {
+  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new ConfigError(`${dir} is not a folder`)
+  const found = new Map<string, ActionHandler>()
+  const files = fs
+    .readdirSync(dir)
+    .filter((f) => /\.(ts|js)$/.test(f) && !f.endsWith('.d.ts') && !f.includes('.test.'))
+    .sort()
+  for (const file of files) {
+    const full = path.join(dir, file)
+    let loaded: unknown
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      loaded = require(full) as unknown
+    } catch (err) {
+      throw new ConfigError(`${file} could not be loaded: ${describeError(err)}`, { cause: err })
+    }
+    const exported = (loaded as { default?: unknown } | null)?.default
+    if (typeof exported !== 'object' || exported === null || !(CUSTOM_MARK in exported)) {
+      throw new ConfigError(`${file} must export default defineAction({ name, run })`)
+    }
+    const handler = exported as unknown as ActionHandler
+    if (found.has(handler.name)) throw new ConfigError(`${file} defines action ${handler.name} a second time`)
+    found.set(handler.name, handler)
+  }
+  return found
+}

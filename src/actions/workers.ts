@@ -1,0 +1,93 @@
+/**
+ * Every action worker of one process: the pause board following `nightshift.control`,
+ * one {@link ActionWorker} (one consumer group, `<prefix>nightshift-action-<name>`) per
+ * action of topology/actions.yaml, and the producer revert results go through.
+ */
+import type { Registry as MetricsRegistry } from 'prom-client'
+import type { SchemaSet } from '../contracts/schemas'
+import { RecordProducer, TopicTail, type KafkaSettings, type Registry } from '../kafka'
+import type { Logger } from '../log'
+import type { StageDefinition } from '../runner/types'
+import { actionTopic, type TopicNames } from '../topology/names'
+import type { ActionsConfig } from './actions-file'
+import { PauseBoard } from './control'
+import { ActionWorker, createActionMetrics } from './worker'
+
+/** What runs a stage definition (the app's shared runner factory). */
+export interface StageStarter {
+  start(): Promise<void>
+  stop(): Promise<void>
+}
+
+export interface ActionWorkersOptions {
+  kafka: KafkaSettings
+  registry: Registry
+  schemas: SchemaSet
+  topics: TopicNames
+  prefix: string
+  config: () => ActionsConfig
+  /** Only these actions (default: every action of the file). */
+  only?: readonly string[]
+  /** Partition count of an action topic. */
+  partitionsOf: (topic: string) => Promise<number>
+  runner: (stage: StageDefinition<never, never>) => StageStarter
+  metrics: MetricsRegistry
+  logger: Logger
+  env: Readonly<Record<string, string | undefined>>
+}
+
+export class ActionWorkers {
+  private readonly log: Logger
+  private readonly board: PauseBoard
+  private tail: TopicTail | undefined
+  private producer: RecordProducer | undefined
+  private readonly running: Array<{ worker: ActionWorker; runner: StageStarter }> = []
+
+  constructor(private readonly options: ActionWorkersOptions) {
+    this.log = options.logger.child({ module: 'action-workers' })
+    this.board = new PauseBoard(options.logger)
+  }
+
+  async start(): Promise<void> {
+    const o = this.options
+    const names = [...o.config().actions.keys()].filter((name) => !o.only || o.only.includes(name))
+    // Pauses present now are honoured from the first request on.
+    this.tail = await TopicTail.start({ ...o.kafka, clientId: 'nightshift-control' }, o.topics.control, (record) => {
+      const change = this.board.apply(record)
+      if (change.kind === 'paused') this.log.warn({ pause: change.pause.id, until: new Date(change.pause.until).toISOString(), reason: change.pause.reason }, 'pause in force')
+      else if (change.kind === 'lifted') this.log.info({ pause: change.key }, 'pause lifted')
+    })
+    await this.tail.caughtUp()
+    this.producer = await RecordProducer.connect({ ...o.kafka, clientId: 'nightshift-actions' })
+    const metrics = createActionMetrics(o.metrics)
+    for (const action of names) {
+      const worker = new ActionWorker({
+        action,
+        groupId: `${o.prefix}nightshift-action-${action}`,
+        prefix: o.prefix,
+        topics: o.topics,
+        config: o.config,
+        pauses: { pauseFor: (request, now) => this.board.pauseFor(request, now) },
+        registry: o.registry,
+        schemas: o.schemas,
+        writer: this.producer,
+        metrics,
+        logger: o.logger,
+        env: o.env,
+        partitions: await o.partitionsOf(`${o.prefix}${actionTopic(action)}`),
+      })
+      const runner = o.runner(worker.stage() as unknown as StageDefinition<never, never>)
+      await runner.start()
+      this.running.push({ worker, runner })
+    }
+    this.log.info({ actions: names, pauses: this.board.active(Date.now()).length }, 'action workers started')
+  }
+
+  async stop(): Promise<void> {
+    const running = this.running.splice(0)
+    for (const { worker } of running) worker.stop()
+    await Promise.all(running.map(({ runner }) => runner.stop()))
+    await this.tail?.stop()
+    await this.producer?.disconnect()
+  }
+}

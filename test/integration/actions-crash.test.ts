@@ -1,0 +1,150 @@
+/**
+ * Kill an action worker (a real `nightshift run --stage actions` process) with SIGKILL
+ * while its handlers are calling the target, restart it, and count the target's calls:
+ * nothing runs twice, and every request still gets exactly one outcome.
+ */
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import type { ActionOutcomeRecord, ActionRequestRecord } from '../../src/contracts/records'
+import { RecordProducer } from '../../src/kafka'
+import { valueSubject } from '../../src/topology/names'
+import { HttpTarget } from '../support/http-target'
+import { collect, kafkaSettings, uniqueName, waitFor, type Collector } from '../support/kafka'
+import { startNightshift, type NightshiftProcess } from '../support/nightshift-process'
+import { enrichedAlertRecord } from '../support/records'
+import { provisionTopology, schemas, type TestTopology } from '../support/topology'
+
+const ROOT = path.resolve(__dirname, '..', '..')
+const STARTS = '2026-11-25T02:00:00.000Z'
+
+let t: TestTopology
+let target: HttpTarget
+let dir: string
+let outcomes: Collector
+let producer: RecordProducer
+const workers: NightshiftProcess[] = []
+
+function request(i: number, pathName: string): ActionRequestRecord {
+  const fingerprint = `crash${String(i).padStart(3, '0')}`
+  return {
+    idempotencyKey: `${fingerprint}|${STARTS}|webhook|test`,
+    action: 'webhook',
+    route: 'test',
+    params: { url: `${target.url}${pathName}` },
+    dryRun: false,
+    requestedAt: Date.now(),
+    alert: enrichedAlertRecord({ alert: { fingerprint, startsAt: STARTS }, service: `svc-${i}` }),
+  }
+}
+
+async function send(requests: ActionRequestRecord[]): Promise<void> {
+  const topic = `${t.prefix}actions.webhook`
+  const id = await t.registry.idOf(valueSubject(topic), schemas.resolve('ActionRequest'))
+  await producer.send(await Promise.all(requests.map(async (r) => ({ topic, key: r.alert.alert.fingerprint, value: await t.registry.encode(id, r) }))))
+}
+
+async function outcomesOf(keys: string[]): Promise<Map<string, ActionOutcomeRecord[]>> {
+  const byKey = new Map<string, ActionOutcomeRecord[]>(keys.map((k) => [k, []]))
+  for (const record of outcomes.records) {
+    const o = (await t.registry.decode(record.value!)) as ActionOutcomeRecord
+    byKey.get(o.idempotencyKey)?.push(o)
+  }
+  return byKey
+}
+
+function startWorker(): NightshiftProcess {
+  const worker = startNightshift(['run', '--stage', 'actions', '--action', 'webhook', 'page', '--prefix', t.prefix, '--config-dir', dir], {
+    NIGHTSHIFT_SESSION_TIMEOUT_MS: '6000',
+  })
+  workers.push(worker)
+  return worker
+}
+
+beforeAll(async () => {
+  t = await provisionTopology(uniqueName('actions-crash'), 2)
+  target = await new HttpTarget().start()
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ns-crash-'))
+  fs.copyFileSync(path.join(ROOT, 'topology', 'topics.yaml'), path.join(dir, 'topics.yaml'))
+  fs.writeFileSync(
+    path.join(dir, 'actions.yaml'),
+    [
+      'dryRun: false',
+      `artifactsDir: ${JSON.stringify(path.join(dir, 'artifacts'))}`,
+      'defaults: { timeout: 10s, maxAttempts: 1, concurrency: 16, perServiceConcurrency: 1 }',
+      'actions:',
+      `  page: { escalateTo: null, onResolved: run, config: { kind: slack, url: "${target.url}/slack" } }`,
+      '  webhook: {}',
+    ].join('\n'),
+  )
+  producer = await RecordProducer.connect(kafkaSettings('test-crash-feed'))
+  outcomes = await collect(t.topics.outcomes)
+}, 60000)
+
+afterAll(async () => {
+  for (const w of workers) if (w.child.exitCode === null) w.child.kill('SIGKILL')
+  await Promise.all(workers.map((w) => w.exited))
+  await outcomes?.stop()
+  await producer?.disconnect()
+  await target?.stop()
+  await t?.cleanup()
+  fs.rmSync(dir, { recursive: true, force: true })
+}, 60000)
+
+it('SIGKILL mid-action, then restart: no action runs twice, each request has exactly one outcome', async () => {
+  target.on('/slack', 200)
+  // Done before the kill: must not run again after it.
+  target.on('/done', 200)
+  const done = request(0, '/done')
+  // Still running at the kill: the target has their calls, the worker has no answer yet.
+  const slow = [1, 2, 3, 4, 5, 6].map((i) => {
+    target.on(`/slow/${i}`, { status: 200, delayMs: 3000 })
+    return request(i, `/slow/${i}`)
+  })
+
+  const first = startWorker()
+  await waitFor('the first worker to start', () => (first.logs('action workers started').length > 0 ? true : undefined), 60000)
+  await send([done])
+  await waitFor('the first request to complete', async () => ((await outcomesOf([done.idempotencyKey])).get(done.idempotencyKey)!.length > 0 ? true : undefined))
+  await send(slow)
+  await waitFor('every slow call to reach the target', () => (slow.every((_, i) => target.calls(`/slow/${i + 1}`).length === 1) ? true : undefined))
+  first.child.kill('SIGKILL')
+  await first.exited
+
+  const second = startWorker()
+  await waitFor('the second worker to start', () => (second.logs('action workers started').length > 0 ? true : undefined), 60000)
+  const keys = [done, ...slow].map((r) => r.idempotencyKey)
+  const settled = await waitFor(
+    'an outcome for every request after the restart',
+    async () => {
+      const byKey = await outcomesOf(keys)
+      return [...byKey.values()].every((list) => list.length >= 1) ? byKey : undefined
+    },
+    60000,
+  )
+  // Redelivered on purpose: the ledger knows them all.
+  await send([done, ...slow])
+  await waitFor('the redelivered requests to be skipped', async () => {
+    const byKey = await outcomesOf(keys)
+    return [...byKey.values()].every((list) => list.length >= 2) ? true : undefined
+  })
+  await new Promise((resolve) => setTimeout(resolve, 3500)) // any late re-run of a slow call would have landed by now
+
+  expect(target.calls('/done')).toHaveLength(1)
+  for (const i of [1, 2, 3, 4, 5, 6]) expect(target.calls(`/slow/${i}`)).toHaveLength(1)
+
+  const byKey = await outcomesOf(keys)
+  expect(byKey.get(done.idempotencyKey)!.map((o) => o.status)).toEqual(['succeeded', 'skipped_duplicate'])
+  for (const r of slow) {
+    const statuses = byKey.get(r.idempotencyKey)!.map((o) => o.status)
+    // Each slow request: one outcome of its own (interrupted: failed, paged), then the skipped copy.
+    expect(statuses).toEqual(['failed', 'skipped_duplicate'])
+    const own = byKey.get(r.idempotencyKey)![0]!
+    expect(own).toMatchObject({ escalatedTo: 'page', output: { interrupted: 'true' } })
+  }
+  expect(settled.size).toBe(7)
+  // A human heard of each interrupted action.
+  await waitFor('a page for every interrupted action', () => (target.calls('/slack').length >= slow.length ? true : undefined))
+  second.child.kill('SIGTERM')
+  expect(await second.exited).toBe(0)
+}, 180000)

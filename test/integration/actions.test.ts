@@ -1,0 +1,391 @@
+/**
+ * Action workers against the real broker and registry, real HTTP targets and real child
+ * processes: every built-in action's success and failure, retries, timeouts, the circuit
+ * escalating to page, pauses, dry runs, cancellation, duplicates, fix-didn't-hold,
+ * log-level's automatic revert, and hostile label values reaching `exec` as literal
+ * single arguments.
+ */
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { buildApp, type App } from '../../src/app'
+import { pauseKey, pauseRecord, resumeRecord } from '../../src/actions/control'
+import { newPause, type PauseScope } from '../../src/actions/pause'
+import type { ActionOutcomeRecord, ActionRequestRecord } from '../../src/contracts/records'
+import { RecordProducer } from '../../src/kafka'
+import { valueSubject } from '../../src/topology/names'
+import { HttpTarget } from '../support/http-target'
+import { collect, endpoints, kafkaSettings, testLogger, uniqueName, waitFor, type Collector } from '../support/kafka'
+import { enrichedAlertRecord } from '../support/records'
+import { provisionTopology, schemas, type TestTopology } from '../support/topology'
+
+const ROOT = path.resolve(__dirname, '..', '..')
+const PD_KEY = 'pd-routing-key-secret'
+const TOKEN = 'webhook-token-secret'
+
+let t: TestTopology
+let app: App
+let target: HttpTarget
+let dir: string
+let callsDir: string
+let outcomes: Collector
+let producer: RecordProducer
+
+interface RequestSpec {
+  action: string
+  fingerprint: string
+  service?: string | null
+  labels?: Record<string, string>
+  params?: Record<string, string>
+  status?: 'firing' | 'resolved'
+  startsAt?: string
+  dryRun?: boolean
+}
+
+function request(spec: RequestSpec): ActionRequestRecord {
+  const startsAt = spec.startsAt ?? '2026-11-25T01:00:00.000Z'
+  return {
+    idempotencyKey: `${spec.fingerprint}|${startsAt}|${spec.action}|test`,
+    action: spec.action,
+    route: 'test',
+    params: spec.params ?? {},
+    dryRun: spec.dryRun ?? false,
+    requestedAt: Date.now(),
+    alert: enrichedAlertRecord({
+      alert: { fingerprint: spec.fingerprint, status: spec.status ?? 'firing', startsAt, labels: { alertname: 'HighLatency', severity: 'critical', ...spec.labels } },
+      service: spec.service === undefined ? 'checkout' : spec.service,
+    }),
+  }
+}
+
+async function send(...requests: ActionRequestRecord[]): Promise<void> {
+  const records = await Promise.all(
+    requests.map(async (r) => {
+      const topic = `${t.prefix}actions.${r.action}`
+      const id = await t.registry.idOf(valueSubject(topic), schemas.resolve('ActionRequest'))
+      return { topic, key: r.alert.alert.fingerprint, value: await t.registry.encode(id, r) }
+    }),
+  )
+  await producer.send(records)
+}
+
+async function allOutcomes(): Promise<ActionOutcomeRecord[]> {
+  return Promise.all(outcomes.records.map(async (r) => (await t.registry.decode(r.value!)) as ActionOutcomeRecord))
+}
+
+/** Waits for `count` outcomes of the idempotency key (a little longer to catch extras) and returns them all. */
+async function outcomesOf(key: string, count = 1, timeoutMs = 30000): Promise<ActionOutcomeRecord[]> {
+  const found = await waitFor(
+    `${count} outcome(s) of ${key}`,
+    async () => {
+      const mine = (await allOutcomes()).filter((o) => o.idempotencyKey === key)
+      return mine.length >= count ? mine : undefined
+    },
+    timeoutMs,
+  )
+  return found
+}
+
+async function control(record: ReturnType<typeof pauseRecord>): Promise<void> {
+  await producer.send([record])
+}
+
+function pause(scope: PauseScope, reason: string) {
+  return newPause({ scope, reason, forMs: 3600_000, now: Date.now(), id: pauseKey(scope), escalate: true })
+}
+
+beforeAll(async () => {
+  t = await provisionTopology(uniqueName('actions'), 2)
+  target = await new HttpTarget().start()
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ns-actions-'))
+  callsDir = path.join(dir, 'calls')
+  fs.mkdirSync(callsDir)
+  // A program that records its argv, one file per call, so tests see exactly what it got.
+  const recorder = path.join(dir, 'record-argv.js')
+  fs.writeFileSync(
+    recorder,
+    `const fs = require('fs'); const path = require('path');\n` +
+      `fs.writeFileSync(path.join(${JSON.stringify(callsDir)}, Date.now() + '-' + process.pid + '.json'), JSON.stringify(process.argv.slice(2)));\n` +
+      `process.stdout.write('recorded ' + (process.argv.length - 2) + ' arguments');\n`,
+  )
+  fs.copyFileSync(path.join(ROOT, 'topology', 'topics.yaml'), path.join(dir, 'topics.yaml'))
+  fs.writeFileSync(
+    path.join(dir, 'actions.yaml'),
+    [
+      'dryRun: false',
+      `artifactsDir: ${JSON.stringify(path.join(dir, 'artifacts'))}`,
+      'notEffectiveWindow: 10m',
+      'defaults:',
+      '  timeout: 1s',
+      '  maxAttempts: 3',
+      '  backoff: { initial: 50ms, max: 200ms }',
+      '  concurrency: 8',
+      '  perServiceConcurrency: 1',
+      '  circuit: { failures: 2, coolDown: 10m }',
+      '  escalateTo: page',
+      'actions:',
+      '  page:',
+      '    onResolved: run',
+      '    escalateTo: null',
+      '    maxAttempts: 1',
+      '    perServiceConcurrency: 8',
+      `    config: { kind: pagerduty, url: "${target.url}/pd", routingKey: "\${env:TEST_PD_KEY}" }`,
+      '  webhook:',
+      '    config:',
+      '      headers: { Authorization: "Bearer ${env:TEST_WEBHOOK_TOKEN}" }',
+      '  exec:',
+      '    config:',
+      '      commands:',
+      `        record-argv: { program: ${JSON.stringify(process.execPath)}, args: [${JSON.stringify(recorder)}, "{{ labels.payload }}", "{{ params.extra }}"] }`,
+      '  log-level:',
+      '    config: { flavour: spring }',
+      '  thread-dump: {}',
+    ].join('\n'),
+  )
+  producer = await RecordProducer.connect(kafkaSettings('test-actions-feed'))
+  outcomes = await collect(t.topics.outcomes)
+
+  // Before the workers start, so their first batch holds both: a firing request and
+  // its resolved notification (cancellation), and a pause already in force.
+  await send(
+    request({ action: 'webhook', fingerprint: 'cancel01', params: { url: `${target.url}/cancelled` } }),
+    request({ action: 'webhook', fingerprint: 'cancel01', params: { url: `${target.url}/cancelled` }, status: 'resolved' }),
+  )
+  await control(pauseRecord(pause({ service: 'paused-svc' }, 'deploy freeze'), t.topics.control))
+
+  app = buildApp({
+    endpoints,
+    logger: testLogger,
+    stages: ['actions'],
+    prefix: t.prefix,
+    configDir: dir,
+    configPollMs: 200,
+    sessionTimeoutMs: 6000,
+    env: { TEST_PD_KEY: PD_KEY, TEST_WEBHOOK_TOKEN: TOKEN, PATH: process.env.PATH },
+  })
+  await app.start()
+}, 120000)
+
+afterAll(async () => {
+  await app?.stop()
+  await outcomes?.stop()
+  await producer?.disconnect()
+  await target?.stop()
+  await t?.cleanup()
+  fs.rmSync(dir, { recursive: true, force: true })
+}, 60000)
+
+describe('action workers', () => {
+  it('webhook: a 2xx succeeds once, with the secret header filled and the idempotency key sent', async () => {
+    target.on('/ok', 200)
+    const r = request({ action: 'webhook', fingerprint: 'ok000001', params: { url: `${target.url}/ok`, body: '{"flush":true}' } })
+    await send(r)
+    const [o] = await outcomesOf(r.idempotencyKey)
+    expect(o).toMatchObject({ status: 'succeeded', attempts: 1, action: 'webhook', service: 'checkout', team: r.alert.team, alertname: 'HighLatency', escalatedTo: null })
+    expect(o!.durationMs).not.toBeNull()
+    const calls = target.calls('/ok')
+    expect(calls).toHaveLength(1)
+    expect(calls[0]!.headers.authorization).toBe(`Bearer ${TOKEN}`)
+    expect(calls[0]!.headers['idempotency-key']).toBe(r.idempotencyKey)
+    expect(calls[0]!.body).toBe('{"flush":true}')
+    expect(JSON.stringify(o)).not.toContain(TOKEN)
+  })
+
+  it('retries a retriable failure with backoff, then succeeds', async () => {
+    target.on('/flaky', 503, 500, 200)
+    const r = request({ action: 'webhook', fingerprint: 'flaky001', params: { url: `${target.url}/flaky` } })
+    await send(r)
+    const [o] = await outcomesOf(r.idempotencyKey)
+    expect(o).toMatchObject({ status: 'succeeded', attempts: 3 })
+    expect(target.calls('/flaky')).toHaveLength(3)
+  })
+
+  it('a final failure is not retried and is escalated to page (PagerDuty Events v2)', async () => {
+    target.on('/gone', 404).on('/pd', 202)
+    const r = request({ action: 'webhook', fingerprint: 'gone0001', params: { url: `${target.url}/gone` } })
+    await send(r)
+    const [o] = await outcomesOf(r.idempotencyKey)
+    expect(o).toMatchObject({ status: 'failed', attempts: 1, escalatedTo: 'page' })
+    expect(target.calls('/gone')).toHaveLength(1)
+    const [page] = await outcomesOf(`${r.idempotencyKey}>page`)
+    expect(page).toMatchObject({ status: 'succeeded', action: 'page' })
+    const sent = target.calls('/pd').map((c) => JSON.parse(c.body) as { routing_key: string; event_action: string; payload: { custom_details: { params: Record<string, string> } } })
+    const event = sent.find((e) => e.payload.custom_details.params.escalatedKey === r.idempotencyKey)
+    expect(event).toMatchObject({ routing_key: PD_KEY, event_action: 'trigger' })
+    expect(event!.payload.custom_details.params.reason).toContain('failed')
+  })
+
+  it('an attempt over the time limit is aborted: timed_out after every attempt', async () => {
+    target.on('/slow', { status: 200, delayMs: 5000 })
+    const r = request({ action: 'webhook', fingerprint: 'slow0001', service: 'slow-svc', params: { url: `${target.url}/slow` } })
+    await send(r)
+    const [o] = await outcomesOf(r.idempotencyKey)
+    expect(o).toMatchObject({ status: 'timed_out', attempts: 3, escalatedTo: 'page' })
+    expect(o!.detail).toContain('timed out')
+  })
+
+  it('the circuit opens after consecutive failures against a service: not run, escalated to page', async () => {
+    target.on('/broken', 500).on('/pd', 202)
+    const rs = ['brk00001', 'brk00002', 'brk00003'].map((fp) => request({ action: 'webhook', fingerprint: fp, service: 'broken-svc', params: { url: `${target.url}/broken` } }))
+    // One after the other: the circuit counts requests in the order they finish.
+    for (const r of rs) {
+      await send(r)
+      await outcomesOf(r.idempotencyKey)
+    }
+    const statuses = await Promise.all(rs.map(async (r) => (await outcomesOf(r.idempotencyKey))[0]!))
+    expect(statuses.map((o) => o.status)).toEqual(['failed', 'failed', 'circuit_open'])
+    expect(statuses[2]).toMatchObject({ attempts: 0, escalatedTo: 'page' })
+    expect(target.calls('/broken')).toHaveLength(6)
+    const [page] = await outcomesOf(`${rs[2]!.idempotencyKey}>page`)
+    expect(page!.status).toBe('succeeded')
+  })
+
+  it('a resolved notification cancels its request when it comes before the request started', async () => {
+    const [o] = await outcomesOf('cancel01|2026-11-25T01:00:00.000Z|webhook|test')
+    expect(o!.status).toBe('cancelled_resolved')
+    expect(target.calls('/cancelled')).toHaveLength(0)
+  })
+
+  it('a pause is honoured (skipped_paused, escalated) and resume lifts it within seconds', async () => {
+    target.on('/paused', 200).on('/pd', 202)
+    const first = request({ action: 'webhook', fingerprint: 'pause001', service: 'paused-svc', params: { url: `${target.url}/paused` } })
+    await send(first)
+    const [o] = await outcomesOf(first.idempotencyKey)
+    expect(o).toMatchObject({ status: 'skipped_paused', escalatedTo: 'page' })
+    expect(o!.detail).toContain('deploy freeze')
+    expect(target.calls('/paused')).toHaveLength(0)
+
+    await control(resumeRecord({ service: 'paused-svc' }, t.topics.control))
+    const resumedAt = Date.now()
+    let n = 0
+    const ran = await waitFor('a request of paused-svc to run after resume', async () => {
+      n += 1
+      const r = request({ action: 'webhook', fingerprint: `pause1${String(n).padStart(2, '0')}`, service: 'paused-svc', params: { url: `${target.url}/paused` } })
+      await send(r)
+      const [out] = await outcomesOf(r.idempotencyKey)
+      return out!.status === 'succeeded' ? out : undefined
+    })
+    expect(ran.status).toBe('succeeded')
+    expect(Date.now() - resumedAt).toBeLessThan(15000)
+    expect(target.calls('/paused')).toHaveLength(1)
+  })
+
+  it('dry run (route flag) runs nothing and says what would have run', async () => {
+    const r = request({ action: 'webhook', fingerprint: 'dry00001', dryRun: true, params: { url: `${target.url}/dry`, method: 'PUT' } })
+    await send(r)
+    const [o] = await outcomesOf(r.idempotencyKey)
+    expect(o).toMatchObject({ status: 'dry_run', dryRun: true, attempts: 0 })
+    expect(o!.detail).toContain('PUT')
+    expect(o!.detail).toContain('/dry')
+    expect(target.calls('/dry')).toHaveLength(0)
+  })
+
+  it('a request delivered twice runs once: the second is skipped_duplicate', async () => {
+    target.on('/twice', 200)
+    const r = request({ action: 'webhook', fingerprint: 'dup00001', params: { url: `${target.url}/twice` } })
+    await send(r, r)
+    const found = await outcomesOf(r.idempotencyKey, 2)
+    expect(found.map((o) => o.status).sort()).toEqual(['skipped_duplicate', 'succeeded'])
+    await send(r)
+    const later = await outcomesOf(r.idempotencyKey, 3)
+    expect(later.map((o) => o.status).sort()).toEqual(['skipped_duplicate', 'skipped_duplicate', 'succeeded'])
+    expect(target.calls('/twice')).toHaveLength(1)
+  })
+
+  it('fix did not hold: the same alert firing again within the window after a success gets not_effective', async () => {
+    target.on('/fix', 200)
+    const first = request({ action: 'webhook', fingerprint: 'fix00001', params: { url: `${target.url}/fix` } })
+    await send(first)
+    expect((await outcomesOf(first.idempotencyKey))[0]!.status).toBe('succeeded')
+    const again = request({ action: 'webhook', fingerprint: 'fix00001', startsAt: new Date(Date.now() + 1000).toISOString(), params: { url: `${target.url}/fix` } })
+    await send(again)
+    const follow = await outcomesOf(first.idempotencyKey, 2)
+    expect(follow.map((o) => o.status)).toEqual(['succeeded', 'not_effective'])
+    expect(follow[1]!.output.newIdempotencyKey).toBe(again.idempotencyKey)
+    expect((await outcomesOf(again.idempotencyKey))[0]!.status).toBe('succeeded')
+  })
+
+  it('exec: hostile label values arrive as literal single arguments, never through a shell', async () => {
+    const hostile = ['; rm -rf /', '$(id)', '`id`', 'a\nb\r\nc', '"quoted" \'single\' | & > /tmp/x', 'x'.repeat(20000)]
+    const before = new Set(fs.readdirSync(callsDir))
+    for (const [i, payload] of hostile.entries()) {
+      const r = request({ action: 'exec', fingerprint: `exec000${i}`, labels: { payload }, params: { command: 'record-argv', extra: `$HOME ${payload.slice(0, 10)}` } })
+      await send(r)
+      const [o] = await outcomesOf(r.idempotencyKey)
+      expect(o).toMatchObject({ status: 'succeeded', attempts: 1 })
+      expect(o!.output.exitCode).toBe('0')
+    }
+    const files = fs.readdirSync(callsDir).filter((f) => !before.has(f))
+    const argvs = files.map((f) => JSON.parse(fs.readFileSync(path.join(callsDir, f), 'utf8')) as string[])
+    for (const payload of hostile) {
+      expect(argvs).toContainEqual([payload, `$HOME ${payload.slice(0, 10)}`])
+    }
+  })
+
+  it('exec: a command not on the allowlist fails for good without running anything', async () => {
+    const r = request({ action: 'exec', fingerprint: 'exec0bad', service: 'exec-bad', params: { command: 'rm' } })
+    await send(r)
+    const [o] = await outcomesOf(r.idempotencyKey)
+    expect(o).toMatchObject({ status: 'failed', attempts: 1 })
+    expect(o!.detail).toContain('not allowlisted')
+  })
+
+  it('log-level: raises through the Spring actuator, then reverts by itself and records both steps', async () => {
+    target.on('/actuator/loggers/com.shop', { status: 200, body: '{"configuredLevel":null,"effectiveLevel":"INFO"}' })
+    const r = request({ action: 'log-level', fingerprint: 'log00001', params: { url: `${target.url}/actuator/loggers`, logger: 'com.shop', level: 'debug', duration: '2s' } })
+    await send(r)
+    const [o] = await outcomesOf(r.idempotencyKey)
+    expect(o).toMatchObject({ status: 'succeeded' })
+    expect(o!.output.revertAt).toBeDefined()
+    const [revert] = await outcomesOf(`${r.idempotencyKey}/revert`, 1, 30000)
+    expect(revert).toMatchObject({ status: 'succeeded', action: 'log-level', service: 'checkout' })
+    const posts = target.calls('/actuator/loggers/com.shop').filter((c) => c.method === 'POST').map((c) => JSON.parse(c.body) as unknown)
+    expect(posts).toEqual([{ configuredLevel: 'DEBUG' }, { configuredLevel: null }])
+  })
+
+  it('log-level: the target refusing the change is a final failure, escalated', async () => {
+    target.on('/actuator/loggers/bad.logger', 400)
+    const r = request({ action: 'log-level', fingerprint: 'log00002', service: 'log-bad', params: { url: `${target.url}/actuator/loggers`, logger: 'bad.logger', level: 'DEBUG' } })
+    await send(r)
+    const [o] = await outcomesOf(r.idempotencyKey)
+    expect(o).toMatchObject({ status: 'failed', escalatedTo: 'page' })
+  })
+
+  it('thread-dump: stores the actuator dump as an artifact referenced by the outcome; a failing endpoint fails', async () => {
+    target.on('/actuator/threaddump', { status: 200, body: '"main" #1 prio=5\n   java.lang.Thread.State: RUNNABLE\n' })
+    const r = request({ action: 'thread-dump', fingerprint: 'tdump001', params: { url: `${target.url}/actuator/threaddump` } })
+    await send(r)
+    const [o] = await outcomesOf(r.idempotencyKey)
+    expect(o).toMatchObject({ status: 'succeeded' })
+    expect(o!.artifact).toMatch(/^thread-dumps\/checkout\//)
+    expect(fs.readFileSync(path.join(dir, 'artifacts', o!.artifact!), 'utf8')).toContain('java.lang.Thread.State: RUNNABLE')
+
+    target.on('/broken-dump', 500)
+    const bad = request({ action: 'thread-dump', fingerprint: 'tdump002', service: 'dump-bad', params: { url: `${target.url}/broken-dump` } })
+    await send(bad)
+    expect((await outcomesOf(bad.idempotencyKey))[0]).toMatchObject({ status: 'failed', artifact: null })
+  })
+
+  it('page: a route-made page triggers, and its resolved notification resolves the incident', async () => {
+    target.on('/pd', 202)
+    const firing = request({ action: 'page', fingerprint: 'page0001', params: { summary: 'checkout is slow' } })
+    await send(firing)
+    expect((await outcomesOf(firing.idempotencyKey))[0]!.status).toBe('succeeded')
+    const resolved = request({ action: 'page', fingerprint: 'page0001', status: 'resolved', params: { summary: 'checkout is slow' } })
+    await send(resolved)
+    expect((await outcomesOf(`${resolved.idempotencyKey}#resolved`))[0]!.status).toBe('succeeded')
+    const events = target.calls('/pd').map((c) => JSON.parse(c.body) as { event_action: string; dedup_key: string })
+    const mine = events.filter((e) => e.dedup_key === 'nightshift/page0001/2026-11-25T01:00:00.000Z')
+    expect(mine.map((e) => e.event_action)).toEqual(['trigger', 'resolve'])
+  })
+
+  it('every request got exactly one outcome of its own (duplicates and follow-ups aside)', async () => {
+    const counts = new Map<string, number>()
+    for (const o of await allOutcomes()) {
+      if (o.status === 'skipped_duplicate' || o.status === 'not_effective') continue
+      counts.set(o.idempotencyKey, (counts.get(o.idempotencyKey) ?? 0) + 1)
+    }
+    expect(counts.size).toBeGreaterThan(20)
+    expect([...counts].filter(([, n]) => n > 1)).toEqual([])
+  })
+})
