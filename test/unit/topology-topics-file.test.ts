@@ -133,8 +133,8 @@ describe('the shipped topology/topics.yaml', () => {
     expect(shipped.topics.every((t) => t.replicationFactor === 1 && t.partitions === 6)).toBe(true)
   })
 
-  it('has an ActionRequest topic per built-in action', () => {
-    expect(shipped.actions).toEqual(['page', 'webhook', 'exec', 'log-level', 'thread-dump'])
+  it('has an ActionRequest topic per built-in action, and the example custom action', () => {
+    expect(shipped.actions).toEqual(['page', 'webhook', 'exec', 'log-level', 'thread-dump', 'incident-note'])
     for (const action of shipped.actions) expect(topic(shipped, actionTopic(action)).schema).toBe('io.nightshift.actions.ActionRequest')
     expect(shipped.topics.filter((t) => !known.has(t.name)).map((t) => t.name)).toEqual(shipped.actions.map(actionTopic))
   })
