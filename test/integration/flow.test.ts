@@ -86,7 +86,7 @@ describe('ingest → dedup → enrich → ratelimit → route (in-process app, r
     fs.writeFileSync(path.join(dir, 'routes.yaml'), routes('log-level'))
     fs.copyFileSync(path.resolve(__dirname, '..', '..', 'topology', 'topics.yaml'), path.join(dir, 'topics.yaml'))
     t = await provisionTopology(`${uniqueName('flow')}.`, 3)
-    app = buildApp({ endpoints, logger: testLogger, prefix: t.prefix, http: { port: 0 }, configDir: dir, configPollMs: 100, sessionTimeoutMs: 6000 })
+    app = buildApp({ endpoints, logger: testLogger, stages: ['ingest', 'dedup', 'enrich', 'ratelimit', 'route'], prefix: t.prefix, http: { port: 0 }, configDir: dir, configPollMs: 100, sessionTimeoutMs: 6000 })
     await app.start()
     const topics = {
       admitted: t.topics.admitted,
