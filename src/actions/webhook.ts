@@ -327,9 +327,15 @@ export function createWebhookHandler(config: unknown): ActionHandler {
         const output = { method: p.method, url: redactUrl(p.url) }
         const templates: Record<string, string> = {}
         const names = new Set<string>()
+        const configured = new Map(Object.entries(valid.headers).map(([name, value]) => [name.toLowerCase(), value]))
         for (const { name, value } of p.headers.values()) {
+          const secrets = secretNames(value)
+          if (secrets.length > 0 && configured.get(name.toLowerCase()) !== value) {
+            // Request params are filled from alert labels: a label must never pull a secret out.
+            return fail(`webhook header ${name}: request params may not name secrets (\${env:…}); put the header in actions.yaml webhook config.headers`, output)
+          }
           templates[name] = value
-          for (const n of secretNames(value)) names.add(n)
+          for (const n of secrets) names.add(n)
         }
         const filled = fillSecretHeaders(templates, context.env)
         if (!filled.ok) {

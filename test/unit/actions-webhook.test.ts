@@ -256,8 +256,8 @@ describe('webhook: secrets', () => {
   const env = { WEBHOOK_TOKEN: 's3cr3t-t0ken-value', OTHER: 'other-secret' }
 
   it('a header secret is filled from context.env and never shown', async () => {
-    const handler = createWebhookHandler({ headers: { 'X-Other': '${env:OTHER}' } })
-    const req = request({ url: `${base}/echo`, 'header.Authorization': 'Bearer ${env:WEBHOOK_TOKEN}' })
+    const handler = createWebhookHandler({ headers: { 'X-Other': '${env:OTHER}', Authorization: 'Bearer ${env:WEBHOOK_TOKEN}' } })
+    const req = request({ url: `${base}/echo` })
     const result = await handler.run(req, context({ env }))
     expect(result.ok).toBe(true)
     expect(received[0]!.headers).toMatchObject({ authorization: 'Bearer s3cr3t-t0ken-value', 'x-other': 'other-secret' })
@@ -272,8 +272,8 @@ describe('webhook: secrets', () => {
   })
 
   it('a missing secret is a final failure naming the variable, and nothing is sent', async () => {
-    const handler = createWebhookHandler({ headers: { 'X-Other': '${env:OTHER}' } })
-    const result = await handler.run(request({ url: `${base}/s`, 'header.Authorization': 'Bearer ${env:MISSING_TOKEN}' }), context({ env: { OTHER: '' } }))
+    const handler = createWebhookHandler({ headers: { 'X-Other': '${env:OTHER}', Authorization: 'Bearer ${env:MISSING_TOKEN}' } })
+    const result = await handler.run(request({ url: `${base}/s` }), context({ env: { OTHER: '' } }))
     expect(result).toEqual({
       ok: false,
       retriable: false,
@@ -283,8 +283,19 @@ describe('webhook: secrets', () => {
     expect(received).toEqual([])
   })
 
+  it('a request param (filled from alert labels) naming a secret is refused and nothing is sent', async () => {
+    const handler = createWebhookHandler({ headers: { Authorization: 'Bearer ${env:WEBHOOK_TOKEN}' } })
+    for (const params of [{ 'header.X-Leak': '${env:WEBHOOK_TOKEN}' }, { 'header.Authorization': 'Basic ${env:WEBHOOK_TOKEN}' }]) {
+      const result = await handler.run(request({ url: `${base}/s`, ...params }), context({ env }))
+      expect(result).toMatchObject({ ok: false, retriable: false })
+      expect(result.detail).toContain('request params may not name secrets')
+      expect(JSON.stringify(result)).not.toContain('s3cr3t-t0ken-value')
+    }
+    expect(received).toEqual([])
+  })
+
   it('a secret whose value holds a line break is refused without showing it', async () => {
-    const result = await createWebhookHandler({}).run(request({ url: `${base}/s`, 'header.X-Token': '${env:BAD}' }), context({ env: { BAD: 'abc\r\nX-Injected: 1' } }))
+    const result = await createWebhookHandler({ headers: { 'X-Token': '${env:BAD}' } }).run(request({ url: `${base}/s` }), context({ env: { BAD: 'abc\r\nX-Injected: 1' } }))
     expect(result).toMatchObject({ ok: false, retriable: false, detail: 'webhook header X-Token: the value with its secrets filled in contains CR or LF, which would start a new header line; not sent' })
     expect(JSON.stringify(result)).not.toContain('Injected')
     expect(received).toEqual([])
