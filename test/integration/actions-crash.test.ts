@@ -4,18 +4,15 @@
  * nothing runs twice, and every request still gets exactly one outcome.
  */
 import fs from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 import type { ActionOutcomeRecord, ActionRequestRecord } from '../../src/contracts/records'
 import { RecordProducer } from '../../src/kafka'
-import { valueSubject } from '../../src/topology/names'
 import { HttpTarget } from '../support/http-target'
 import { collect, kafkaSettings, uniqueName, waitFor, type Collector } from '../support/kafka'
 import { startNightshift, type NightshiftProcess } from '../support/nightshift-process'
-import { enrichedAlertRecord } from '../support/records'
-import { provisionTopology, schemas, type TestTopology } from '../support/topology'
+import { actionRequest, actionsConfigDir, decodedOutcomes, sendActionRequests } from '../support/actions'
+import { provisionTopology, type TestTopology } from '../support/topology'
 
-const ROOT = path.resolve(__dirname, '..', '..')
 const STARTS = '2026-11-25T02:00:00.000Z'
 
 let t: TestTopology
@@ -26,30 +23,14 @@ let producer: RecordProducer
 const workers: NightshiftProcess[] = []
 
 function request(i: number, pathName: string): ActionRequestRecord {
-  const fingerprint = `crash${String(i).padStart(3, '0')}`
-  return {
-    idempotencyKey: `${fingerprint}|${STARTS}|webhook|test`,
-    action: 'webhook',
-    route: 'test',
-    params: { url: `${target.url}${pathName}` },
-    dryRun: false,
-    requestedAt: Date.now(),
-    alert: enrichedAlertRecord({ alert: { fingerprint, startsAt: STARTS }, service: `svc-${i}` }),
-  }
+  return actionRequest({ action: 'webhook', fingerprint: `crash${String(i).padStart(3, '0')}`, startsAt: STARTS, service: `svc-${i}`, params: { url: `${target.url}${pathName}` } })
 }
 
-async function send(requests: ActionRequestRecord[]): Promise<void> {
-  const topic = `${t.prefix}actions.webhook`
-  const id = await t.registry.idOf(valueSubject(topic), schemas.resolve('ActionRequest'))
-  await producer.send(await Promise.all(requests.map(async (r) => ({ topic, key: r.alert.alert.fingerprint, value: await t.registry.encode(id, r) }))))
-}
+const send = (requests: ActionRequestRecord[]) => sendActionRequests(t, producer, requests)
 
 async function outcomesOf(keys: string[]): Promise<Map<string, ActionOutcomeRecord[]>> {
   const byKey = new Map<string, ActionOutcomeRecord[]>(keys.map((k) => [k, []]))
-  for (const record of outcomes.records) {
-    const o = (await t.registry.decode(record.value!)) as ActionOutcomeRecord
-    byKey.get(o.idempotencyKey)?.push(o)
-  }
+  for (const o of await decodedOutcomes(t, outcomes)) byKey.get(o.idempotencyKey)?.push(o)
   return byKey
 }
 
@@ -64,19 +45,14 @@ function startWorker(): NightshiftProcess {
 beforeAll(async () => {
   t = await provisionTopology(uniqueName('actions-crash'), 2)
   target = await new HttpTarget().start()
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ns-crash-'))
-  fs.copyFileSync(path.join(ROOT, 'topology', 'topics.yaml'), path.join(dir, 'topics.yaml'))
-  fs.writeFileSync(
-    path.join(dir, 'actions.yaml'),
-    [
-      'dryRun: false',
-      `artifactsDir: ${JSON.stringify(path.join(dir, 'artifacts'))}`,
-      'defaults: { timeout: 10s, maxAttempts: 1, concurrency: 16, perServiceConcurrency: 1 }',
-      'actions:',
-      `  page: { escalateTo: null, onResolved: run, config: { kind: slack, url: "${target.url}/slack" } }`,
-      '  webhook: {}',
-    ].join('\n'),
-  )
+  dir = actionsConfigDir('crash', (d) => [
+    'dryRun: false',
+    `artifactsDir: ${JSON.stringify(path.join(d, 'artifacts'))}`,
+    'defaults: { timeout: 10s, maxAttempts: 1, concurrency: 16, perServiceConcurrency: 1 }',
+    'actions:',
+    `  page: { escalateTo: null, onResolved: run, config: { kind: slack, url: "${target.url}/slack" } }`,
+    '  webhook: {}',
+  ])
   producer = await RecordProducer.connect(kafkaSettings('test-crash-feed'))
   outcomes = await collect(t.topics.outcomes)
 }, 60000)

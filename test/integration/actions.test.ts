@@ -6,20 +6,17 @@
  * single arguments.
  */
 import fs from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 import { buildApp, type App } from '../../src/app'
 import { pauseKey, pauseRecord, resumeRecord } from '../../src/actions/control'
 import { newPause, type PauseScope } from '../../src/actions/pause'
 import type { ActionOutcomeRecord, ActionRequestRecord } from '../../src/contracts/records'
 import { RecordProducer } from '../../src/kafka'
-import { valueSubject } from '../../src/topology/names'
 import { HttpTarget } from '../support/http-target'
 import { collect, endpoints, kafkaSettings, testLogger, uniqueName, waitFor, type Collector } from '../support/kafka'
-import { enrichedAlertRecord } from '../support/records'
-import { provisionTopology, schemas, type TestTopology } from '../support/topology'
+import { actionRequest, actionsConfigDir, decodedOutcomes, sendActionRequests } from '../support/actions'
+import { provisionTopology, type TestTopology } from '../support/topology'
 
-const ROOT = path.resolve(__dirname, '..', '..')
 const PD_KEY = 'pd-routing-key-secret'
 const TOKEN = 'webhook-token-secret'
 
@@ -31,46 +28,14 @@ let callsDir: string
 let outcomes: Collector
 let producer: RecordProducer
 
-interface RequestSpec {
-  action: string
-  fingerprint: string
-  service?: string | null
-  labels?: Record<string, string>
-  params?: Record<string, string>
-  status?: 'firing' | 'resolved'
-  startsAt?: string
-  dryRun?: boolean
-}
-
-function request(spec: RequestSpec): ActionRequestRecord {
-  const startsAt = spec.startsAt ?? '2026-11-25T01:00:00.000Z'
-  return {
-    idempotencyKey: `${spec.fingerprint}|${startsAt}|${spec.action}|test`,
-    action: spec.action,
-    route: 'test',
-    params: spec.params ?? {},
-    dryRun: spec.dryRun ?? false,
-    requestedAt: Date.now(),
-    alert: enrichedAlertRecord({
-      alert: { fingerprint: spec.fingerprint, status: spec.status ?? 'firing', startsAt, labels: { alertname: 'HighLatency', severity: 'critical', ...spec.labels } },
-      service: spec.service === undefined ? 'checkout' : spec.service,
-    }),
-  }
-}
+const request = actionRequest
 
 async function send(...requests: ActionRequestRecord[]): Promise<void> {
-  const records = await Promise.all(
-    requests.map(async (r) => {
-      const topic = `${t.prefix}actions.${r.action}`
-      const id = await t.registry.idOf(valueSubject(topic), schemas.resolve('ActionRequest'))
-      return { topic, key: r.alert.alert.fingerprint, value: await t.registry.encode(id, r) }
-    }),
-  )
-  await producer.send(records)
+  await sendActionRequests(t, producer, requests)
 }
 
 async function allOutcomes(): Promise<ActionOutcomeRecord[]> {
-  return Promise.all(outcomes.records.map(async (r) => (await t.registry.decode(r.value!)) as ActionOutcomeRecord))
+  return decodedOutcomes(t, outcomes)
 }
 
 /** Waits for `count` outcomes of the idempotency key (a little longer to catch extras) and returns them all. */
@@ -97,23 +62,20 @@ function pause(scope: PauseScope, reason: string) {
 beforeAll(async () => {
   t = await provisionTopology(uniqueName('actions'), 2)
   target = await new HttpTarget().start()
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ns-actions-'))
-  callsDir = path.join(dir, 'calls')
-  fs.mkdirSync(callsDir)
-  // A program that records its argv, one file per call, so tests see exactly what it got.
-  const recorder = path.join(dir, 'record-argv.js')
-  fs.writeFileSync(
-    recorder,
-    `const fs = require('fs'); const path = require('path');\n` +
-      `fs.writeFileSync(path.join(${JSON.stringify(callsDir)}, Date.now() + '-' + process.pid + '.json'), JSON.stringify(process.argv.slice(2)));\n` +
-      `process.stdout.write('recorded ' + (process.argv.length - 2) + ' arguments');\n`,
-  )
-  fs.copyFileSync(path.join(ROOT, 'topology', 'topics.yaml'), path.join(dir, 'topics.yaml'))
-  fs.writeFileSync(
-    path.join(dir, 'actions.yaml'),
-    [
+  dir = actionsConfigDir('actions', (d) => {
+    callsDir = path.join(d, 'calls')
+    fs.mkdirSync(callsDir)
+    // A program that records its argv, one file per call, so tests see exactly what it got.
+    const recorder = path.join(d, 'record-argv.js')
+    fs.writeFileSync(
+      recorder,
+      `const fs = require('fs'); const path = require('path');\n` +
+        `fs.writeFileSync(path.join(${JSON.stringify(callsDir)}, Date.now() + '-' + process.pid + '.json'), JSON.stringify(process.argv.slice(2)));\n` +
+        `process.stdout.write('recorded ' + (process.argv.length - 2) + ' arguments');\n`,
+    )
+    return [
       'dryRun: false',
-      `artifactsDir: ${JSON.stringify(path.join(dir, 'artifacts'))}`,
+      `artifactsDir: ${JSON.stringify(path.join(d, 'artifacts'))}`,
       'notEffectiveWindow: 10m',
       'defaults:',
       '  timeout: 1s',
@@ -140,8 +102,8 @@ beforeAll(async () => {
       '  log-level:',
       '    config: { flavour: spring }',
       '  thread-dump: {}',
-    ].join('\n'),
-  )
+    ]
+  })
   producer = await RecordProducer.connect(kafkaSettings('test-actions-feed'))
   outcomes = await collect(t.topics.outcomes)
 
