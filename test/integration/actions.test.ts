@@ -102,6 +102,8 @@ beforeAll(async () => {
       '  log-level:',
       '    config: { flavour: spring }',
       '  thread-dump: {}',
+      '  incident-note: {}',
+      `customActionsDir: ${JSON.stringify(path.resolve(__dirname, '..', '..', 'topology', 'custom-actions'))}`,
     ]
   })
   producer = await RecordProducer.connect(kafkaSettings('test-actions-feed'))
@@ -339,6 +341,30 @@ describe('action workers', () => {
     const events = target.calls('/pd').map((c) => JSON.parse(c.body) as { event_action: string; dedup_key: string })
     const mine = events.filter((e) => e.dedup_key === 'nightshift/page0001/2026-11-25T01:00:00.000Z')
     expect(mine.map((e) => e.event_action)).toEqual(['trigger', 'resolve'])
+  })
+
+  it('caps: one request at a time against one service (perServiceConcurrency 1), several services at once', async () => {
+    target.track('/cap/').track('/par/')
+    const capped = [1, 2, 3].map((i) => {
+      target.on(`/cap/${i}`, { status: 200, delayMs: 300 })
+      return request({ action: 'webhook', fingerprint: `cap0000${i}`, service: 'capped-svc', params: { url: `${target.url}/cap/${i}` } })
+    })
+    const parallel = [1, 2, 3].map((i) => {
+      target.on(`/par/${i}`, { status: 200, delayMs: 300 })
+      return request({ action: 'webhook', fingerprint: `par0000${i}`, service: `par-svc-${i}`, params: { url: `${target.url}/par/${i}` } })
+    })
+    await send(...capped, ...parallel)
+    for (const r of [...capped, ...parallel]) expect((await outcomesOf(r.idempotencyKey))[0]!.status).toBe('succeeded')
+    expect(target.maxInFlight.get('/cap/')).toBe(1)
+    expect(target.maxInFlight.get('/par/')).toBeGreaterThan(1)
+  })
+
+  it('a custom action (defineAction in the custom actions folder) runs like a built-in one', async () => {
+    const r = request({ action: 'incident-note', fingerprint: 'note0001', params: { owner: 'payments' } })
+    await send(r)
+    const [o] = await outcomesOf(r.idempotencyKey)
+    expect(o).toMatchObject({ status: 'succeeded', artifact: 'notes/note0001.md' })
+    expect(fs.readFileSync(path.join(dir, 'artifacts', 'notes', 'note0001.md'), 'utf8')).toContain('- owner: payments')
   })
 
   it('every request got exactly one outcome of its own (duplicates and follow-ups aside)', async () => {

@@ -19,6 +19,9 @@ export type Reply = { status: number; body?: string; delayMs?: number }
  */
 export class HttpTarget {
   readonly received: ReceivedRequest[] = []
+  /** Most requests in progress at once, per path prefix given to {@link track}. */
+  readonly maxInFlight = new Map<string, number>()
+  private readonly inFlight = new Map<string, number>()
   private readonly scripts = new Map<string, Reply[]>()
   private server: http.Server | undefined
   url = ''
@@ -26,6 +29,13 @@ export class HttpTarget {
   /** Scripts the replies of `path`. */
   on(path: string, ...replies: Array<Reply | number>): this {
     this.scripts.set(path, replies.map((r) => (typeof r === 'number' ? { status: r } : r)))
+    return this
+  }
+
+  /** Counts the requests in progress at once on paths starting with `prefix`. */
+  track(prefix: string): this {
+    this.maxInFlight.set(prefix, 0)
+    this.inFlight.set(prefix, 0)
     return this
   }
 
@@ -46,7 +56,14 @@ export class HttpTarget {
         const n = served.get(path) ?? 0
         served.set(path, n + 1)
         const reply = script[Math.min(n, script.length - 1)]!
+        const tracked = [...this.inFlight.keys()].filter((prefix) => path.startsWith(prefix))
+        for (const prefix of tracked) {
+          const now = this.inFlight.get(prefix)! + 1
+          this.inFlight.set(prefix, now)
+          this.maxInFlight.set(prefix, Math.max(now, this.maxInFlight.get(prefix)!))
+        }
         const send = () => {
+          for (const prefix of tracked) this.inFlight.set(prefix, this.inFlight.get(prefix)! - 1)
           if (res.destroyed) return
           res.writeHead(reply.status, { 'content-type': 'application/json' })
           res.end(reply.body ?? '{}')
