@@ -217,12 +217,13 @@ export function parseActionsFile(text: string, file: string, options: ParseActio
       problems.push(`/actions/${action}/escalateTo: ${target} is not an action of this file`)
     }
   }
+  const notEffectiveWindowMs = duration(raw.notEffectiveWindow, '/notEffectiveWindow', 30 * 60_000)
   if (problems.length > 0) throw new ConfigError(problems.map((p) => `${name}: ${p}`).join('\n'))
   return Object.freeze({
     file: name,
     dryRun: raw.dryRun ?? false,
     artifactsDir: path.resolve(options.cwd ?? process.cwd(), raw.artifactsDir ?? path.join('.nightshift', 'artifacts')),
-    notEffectiveWindowMs: duration(raw.notEffectiveWindow, '/notEffectiveWindow', 30 * 60_000),
+    notEffectiveWindowMs,
     actions,
   })
 }

@@ -23,6 +23,9 @@ import { outcomeFor, type OutcomeFields } from './outcome'
 import type { Pause } from './pause'
 import { describePause } from './pause'
 
+/** Statuses of requests whose handler ran (a resolve may follow them). */
+const RAN = new Set(['succeeded', 'failed', 'timed_out'])
+
 /** How an action treats resolved notifications. */
 export type OnResolved = 'cancel' | 'run'
 
@@ -172,6 +175,15 @@ export function planRequest(input: PlanInput): Plan {
     const detail = `interrupted: a worker started this action at ${iso(known.at)} and stopped before recording its outcome; not run again because it may have taken effect — check the target`
     return settle('interrupted', { status: 'failed', finishedAt: now, startedAt: known.at, detail, output: { interrupted: 'true' } }, detail)
   }
+  if (resolved) {
+    // A resolved notification that runs (page: resolve the incident) only follows a
+    // firing request that ran; anything else would announce the end of nothing.
+    const firing = ledger.get(request.idempotencyKey)
+    if (firing?.kind !== 'completed' || !RAN.has(firing.status ?? '')) {
+      const why = firing === undefined ? 'no firing request of this episode was seen' : `its firing request did not run (${firing.status ?? firing.kind})`
+      return settle('cancelled_resolved', { status: 'cancelled_resolved', finishedAt: now, detail: `resolved, but ${why}; nothing to resolve` })
+    }
+  }
   if (known?.kind === 'resolved' || (!resolved && input.later.some((r) => r.idempotencyKey === request.idempotencyKey && r.alert.alert.status === 'resolved'))) {
     return settle('cancelled_resolved', { status: 'cancelled_resolved', finishedAt: now, detail: 'the alert resolved before the action started; not run' })
   }
@@ -198,8 +210,16 @@ export function notEffective(request: ActionRequestRecord, lastSuccess: LedgerEn
   const again = Number.isFinite(firedAt) ? firedAt : request.requestedAt
   const after = again - lastSuccess.at
   if (after < 0 || after > policy.notEffectiveWindowMs) return undefined
+  // The earlier request's outcome: its key, route, episode, owner; it ran, so no dry run.
+  const earlier = {
+    ...request,
+    idempotencyKey: lastSuccess.idempotencyKey,
+    route: lastSuccess.route,
+    dryRun: false,
+    alert: { ...request.alert, team: lastSuccess.team, service: lastSuccess.service, alert: { ...request.alert.alert, startsAt: lastSuccess.startsAt } },
+  }
   return outcomeFor(
-    { ...request, idempotencyKey: lastSuccess.idempotencyKey, alert: { ...request.alert, alert: { ...request.alert.alert, startsAt: lastSuccess.startsAt } } },
+    earlier,
     {
       status: 'not_effective',
       finishedAt: now,

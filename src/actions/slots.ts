@@ -28,7 +28,9 @@ export class Slots {
 
   /** Waits for a slot for `key`; the returned function gives it back (call it once). */
   async acquire(key: string): Promise<() => void> {
-    if (this.waiting.length === 0 && this.free(key)) return this.take(key)
+    // Whoever waits is blocked by a cap this request may not share (its service is busy,
+    // or every slot is taken, in which case free() is false here too): no overtaking.
+    if (this.free(key)) return this.take(key)
     // The slot is taken for the waiter when it is granted, so nobody overtakes it meanwhile.
     return new Promise<() => void>((grant) => this.waiting.push({ key, grant }))
   }

@@ -5,6 +5,7 @@
  * log-level's automatic revert, and hostile label values reaching `exec` as literal
  * single arguments.
  */
+import { spawn } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { buildApp, type App } from '../../src/app'
@@ -101,7 +102,7 @@ beforeAll(async () => {
       `        record-argv: { program: ${JSON.stringify(process.execPath)}, args: [${JSON.stringify(recorder)}, "{{ labels.payload }}", "{{ params.extra }}"] }`,
       '  log-level:',
       '    config: { flavour: spring }',
-      '  thread-dump: {}',
+      '  thread-dump: { timeout: 30s }',
       '  incident-note: {}',
       `customActionsDir: ${JSON.stringify(path.resolve(__dirname, '..', '..', 'topology', 'custom-actions'))}`,
     ]
@@ -329,6 +330,27 @@ describe('action workers', () => {
     await send(bad)
     expect((await outcomesOf(bad.idempotencyKey))[0]).toMatchObject({ status: 'failed', artifact: null })
   })
+
+  it('thread-dump: jcmd <pid> Thread.print of a real JVM, stored as an artifact', async () => {
+    const source = path.join(dir, 'Sleeper.java')
+    fs.writeFileSync(source, 'public class Sleeper { public static void main(String[] a) throws Exception { System.out.println("ready"); Thread.sleep(120000); } }\n')
+    const jvm = spawn('java', ['-Xmx32m', source], { stdio: ['ignore', 'pipe', 'inherit'] })
+    try {
+      await new Promise<void>((resolve, reject) => {
+        jvm.stdout.on('data', (d: Buffer) => d.toString().includes('ready') && resolve())
+        jvm.once('exit', (code) => reject(new Error(`the JVM exited early (${code})`)))
+      })
+      const r = request({ action: 'thread-dump', fingerprint: 'tdump003', service: 'jvm-svc', params: { pid: String(jvm.pid) } })
+      await send(r)
+      const [o] = await outcomesOf(r.idempotencyKey, 1, 60000)
+      expect(o).toMatchObject({ status: 'succeeded', output: { source: 'jcmd', pid: String(jvm.pid) } })
+      const dump = fs.readFileSync(path.join(dir, 'artifacts', o!.artifact!), 'utf8')
+      expect(dump).toContain('Full thread dump')
+      expect(dump).toContain('Sleeper.main')
+    } finally {
+      jvm.kill('SIGKILL')
+    }
+  }, 90000)
 
   it('page: a route-made page triggers, and its resolved notification resolves the incident', async () => {
     target.on('/pd', 202)
