@@ -254,13 +254,15 @@ export class ActionWorker {
         const extra: LedgerChange[] = []
         if (run.result.ok) {
           extra.push({ key: successKey(action, request.alert.alert.fingerprint), value: ledgerEntry(request, 'last_success', finishedAt, { idempotencyKey: request.idempotencyKey }) })
-          const revert = run.result.revert
-          if (revert && config.handler.revert) {
-            extra.push({ key: revertKey(ledgerKey), value: ledgerEntry(request, 'revert_pending', finishedAt, { revertAt: finishedAt + revert.afterMs, params: revert.params }) })
-          }
         }
+        // Kept whatever the result: a failed attempt may still have changed the target
+        // (its answer lost), and undoing an unchanged value is harmless.
+        const revert = config.handler.revert ? run.result.revert : undefined
         const output = { ...run.result.output }
-        if (run.result.revert) output.revertAt = new Date(finishedAt + run.result.revert.afterMs).toISOString()
+        if (revert) {
+          extra.push({ key: revertKey(ledgerKey), value: ledgerEntry(request, 'revert_pending', finishedAt, { revertAt: finishedAt + revert.afterMs, params: revert.params }) })
+          output.revertAt = new Date(finishedAt + revert.afterMs).toISOString()
+        }
         const detail = run.result.ok ? run.result.detail : `${run.result.detail} (after ${run.attempts} attempt${run.attempts === 1 ? '' : 's'})`
         return complete(
           { status, finishedAt, startedAt: run.startedAt, attempts: run.attempts, detail, output, ...(run.result.artifact ? { artifact: run.result.artifact } : {}) },
@@ -285,11 +287,14 @@ export class ActionWorker {
     const startedAt = this.now()
     let result: HandlerResult = { ok: false, retriable: false, detail: 'not run', output: {} }
     let timedOut = false
+    let revert: HandlerResult['revert']
     let attempt = 0
     while (attempt < settings.maxAttempts) {
       attempt += 1
       const one = await this.attempt(settings.timeoutMs, (context) => handler.run(request, context))
-      result = one.result
+      // The first undo step planned is the one that restores the state before any attempt.
+      result = revert ? { ...one.result, revert } : one.result
+      revert = result.revert
       timedOut = one.timedOut
       this.options.metrics.attempts.inc({ action: this.options.action, result: result.ok ? 'ok' : timedOut ? 'timed_out' : 'failed' })
       if (result.ok || !result.retriable || attempt >= settings.maxAttempts || this.stopped) break
