@@ -174,14 +174,21 @@ function unknownKeys(value: Record<string, unknown>, allowed: readonly string[],
   }
 }
 
-function checkExecutable(file: string): string | undefined {
+/**
+ * Why `file` cannot be run as a program, or undefined: it must be an absolute path (a
+ * program is never looked up in PATH) of an existing executable file. Checked when a
+ * config is loaded, so a bad path stops the start instead of failing every attempt.
+ * @returns e.g. `must be an absolute path (…), got "sh"` or `/opt/x does not exist`.
+ */
+export function executableFileProblem(file: unknown): string | undefined {
+  if (typeof file !== 'string' || !path.isAbsolute(file) || file.includes('\0')) return `must be an absolute path (never looked up in PATH), got ${JSON.stringify(file)}`
   try {
-    if (!fs.statSync(file).isFile()) return 'is not a file'
+    if (!fs.statSync(file).isFile()) return `${file} is not a file`
     fs.accessSync(file, fs.constants.X_OK)
     return undefined
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code
-    return code === 'ENOENT' ? 'does not exist' : code === 'EACCES' ? 'is not executable' : `cannot be checked (${String(code)})`
+    return `${file} ${code === 'ENOENT' ? 'does not exist' : code === 'EACCES' ? 'is not executable' : `cannot be checked (${String(code)})`}`
   }
 }
 
@@ -195,10 +202,9 @@ function validateCommand(name: string, raw: unknown, at: string, problems: strin
   unknownKeys(raw, COMMAND_KEYS, at, problems)
   const { program, args, timeoutMs, cwd, env, retryOnFailure } = raw
   if (typeof program !== 'string') problems.push(`${at}/program is required and must be a string`)
-  else if (!path.isAbsolute(program) || program.includes('\0')) problems.push(`${at}/program must be an absolute path (the program is never looked up in PATH), got "${program}"`)
   else {
-    const bad = checkExecutable(program)
-    if (bad) problems.push(`${at}/program ${program} ${bad}`)
+    const bad = executableFileProblem(program)
+    if (bad) problems.push(`${at}/program ${bad}`)
   }
   const parsed: ExecTemplatePart[][] = []
   if (!Array.isArray(args)) problems.push(`${at}/args is required and must be an array of strings (use [] for none)`)

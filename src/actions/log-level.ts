@@ -25,7 +25,7 @@
 import { formatDurationShort, parseDuration } from '../config/duration'
 import type { ActionRequestRecord } from '../contracts/records'
 import { ConfigError } from '../errors'
-import { attemptHttp, describeRequest, fillSecretHeaders, parseHttpUrl, redactUrl, type HttpResponse } from './http'
+import { attemptHttp, describeRequest, fillConfiguredHeaders, isRecord, ownString, parseHttpUrl, redactUrl, validateHeaderMap, type HttpResponse } from './http'
 import type { ActionHandler, HandlerContext, HandlerResult, RevertPlan } from './types'
 
 /** Levels a request may ask for (Spring Boot's LogLevel); sent upper-case. */
@@ -78,13 +78,7 @@ const AT = 'log-level.config'
 const TOP_KEYS = ['flavour', 'defaultDuration', 'maxDuration', 'headers', 'generic']
 const GENERIC_KEYS = ['method', 'revertLevel']
 /** Headers the handler sets itself; a configured one would be sent twice. */
-const RESERVED_HEADERS = ['accept', 'content-type', 'content-length', 'host', 'connection', 'transfer-encoding']
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
-const BAD_HEADER_VALUE = /[\r\n\0]/
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-}
+const SET_BY_HANDLER = ['accept', 'content-type']
 
 function unknownKeys(value: Record<string, unknown>, allowed: readonly string[], at: string, problems: string[]): void {
   for (const key of Object.keys(value)) {
@@ -112,26 +106,9 @@ function duration(value: unknown, at: string, problems: string[]): number | unde
   }
 }
 
-function validateHeaders(value: unknown, at: string, problems: string[]): Record<string, string> {
-  const headers: Record<string, string> = {}
-  if (value === undefined) return headers
-  if (!isRecord(value)) {
-    problems.push(`${at}: must be an object of header values by name`)
-    return headers
-  }
-  for (const [name, template] of Object.entries(value)) {
-    if (!HEADER_NAME.test(name)) problems.push(`${at}.${name}: is not a header name`)
-    else if (RESERVED_HEADERS.includes(name.toLowerCase())) problems.push(`${at}.${name}: is set by the handler; do not configure it`)
-    else if (typeof template !== 'string') problems.push(`${at}.${name}: must be a string (secrets as \${env:NAME})`)
-    else if (BAD_HEADER_VALUE.test(template)) problems.push(`${at}.${name}: must not contain a line break or NUL`)
-    else headers[name] = template
-  }
-  return headers
-}
-
 /**
  * Validates the configuration; undefined or null means all defaults.
- * @throws ConfigError listing every problem, each as `log-level.config.<path>: <what is wrong>`.
+ * @throws ConfigError listing every problem, each naming its path (`log-level.config.<path>`) and what is wrong.
  */
 function validateLogLevelConfig(config: unknown): ValidLogLevelConfig {
   const problems: string[] = []
@@ -151,7 +128,7 @@ function validateLogLevelConfig(config: unknown): ValidLogLevelConfig {
   if (defaultDurationMs !== undefined && maxDurationMs !== undefined && defaultDurationMs > maxDurationMs) {
     problems.push(`${AT}.defaultDuration: ${String(defaultDuration)} is longer than maxDuration ${maxDuration}`)
   }
-  const headers = validateHeaders(raw.headers, `${AT}.headers`, problems)
+  const headers = raw.headers === undefined ? {} : validateHeaderMap(raw.headers, `${AT}.headers`, problems, SET_BY_HANDLER)
 
   let method = 'POST'
   let revertLevel: LogLevel = 'INFO'
@@ -199,12 +176,6 @@ interface RaisePlan extends Target {
   readonly durationMs: number
 }
 
-function own(map: Readonly<Record<string, string>>, key: string): string | undefined {
-  if (!Object.hasOwn(map, key)) return undefined
-  const value: unknown = map[key]
-  return typeof value === 'string' ? value : undefined
-}
-
 /** The target of a request or revert, or pushes what is wrong (`at` names where the values came from). */
 function toTarget(flavour: LogLevelFlavour, url: string | undefined, logger: string, method: string, at: string, problems: string[]): Target | undefined {
   const before = problems.length
@@ -228,17 +199,17 @@ function toTarget(flavour: LogLevelFlavour, url: string | undefined, logger: str
 function planRaise(config: ValidLogLevelConfig, request: ActionRequestRecord): RaisePlan | { problems: string[] } {
   const problems: string[] = []
   const params = request.params
-  const flavourParam = own(params, 'flavour')
+  const flavourParam = ownString(params, 'flavour')
   let flavour = config.flavour
   if (flavourParam !== undefined) {
     if ((LOG_LEVEL_FLAVOURS as readonly string[]).includes(flavourParam)) flavour = flavourParam as LogLevelFlavour
     else problems.push(`params.flavour must be one of ${LOG_LEVEL_FLAVOURS.join(', ')}, got ${JSON.stringify(flavourParam)}`)
   }
-  const levelParam = own(params, 'level')
+  const levelParam = ownString(params, 'level')
   const level = levelParam === undefined ? undefined : toLevel(levelParam)
   if (levelParam === undefined) problems.push(`params.level is required (one of ${LOG_LEVELS.join(', ')})`)
   else if (!level) problems.push(`params.level must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(levelParam)}`)
-  const durationParam = own(params, 'duration')
+  const durationParam = ownString(params, 'duration')
   let durationMs: number | undefined = config.defaultDurationMs
   if (durationParam !== undefined) {
     durationMs = duration(durationParam, 'params.duration', problems)
@@ -247,7 +218,7 @@ function planRaise(config: ValidLogLevelConfig, request: ActionRequestRecord): R
       durationMs = undefined
     }
   }
-  const target = toTarget(flavour, own(params, 'url'), own(params, 'logger') ?? 'ROOT', config.generic.method, 'params', problems)
+  const target = toTarget(flavour, ownString(params, 'url'), ownString(params, 'logger') ?? 'ROOT', config.generic.method, 'params', problems)
   if (problems.length > 0 || !target || !level || durationMs === undefined) return { problems }
   return { ...target, level, durationMs }
 }
@@ -258,16 +229,6 @@ function fail(retriable: boolean, detail: string, output: Record<string, string>
 
 function shown(level: LogLevel | null): string {
   return level ?? INHERITED_LEVEL
-}
-
-/** Fills the configured headers' secrets, refusing values a header cannot carry. */
-function headersFor(config: ValidLogLevelConfig, context: HandlerContext): Record<string, string> | string {
-  const filled = fillSecretHeaders(config.headers, context.env)
-  if (!filled.ok) return `the environment lacks ${filled.missing.join(', ')} (named in ${AT}.headers)`
-  for (const [name, value] of Object.entries(filled.value)) {
-    if (BAD_HEADER_VALUE.test(value)) return `header ${name}: the value from the environment has a line break or NUL`
-  }
-  return filled.value
 }
 
 function springBody(level: LogLevel | null): string {
@@ -369,17 +330,17 @@ async function raiseGeneric(config: ValidLogLevelConfig, plan: RaisePlan, header
 /** A stored revert's params, checked again: the ledger may hold them from an older version. */
 function planRevert(config: ValidLogLevelConfig, params: Record<string, string>): { target: Target; previous: LogLevel | null } | { problems: string[] } {
   const problems: string[] = []
-  const flavour = own(params, 'flavour')
+  const flavour = ownString(params, 'flavour')
   if (flavour === undefined || !(LOG_LEVEL_FLAVOURS as readonly string[]).includes(flavour)) {
     return { problems: [`revert params.flavour must be one of ${LOG_LEVEL_FLAVOURS.join(', ')}, got ${JSON.stringify(flavour ?? null)}`] }
   }
-  const previousParam = own(params, 'previousLevel')
+  const previousParam = ownString(params, 'previousLevel')
   const previous = previousParam === INHERITED_LEVEL && flavour === 'spring' ? null : previousParam === undefined ? undefined : toLevel(previousParam)
   if (previous === undefined) problems.push(`revert params.previousLevel must be one of ${LOG_LEVELS.join(', ')}${flavour === 'spring' ? ` or ${INHERITED_LEVEL}` : ''}, got ${JSON.stringify(previousParam ?? null)}`)
-  const methodParam = own(params, 'method') ?? config.generic.method
+  const methodParam = ownString(params, 'method') ?? config.generic.method
   const method = methodParam.toUpperCase()
   if (flavour === 'generic' && !(GENERIC_LOG_LEVEL_METHODS as readonly string[]).includes(method)) problems.push(`revert params.method must be one of ${GENERIC_LOG_LEVEL_METHODS.join(', ')}, got ${JSON.stringify(methodParam)}`)
-  const target = toTarget(flavour as LogLevelFlavour, own(params, 'url'), own(params, 'logger') ?? '', method, 'revert params', problems)
+  const target = toTarget(flavour as LogLevelFlavour, ownString(params, 'url'), ownString(params, 'logger') ?? '', method, 'revert params', problems)
   if (problems.length > 0 || !target || previous === undefined) return { problems }
   return { target, previous }
 }
@@ -416,7 +377,7 @@ export function createLogLevelHandler(config: unknown): ActionHandler {
     async run(request: ActionRequestRecord, context: HandlerContext): Promise<HandlerResult> {
       const plan = planRaise(valid, request)
       if ('problems' in plan) return fail(false, `log-level: ${plan.problems.join('; ')}`)
-      const headers = headersFor(valid, context)
+      const headers = fillConfiguredHeaders(valid.headers, context.env, `${AT}.headers`)
       if (typeof headers === 'string') return fail(false, `log-level: ${headers}`, { flavour: plan.flavour, logger: plan.logger, level: plan.level })
       return plan.flavour === 'spring' ? raiseSpring(plan, headers, context) : raiseGeneric(valid, plan, headers, context)
     },
@@ -425,7 +386,7 @@ export function createLogLevelHandler(config: unknown): ActionHandler {
       if ('problems' in plan) return fail(false, `log-level revert: ${plan.problems.join('; ')}`)
       const { target, previous } = plan
       const base = { flavour: target.flavour, logger: target.logger, level: shown(previous) }
-      const headers = headersFor(valid, context)
+      const headers = fillConfiguredHeaders(valid.headers, context.env, `${AT}.headers`)
       if (typeof headers === 'string') return fail(false, `log-level revert: ${headers}`, base)
       const sent =
         target.flavour === 'spring'

@@ -14,9 +14,8 @@
  */
 import type { ActionRequestRecord, AlertRecord } from '../contracts/records'
 import { ConfigError } from '../errors'
-import { attemptHttp, fillSecretHeaders, fillSecrets, parseHttpUrl, redactUrl } from './http'
+import { attemptHttp, clip, filledHeaderProblem, fillSecretHeaders, fillSecrets, isRecord, keyPath, ownString, parseHttpUrl, redactUrl, scrubResult, secretNames, validateHeaderMap } from './http'
 import type { ActionHandler, HandlerContext, HandlerResult } from './types'
-import { clip, headerValueProblem, keyPath, scrubResult, secretNames, validateHeaderMap } from './webhook'
 
 /** Where the page goes. */
 export type PageKind = 'pagerduty' | 'slack'
@@ -60,19 +59,9 @@ const CONFIG_KEYS = ['kind', 'url', 'routingKey', 'headers', 'source']
 /** PagerDuty severities, each mapped to itself; any other label value pages as `error`. */
 const SEVERITIES = new Set(['critical', 'error', 'warning', 'info'])
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-}
-
-function own(map: Readonly<Record<string, string>>, key: string): string | undefined {
-  if (!Object.hasOwn(map, key)) return undefined
-  const value: unknown = map[key]
-  return typeof value === 'string' ? value : undefined
-}
-
 /** Non-empty own param, else undefined. */
 function param(request: ActionRequestRecord, key: string): string | undefined {
-  const value = own(request.params, key)
+  const value = ownString(request.params, key)
   return value === undefined || value === '' ? undefined : value
 }
 
@@ -150,7 +139,7 @@ export function pagerDutySeverity(label: string | undefined): 'critical' | 'erro
 /** The page's one-line summary, without the escalation reason. */
 function baseSummary(request: ActionRequestRecord): string {
   const { alert } = request.alert
-  return param(request, 'summary') ?? `${own(alert.labels, 'alertname') ?? 'alert'} ${alert.status} on ${request.alert.service ?? 'unknown service'}`
+  return param(request, 'summary') ?? `${ownString(alert.labels, 'alertname') ?? 'alert'} ${alert.status} on ${request.alert.service ?? 'unknown service'}`
 }
 
 /** PagerDuty's `payload.summary`: the summary, ` — <reason>` when escalated, at most 1024 characters. */
@@ -169,7 +158,7 @@ export function pagerDutyEvent(request: ActionRequestRecord, routingKey: string,
   const { alert } = enriched
   const dedupKey = pageDedupKey(alert)
   if (alert.status === 'resolved') return { routing_key: routingKey, event_action: 'resolve', dedup_key: dedupKey }
-  const alertname = own(alert.labels, 'alertname')
+  const alertname = ownString(alert.labels, 'alertname')
   const links = [
     ...(enriched.runbookUrl ? [{ href: enriched.runbookUrl, text: 'runbook' }] : []),
     ...(alert.generatorURL ? [{ href: alert.generatorURL, text: 'source' }] : []),
@@ -181,7 +170,7 @@ export function pagerDutyEvent(request: ActionRequestRecord, routingKey: string,
     payload: {
       summary: pageSummary(request),
       source,
-      severity: pagerDutySeverity(own(alert.labels, 'severity')),
+      severity: pagerDutySeverity(ownString(alert.labels, 'severity')),
       timestamp: alert.startsAt,
       ...(enriched.service !== null ? { component: enriched.service } : {}),
       group: pageTeam(request),
@@ -291,10 +280,8 @@ export function createPageHandler(config: unknown): ActionHandler {
         }
         const target = parseHttpUrl(url.value)
         if (typeof target === 'string') return fail(`${via}: the URL ${valid.shownUrl} is not an http(s) URL once its secrets are filled in`, output)
-        for (const [name, value] of Object.entries(headers.value)) {
-          const bad = headerValueProblem(value)
-          if (bad) return fail(`${via}: header ${name}: the value with its secrets filled in ${bad}; not sent`, output)
-        }
+        const badFilled = filledHeaderProblem(headers.value)
+        if (badFilled) return fail(`${via}: ${badFilled}`, output)
         const body = valid.kind === 'pagerduty' ? pagerDutyEvent(request, routingKey?.ok ? routingKey.value : '', valid.source) : { text: slackText(request) }
         const { result } = await attemptHttp(
           `${via} POST ${valid.shownUrl}`,

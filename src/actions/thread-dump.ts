@@ -21,8 +21,8 @@ import path from 'node:path'
 import type { ActionRequestRecord } from '../contracts/records'
 import { ConfigError } from '../errors'
 import { DEFAULT_CHILD_PATH, DEFAULT_EXEC_TIMEOUT_MS, runProgram } from './exec'
-import { DEFAULT_KILL_GRACE_MS, DEFAULT_MAX_OUTPUT_BYTES } from './exec-config'
-import { attemptHttp, fillSecretHeaders, parseHttpUrl, redactUrl } from './http'
+import { DEFAULT_KILL_GRACE_MS, DEFAULT_MAX_OUTPUT_BYTES, executableFileProblem } from './exec-config'
+import { attemptHttp, fillConfiguredHeaders, isRecord, ownString, parseHttpUrl, redactUrl, validateHeaderMap } from './http'
 import type { ActionHandler, HandlerContext, HandlerResult } from './types'
 
 /** Bytes of a dump kept by default (32 MiB). */
@@ -56,9 +56,7 @@ interface ValidThreadDumpConfig {
 const AT = 'thread-dump.config'
 const TOP_KEYS = ['maxBytes', 'jcmd', 'headers']
 /** Headers the handler sets itself; a configured one would be sent twice. */
-const RESERVED_HEADERS = ['accept', 'content-type', 'content-length', 'host', 'connection', 'transfer-encoding']
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
-const BAD_HEADER_VALUE = /[\r\n\0]/
+const SET_BY_HANDLER = ['accept']
 /** A process id jcmd takes as one JVM (0 would mean every JVM of the user). */
 const PID = /^[1-9][0-9]{0,9}$/
 const SERVICE_MAX = 64
@@ -68,42 +66,10 @@ const FAILURE_OUTPUT_BYTES = DEFAULT_MAX_OUTPUT_BYTES
 /** File errors a retry cannot fix. */
 const FINAL_FILE_ERRORS = new Set(['EACCES', 'EPERM', 'EROFS', 'ENOTDIR'])
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-}
-
-function checkExecutable(file: string): string | undefined {
-  try {
-    if (!fs.statSync(file).isFile()) return 'is not a file'
-    fs.accessSync(file, fs.constants.X_OK)
-    return undefined
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code
-    return code === 'ENOENT' ? 'does not exist' : code === 'EACCES' ? 'is not executable' : `cannot be checked (${String(code)})`
-  }
-}
-
-function validateHeaders(value: unknown, at: string, problems: string[]): Record<string, string> {
-  const headers: Record<string, string> = {}
-  if (value === undefined) return headers
-  if (!isRecord(value)) {
-    problems.push(`${at}: must be an object of header values by name`)
-    return headers
-  }
-  for (const [name, template] of Object.entries(value)) {
-    if (!HEADER_NAME.test(name)) problems.push(`${at}.${name}: is not a header name`)
-    else if (RESERVED_HEADERS.includes(name.toLowerCase())) problems.push(`${at}.${name}: is set by the handler; do not configure it`)
-    else if (typeof template !== 'string') problems.push(`${at}.${name}: must be a string (secrets as \${env:NAME})`)
-    else if (BAD_HEADER_VALUE.test(template)) problems.push(`${at}.${name}: must not contain a line break or NUL`)
-    else headers[name] = template
-  }
-  return headers
-}
-
 /**
  * Validates the configuration; undefined or null means all defaults. A configured jcmd
  * must be an executable file; the default one is only looked for when a dump needs it.
- * @throws ConfigError listing every problem, each as `thread-dump.config.<path>: <what is wrong>`.
+ * @throws ConfigError listing every problem, each naming its path (`thread-dump.config.<path>`) and what is wrong.
  */
 function validateThreadDumpConfig(config: unknown, env: Readonly<Record<string, string | undefined>>): ValidThreadDumpConfig {
   const problems: string[] = []
@@ -122,32 +88,21 @@ function validateThreadDumpConfig(config: unknown, env: Readonly<Record<string, 
   const javaHome = env.JAVA_HOME
   let jcmd = javaHome && path.isAbsolute(javaHome) ? path.join(javaHome, 'bin', 'jcmd') : DEFAULT_JCMD
   if (raw.jcmd !== undefined) {
-    const value = raw.jcmd
-    if (typeof value !== 'string' || !path.isAbsolute(value) || value.includes('\0')) {
-      problems.push(`${AT}.jcmd: must be an absolute path (never looked up in PATH), got ${JSON.stringify(value)}`)
-    } else {
-      const bad = checkExecutable(value)
-      if (bad) problems.push(`${AT}.jcmd: ${value} ${bad}`)
-      else jcmd = value
-    }
+    const bad = executableFileProblem(raw.jcmd)
+    if (bad) problems.push(`${AT}.jcmd: ${bad}`)
+    else jcmd = raw.jcmd as string
   }
-  const headers = validateHeaders(raw.headers, `${AT}.headers`, problems)
+  const headers = raw.headers === undefined ? {} : validateHeaderMap(raw.headers, `${AT}.headers`, problems, SET_BY_HANDLER)
   if (problems.length > 0) throw new ConfigError(`invalid thread-dump action config:\n  ${problems.join('\n  ')}`)
   return Object.freeze({ maxBytes, jcmd, headers: Object.freeze(headers) })
 }
 
 type Source = { readonly kind: 'http'; readonly url: string } | { readonly kind: 'jcmd'; readonly pid: string }
 
-function own(map: Readonly<Record<string, string>>, key: string): string | undefined {
-  if (!Object.hasOwn(map, key)) return undefined
-  const value: unknown = map[key]
-  return typeof value === 'string' && value !== '' ? value : undefined
-}
-
-/** The source a request names, or why it names none. */
+/** The source a request names, or why it names none (an empty param counts as not given). */
 function sourceOf(request: ActionRequestRecord): Source | string {
-  const url = own(request.params, 'url')
-  const pid = own(request.params, 'pid')
+  const url = ownString(request.params, 'url') || undefined
+  const pid = ownString(request.params, 'pid') || undefined
   if (url !== undefined && pid !== undefined) return 'params.url and params.pid are both set; give one (url: an actuator threaddump endpoint, pid: a local JVM for jcmd)'
   if (url !== undefined) {
     const parsed = parseHttpUrl(url)
@@ -212,14 +167,11 @@ interface Dump {
 async function fromHttp(config: ValidThreadDumpConfig, url: string, context: HandlerContext): Promise<Dump | HandlerResult> {
   const what = `GET ${redactUrl(url)}`
   const base = { source: 'http' }
-  const filled = fillSecretHeaders(config.headers, context.env)
-  if (!filled.ok) return fail(false, `thread-dump: the environment lacks ${filled.missing.join(', ')} (named in ${AT}.headers)`, base)
-  for (const [name, value] of Object.entries(filled.value)) {
-    if (BAD_HEADER_VALUE.test(value)) return fail(false, `thread-dump: header ${name}: the value from the environment has a line break or NUL`, base)
-  }
+  const headers = fillConfiguredHeaders(config.headers, context.env, `${AT}.headers`)
+  if (typeof headers === 'string') return fail(false, `thread-dump: ${headers}`, base)
   const { result, response } = await attemptHttp(
     what,
-    { method: 'GET', url, headers: { ...filled.value, accept: 'text/plain' }, signal: context.signal, maxResponseBytes: config.maxBytes },
+    { method: 'GET', url, headers: { ...headers, accept: 'text/plain' }, signal: context.signal, maxResponseBytes: config.maxBytes },
     base,
   )
   if (!result.ok || !response) {

@@ -18,7 +18,7 @@
  */
 import type { ActionRequestRecord } from '../contracts/records'
 import { ConfigError } from '../errors'
-import { DEFAULT_MAX_RESPONSE_BYTES, attemptHttp, describeRequest, fillSecretHeaders, parseHttpUrl, redactUrl } from './http'
+import { DEFAULT_MAX_RESPONSE_BYTES, attemptHttp, clip, describeRequest, filledHeaderProblem, fillSecretHeaders, headerNameProblem, headerValueProblem, isRecord, keyPath, ownString, parseHttpUrl, redactUrl, scrubResult, secretNames, validateHeaderMap } from './http'
 import type { ActionHandler, HandlerContext, HandlerResult } from './types'
 
 /** The `webhook` action's configuration (`actions.webhook.config` of topology/actions.yaml). */
@@ -52,116 +52,6 @@ export const WEBHOOK_HEADER_PARAM = 'header.'
 
 const CONFIG_KEYS = ['urlPrefixes', 'headers', 'maxResponseBytes']
 const BODY_METHODS: readonly WebhookMethod[] = ['POST', 'PUT', 'PATCH']
-
-/** RFC 9110 token: what a header name may be. */
-const HTTP_TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
-/** Same as http.ts: `${env:NAME}`. */
-const SECRET = /\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}/g
-
-/**
- * Headers the HTTP client sets itself or refuses (undici drops Host, breaks on a wrong
- * Content-Length, rejects the rest): a request naming one fails final instead of as a
- * network error that would be retried.
- */
-export const MANAGED_HEADERS: ReadonlySet<string> = new Set(['host', 'content-length', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade', 'expect', 'te', 'trailer', 'proxy-connection'])
-
-/** Why a header name cannot be sent, or undefined. */
-export function headerNameProblem(name: string): string | undefined {
-  if (!HTTP_TOKEN.test(name)) return 'is not a valid HTTP header name (letters, digits and !#$%&\'*+-.^_`|~)'
-  if (MANAGED_HEADERS.has(name.toLowerCase())) return 'is set by the HTTP client and cannot be given'
-  return undefined
-}
-
-/**
- * Why a header value cannot be sent, or undefined. Never quotes the value (it may hold a
- * secret): the caller names the header.
- */
-export function headerValueProblem(value: string): string | undefined {
-  if (/[\r\n]/.test(value)) return 'contains CR or LF, which would start a new header line'
-  // Header values are bytes: tab, visible ASCII and Latin-1 (obs-text).
-  if (/[^\t\x20-\x7e\x80-\xff]/.test(value)) return 'contains a control character or a character outside Latin-1'
-  return undefined
-}
-
-/** Names of the `${env:NAME}` placeholders in `text`. */
-export function secretNames(text: string): string[] {
-  return [...new Set([...text.matchAll(SECRET)].map((m) => m[1] ?? ''))]
-}
-
-/**
- * Replaces every value of the named variables in `text` by its `${env:NAME}` placeholder,
- * so a receiver that echoes a header (or an error that quotes one) cannot put a secret in
- * an outcome.
- */
-export function scrubSecrets(text: string, names: Iterable<string>, env: Readonly<Record<string, string | undefined>>): string {
-  const pairs: [string, string][] = []
-  for (const name of names) {
-    const value = Object.hasOwn(env, name) ? env[name] : undefined
-    if (value) pairs.push([value, `\${env:${name}}`])
-  }
-  pairs.sort((a, b) => b[0].length - a[0].length)
-  let out = text
-  for (const [value, placeholder] of pairs) out = out.split(value).join(placeholder)
-  return out
-}
-
-/** Scrubs the detail and every output value of a result (see {@link scrubSecrets}). */
-export function scrubResult(result: HandlerResult, names: readonly string[], env: Readonly<Record<string, string | undefined>>): HandlerResult {
-  if (names.length === 0) return result
-  const output: Record<string, string> = {}
-  for (const [k, v] of Object.entries(result.output)) output[k] = scrubSecrets(v, names, env)
-  return { ...result, detail: scrubSecrets(result.detail, names, env), output }
-}
-
-/** At most `max` characters of `text` (hostile values go into details), with `…` when cut. */
-export function clip(text: string, max = 200): string {
-  if (text.length <= max) return text
-  let end = max - 1
-  const code = text.charCodeAt(end - 1)
-  if (code >= 0xd800 && code <= 0xdbff) end -= 1
-  return `${text.slice(0, end)}…`
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-}
-
-function own(map: Readonly<Record<string, string>>, key: string): string | undefined {
-  if (!Object.hasOwn(map, key)) return undefined
-  const value: unknown = map[key]
-  return typeof value === 'string' ? value : undefined
-}
-
-/** `base.key`, or `base["key"]` when the key is not a plain name. */
-export function keyPath(base: string, key: string): string {
-  return /^[A-Za-z_][A-Za-z0-9_-]*$/.test(key) ? `${base}.${key}` : `${base}[${JSON.stringify(key)}]`
-}
-
-/** Validates a config `headers` map into `problems`; returns the valid ones. */
-export function validateHeaderMap(raw: unknown, at: string, problems: string[]): Record<string, string> {
-  const headers: Record<string, string> = {}
-  if (!isRecord(raw)) {
-    problems.push(`${at} must be a map of header names to string values`)
-    return headers
-  }
-  const seen = new Map<string, string>()
-  for (const [name, value] of Object.entries(raw)) {
-    const where = keyPath(at, name)
-    const before = problems.length
-    const badName = headerNameProblem(name)
-    if (badName) problems.push(`${where}: "${clip(name, 60)}" ${badName}`)
-    const other = seen.get(name.toLowerCase())
-    if (other !== undefined) problems.push(`${where} repeats ${other} (header names are case-insensitive)`)
-    seen.set(name.toLowerCase(), name)
-    if (typeof value !== 'string') problems.push(`${where} must be a string`)
-    else {
-      const badValue = headerValueProblem(value)
-      if (badValue) problems.push(`${where}: the value ${badValue}`)
-    }
-    if (problems.length === before) headers[name] = value as string
-  }
-  return headers
-}
 
 function validatePrefix(raw: unknown, at: string, problems: string[]): string | undefined {
   if (typeof raw !== 'string') {
@@ -246,7 +136,7 @@ export function webhookAlertSummary(request: ActionRequestRecord): string {
   return JSON.stringify({
     fingerprint: alert.fingerprint,
     status: alert.status,
-    alertname: own(alert.labels, 'alertname') ?? null,
+    alertname: ownString(alert.labels, 'alertname') ?? null,
     labels: alert.labels,
     annotations: alert.annotations,
     startsAt: alert.startsAt,
@@ -258,7 +148,7 @@ export function webhookAlertSummary(request: ActionRequestRecord): string {
 
 function plan(config: ValidWebhookConfig, request: ActionRequestRecord): WebhookPlan | HandlerResult {
   const params = request.params
-  const rawUrl = own(params, 'url')
+  const rawUrl = ownString(params, 'url')
   if (rawUrl === undefined || rawUrl === '') return fail('webhook request has no params.url')
   const url = parseHttpUrl(rawUrl)
   if (typeof url === 'string') return fail(`webhook params.url: ${clip(url)}`)
@@ -266,12 +156,12 @@ function plan(config: ValidWebhookConfig, request: ActionRequestRecord): Webhook
   if (config.urlPrefixes && !config.urlPrefixes.some((p) => allowedBy(url.href, p))) {
     return fail(`webhook URL ${clip(shown)} is not allowed: it starts with none of the configured urlPrefixes (${config.urlPrefixes.map((p) => redactUrl(p)).join(', ')})`, { url: clip(shown) })
   }
-  const rawMethod = own(params, 'method') ?? 'POST'
+  const rawMethod = ownString(params, 'method') ?? 'POST'
   const method = WEBHOOK_METHODS.find((m) => m === rawMethod.toUpperCase())
   if (!method) return fail(`webhook params.method "${clip(rawMethod, 40)}" is not allowed; expected one of: ${WEBHOOK_METHODS.join(', ')}`, { url: shown })
   const output = { method, url: shown }
 
-  let body = own(params, 'body')
+  let body = ownString(params, 'body')
   const headers = new Map<string, { name: string; value: string }>()
   const put = (name: string, value: string): void => {
     headers.set(name.toLowerCase(), { name, value })
@@ -341,11 +231,8 @@ export function createWebhookHandler(config: unknown): ActionHandler {
         if (!filled.ok) {
           return fail(`webhook: environment variable${filled.missing.length > 1 ? 's' : ''} ${filled.missing.join(', ')} named in a header value ${filled.missing.length > 1 ? 'are' : 'is'} not set`, { ...output, missing: filled.missing.join(',') })
         }
-        for (const [name, value] of Object.entries(filled.value)) {
-          const bad = headerValueProblem(value)
-          // The template passed this check: the filled secret is what is wrong; never quote it.
-          if (bad) return fail(`webhook header ${name}: the value with its secrets filled in ${bad}; not sent`, output)
-        }
+        const badFilled = filledHeaderProblem(filled.value)
+        if (badFilled) return fail(`webhook ${badFilled}`, output)
         const what = `webhook ${p.method} ${output.url}`
         const { result } = await attemptHttp(
           what,

@@ -1,69 +1,26 @@
 import fs from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 import type { ActionRequestRecord } from '../../src/contracts/records'
 import { ConfigError } from '../../src/errors'
 import { createExecHandler, type ExecConfig } from '../../src/actions/exec'
 import type { HandlerContext } from '../../src/actions/types'
-import { enrichedAlertRecord } from '../support/records'
+import { handlerContext, handlerRequest, isGone, useTempDir, waitFor } from '../support/handler-fixtures'
 
-let dir: string
+const tmp = useTempDir('ns-exec-')
 let argvScript: string
 let envScript: string
 
-function write(name: string, text: string, mode = 0o755): string {
-  const file = path.join(dir, name)
-  fs.writeFileSync(file, text, { mode })
-  return file
-}
-
 beforeAll(() => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ns-exec-'))
-  argvScript = write('argv.js', 'process.stdout.write(JSON.stringify(process.argv.slice(2)))\n')
-  envScript = write('env.js', 'process.stdout.write(JSON.stringify(process.env))\n')
-})
-
-afterAll(() => {
-  fs.rmSync(dir, { recursive: true, force: true })
+  argvScript = tmp.write('argv.js', 'process.stdout.write(JSON.stringify(process.argv.slice(2)))\n')
+  envScript = tmp.write('env.js', 'process.stdout.write(JSON.stringify(process.env))\n')
 })
 
 function request(params: Record<string, string>, labels: Record<string, string> = {}, service: string | null = 'checkout'): ActionRequestRecord {
-  return {
-    idempotencyKey: 'key-1',
-    action: 'exec',
-    route: 'root',
-    params,
-    dryRun: false,
-    requestedAt: 1_764_000_000_000,
-    alert: enrichedAlertRecord({ alert: { labels: { alertname: 'HighLatency', ...labels } }, service }),
-  }
+  return handlerRequest('exec', params, { alert: { labels: { alertname: 'HighLatency', ...labels } }, service })
 }
 
 function context(over: Partial<HandlerContext> = {}): HandlerContext {
-  return { signal: new AbortController().signal, timeoutMs: 60_000, artifactsDir: dir, env: process.env, ...over }
-}
-
-async function waitFor(what: string, check: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 25))
-  }
-}
-
-/** A process is gone when it does not exist or is a zombie waiting for init to reap it. */
-function isGone(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-  } catch {
-    return true
-  }
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8')
-    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')
-  } catch {
-    return true
-  }
+  return handlerContext({ timeoutMs: 60_000, artifactsDir: tmp.path, env: process.env, ...over })
 }
 
 function readPids(file: string): number[] {
@@ -75,7 +32,7 @@ function readPids(file: string): number[] {
 }
 
 describe('exec: arguments are never interpreted', () => {
-  const marker = (): string => path.join(dir, 'injected')
+  const marker = (): string => path.join(tmp.path, 'injected')
   const hostile: [string, () => string][] = [
     ['semicolon', () => '; rm -rf /'],
     ['command substitution', () => `$(touch ${marker()})`],
@@ -111,12 +68,12 @@ describe('exec: arguments are never interpreted', () => {
   })
 
   it('a value with NUL is refused, final, and nothing runs', async () => {
-    const script = write('nul.sh', `#!/bin/sh\ntouch ${path.join(dir, 'nul-ran')}\n`)
+    const script = tmp.write('nul.sh', `#!/bin/sh\ntouch ${path.join(tmp.path, 'nul-ran')}\n`)
     const handler = createExecHandler({ commands: { run: { program: script, args: ['{{ labels.x }}'] } } })
     const result = await handler.run(request({ command: 'run' }, { x: 'a\0b' }), context())
     expect(result).toMatchObject({ ok: false, retriable: false })
     expect(result.detail).toMatch(/argument 0 contains a NUL/)
-    expect(fs.existsSync(path.join(dir, 'nul-ran'))).toBe(false)
+    expect(fs.existsSync(path.join(tmp.path, 'nul-ran'))).toBe(false)
   })
 })
 
@@ -125,8 +82,8 @@ describe('exec: allowlist and templates', () => {
   let config: ExecConfig
 
   beforeAll(() => {
-    ranMarker = path.join(dir, 'ran')
-    const script = write('touch.sh', `#!/bin/sh\ntouch ${ranMarker}\n`)
+    ranMarker = path.join(tmp.path, 'ran')
+    const script = tmp.write('touch.sh', `#!/bin/sh\ntouch ${ranMarker}\n`)
     config = { commands: { restart: { program: script, args: ['{{ params.target }}', '{{ labels.pod }}', '{{ service }}'] } } }
   })
 
@@ -158,7 +115,7 @@ describe('exec: allowlist and templates', () => {
 
 describe('exec: results', () => {
   it('success: exit code, stdout, stderr, duration', async () => {
-    const script = write('ok.sh', '#!/bin/sh\necho "restarted $1"\necho warning >&2\n')
+    const script = tmp.write('ok.sh', '#!/bin/sh\necho "restarted $1"\necho warning >&2\n')
     const handler = createExecHandler({ commands: { ok: { program: script, args: ['{{ labels.alertname }}'] } } })
     const result = await handler.run(request({ command: 'ok' }), context())
     expect(result).toMatchObject({
@@ -176,21 +133,21 @@ describe('exec: results', () => {
     ['retriable by default', undefined, true],
     ['final with retryOnFailure: false', false, false],
   ])('a non-zero exit is a failure, %s', async (_name, retryOnFailure, retriable) => {
-    const script = write('fail.sh', '#!/bin/sh\necho "no lock" >&2\nexit 3\n')
+    const script = tmp.write('fail.sh', '#!/bin/sh\necho "no lock" >&2\nexit 3\n')
     const handler = createExecHandler({ commands: { fail: { program: script, args: [], ...(retryOnFailure === undefined ? {} : { retryOnFailure }) } } })
     const result = await handler.run(request({ command: 'fail' }), context())
     expect(result).toMatchObject({ ok: false, retriable, detail: 'exec command "fail" exited with code 3', output: { exitCode: '3', stderr: 'no lock\n' } })
   })
 
   it('a child killed by a signal is a failure naming the signal', async () => {
-    const script = write('usr1.sh', '#!/bin/sh\nkill -USR1 $$\n')
+    const script = tmp.write('usr1.sh', '#!/bin/sh\nkill -USR1 $$\n')
     const result = await createExecHandler({ commands: { crash: { program: script, args: [] } } }).run(request({ command: 'crash' }), context())
     expect(result).toMatchObject({ ok: false, retriable: true, detail: 'exec command "crash" was killed by SIGUSR1', output: { signal: 'SIGUSR1' } })
     expect(result.output.exitCode).toBeUndefined()
   })
 
   it('stdout and stderr are truncated to the bound with a marker', async () => {
-    const script = write('big.js', "process.stdout.write('x'.repeat(10000)); process.stderr.write('e'.repeat(150))\n")
+    const script = tmp.write('big.js', "process.stdout.write('x'.repeat(10000)); process.stderr.write('e'.repeat(150))\n")
     const handler = createExecHandler({ maxOutputBytes: 100, commands: { big: { program: process.execPath, args: [script] } } })
     const result = await handler.run(request({ command: 'big' }), context())
     expect(result.output.stdout).toBe(`${'x'.repeat(100)}…[truncated 9900 bytes]`)
@@ -198,20 +155,20 @@ describe('exec: results', () => {
   })
 
   it('stdout is bounded to 4 KiB by default', async () => {
-    const script = write('big4k.js', "process.stdout.write('y'.repeat(5000))\n")
+    const script = tmp.write('big4k.js', "process.stdout.write('y'.repeat(5000))\n")
     const result = await createExecHandler({ commands: { big: { program: process.execPath, args: [script] } } }).run(request({ command: 'big' }), context())
     expect(result.output.stdout).toBe(`${'y'.repeat(4096)}…[truncated 904 bytes]`)
   })
 
   it('runs in the configured cwd', async () => {
-    const script = write('cwd.js', 'process.stdout.write(process.cwd())\n')
-    const cwd = fs.mkdtempSync(path.join(dir, 'cwd-'))
+    const script = tmp.write('cwd.js', 'process.stdout.write(process.cwd())\n')
+    const cwd = fs.mkdtempSync(path.join(tmp.path, 'cwd-'))
     const result = await createExecHandler({ commands: { pwd: { program: process.execPath, args: [script], cwd } } }).run(request({ command: 'pwd' }), context())
     expect(result.output.stdout).toBe(fs.realpathSync(cwd))
   })
 
   it('a program removed after load is a final failure, not a crash', async () => {
-    const script = write('gone.sh', '#!/bin/sh\n')
+    const script = tmp.write('gone.sh', '#!/bin/sh\n')
     const handler = createExecHandler({ commands: { gone: { program: script, args: [] } } })
     fs.rmSync(script)
     const result = await handler.run(request({ command: 'gone' }), context())
@@ -243,8 +200,8 @@ describe('exec: environment', () => {
 
 describe('exec: timeout and abort kill the whole process group', () => {
   it('the command timeout kills the child and its grandchild', async () => {
-    const pids = path.join(dir, 'timeout.pids')
-    const script = write('hang.sh', `#!/bin/sh\nsleep 30 &\necho $$ $! > ${pids}.tmp\nmv ${pids}.tmp ${pids}\nwait\n`)
+    const pids = path.join(tmp.path, 'timeout.pids')
+    const script = tmp.write('hang.sh', `#!/bin/sh\nsleep 30 &\necho $$ $! > ${pids}.tmp\nmv ${pids}.tmp ${pids}\nwait\n`)
     const handler = createExecHandler({ commands: { hang: { program: script, args: [], timeoutMs: 3000 } } })
     const started = Date.now()
     const result = await handler.run(request({ command: 'hang' }), context())
@@ -256,15 +213,15 @@ describe('exec: timeout and abort kill the whole process group', () => {
   })
 
   it('the attempt timeout (context.timeoutMs) applies when it is smaller', async () => {
-    const script = write('forever.js', 'setInterval(() => {}, 1000)\n')
+    const script = tmp.write('forever.js', 'setInterval(() => {}, 1000)\n')
     const handler = createExecHandler({ commands: { hang: { program: process.execPath, args: [script], timeoutMs: 60_000 } } })
     const result = await handler.run(request({ command: 'hang' }), context({ timeoutMs: 1500 }))
     expect(result).toMatchObject({ ok: false, retriable: true, detail: 'exec command "hang" timed out after 1500 ms', output: { timedOut: 'true' } })
   })
 
   it('context.signal aborting kills the child and its grandchild', async () => {
-    const pids = path.join(dir, 'abort.pids')
-    const script = write('hang2.sh', `#!/bin/sh\nsleep 30 &\necho $$ $! > ${pids}.tmp\nmv ${pids}.tmp ${pids}\nwait\n`)
+    const pids = path.join(tmp.path, 'abort.pids')
+    const script = tmp.write('hang2.sh', `#!/bin/sh\nsleep 30 &\necho $$ $! > ${pids}.tmp\nmv ${pids}.tmp ${pids}\nwait\n`)
     const handler = createExecHandler({ commands: { hang: { program: script, args: [] } } })
     const controller = new AbortController()
     const running = handler.run(request({ command: 'hang' }), context({ signal: controller.signal }))
@@ -278,8 +235,8 @@ describe('exec: timeout and abort kill the whole process group', () => {
   })
 
   it('a child that ignores SIGTERM gets SIGKILL after the grace', async () => {
-    const ready = path.join(dir, 'stubborn.ready')
-    const script = write('stubborn.js', `process.on('SIGTERM', () => {}); require('fs').writeFileSync(${JSON.stringify(ready)}, String(process.pid)); setInterval(() => {}, 1000)\n`)
+    const ready = path.join(tmp.path, 'stubborn.ready')
+    const script = tmp.write('stubborn.js', `process.on('SIGTERM', () => {}); require('fs').writeFileSync(${JSON.stringify(ready)}, String(process.pid)); setInterval(() => {}, 1000)\n`)
     const handler = createExecHandler({ killGraceMs: 300, commands: { stubborn: { program: process.execPath, args: [script] } } })
     const controller = new AbortController()
     const running = handler.run(request({ command: 'stubborn' }), context({ signal: controller.signal }))
@@ -290,8 +247,8 @@ describe('exec: timeout and abort kill the whole process group', () => {
   })
 
   it('background jobs left by a successful command are killed', async () => {
-    const pids = path.join(dir, 'leftover.pids')
-    const script = write('leftover.sh', `#!/bin/sh\nsleep 30 &\necho $! > ${pids}\nexit 0\n`)
+    const pids = path.join(tmp.path, 'leftover.pids')
+    const script = tmp.write('leftover.sh', `#!/bin/sh\nsleep 30 &\necho $! > ${pids}\nexit 0\n`)
     const started = Date.now()
     const result = await createExecHandler({ commands: { bg: { program: script, args: [] } } }).run(request({ command: 'bg' }), context())
     expect(result.ok).toBe(true)
@@ -301,8 +258,8 @@ describe('exec: timeout and abort kill the whole process group', () => {
   })
 
   it('an already aborted signal starts nothing', async () => {
-    const marker = path.join(dir, 'aborted-ran')
-    const script = write('aborted.sh', `#!/bin/sh\ntouch ${marker}\n`)
+    const marker = path.join(tmp.path, 'aborted-ran')
+    const script = tmp.write('aborted.sh', `#!/bin/sh\ntouch ${marker}\n`)
     const result = await createExecHandler({ commands: { run: { program: script, args: [] } } }).run(request({ command: 'run' }), context({ signal: AbortSignal.abort() }))
     expect(result).toMatchObject({ ok: false, retriable: true, output: { timedOut: 'true' } })
     expect(fs.existsSync(marker)).toBe(false)
@@ -313,8 +270,8 @@ describe('exec: config validation', () => {
   let script: string
   let plain: string
   beforeAll(() => {
-    script = write('valid.sh', '#!/bin/sh\n')
-    plain = write('not-executable.txt', 'hello', 0o644)
+    script = tmp.write('valid.sh', '#!/bin/sh\n')
+    plain = tmp.write('not-executable.txt', 'hello', 0o644)
   })
 
   it.each<[string, () => unknown, string]>([
@@ -324,7 +281,7 @@ describe('exec: config validation', () => {
     ['a relative program', () => ({ commands: { a: { program: 'sh', args: [] } } }), '/commands/a/program must be an absolute path'],
     ['a missing program', () => ({ commands: { a: { program: '/nonexistent/prog', args: [] } } }), '/commands/a/program /nonexistent/prog does not exist'],
     ['a non-executable program', () => ({ commands: { a: { program: plain, args: [] } } }), 'is not executable'],
-    ['a folder as program', () => ({ commands: { a: { program: dir, args: [] } } }), 'is not a file'],
+    ['a folder as program', () => ({ commands: { a: { program: tmp.path, args: [] } } }), 'is not a file'],
     ['no args', () => ({ commands: { a: { program: script } } }), '/commands/a/args is required'],
     ['a non-string arg', () => ({ commands: { a: { program: script, args: [1] } } }), '/commands/a/args/0 must be a string'],
     ['an unknown placeholder', () => ({ commands: { a: { program: script, args: ['{{ annotations.x }}'] } } }), '/commands/a/args/0: placeholder {{ annotations.x }}: unknown field'],
@@ -352,6 +309,6 @@ describe('exec: config validation', () => {
   })
 
   it('a valid config builds a handler named exec', () => {
-    expect(createExecHandler({ commands: { a: { program: script, args: ['{{ params.x }}'], timeoutMs: 10, cwd: dir, env: ['HOME'], retryOnFailure: false } } }).name).toBe('exec')
+    expect(createExecHandler({ commands: { a: { program: script, args: ['{{ params.x }}'], timeoutMs: 10, cwd: tmp.path, env: ['HOME'], retryOnFailure: false } } }).name).toBe('exec')
   })
 })

@@ -1,54 +1,37 @@
-import http from 'node:http'
-import type { AddressInfo } from 'node:net'
-import os from 'node:os'
 import type { ActionRequestRecord } from '../../src/contracts/records'
 import { ConfigError } from '../../src/errors'
 import { createLogLevelHandler, INHERITED_LEVEL, type LogLevelConfig } from '../../src/actions/log-level'
-import type { HandlerContext } from '../../src/actions/types'
-import { enrichedAlertRecord } from '../support/records'
+import { closedPort, handlerContext as context, handlerRequest, useRecordingServer, type RecordedRequest, type RecordingServer } from '../support/handler-fixtures'
 
-interface Seen {
-  method: string
-  /** The request target as sent (path and query, still percent-encoded). */
-  url: string
-  headers: http.IncomingHttpHeaders
-  body: string
-}
-
+type Seen = RecordedRequest
 type Answer = { status: number; body?: string; type?: string }
 
 /**
  * A Spring Boot actuator loggers endpoint (`/actuator/loggers/{name}`) and a generic
  * form endpoint (`/generic/loggers`) over one in-memory table of configured levels.
+ * Construct it at the top level of the file: its server starts and stops with the file.
  */
 class FakeService {
   readonly levels = new Map<string, string | null>()
-  readonly seen: Seen[] = []
+  /** The requests received; emptied before each test and by {@link reset}. */
+  readonly seen: Seen[]
   /** Answers a request itself instead of the endpoint (failures, odd bodies). */
   override: ((request: Seen) => Answer | undefined) | undefined
   /** Whether the generic endpoint reports `{"previousLevel": ...}`. */
   genericReports = true
-  base = ''
-  private readonly server = http.createServer((req, res) => {
-    const chunks: Buffer[] = []
-    req.on('data', (c: Buffer) => chunks.push(c))
-    req.on('end', () => {
-      const seen: Seen = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8') }
-      this.seen.push(seen)
+  private readonly server: RecordingServer
+
+  constructor() {
+    this.server = useRecordingServer((seen, res) => {
       const answer = this.override?.(seen) ?? this.answer(seen)
       res.writeHead(answer.status, answer.body === undefined ? {} : { 'content-type': answer.type ?? 'application/json' })
       res.end(answer.body)
     })
-  })
-
-  async start(): Promise<void> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve))
-    this.base = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`
+    this.seen = this.server.received
   }
 
-  async stop(): Promise<void> {
-    this.server.closeAllConnections()
-    await new Promise((resolve) => this.server.close(resolve))
+  get base(): string {
+    return this.server.base
   }
 
   reset(levels: Record<string, string | null>): void {
@@ -90,13 +73,8 @@ class FakeService {
 const service = new FakeService()
 let loggers: string
 
-beforeAll(async () => {
-  await service.start()
+beforeAll(() => {
   loggers = `${service.base}/actuator/loggers`
-})
-
-afterAll(async () => {
-  await service.stop()
 })
 
 beforeEach(() => {
@@ -104,19 +82,7 @@ beforeEach(() => {
 })
 
 function request(params: Record<string, string>): ActionRequestRecord {
-  return {
-    idempotencyKey: 'key-1',
-    action: 'log-level',
-    route: 'checkout-critical-log-level',
-    params,
-    dryRun: false,
-    requestedAt: 1_764_000_000_000,
-    alert: enrichedAlertRecord(),
-  }
-}
-
-function context(over: Partial<HandlerContext> = {}): HandlerContext {
-  return { signal: new AbortController().signal, timeoutMs: 10_000, artifactsDir: os.tmpdir(), env: {}, ...over }
+  return handlerRequest('log-level', params)
 }
 
 describe('log-level (spring): raise, then revert to exactly the previous state', () => {
@@ -207,10 +173,7 @@ describe('log-level (spring): a failed read changes nothing', () => {
   })
 
   it('no connection is retriable, and nothing is written', async () => {
-    const closed = http.createServer()
-    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve))
-    const port = (closed.address() as AddressInfo).port
-    await new Promise((resolve) => closed.close(resolve))
+    const port = await closedPort()
     const result = await createLogLevelHandler({}).run(request({ url: `http://127.0.0.1:${port}/actuator/loggers`, level: 'DEBUG' }), context())
     expect(result).toMatchObject({ ok: false, retriable: true, output: { error: 'network' } })
   })
@@ -361,6 +324,17 @@ describe('log-level: secrets', () => {
     expect(result).toMatchObject({ ok: false, retriable: false, detail: 'log-level: the environment lacks NS_ADMIN_TOKEN (named in log-level.config.headers)' })
     expect(service.seen).toEqual([])
   })
+
+  it('a secret that would start a new header line is final, not quoted, and nothing is sent', async () => {
+    const result = await createLogLevelHandler(config).run(request({ url: loggers, level: 'DEBUG' }), context({ env: { NS_ADMIN_TOKEN: 'x\r\nX-Evil: 1' } }))
+    expect(result).toMatchObject({
+      ok: false,
+      retriable: false,
+      detail: 'log-level: header Authorization: the value with its secrets filled in contains CR or LF, which would start a new header line; not sent',
+    })
+    expect(JSON.stringify(result)).not.toContain('X-Evil')
+    expect(service.seen).toEqual([])
+  })
 })
 
 describe('log-level: describe (no I/O)', () => {
@@ -391,11 +365,14 @@ describe('log-level: config validation', () => {
     ['a numeric defaultDuration', { defaultDuration: 900 }, 'log-level.config.defaultDuration: must be a duration string'],
     ['a null defaultDuration', { defaultDuration: null }, 'log-level.config.defaultDuration: must be a duration string'],
     ['a default over the maximum', { defaultDuration: '1h', maxDuration: '30m' }, 'log-level.config.defaultDuration: 1h is longer than maxDuration 30m'],
-    ['headers not an object', { headers: ['a'] }, 'log-level.config.headers: must be an object'],
-    ['a non-string header', { headers: { 'X-N': 1 } }, 'log-level.config.headers.X-N: must be a string'],
-    ['a header with a line break', { headers: { 'X-N': 'a\r\nX-Evil: 1' } }, 'log-level.config.headers.X-N: must not contain a line break'],
-    ['a bad header name', { headers: { 'X N': 'a' } }, 'log-level.config.headers.X N: is not a header name'],
-    ['a reserved header', { headers: { 'Content-Type': 'text/plain' } }, 'log-level.config.headers.Content-Type: is set by the handler'],
+    ['headers not an object', { headers: ['a'] }, 'log-level.config.headers must be a map of header names to string values'],
+    ['a non-string header', { headers: { 'X-N': 1 } }, 'log-level.config.headers.X-N must be a string'],
+    ['a header with a line break', { headers: { 'X-N': 'a\r\nX-Evil: 1' } }, 'log-level.config.headers.X-N: the value contains CR or LF'],
+    ['a header with NUL', { headers: { 'X-N': 'a\0b' } }, 'log-level.config.headers.X-N: the value contains a control character'],
+    ['a bad header name', { headers: { 'X N': 'a' } }, 'log-level.config.headers["X N"]: "X N" is not a valid HTTP header name'],
+    ['a header the handler sets', { headers: { 'Content-Type': 'text/plain' } }, 'log-level.config.headers.Content-Type: "Content-Type" is set by the handler'],
+    ['a header the HTTP client sets', { headers: { Expect: '100-continue' } }, 'log-level.config.headers.Expect: "Expect" is set by the HTTP client'],
+    ['a header repeated in another case', { headers: { 'x-team': 'a', 'X-Team': 'b' } }, 'log-level.config.headers.X-Team repeats x-team'],
     ['generic not an object', { generic: 'POST' }, 'log-level.config.generic: must be an object'],
     ['a generic GET', { generic: { method: 'GET' } }, 'log-level.config.generic.method: must be one of POST, PUT, PATCH, got "GET"'],
     ['a bad revertLevel', { generic: { revertLevel: 'LOUD' } }, 'log-level.config.generic.revertLevel: must be one of TRACE'],

@@ -1,81 +1,44 @@
 import http from 'node:http'
-import type { AddressInfo } from 'node:net'
-import os from 'node:os'
-import type { ActionRequestRecord, AlertRecord, EnrichedAlertRecord } from '../../src/contracts/records'
+import type { ActionRequestRecord } from '../../src/contracts/records'
 import { ConfigError } from '../../src/errors'
 import { PAGERDUTY_EVENTS_URL, createPageHandler, pagerDutySeverity, slackEscape, validatePageConfig } from '../../src/actions/page'
 import type { HandlerContext } from '../../src/actions/types'
-import { enrichedAlertRecord } from '../support/records'
-
-/** What the test server got. */
-interface Received {
-  method: string
-  path: string
-  headers: http.IncomingHttpHeaders
-  body: string
-}
-
-let server: http.Server
-let base: string
-let received: Received[] = []
+import { closedPort, handlerContext, handlerRequest, useRecordingServer, type AlertOverrides, type RecordedRequest } from '../support/handler-fixtures'
 
 /**
  * Paths: `/status/<code>` answers that status; `/echo` the request headers and body;
  * anything else 202 like PagerDuty, or `ok` for `/hooks/…` like Slack.
  */
-function handle(req: http.IncomingMessage, res: http.ServerResponse): void {
-  const chunks: Buffer[] = []
-  req.on('data', (chunk: Buffer) => chunks.push(chunk))
-  req.on('end', () => {
-    const path = req.url ?? ''
-    const body = Buffer.concat(chunks).toString('utf8')
-    received.push({ method: req.method ?? '', path, headers: req.headers, body })
-    const status = /^\/status\/(\d{3})$/.exec(path)
-    if (status) return void res.writeHead(Number(status[1]), { 'content-type': 'application/json' }).end('{"status":"invalid event"}')
-    if (path === '/echo') return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ headers: req.headers, body }))
-    if (path.startsWith('/hooks/')) return void res.writeHead(200, { 'content-type': 'text/plain' }).end('ok')
-    res.writeHead(202, { 'content-type': 'application/json' }).end('{"status":"success","message":"Event processed","dedup_key":"x"}')
-  })
+function handle(req: RecordedRequest, res: http.ServerResponse): void {
+  const path = req.url
+  const status = /^\/status\/(\d{3})$/.exec(path)
+  if (status) return void res.writeHead(Number(status[1]), { 'content-type': 'application/json' }).end('{"status":"invalid event"}')
+  if (path === '/echo') return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ headers: req.headers, body: req.body }))
+  if (path.startsWith('/hooks/')) return void res.writeHead(200, { 'content-type': 'text/plain' }).end('ok')
+  res.writeHead(202, { 'content-type': 'application/json' }).end('{"status":"success","message":"Event processed","dedup_key":"x"}')
 }
 
-beforeAll(async () => {
-  server = http.createServer(handle)
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-})
-
-afterAll(async () => {
-  server.closeAllConnections()
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-})
-
-beforeEach(() => {
-  received = []
-})
+const server = useRecordingServer(handle)
+const { received } = server
 
 const ROUTING_KEY = 'R0UT1NGKEY0123456789abcdefabcdef'
 const env = { PAGERDUTY_ROUTING_KEY: ROUTING_KEY }
 
-type AlertOverrides = Partial<Omit<EnrichedAlertRecord, 'alert'>> & { alert?: Partial<AlertRecord> }
-
 function request(params: Record<string, string> = {}, alert: AlertOverrides = {}): ActionRequestRecord {
-  return {
-    idempotencyKey: 'root/page/16ddbf5dcf57d972/2026-11-25T00:52:34.568Z',
-    action: 'page',
-    route: 'page-critical',
+  return handlerRequest(
+    'page',
     params,
-    dryRun: false,
-    requestedAt: 1_764_000_000_000,
-    alert: enrichedAlertRecord({ ...alert, alert: { labels: { alertname: 'HighLatency', severity: 'critical' }, ...alert.alert } }),
-  }
+    { ...alert, alert: { labels: { alertname: 'HighLatency', severity: 'critical' }, ...alert.alert } },
+    { idempotencyKey: 'root/page/16ddbf5dcf57d972/2026-11-25T00:52:34.568Z' },
+  )
 }
 
 function context(over: Partial<HandlerContext> = {}): HandlerContext {
-  return { signal: new AbortController().signal, timeoutMs: 10_000, artifactsDir: os.tmpdir(), env, ...over }
+  return handlerContext({ env, ...over })
 }
 
 function pagerduty(over: Record<string, unknown> = {}): ReturnType<typeof createPageHandler> {
-  return createPageHandler({ kind: 'pagerduty', url: `${base}/v2/enqueue`, routingKey: '${env:PAGERDUTY_ROUTING_KEY}', ...over })
+  return createPageHandler({ kind: 'pagerduty', url: `${server.base}/v2/enqueue`, routingKey: '${env:PAGERDUTY_ROUTING_KEY}', ...over })
 }
 
 function bodyOf(i = 0): Record<string, unknown> {
@@ -99,11 +62,11 @@ describe('page via pagerduty', () => {
     expect(result).toEqual({
       ok: true,
       retriable: false,
-      detail: `page via pagerduty POST ${base}/v2/enqueue answered 202`,
+      detail: `page via pagerduty POST ${server.base}/v2/enqueue answered 202`,
       output: { kind: 'pagerduty', dedupKey: DEDUP_KEY, httpStatus: '202', responseBody: '{"status":"success","message":"Event processed","dedup_key":"x"}' },
     })
     expect(received).toHaveLength(1)
-    expect(received[0]).toMatchObject({ method: 'POST', path: '/v2/enqueue' })
+    expect(received[0]).toMatchObject({ method: 'POST', url: '/v2/enqueue' })
     expect(received[0]!.headers['content-type']).toBe('application/json')
     expect(bodyOf()).toEqual({
       routing_key: ROUTING_KEY,
@@ -195,7 +158,7 @@ describe('page via pagerduty', () => {
     [500, false, true],
     [503, false, true],
   ])('HTTP %i → ok %s, retriable %s', async (status, ok, retriable) => {
-    const handler = pagerduty({ url: `${base}/status/${status}` })
+    const handler = pagerduty({ url: `${server.base}/status/${status}` })
     const result = await handler.run(request(), context())
     expect(result).toMatchObject({ ok, retriable, output: { kind: 'pagerduty', httpStatus: String(status), dedupKey: DEDUP_KEY } })
   })
@@ -212,7 +175,7 @@ describe('page via pagerduty', () => {
   })
 
   it('header secrets are filled, and a receiver echoing them or the routing key shows placeholders', async () => {
-    const handler = pagerduty({ url: `${base}/echo`, headers: { Authorization: 'Token token=${env:PD_TOKEN}', 'Content-Type': 'text/plain' } })
+    const handler = pagerduty({ url: `${server.base}/echo`, headers: { Authorization: 'Token token=${env:PD_TOKEN}', 'Content-Type': 'text/plain' } })
     const result = await handler.run(request(), context({ env: { ...env, PD_TOKEN: 'pd-api-token-value' } }))
     expect(result.ok).toBe(true)
     expect(received[0]!.headers).toMatchObject({ authorization: 'Token token=pd-api-token-value', 'content-type': 'application/json' })
@@ -224,7 +187,7 @@ describe('page via pagerduty', () => {
   })
 
   it('a literal routing key is hidden too', async () => {
-    const result = await pagerduty({ url: `${base}/echo`, routingKey: 'literal-routing-key-1234' }).run(request(), context({ env: {} }))
+    const result = await pagerduty({ url: `${server.base}/echo`, routingKey: 'literal-routing-key-1234' }).run(request(), context({ env: {} }))
     expect(result.ok).toBe(true)
     expect(JSON.stringify(result)).not.toContain('literal-routing-key-1234')
     expect(result.output.responseBody).toContain('[routing key]')
@@ -239,9 +202,9 @@ describe('page via pagerduty', () => {
   it('describe names the action, dedup key and summary, never the routing key', () => {
     const handler = pagerduty()
     expect(handler.describe(request({ summary: 'HighLatency is firing', team: 'payments' }))).toBe(
-      `page via pagerduty (${base}/v2/enqueue): trigger ${DEDUP_KEY} "HighLatency is firing" for team payments`,
+      `page via pagerduty (${server.base}/v2/enqueue): trigger ${DEDUP_KEY} "HighLatency is firing" for team payments`,
     )
-    expect(handler.describe(request({}, { alert: { status: 'resolved' } }))).toBe(`page via pagerduty (${base}/v2/enqueue): resolve ${DEDUP_KEY} for team payments`)
+    expect(handler.describe(request({}, { alert: { status: 'resolved' } }))).toBe(`page via pagerduty (${server.base}/v2/enqueue): resolve ${DEDUP_KEY} for team payments`)
     const literal = pagerduty({ routingKey: 'literal-routing-key-1234' })
     expect(literal.describe(request())).not.toContain('literal-routing-key-1234')
     expect(received).toEqual([])
@@ -256,7 +219,7 @@ describe('page via pagerduty', () => {
 
 describe('page via slack', () => {
   const hookPath = '/hooks/T000/B000/secretpath123'
-  const slackEnv = (): Record<string, string> => ({ SLACK_WEBHOOK_URL: `${base}${hookPath}` })
+  const slackEnv = (): Record<string, string> => ({ SLACK_WEBHOOK_URL: `${server.base}${hookPath}` })
 
   it('posts { text } with a headline and team, service, runbook, reason and escalation lines', async () => {
     const handler = createPageHandler({ kind: 'slack', url: '${env:SLACK_WEBHOOK_URL}' })
@@ -271,7 +234,7 @@ describe('page via slack', () => {
       detail: 'page via slack POST ${env:SLACK_WEBHOOK_URL} answered 200',
       output: { kind: 'slack', httpStatus: '200', responseBody: 'ok' },
     })
-    expect(received[0]).toMatchObject({ method: 'POST', path: hookPath })
+    expect(received[0]).toMatchObject({ method: 'POST', url: hookPath })
     expect(bodyOf()).toEqual({
       text: [
         ':rotating_light: HighLatency is firing',
@@ -287,7 +250,7 @@ describe('page via slack', () => {
   })
 
   it('a resolved alert gets a check mark and the default summary', async () => {
-    await createPageHandler({ kind: 'slack', url: `${base}${hookPath}` }).run(request({}, { alert: { status: 'resolved' } }), context())
+    await createPageHandler({ kind: 'slack', url: `${server.base}${hookPath}` }).run(request({}, { alert: { status: 'resolved' } }), context())
     expect(bodyOf()).toEqual({ text: ':white_check_mark: HighLatency resolved on checkout\nteam: payments\nservice: checkout' })
   })
 
@@ -297,7 +260,7 @@ describe('page via slack', () => {
       team: '<@U123> @all',
       reason: 'x\nrunbook: https://evil.example',
     }
-    await createPageHandler({ kind: 'slack', url: `${base}${hookPath}` }).run(request(hostile, { service: 'a>b&c' }), context())
+    await createPageHandler({ kind: 'slack', url: `${server.base}${hookPath}` }).run(request(hostile, { service: 'a>b&c' }), context())
     const text = (bodyOf() as { text: string }).text
     expect(text.split('\n')).toEqual([
       ':rotating_light: Disk full &lt;!channel&gt; &amp; &lt;https://evil.example|click here&gt; @\u200bhere',
@@ -321,10 +284,7 @@ describe('page via slack', () => {
   })
 
   it('a literal webhook URL is shown as its origin only, also when the connection fails', async () => {
-    const probe = http.createServer()
-    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve))
-    const { port } = probe.address() as AddressInfo
-    await new Promise<void>((resolve) => probe.close(() => resolve()))
+    const port = await closedPort()
     const handler = createPageHandler({ kind: 'slack', url: `http://127.0.0.1:${port}/hooks/secretpath123` })
     const result = await handler.run(request(), context())
     expect(result).toMatchObject({ ok: false, retriable: true, output: { kind: 'slack', error: 'network' } })
@@ -345,9 +305,9 @@ describe('page via slack', () => {
   })
 
   it('HTTP 404 (a removed webhook) is final, 503 retriable', async () => {
-    const gone = await createPageHandler({ kind: 'slack', url: `${base}/status/404` }).run(request(), context())
+    const gone = await createPageHandler({ kind: 'slack', url: `${server.base}/status/404` }).run(request(), context())
     expect(gone).toMatchObject({ ok: false, retriable: false, output: { kind: 'slack', httpStatus: '404' } })
-    const busy = await createPageHandler({ kind: 'slack', url: `${base}/status/503` }).run(request(), context())
+    const busy = await createPageHandler({ kind: 'slack', url: `${server.base}/status/503` }).run(request(), context())
     expect(busy).toMatchObject({ ok: false, retriable: true, output: { kind: 'slack', httpStatus: '503' } })
   })
 })

@@ -1,13 +1,10 @@
 import fs from 'node:fs'
-import http from 'node:http'
-import type { AddressInfo } from 'node:net'
-import os from 'node:os'
 import path from 'node:path'
 import type { ActionRequestRecord } from '../../src/contracts/records'
 import { ConfigError } from '../../src/errors'
 import { createThreadDumpHandler, safePathSegment } from '../../src/actions/thread-dump'
 import type { HandlerContext } from '../../src/actions/types'
-import { enrichedAlertRecord } from '../support/records'
+import { handlerContext, handlerRequest, isGone, useRecordingServer, useTempDir, waitFor } from '../support/handler-fixtures'
 
 /** A jstack-like dump with three thread headers (the actuator's text/plain format). */
 const DUMP = [
@@ -26,70 +23,35 @@ const DUMP = [
   '',
 ].join('\n')
 
-interface Seen {
-  url: string
-  headers: http.IncomingHttpHeaders
-}
-
-let dir: string
-let artifacts: string
-let server: http.Server
-let base: string
-const seen: Seen[] = []
+const tmp = useTempDir('ns-thread-dump-')
 /** What the fake actuator answers next. */
 let answer: { status: number; body: string }
-
-function write(name: string, text: string, mode = 0o755): string {
-  const file = path.join(dir, name)
-  fs.writeFileSync(file, text, { mode })
-  return file
-}
+const actuator = useRecordingServer((_request, res) => {
+  res.writeHead(answer.status, { 'content-type': 'text/plain;charset=UTF-8' })
+  res.end(answer.body)
+})
+const seen = actuator.received
+let artifacts: string
 
 /** A fake jcmd: a node script run directly by its shebang, as the handler runs jcmd. */
 function fakeJcmd(name: string, body: string): string {
-  return write(name, `#!${process.execPath}\n${body}\n`)
+  return tmp.write(name, `#!${process.execPath}\n${body}\n`)
 }
 
-beforeAll(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ns-thread-dump-'))
-  server = http.createServer((req, res) => {
-    seen.push({ url: req.url ?? '', headers: req.headers })
-    res.writeHead(answer.status, { 'content-type': 'text/plain;charset=UTF-8' })
-    res.end(answer.body)
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-})
-
-afterAll(async () => {
-  server.closeAllConnections()
-  await new Promise((resolve) => server.close(resolve))
-  fs.rmSync(dir, { recursive: true, force: true })
-})
-
 beforeEach(() => {
-  seen.length = 0
   answer = { status: 200, body: DUMP }
-  artifacts = fs.mkdtempSync(path.join(dir, 'artifacts-'))
+  artifacts = fs.mkdtempSync(path.join(tmp.path, 'artifacts-'))
 })
 
 function request(params: Record<string, string>, alert: { service?: string | null; fingerprint?: string; labels?: Record<string, string> } = {}): ActionRequestRecord {
-  return {
-    idempotencyKey: 'key-1',
-    action: 'thread-dump',
-    route: 'high-latency-thread-dump',
-    params,
-    dryRun: false,
-    requestedAt: 1_764_000_000_000,
-    alert: enrichedAlertRecord({
-      alert: { ...(alert.fingerprint !== undefined ? { fingerprint: alert.fingerprint } : {}), labels: { alertname: 'HighLatency', ...alert.labels } },
-      ...(alert.service !== undefined ? { service: alert.service } : {}),
-    }),
-  }
+  return handlerRequest('thread-dump', params, {
+    alert: { ...(alert.fingerprint !== undefined ? { fingerprint: alert.fingerprint } : {}), labels: { alertname: 'HighLatency', ...alert.labels } },
+    ...(alert.service !== undefined ? { service: alert.service } : {}),
+  })
 }
 
 function context(over: Partial<HandlerContext> = {}): HandlerContext {
-  return { signal: new AbortController().signal, timeoutMs: 20_000, artifactsDir: artifacts, env: {}, ...over }
+  return handlerContext({ timeoutMs: 20_000, artifactsDir: artifacts, ...over })
 }
 
 /** Every file under `folder`, relative, `/`-separated. */
@@ -102,40 +64,17 @@ function filesUnder(folder: string): string[] {
     .sort()
 }
 
-async function waitFor(what: string, check: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 25))
-  }
-}
-
-/** A process is gone when it does not exist or is a zombie waiting for init to reap it. */
-function isGone(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-  } catch {
-    return true
-  }
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8')
-    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')
-  } catch {
-    return true
-  }
-}
-
 const ARTIFACT = /^thread-dumps\/checkout\/\d{8}T\d{6}Z-16ddbf5dcf57-[0-9a-f]{6}\.txt$/
 
 describe('thread-dump over HTTP (Spring Boot actuator)', () => {
   it('stores the body as a file under the artifacts folder and references it', async () => {
     const started = new Date()
-    const result = await createThreadDumpHandler({}).run(request({ url: `${base}/actuator/threaddump` }), context())
+    const result = await createThreadDumpHandler({}).run(request({ url: `${actuator.base}/actuator/threaddump` }), context())
     expect(result).toMatchObject({ ok: true, retriable: false, output: { source: 'http', httpStatus: '200', threads: '3', bytes: String(Buffer.byteLength(DUMP)) } })
     expect(result.artifact).toMatch(ARTIFACT)
     expect(result.output.artifact).toBe(result.artifact)
     expect(result.output.truncated).toBeUndefined()
-    expect(result.detail).toBe(`GET ${base}/actuator/threaddump: 3 threads stored in ${result.artifact} (${Buffer.byteLength(DUMP)} bytes)`)
+    expect(result.detail).toBe(`GET ${actuator.base}/actuator/threaddump: 3 threads stored in ${result.artifact} (${Buffer.byteLength(DUMP)} bytes)`)
     expect(fs.readFileSync(path.join(artifacts, result.artifact!), 'utf8')).toBe(DUMP)
     expect(filesUnder(artifacts)).toEqual([result.artifact])
     expect(seen).toHaveLength(1)
@@ -149,7 +88,7 @@ describe('thread-dump over HTTP (Spring Boot actuator)', () => {
 
   it('a body over maxBytes keeps what fits and says it was truncated', async () => {
     answer = { status: 200, body: `"t1"\n${'x'.repeat(995)}` }
-    const result = await createThreadDumpHandler({ maxBytes: 100 }).run(request({ url: `${base}/actuator/threaddump` }), context())
+    const result = await createThreadDumpHandler({ maxBytes: 100 }).run(request({ url: `${actuator.base}/actuator/threaddump` }), context())
     expect(result).toMatchObject({ ok: true, output: { truncated: 'true', droppedBytes: '900', threads: '1' } })
     const stored = fs.readFileSync(path.join(artifacts, result.artifact!), 'utf8')
     expect(stored).toBe(`${answer.body.slice(0, 100)}…[truncated 900 bytes]`)
@@ -163,7 +102,7 @@ describe('thread-dump over HTTP (Spring Boot actuator)', () => {
     [401, false],
   ])('an answer %d fails (retriable %s) and stores nothing', async (status, retriable) => {
     answer = { status, body: 'e'.repeat(10_000) }
-    const result = await createThreadDumpHandler({}).run(request({ url: `${base}/actuator/threaddump` }), context())
+    const result = await createThreadDumpHandler({}).run(request({ url: `${actuator.base}/actuator/threaddump` }), context())
     expect(result).toMatchObject({ ok: false, retriable, output: { source: 'http', httpStatus: String(status) } })
     expect(result.artifact).toBeUndefined()
     expect(result.output.responseBody!.length).toBeLessThan(5000)
@@ -173,7 +112,7 @@ describe('thread-dump over HTTP (Spring Boot actuator)', () => {
   it('header secrets are filled from the context env and appear nowhere else', async () => {
     const token = 'hunter2-token'
     const handler = createThreadDumpHandler({ headers: { Authorization: 'Bearer ${env:NS_DUMP_TOKEN}' } })
-    const req = request({ url: `${base}/actuator/threaddump?key=abc` })
+    const req = request({ url: `${actuator.base}/actuator/threaddump?key=abc` })
     const result = await handler.run(req, context({ env: { NS_DUMP_TOKEN: token } }))
     expect(result.ok).toBe(true)
     expect(seen[0]?.headers.authorization).toBe(`Bearer ${token}`)
@@ -183,13 +122,13 @@ describe('thread-dump over HTTP (Spring Boot actuator)', () => {
 
   it('an unset secret is final and nothing is sent', async () => {
     const handler = createThreadDumpHandler({ headers: { Authorization: 'Bearer ${env:NS_DUMP_TOKEN}' } })
-    const result = await handler.run(request({ url: `${base}/actuator/threaddump` }), context())
+    const result = await handler.run(request({ url: `${actuator.base}/actuator/threaddump` }), context())
     expect(result).toMatchObject({ ok: false, retriable: false, detail: 'thread-dump: the environment lacks NS_DUMP_TOKEN (named in thread-dump.config.headers)' })
     expect(seen).toEqual([])
   })
 
   it('an aborted attempt stores nothing and is retriable', async () => {
-    const result = await createThreadDumpHandler({}).run(request({ url: `${base}/actuator/threaddump` }), context({ signal: AbortSignal.abort() }))
+    const result = await createThreadDumpHandler({}).run(request({ url: `${actuator.base}/actuator/threaddump` }), context({ signal: AbortSignal.abort() }))
     expect(result).toMatchObject({ ok: false, retriable: true, output: { error: 'aborted' } })
     expect(filesUnder(artifacts)).toEqual([])
   })
@@ -197,7 +136,7 @@ describe('thread-dump over HTTP (Spring Boot actuator)', () => {
   it('an artifacts folder that cannot hold the dump is a failure, and no partial file is left', async () => {
     const notAFolder = path.join(artifacts, 'file')
     fs.writeFileSync(notAFolder, '')
-    const result = await createThreadDumpHandler({}).run(request({ url: `${base}/actuator/threaddump` }), context({ artifactsDir: notAFolder }))
+    const result = await createThreadDumpHandler({}).run(request({ url: `${actuator.base}/actuator/threaddump` }), context({ artifactsDir: notAFolder }))
     expect(result).toMatchObject({ ok: false, retriable: false, output: { error: 'ENOTDIR', source: 'http' } })
     expect(filesUnder(artifacts)).toEqual(['file'])
   })
@@ -205,7 +144,7 @@ describe('thread-dump over HTTP (Spring Boot actuator)', () => {
 
 describe('thread-dump with jcmd (params.pid)', () => {
   it('runs <jcmd> <pid> Thread.print (no shell) and stores its stdout', async () => {
-    const argvFile = path.join(dir, 'jcmd.argv')
+    const argvFile = path.join(tmp.path, 'jcmd.argv')
     const jcmd = fakeJcmd(
       'jcmd-ok.js',
       `require('fs').writeFileSync(${JSON.stringify(argvFile)}, JSON.stringify(process.argv.slice(2)))
@@ -241,7 +180,7 @@ process.stdout.write(process.argv[2] + ':\\n' + ${JSON.stringify(DUMP)})`,
   })
 
   it('the attempt timeout kills jcmd (its pid is gone afterwards) and stores nothing', async () => {
-    const pidFile = path.join(dir, 'jcmd-hang.pid')
+    const pidFile = path.join(tmp.path, 'jcmd-hang.pid')
     const jcmd = fakeJcmd('jcmd-hang.js', `process.stdout.write('partial'); require('fs').writeFileSync(${JSON.stringify(pidFile)}, String(process.pid)); setInterval(() => {}, 1000)`)
     const started = Date.now()
     const result = await createThreadDumpHandler({ jcmd }).run(request({ pid: '4242' }), context({ timeoutMs: 1500 }))
@@ -253,7 +192,7 @@ process.stdout.write(process.argv[2] + ':\\n' + ${JSON.stringify(DUMP)})`,
   })
 
   it('aborting the context kills jcmd', async () => {
-    const pidFile = path.join(dir, 'jcmd-abort.pid')
+    const pidFile = path.join(tmp.path, 'jcmd-abort.pid')
     const jcmd = fakeJcmd('jcmd-abort.js', `require('fs').writeFileSync(${JSON.stringify(pidFile)}, String(process.pid)); setInterval(() => {}, 1000)`)
     const controller = new AbortController()
     const running = createThreadDumpHandler({ jcmd }).run(request({ pid: '4242' }), context({ signal: controller.signal }))
@@ -273,7 +212,7 @@ process.stdout.write(process.argv[2] + ':\\n' + ${JSON.stringify(DUMP)})`,
   })
 
   it.each(['abc', '0', '007', '-1', '12 34', '1;id', '$(id)', '12345678901', '4242\n'])('pid %j is refused, final, and nothing runs', async (pid) => {
-    const marker = path.join(dir, 'jcmd-ran')
+    const marker = path.join(tmp.path, 'jcmd-ran')
     const jcmd = fakeJcmd('jcmd-marker.js', `require('fs').writeFileSync(${JSON.stringify(marker)}, '')`)
     const result = await createThreadDumpHandler({ jcmd }).run(request({ pid }), context())
     expect(result).toMatchObject({ ok: false, retriable: false })
@@ -312,7 +251,7 @@ describe('thread-dump: hostile service and fingerprint stay inside the artifacts
     ['a climbing fingerprint', 'checkout', '../../../../x', {}, 'checkout'],
     ['fingerprint ..', 'checkout', '..', {}, 'checkout'],
   ])('%s', async (_name, service, fingerprint, labels, folder) => {
-    const result = await createThreadDumpHandler({}).run(request({ url: `${base}/actuator/threaddump` }, { service, fingerprint, labels }), context())
+    const result = await createThreadDumpHandler({}).run(request({ url: `${actuator.base}/actuator/threaddump` }, { service, fingerprint, labels }), context())
     expect(result.ok).toBe(true)
     const artifact = result.artifact!
     const segments = artifact.split('/')
@@ -328,7 +267,7 @@ describe('thread-dump: hostile service and fingerprint stay inside the artifacts
 
   it('two dumps of one alert in the same second get different files', async () => {
     const handler = createThreadDumpHandler({})
-    const [a, b] = await Promise.all([0, 1].map(() => handler.run(request({ url: `${base}/actuator/threaddump` }), context())))
+    const [a, b] = await Promise.all([0, 1].map(() => handler.run(request({ url: `${actuator.base}/actuator/threaddump` }), context())))
     expect(a?.artifact).not.toBe(b?.artifact)
     expect(filesUnder(artifacts)).toHaveLength(2)
   })
@@ -377,9 +316,10 @@ describe('thread-dump: config validation', () => {
     ['a huge maxBytes', () => ({ maxBytes: 2 ** 40 }), 'thread-dump.config.maxBytes: must be a positive integer of at most'],
     ['a relative jcmd', () => ({ jcmd: 'jcmd' }), 'thread-dump.config.jcmd: must be an absolute path'],
     ['a missing jcmd', () => ({ jcmd: '/nonexistent/jcmd' }), 'thread-dump.config.jcmd: /nonexistent/jcmd does not exist'],
-    ['a non-executable jcmd', () => ({ jcmd: write('plain.txt', 'x', 0o644) }), 'is not executable'],
-    ['a non-string header', () => ({ headers: { A: true } }), 'thread-dump.config.headers.A: must be a string'],
-    ['an Accept header', () => ({ headers: { accept: 'application/json' } }), 'thread-dump.config.headers.accept: is set by the handler'],
+    ['a non-executable jcmd', () => ({ jcmd: tmp.write('plain.txt', 'x', 0o644) }), 'is not executable'],
+    ['a non-string header', () => ({ headers: { A: true } }), 'thread-dump.config.headers.A must be a string'],
+    ['an Accept header', () => ({ headers: { accept: 'application/json' } }), 'thread-dump.config.headers.accept: "accept" is set by the handler'],
+    ['a header the HTTP client sets', () => ({ headers: { Host: 'x' } }), 'thread-dump.config.headers.Host: "Host" is set by the HTTP client'],
   ])('%s is a ConfigError naming the path', (_name, config, message) => {
     const build = (): unknown => createThreadDumpHandler(config())
     expect(build).toThrow(ConfigError)

@@ -1,105 +1,44 @@
 import http from 'node:http'
-import type { AddressInfo } from 'node:net'
-import os from 'node:os'
 import type { ActionRequestRecord, AlertRecord } from '../../src/contracts/records'
 import { ConfigError } from '../../src/errors'
-import type { HandlerContext } from '../../src/actions/types'
 import { createWebhookHandler, validateWebhookConfig } from '../../src/actions/webhook'
-import { enrichedAlertRecord } from '../support/records'
-
-/** What the test server got. */
-interface Received {
-  method: string
-  path: string
-  headers: http.IncomingHttpHeaders
-  body: string
-}
-
-let server: http.Server
-let base: string
-let received: Received[] = []
+import { closedPort, handlerContext as context, handlerRequest, useRecordingServer, waitFor, type RecordedRequest } from '../support/handler-fixtures'
 
 /**
  * Paths: `/status/<code>` answers that status (a 3xx points at /elsewhere), `/big` 10000
  * bytes, `/echo` the request headers as JSON, `/hang` never answers; anything else 200.
  */
-function handle(req: http.IncomingMessage, res: http.ServerResponse): void {
-  const chunks: Buffer[] = []
-  req.on('data', (chunk: Buffer) => chunks.push(chunk))
-  req.on('end', () => {
-    const path = req.url ?? ''
-    received.push({ method: req.method ?? '', path, headers: req.headers, body: Buffer.concat(chunks).toString('utf8') })
-    if (path.startsWith('/hang')) return
-    if (path === '/big') return void res.writeHead(200, { 'content-type': 'text/plain' }).end('z'.repeat(10_000))
-    if (path === '/echo') return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(req.headers))
-    const status = /^\/status\/(\d{3})$/.exec(path)
-    const code = status ? Number(status[1]) : 200
-    res.writeHead(code, { 'content-type': 'text/plain', ...(code >= 300 && code < 400 ? { location: '/elsewhere' } : {}) })
-    res.end(code === 204 ? undefined : `answer ${code}`)
-  })
+function handle(req: RecordedRequest, res: http.ServerResponse): void {
+  const path = req.url
+  if (path.startsWith('/hang')) return
+  if (path === '/big') return void res.writeHead(200, { 'content-type': 'text/plain' }).end('z'.repeat(10_000))
+  if (path === '/echo') return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(req.headers))
+  const status = /^\/status\/(\d{3})$/.exec(path)
+  const code = status ? Number(status[1]) : 200
+  res.writeHead(code, { 'content-type': 'text/plain', ...(code >= 300 && code < 400 ? { location: '/elsewhere' } : {}) })
+  res.end(code === 204 ? undefined : `answer ${code}`)
 }
 
-beforeAll(async () => {
-  server = http.createServer(handle)
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-})
-
-afterAll(async () => {
-  server.closeAllConnections()
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-})
-
-beforeEach(() => {
-  received = []
-})
+const server = useRecordingServer(handle)
+const { received } = server
 
 function request(params: Record<string, string>, alert: Partial<AlertRecord> = {}): ActionRequestRecord {
-  return {
-    idempotencyKey: 'key-1',
-    action: 'webhook',
-    route: 'root',
-    params,
-    dryRun: false,
-    requestedAt: 1_764_000_000_000,
-    alert: enrichedAlertRecord({ alert: { labels: { alertname: 'HighLatency' }, ...alert } }),
-  }
-}
-
-function context(over: Partial<HandlerContext> = {}): HandlerContext {
-  return { signal: new AbortController().signal, timeoutMs: 10_000, artifactsDir: os.tmpdir(), env: {}, ...over }
-}
-
-async function waitFor(what: string, check: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 10))
-  }
-}
-
-/** A loopback port nothing listens on. */
-async function closedPort(): Promise<number> {
-  const probe = http.createServer()
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve))
-  const { port } = probe.address() as AddressInfo
-  await new Promise<void>((resolve) => probe.close(() => resolve()))
-  return port
+  return handlerRequest('webhook', params, { alert: { labels: { alertname: 'HighLatency' }, ...alert } })
 }
 
 describe('webhook: requests', () => {
   it('POST by default with a JSON summary of the alert and an Idempotency-Key', async () => {
     const handler = createWebhookHandler(undefined)
-    const result = await handler.run(request({ url: `${base}/cache/flush` }, { annotations: { summary: 'slow' } }), context())
+    const result = await handler.run(request({ url: `${server.base}/cache/flush` }, { annotations: { summary: 'slow' } }), context())
     expect(result).toEqual({
       ok: true,
       retriable: false,
-      detail: `webhook POST ${base}/cache/flush answered 200`,
-      output: { method: 'POST', url: `${base}/cache/flush`, httpStatus: '200', responseBody: 'answer 200' },
+      detail: `webhook POST ${server.base}/cache/flush answered 200`,
+      output: { method: 'POST', url: `${server.base}/cache/flush`, httpStatus: '200', responseBody: 'answer 200' },
     })
     expect(received).toHaveLength(1)
     const got = received[0]!
-    expect(got).toMatchObject({ method: 'POST', path: '/cache/flush' })
+    expect(got).toMatchObject({ method: 'POST', url: '/cache/flush' })
     expect(got.headers['content-type']).toBe('application/json')
     expect(got.headers['idempotency-key']).toBe('key-1')
     expect(JSON.parse(got.body)).toEqual({
@@ -123,7 +62,7 @@ describe('webhook: requests', () => {
     ['a given body is sent as is', { method: 'PUT', body: 'level=DEBUG' }, 'PUT', 'level=DEBUG'],
     ['DELETE may carry a given body', { method: 'DELETE', body: '{"all":true}' }, 'DELETE', '{"all":true}'],
   ])('%s', async (_name, params, method, body) => {
-    const result = await createWebhookHandler({}).run(request({ url: `${base}/m`, ...params }), context())
+    const result = await createWebhookHandler({}).run(request({ url: `${server.base}/m`, ...params }), context())
     expect(result).toMatchObject({ ok: true, output: { method } })
     const got = received[0]!
     expect(got.method).toBe(method)
@@ -135,12 +74,12 @@ describe('webhook: requests', () => {
 
   it('config headers are sent; header.<Name> params override them whatever the case', async () => {
     const handler = createWebhookHandler({ headers: { 'X-Team': 'default', 'X-Source': 'nightshift' } })
-    await handler.run(request({ url: `${base}/h`, 'header.x-team': 'payments', 'header.X-Extra': 'yes' }), context())
+    await handler.run(request({ url: `${server.base}/h`, 'header.x-team': 'payments', 'header.X-Extra': 'yes' }), context())
     expect(received[0]!.headers).toMatchObject({ 'x-team': 'payments', 'x-source': 'nightshift', 'x-extra': 'yes' })
   })
 
   it('Idempotency-Key is always the request key, even when a param sets one', async () => {
-    await createWebhookHandler({}).run(request({ url: `${base}/k`, 'header.Idempotency-Key': 'forged' }), context())
+    await createWebhookHandler({}).run(request({ url: `${server.base}/k`, 'header.Idempotency-Key': 'forged' }), context())
     expect(received[0]!.headers['idempotency-key']).toBe('key-1')
   })
 
@@ -154,7 +93,7 @@ describe('webhook: requests', () => {
       unicode: 'ünïcødé ☃ \u202e 𝄞',
       template: '{{ labels.alertname }}',
     }
-    const result = await createWebhookHandler({}).run(request({ url: `${base}/hostile` }, { labels }), context({ env: { WEBHOOK_TOKEN: 'must-not-leak' } }))
+    const result = await createWebhookHandler({}).run(request({ url: `${server.base}/hostile` }, { labels }), context({ env: { WEBHOOK_TOKEN: 'must-not-leak' } }))
     expect(result.ok).toBe(true)
     const got = received[0]!
     const body = JSON.parse(got.body) as { labels: Record<string, string>; injected?: unknown }
@@ -164,9 +103,9 @@ describe('webhook: requests', () => {
   })
 
   it('a redirect is not followed: 3xx is a final failure', async () => {
-    const result = await createWebhookHandler({}).run(request({ url: `${base}/status/302` }), context())
+    const result = await createWebhookHandler({}).run(request({ url: `${server.base}/status/302` }), context())
     expect(result).toMatchObject({ ok: false, retriable: false, output: { httpStatus: '302' } })
-    expect(received.map((r) => r.path)).toEqual(['/status/302'])
+    expect(received.map((r) => r.url)).toEqual(['/status/302'])
   })
 })
 
@@ -189,18 +128,18 @@ describe('webhook: results', () => {
     [502, false, true],
     [503, false, true],
   ])('HTTP %i → ok %s, retriable %s', async (status, ok, retriable) => {
-    const result = await createWebhookHandler({}).run(request({ url: `${base}/status/${status}` }), context())
-    expect(result).toMatchObject({ ok, retriable, output: { method: 'POST', url: `${base}/status/${status}`, httpStatus: String(status) } })
-    expect(result.detail).toMatch(new RegExp(`^webhook POST ${base}/status/${status} answered ${status}`))
+    const result = await createWebhookHandler({}).run(request({ url: `${server.base}/status/${status}` }), context())
+    expect(result).toMatchObject({ ok, retriable, output: { method: 'POST', url: `${server.base}/status/${status}`, httpStatus: String(status) } })
+    expect(result.detail).toMatch(new RegExp(`^webhook POST ${server.base}/status/${status} answered ${status}`))
   })
 
   it('a 404 is final and says so', async () => {
-    const result = await createWebhookHandler({}).run(request({ url: `${base}/status/404` }), context())
+    const result = await createWebhookHandler({}).run(request({ url: `${server.base}/status/404` }), context())
     expect(result).toEqual({
       ok: false,
       retriable: false,
-      detail: `webhook POST ${base}/status/404 answered 404 (not retried: the same request would fail again)`,
-      output: { method: 'POST', url: `${base}/status/404`, httpStatus: '404', responseBody: 'answer 404' },
+      detail: `webhook POST ${server.base}/status/404 answered 404 (not retried: the same request would fail again)`,
+      output: { method: 'POST', url: `${server.base}/status/404`, httpStatus: '404', responseBody: 'answer 404' },
     })
   })
 
@@ -215,21 +154,21 @@ describe('webhook: results', () => {
 
   it('aborting the signal stops the attempt: failed, retriable', async () => {
     const controller = new AbortController()
-    const running = createWebhookHandler({}).run(request({ url: `${base}/hang` }), context({ signal: controller.signal }))
-    await waitFor('the server to get the request', () => received.some((r) => r.path === '/hang'))
+    const running = createWebhookHandler({}).run(request({ url: `${server.base}/hang` }), context({ signal: controller.signal }))
+    await waitFor('the server to get the request', () => received.some((r) => r.url === '/hang'))
     controller.abort(new Error('attempt timed out'))
     const result = await running
     expect(result).toMatchObject({ ok: false, retriable: true, output: { error: 'aborted' } })
-    expect(result.detail).toBe(`POST ${base}/hang was stopped: attempt timed out`)
+    expect(result.detail).toBe(`POST ${server.base}/hang was stopped: attempt timed out`)
   })
 
   it('the response body is bounded by maxResponseBytes', async () => {
-    const result = await createWebhookHandler({ maxResponseBytes: 100 }).run(request({ url: `${base}/big` }), context())
+    const result = await createWebhookHandler({ maxResponseBytes: 100 }).run(request({ url: `${server.base}/big` }), context())
     expect(result.output.responseBody).toBe(`${'z'.repeat(100)}…[truncated 9900 bytes]`)
   })
 
   it('the response body is bounded to 4 KiB by default', async () => {
-    const result = await createWebhookHandler({}).run(request({ url: `${base}/big` }), context())
+    const result = await createWebhookHandler({}).run(request({ url: `${server.base}/big` }), context())
     expect(result.output.responseBody).toBe(`${'z'.repeat(4096)}…[truncated 5904 bytes]`)
   })
 
@@ -245,7 +184,7 @@ describe('webhook: results', () => {
     ['a header value with LF only', { 'header.X-Note': 'a\nb' }, /contains CR or LF/],
     ['a header value outside Latin-1', { 'header.X-Note': 'snow ☃' }, /outside Latin-1/],
   ])('%s is a final failure and nothing is sent', async (_name, params, detail) => {
-    const result = await createWebhookHandler({}).run(request({ url: `${base}/refused`, ...params }), context())
+    const result = await createWebhookHandler({}).run(request({ url: `${server.base}/refused`, ...params }), context())
     expect(result).toMatchObject({ ok: false, retriable: false })
     expect(result.detail).toMatch(detail)
     expect(received).toEqual([])
@@ -257,7 +196,7 @@ describe('webhook: secrets', () => {
 
   it('a header secret is filled from context.env and never shown', async () => {
     const handler = createWebhookHandler({ headers: { 'X-Other': '${env:OTHER}', Authorization: 'Bearer ${env:WEBHOOK_TOKEN}' } })
-    const req = request({ url: `${base}/echo` })
+    const req = request({ url: `${server.base}/echo` })
     const result = await handler.run(req, context({ env }))
     expect(result.ok).toBe(true)
     expect(received[0]!.headers).toMatchObject({ authorization: 'Bearer s3cr3t-t0ken-value', 'x-other': 'other-secret' })
@@ -273,20 +212,20 @@ describe('webhook: secrets', () => {
 
   it('a missing secret is a final failure naming the variable, and nothing is sent', async () => {
     const handler = createWebhookHandler({ headers: { 'X-Other': '${env:OTHER}', Authorization: 'Bearer ${env:MISSING_TOKEN}' } })
-    const result = await handler.run(request({ url: `${base}/s` }), context({ env: { OTHER: '' } }))
+    const result = await handler.run(request({ url: `${server.base}/s` }), context({ env: { OTHER: '' } }))
     expect(result).toEqual({
       ok: false,
       retriable: false,
       detail: 'webhook: environment variables OTHER, MISSING_TOKEN named in a header value are not set',
-      output: { method: 'POST', url: `${base}/s`, missing: 'OTHER,MISSING_TOKEN' },
+      output: { method: 'POST', url: `${server.base}/s`, missing: 'OTHER,MISSING_TOKEN' },
     })
     expect(received).toEqual([])
   })
 
   it('a request param (filled from alert labels) naming a secret is refused and nothing is sent', async () => {
     const handler = createWebhookHandler({ headers: { Authorization: 'Bearer ${env:WEBHOOK_TOKEN}' } })
-    for (const params of [{ 'header.X-Leak': '${env:WEBHOOK_TOKEN}' }, { 'header.Authorization': 'Basic ${env:WEBHOOK_TOKEN}' }]) {
-      const result = await handler.run(request({ url: `${base}/s`, ...params }), context({ env }))
+    for (const params of [{ 'header.X-Leak': '${env:WEBHOOK_TOKEN}' }, { 'header.Authorization': 'Basic ${env:WEBHOOK_TOKEN}' }] as Array<Record<string, string>>) {
+      const result = await handler.run(request({ url: `${server.base}/s`, ...params }), context({ env }))
       expect(result).toMatchObject({ ok: false, retriable: false })
       expect(result.detail).toContain('request params may not name secrets')
       expect(JSON.stringify(result)).not.toContain('s3cr3t-t0ken-value')
@@ -295,28 +234,28 @@ describe('webhook: secrets', () => {
   })
 
   it('a secret whose value holds a line break is refused without showing it', async () => {
-    const result = await createWebhookHandler({ headers: { 'X-Token': '${env:BAD}' } }).run(request({ url: `${base}/s` }), context({ env: { BAD: 'abc\r\nX-Injected: 1' } }))
+    const result = await createWebhookHandler({ headers: { 'X-Token': '${env:BAD}' } }).run(request({ url: `${server.base}/s` }), context({ env: { BAD: 'abc\r\nX-Injected: 1' } }))
     expect(result).toMatchObject({ ok: false, retriable: false, detail: 'webhook header X-Token: the value with its secrets filled in contains CR or LF, which would start a new header line; not sent' })
     expect(JSON.stringify(result)).not.toContain('Injected')
     expect(received).toEqual([])
   })
 
   it('${env:...} in the URL or body is not filled (label values end up there)', async () => {
-    await createWebhookHandler({}).run(request({ url: `${base}/p?q=\${env:WEBHOOK_TOKEN}`, body: 'token=${env:WEBHOOK_TOKEN}' }), context({ env }))
+    await createWebhookHandler({}).run(request({ url: `${server.base}/p?q=\${env:WEBHOOK_TOKEN}`, body: 'token=${env:WEBHOOK_TOKEN}' }), context({ env }))
     expect(received[0]!.body).toBe('token=${env:WEBHOOK_TOKEN}')
-    expect(received[0]!.path).not.toContain('s3cr3t')
+    expect(received[0]!.url).not.toContain('s3cr3t')
   })
 })
 
 describe('webhook: urlPrefixes', () => {
-  const handler = (): ReturnType<typeof createWebhookHandler> => createWebhookHandler({ urlPrefixes: [`${base}/api/`, `${base}/hooks`] })
+  const handler = (): ReturnType<typeof createWebhookHandler> => createWebhookHandler({ urlPrefixes: [`${server.base}/api/`, `${server.base}/hooks`] })
 
   it.each<[string, () => string]>([
-    ['a path under a prefix ending in /', () => `${base}/api/cache/flush`],
-    ['the prefix itself', () => `${base}/hooks`],
-    ['a sub-path of a prefix without /', () => `${base}/hooks/deploy`],
-    ['a query after a prefix without /', () => `${base}/hooks?x=1`],
-    ['an explicit default-looking path that normalizes inside', () => `${base}/api/./x`],
+    ['a path under a prefix ending in /', () => `${server.base}/api/cache/flush`],
+    ['the prefix itself', () => `${server.base}/hooks`],
+    ['a sub-path of a prefix without /', () => `${server.base}/hooks/deploy`],
+    ['a query after a prefix without /', () => `${server.base}/hooks?x=1`],
+    ['an explicit default-looking path that normalizes inside', () => `${server.base}/api/./x`],
   ])('allows %s', async (_name, url) => {
     const result = await handler().run(request({ url: url() }), context())
     expect(result.ok).toBe(true)
@@ -324,14 +263,14 @@ describe('webhook: urlPrefixes', () => {
   })
 
   it.each<[string, () => string]>([
-    ['another path', () => `${base}/admin`],
-    ['a longer path segment', () => `${base}/hooksevil`],
-    ['a dot-dot escape', () => `${base}/api/../admin`],
-    ['an encoded dot-dot escape', () => `${base}/api/%2e%2e/admin`],
-    ['a longer host name', () => `http://127.0.0.1.nip.io:${new URL(base).port}/api/x`],
-    ['a userinfo trick', () => `${base}@evil.example/api/x`],
-    ['another port', () => `http://127.0.0.1:${Number(new URL(base).port) === 65535 ? 65534 : Number(new URL(base).port) + 1}/api/x`],
-    ['another scheme', () => `https://${new URL(base).host}/api/x`],
+    ['another path', () => `${server.base}/admin`],
+    ['a longer path segment', () => `${server.base}/hooksevil`],
+    ['a dot-dot escape', () => `${server.base}/api/../admin`],
+    ['an encoded dot-dot escape', () => `${server.base}/api/%2e%2e/admin`],
+    ['a longer host name', () => `http://127.0.0.1.nip.io:${new URL(server.base).port}/api/x`],
+    ['a userinfo trick', () => `${server.base}@evil.example/api/x`],
+    ['another port', () => `http://127.0.0.1:${Number(new URL(server.base).port) === 65535 ? 65534 : Number(new URL(server.base).port) + 1}/api/x`],
+    ['another scheme', () => `https://${new URL(server.base).host}/api/x`],
   ])('refuses %s: final failure, nothing sent', async (_name, url) => {
     const result = await handler().run(request({ url: url() }), context())
     expect(result).toMatchObject({ ok: false, retriable: false })
@@ -341,13 +280,13 @@ describe('webhook: urlPrefixes', () => {
 
   it('the refusal shows the URL redacted', async () => {
     const result = await handler().run(request({ url: 'http://user:pw@evil.example/steal?token=abc123' }), context())
-    expect(result.detail).toBe(`webhook URL http://evil.example/steal?… is not allowed: it starts with none of the configured urlPrefixes (${base}/api/, ${base}/hooks)`)
+    expect(result.detail).toBe(`webhook URL http://evil.example/steal?… is not allowed: it starts with none of the configured urlPrefixes (${server.base}/api/, ${server.base}/hooks)`)
     expect(JSON.stringify(result)).not.toMatch(/abc123|pw@/)
   })
 
   it('an origin-only prefix allows its whole origin and nothing else', async () => {
-    const origin = createWebhookHandler({ urlPrefixes: [base] })
-    expect((await origin.run(request({ url: `${base}/any/path` }), context())).ok).toBe(true)
+    const origin = createWebhookHandler({ urlPrefixes: [server.base] })
+    expect((await origin.run(request({ url: `${server.base}/any/path` }), context())).ok).toBe(true)
     const short = createWebhookHandler({ urlPrefixes: ['http://127.0.0.1:1000'] })
     const result = await short.run(request({ url: 'http://127.0.0.1:10001/x' }), context())
     expect(result).toMatchObject({ ok: false, retriable: false })
@@ -359,19 +298,19 @@ describe('webhook: urlPrefixes', () => {
 describe('webhook: describe', () => {
   it('shows method, URL, headers and body without I/O', () => {
     const handler = createWebhookHandler({ headers: { 'X-Source': 'nightshift' } })
-    const described = handler.describe(request({ url: `${base}/d?token=abc`, method: 'PUT', body: 'level=DEBUG', 'header.Authorization': 'Bearer ${env:T}' }))
-    expect(described).toBe(`webhook PUT ${base}/d?… level=DEBUG [headers: X-Source: nightshift, Authorization: Bearer \${env:T}, Idempotency-Key: key-1]`)
+    const described = handler.describe(request({ url: `${server.base}/d?token=abc`, method: 'PUT', body: 'level=DEBUG', 'header.Authorization': 'Bearer ${env:T}' }))
+    expect(described).toBe(`webhook PUT ${server.base}/d?… level=DEBUG [headers: X-Source: nightshift, Authorization: Bearer \${env:T}, Idempotency-Key: key-1]`)
     expect(received).toEqual([])
   })
 
   it('shows the default body cut at 200 characters', () => {
-    const described = createWebhookHandler(undefined).describe(request({ url: `${base}/d` }))
-    expect(described).toMatch(new RegExp(`^webhook POST ${base}/d \\{"fingerprint":"16ddbf5dcf57d972",.{100,}… \\[headers: content-type: application/json, Idempotency-Key: key-1\\]$`))
+    const described = createWebhookHandler(undefined).describe(request({ url: `${server.base}/d` }))
+    expect(described).toMatch(new RegExp(`^webhook POST ${server.base}/d \\{"fingerprint":"16ddbf5dcf57d972",.{100,}… \\[headers: content-type: application/json, Idempotency-Key: key-1\\]$`))
   })
 
   it('says when the request would fail', () => {
-    const handler = createWebhookHandler({ urlPrefixes: [`${base}/api/`] })
-    expect(handler.describe(request({ url: `${base}/other` }))).toMatch(/^webhook: would fail: webhook URL .* is not allowed/)
+    const handler = createWebhookHandler({ urlPrefixes: [`${server.base}/api/`] })
+    expect(handler.describe(request({ url: `${server.base}/other` }))).toMatch(/^webhook: would fail: webhook URL .* is not allowed/)
     expect(handler.describe(request({}))).toBe('webhook: would fail: webhook request has no params.url')
   })
 })
