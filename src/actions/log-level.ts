@@ -307,7 +307,13 @@ async function raiseSpring(plan: RaisePlan, headers: Record<string, string>, con
     { method: 'POST', url: plan.endpoint, headers: { ...headers, 'content-type': 'application/json' }, body: springBody(plan.level), signal: context.signal },
     { ...base, previousLevel: shown(current.level) },
   )
-  if (!write.result.ok || !write.response) return write.result
+  if (!write.result.ok || !write.response) {
+    // No answer or a 5xx: the level may have been set all the same. The level read
+    // before is known, so the revert is planned anyway (putting back an unchanged value
+    // is harmless); a refusal (4xx) changed nothing.
+    if (!write.result.retriable) return write.result
+    return { ...write.result, revert: { afterMs: plan.durationMs, params: revertParams(plan, plan.level, current.level) } }
+  }
   return raised(plan, current.level, write.response.status)
 }
 
@@ -354,9 +360,10 @@ function planRevert(config: ValidLogLevelConfig, params: Record<string, string>)
  * - the logger already at the level → ok, nothing changed, no revert (`unchanged`);
  * - a bad param, a hostile logger name, a missing secret, an answer that is not a loggers
  *   endpoint's → failed, final, nothing changed;
- * - HTTP failures as mapped by http.ts (a failed GET changes nothing). A failed write
- *   carries no revert, even when its effect is unknown (no answer, 5xx): a revert is only
- *   scheduled from a success.
+ * - HTTP failures as mapped by http.ts (a failed GET changes nothing). A spring write
+ *   whose effect is unknown (no answer, 5xx) carries a revert to the level read before:
+ *   the worker keeps the first attempt's and schedules it even when the request fails. A
+ *   generic write does not (its previous level is only known from a good answer).
  *
  * Output: `flavour`, `logger`, `level`, `previousLevel` (`(inherited)` for null),
  * `revertAfterMs`, `httpStatus`; `previousLevelFrom` (generic: `service` or `config`);

@@ -308,6 +308,21 @@ describe('action workers', () => {
     expect(posts).toEqual([{ configuredLevel: 'DEBUG' }, { configuredLevel: null }])
   })
 
+  it('log-level: a change whose answer was lost (502) is still reverted, even though the request failed', async () => {
+    const state = { status: 200, body: '{"configuredLevel":"WARN","effectiveLevel":"WARN"}' }
+    // Three attempts of GET then POST (each POST 502), then the revert's POST.
+    target.on('/actuator/loggers/com.lost', state, 502, state, 502, state, 502, 204)
+    const r = request({ action: 'log-level', fingerprint: 'log00003', service: 'log-lost', params: { url: `${target.url}/actuator/loggers`, logger: 'com.lost', level: 'DEBUG', duration: '1s' } })
+    await send(r)
+    const [o] = await outcomesOf(r.idempotencyKey)
+    expect(o).toMatchObject({ status: 'failed', attempts: 3, escalatedTo: 'page' })
+    expect(o!.output.revertAt).toBeDefined()
+    const [revert] = await outcomesOf(`${r.idempotencyKey}/revert`)
+    expect(revert!.status).toBe('succeeded')
+    const posts = target.calls('/actuator/loggers/com.lost').filter((c) => c.method === 'POST').map((c) => JSON.parse(c.body) as unknown)
+    expect(posts).toEqual([{ configuredLevel: 'DEBUG' }, { configuredLevel: 'DEBUG' }, { configuredLevel: 'DEBUG' }, { configuredLevel: 'WARN' }])
+  })
+
   it('log-level: the target refusing the change is a final failure, escalated', async () => {
     target.on('/actuator/loggers/bad.logger', 400)
     const r = request({ action: 'log-level', fingerprint: 'log00002', service: 'log-bad', params: { url: `${target.url}/actuator/loggers`, logger: 'bad.logger', level: 'DEBUG' } })

@@ -184,14 +184,17 @@ describe('log-level (spring): a failed read changes nothing', () => {
     expect(service.seen).toEqual([])
   })
 
-  it.each<[number, boolean]>([
-    [502, true],
-    [400, false],
-  ])('a failed write (%d, retriable %s) schedules no revert', async (status, retriable) => {
+  it.each<[number, boolean, boolean]>([
+    // 502: the level may be set all the same, so the revert to the level read before is planned.
+    [502, true, true],
+    // 400: refused, nothing changed, nothing to undo.
+    [400, false, false],
+  ])('a failed write (%d, retriable %s): revert planned %s', async (status, retriable, planned) => {
     service.override = (r) => (r.method === 'POST' ? { status } : undefined)
     const result = await createLogLevelHandler({}).run(request({ url: loggers, level: 'DEBUG' }), context())
     expect(result).toMatchObject({ ok: false, retriable, output: { httpStatus: String(status), previousLevel: 'WARN' } })
-    expect(result.revert).toBeUndefined()
+    if (planned) expect(result.revert).toMatchObject({ params: { flavour: 'spring', logger: 'ROOT', level: 'DEBUG', previousLevel: 'WARN' } })
+    else expect(result.revert).toBeUndefined()
   })
 
   it('a failed revert is retriable on a 5xx', async () => {
