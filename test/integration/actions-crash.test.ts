@@ -35,7 +35,7 @@ async function outcomesOf(keys: string[]): Promise<Map<string, ActionOutcomeReco
 }
 
 function startWorker(): NightshiftProcess {
-  const worker = startNightshift(['run', '--stage', 'actions', '--action', 'webhook', 'page', '--prefix', t.prefix, '--config-dir', dir], {
+  const worker = startNightshift(['run', '--stage', 'actions', '--action', 'webhook', 'page', 'log-level', '--prefix', t.prefix, '--config-dir', dir], {
     NIGHTSHIFT_SESSION_TIMEOUT_MS: '6000',
   })
   workers.push(worker)
@@ -52,6 +52,7 @@ beforeAll(async () => {
     'actions:',
     `  page: { escalateTo: null, onResolved: run, config: { kind: slack, url: "${target.url}/slack" } }`,
     '  webhook: {}',
+    '  log-level: {}',
   ])
   producer = await RecordProducer.connect(kafkaSettings('test-crash-feed'))
   outcomes = await collect(t.topics.outcomes)
@@ -124,3 +125,24 @@ it('SIGKILL mid-action, then restart: no action runs twice, each request has exa
   second.child.kill('SIGTERM')
   expect(await second.exited).toBe(0)
 }, 180000)
+
+it('a revert due when the worker dies runs after the restart (the ledger keeps it)', async () => {
+  target.on('/actuator/loggers/com.crash', { status: 200, body: '{"configuredLevel":"INFO","effectiveLevel":"INFO"}' }, 204, 204)
+  const r = actionRequest({ action: 'log-level', fingerprint: 'crashlog', startsAt: STARTS, params: { url: `${target.url}/actuator/loggers`, logger: 'com.crash', level: 'TRACE', duration: '8s' } })
+  const first = startWorker()
+  await waitFor('the first worker to start', () => (first.logs('action workers started').length > 0 ? true : undefined), 60000)
+  await send([r])
+  await waitFor('the raise to succeed', async () => ((await outcomesOf([r.idempotencyKey])).get(r.idempotencyKey)!.length > 0 ? true : undefined))
+  first.child.kill('SIGKILL')
+  await first.exited
+  const posts = () => target.calls('/actuator/loggers/com.crash').filter((c) => c.method === 'POST').map((c) => JSON.parse(c.body) as unknown)
+  expect(posts()).toEqual([{ configuredLevel: 'TRACE' }])
+
+  const second = startWorker()
+  const revertKey = `${r.idempotencyKey}/revert`
+  const done = await waitFor('the revert outcome from the restarted worker', async () => (await outcomesOf([revertKey])).get(revertKey)!.at(0), 60000)
+  expect(done.status).toBe('succeeded')
+  expect(posts()).toEqual([{ configuredLevel: 'TRACE' }, { configuredLevel: 'INFO' }])
+  second.child.kill('SIGTERM')
+  expect(await second.exited).toBe(0)
+}, 120000)
