@@ -19,6 +19,7 @@ interface Decoded {
   startsAt: string
   status: string
   kind?: string
+  stage?: string
 }
 
 async function decodeAll(t: TestTopology, records: InRecord[]): Promise<Decoded[]> {
@@ -81,7 +82,8 @@ describe('webhook → alerts.raw → dedup (in-process app, real broker and regi
     expect(rawAlerts).toHaveLength(23)
     expect(raw.records.every((r, i) => r.key?.toString() === rawAlerts[i]!.fingerprint)).toBe(true)
     expect((await decodeAll(t, deduped.records)).map(episode).sort()).toEqual(expectedForwarded.sort())
-    const dropped = await decodeAll(t, decisions.records)
+    // Dedup's decisions (later stages write theirs to the same topic, e.g. route's template errors).
+    const dropped = (await decodeAll(t, decisions.records)).filter((d) => d.stage === 'dedup')
     expect(dropped.map(episode).sort()).toEqual(expectedDropped.sort())
     expect(new Set(dropped.map((d) => d.kind))).toEqual(new Set(['duplicate_firing']))
   })
@@ -93,6 +95,34 @@ describe('webhook → alerts.raw → dedup (in-process app, real broker and regi
     const [letter] = await waitFor('the dead letter', () => (dlq.records.length > 0 ? dlq.records : undefined))
     expect(letter!.headers[DLQ_HEADERS.stage]).toBe('ingest')
     expect(((await t.registry.decode(letter!.value!)) as { value: Buffer }).value).toEqual(junk)
+  })
+
+  it('carries the alerts on to the action workers, where nothing runs: cancelled (resolved before it started) or dry run', async () => {
+    const outcomes = await collect(t.topics.outcomes)
+    const pageRequests = await collect(`${t.prefix}actions.page`)
+    try {
+      // The fixtures' episodes fire and resolve within moments: a page whose resolve comes in
+      // the same batch is cancelled, and that resolve has nothing to resolve. Anything else
+      // is a dry run (the shipped config).
+      const decoded = await waitFor(
+        'an outcome for both the firing and the resolved page request of every episode',
+        async () => {
+          const all = (await decodeAll(t, outcomes.records)) as unknown as Array<{ action: string; status: string; idempotencyKey: string }>
+          const pages = all.filter((o) => o.action === 'page')
+          return pageRequests.records.length > 0 && pages.length >= pageRequests.records.length ? all : undefined
+        },
+        30000,
+      )
+      expect(decoded.filter((o) => !['dry_run', 'error', 'cancelled_resolved'].includes(o.status))).toEqual([])
+      const pages = decoded.filter((o) => o.action === 'page')
+      // Exactly one outcome per request (a resolve's is keyed <key>#resolved).
+      expect(pages).toHaveLength(pageRequests.records.length)
+      expect(new Set(pages.map((o) => o.idempotencyKey)).size).toBe(pages.length)
+      // Usually all cancelled; a firing request fetched before its resolve is a dry run.
+      expect(pages.filter((o) => o.status !== 'cancelled_resolved' && o.status !== 'dry_run')).toEqual([])
+    } finally {
+      await Promise.all([outcomes.stop(), pageRequests.stop()])
+    }
   })
 
   it('exposes the stages\' counters on /metrics', async () => {
