@@ -133,7 +133,7 @@ export class ActionWorker {
         committed: (partition, changes) => this.schedule(partition, changes),
         revoked: (partition) => this.cancelReverts(partition),
       },
-      process: (request, context) => this.process(request, context.state, context.later),
+      process: (request, context) => this.process(request, context.state, context.later()),
     }
   }
 
@@ -178,6 +178,7 @@ export class ActionWorker {
       effect: {
         before: [plan.mark, ...plan.ledger],
         run: () => this.execute(request, plan.ledgerKey, plan.followUps).finally(() => this.running.delete(plan.ledgerKey)),
+        abandon: () => this.running.delete(plan.ledgerKey),
       },
     }
   }

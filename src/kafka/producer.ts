@@ -1,6 +1,13 @@
-import type { Message, Producer, TopicMessages } from 'kafkajs'
+import { Partitioners, type Message, type Producer, type TopicMessages } from 'kafkajs'
 import { createKafka, type KafkaSettings } from './connection'
 import type { OutRecord } from './records'
+
+/**
+ * kafkajs 2's default partitioner (murmur2 of the key, as the Java client), named so it
+ * is a choice, not a warning on every start: a key lands in the partition the Java
+ * client would pick for it.
+ */
+export const KEY_PARTITIONER = Partitioners.DefaultPartitioner
 
 function toMessage(record: OutRecord): Message {
   const message: Message = { key: record.key, value: record.value }
@@ -30,7 +37,7 @@ export class RecordProducer {
   private constructor(private readonly producer: Producer) {}
 
   static async connect(settings: KafkaSettings): Promise<RecordProducer> {
-    const producer = createKafka(settings).producer({ idempotent: true, maxInFlightRequests: 1 })
+    const producer = createKafka(settings).producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: KEY_PARTITIONER })
     await producer.connect()
     return new RecordProducer(producer)
   }

@@ -1,7 +1,7 @@
 import type { Producer } from 'kafkajs'
 import { createKafka, type KafkaSettings } from './connection'
 import type { OutRecord } from './records'
-import { toTopicMessages } from './producer'
+import { KEY_PARTITIONER, toTopicMessages } from './producer'
 
 /** The consumed position a transaction commits: the next offset to read. */
 export interface OffsetToCommit {
@@ -33,6 +33,7 @@ export class TransactionalProducer {
       transactionalId,
       idempotent: true,
       maxInFlightRequests: 1,
+      createPartitioner: KEY_PARTITIONER,
     })
     await producer.connect()
     return new TransactionalProducer(producer, transactionalId)

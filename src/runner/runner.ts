@@ -244,37 +244,52 @@ export class StageRunner<I, S extends object = never> {
 
     const decoded = await this.decodeAll(batch.records)
     const inputs = decoded.flatMap((d) => ('input' in d ? [d.input] : []))
-    let seen = 0
-    for (const item of decoded) {
-      const { record, source } = item
-      if (!('input' in item)) {
-        await fail(record, source, item.error)
-        continue
-      }
-      seen += 1
-      try {
-        const result = this.stage.process(item.input, { state, source, timestamp: Number(record.timestamp), later: inputs.slice(seen) })
-        if (result.effect) {
-          for (const change of result.effect.before) overlay?.set(change)
-          effects.push({ record, source, effect: result.effect })
-        } else {
-          await take(result)
+    const abandon = () => {
+      for (const e of effects) e.effect.abandon?.()
+    }
+    try {
+      let seen = 0
+      for (const item of decoded) {
+        const { record, source } = item
+        if (!('input' in item)) {
+          await fail(record, source, item.error)
+          continue
         }
-      } catch (err) {
-        await fail(record, source, err)
+        seen += 1
+        try {
+          const from = seen
+          const result = this.stage.process(item.input, { state, source, timestamp: Number(record.timestamp), later: () => inputs.slice(from) })
+          if (result.effect) {
+            for (const change of result.effect.before) overlay?.set(change)
+            effects.push({ record, source, effect: result.effect })
+          } else {
+            await take(result)
+          }
+        } catch (err) {
+          await fail(record, source, err)
+        }
       }
+    } catch (err) {
+      abandon()
+      throw err
     }
 
     if (control.isStale()) {
       // A rebalance took the partition: its next owner processes the batch again.
       this.log.info({ topic, partition }, 'partition revoked during the batch; not committing it')
+      abandon()
       return
     }
     if (effects.length > 0) {
       // Mark first, act second: once the marks are committed a crash cannot make the
       // effects run again, it can only leave marks for the next owner to find.
       const before = effects.flatMap((e) => e.effect.before)
-      await this.commit(topic, partition, await this.stateRecords(partition, before), undefined)
+      try {
+        await this.commit(topic, partition, await this.stateRecords(partition, before), undefined)
+      } catch (err) {
+        abandon()
+        throw err
+      }
       this.store?.apply(partition, before)
       const results = await this.whileHeartbeating(control, Promise.all(effects.map((e) => e.effect.run())))
       for (const [i, result] of results.entries()) {

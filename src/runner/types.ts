@@ -45,6 +45,8 @@ export interface Effect<S> {
   before: StateChange<S>[]
   /** Does the work; never rejects (failures are results). Runs concurrently with the batch's other effects. */
   run(): Promise<StageResult<S>>
+  /** Called instead of `run` when the batch is given up before its effects start (revoked, or the mark did not commit). */
+  abandon?(): void
 }
 
 /** Called by the runner as a stage's state moves; for stages that act on state later (timers). */
@@ -68,8 +70,8 @@ export interface ProcessContext<S, I = unknown> {
   source: SourcePosition
   /** Kafka timestamp of the input record, ms since the epoch. */
   timestamp: number
-  /** The decoded records after this one in the same batch (same partition), for stages that look ahead. */
-  later: readonly I[]
+  /** The decoded records after this one in the same batch (same partition), for stages that look ahead (copied on each call). */
+  later(): readonly I[]
 }
 
 /** State kept by a stage: a bounded store per input partition, backed by a compacted changelog. */

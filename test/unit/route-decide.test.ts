@@ -213,7 +213,7 @@ describe('routeStage', () => {
     const stage = routeStage(topicNames('x.'), 'x.', () => current)
     expect(stage).toMatchObject({ name: 'route', groupId: 'x.nightshift-route', inputTopics: ['x.alerts.admitted'], inputSchema: 'EnrichedAlert' })
     expect(stage.state).toBeUndefined()
-    const context = { source: SOURCE, timestamp: 0, state: { get: () => undefined }, later: [] }
+    const context = { source: SOURCE, timestamp: 0, state: { get: () => undefined }, later: () => [] }
     expect(stage.process(enriched({}), context).emits.map((e) => e.topic)).toEqual(['x.actions.page'])
     current = tree('route: {}\n')
     const result = stage.process(enriched({}), context)
