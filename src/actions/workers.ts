@@ -57,7 +57,12 @@ export class ActionWorkers {
       if (change.kind === 'paused') this.log.warn({ pause: change.pause.id, until: new Date(change.pause.until).toISOString(), reason: change.pause.reason }, 'pause in force')
       else if (change.kind === 'lifted') this.log.info({ pause: change.key }, 'pause lifted')
     })
-    await this.tail.caughtUp()
+    try {
+      await this.tail.caughtUp(60_000)
+    } catch (err) {
+      await this.tail.stop().catch(() => undefined)
+      throw err
+    }
     this.producer = await RecordProducer.connect({ ...o.kafka, clientId: 'nightshift-actions' })
     const metrics = createActionMetrics(o.metrics)
     for (const action of names) {
