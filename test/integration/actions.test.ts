@@ -380,6 +380,19 @@ describe('action workers', () => {
     expect(mine.map((e) => e.event_action)).toEqual(['trigger', 'resolve'])
   })
 
+  it('page: a pager that fails is a failed outcome, not escalated to itself', async () => {
+    target.on('/pd', 500)
+    try {
+      const r = request({ action: 'page', fingerprint: 'page0002', params: { summary: 'nobody hears this' } })
+      await send(r)
+      const [o] = await outcomesOf(r.idempotencyKey)
+      expect(o).toMatchObject({ status: 'failed', attempts: 1, escalatedTo: null })
+      expect(o!.output.httpStatus).toBe('500')
+    } finally {
+      target.on('/pd', 202)
+    }
+  })
+
   it('caps: one request at a time against one service (perServiceConcurrency 1), several services at once', async () => {
     target.track('/cap/').track('/par/')
     const capped = [1, 2, 3].map((i) => {
