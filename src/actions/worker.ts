@@ -108,6 +108,8 @@ export class ActionWorker {
   private readonly reverts = new Map<string, { partition: number; timer: NodeJS.Timeout }>()
   /** Ledger keys whose handler this process is running (their `started` mark is ours, not a dead worker's). */
   private readonly running = new Set<string>()
+  /** Artifacts folders created already (the folder may change with a config reload). */
+  private readonly artifactDirs = new Set<string>()
   private stopped = false
 
   constructor(private readonly options: ActionWorkerOptions) {
@@ -320,7 +322,10 @@ export class ActionWorker {
       }, timeoutMs)
     })
     const artifactsDir = this.options.config().artifactsDir
-    fs.mkdirSync(artifactsDir, { recursive: true })
+    if (!this.artifactDirs.has(artifactsDir)) {
+      fs.mkdirSync(artifactsDir, { recursive: true })
+      this.artifactDirs.add(artifactsDir)
+    }
     const context: HandlerContext = { signal: controller.signal, timeoutMs, artifactsDir, env: this.options.env }
     try {
       const result = await Promise.race([
