@@ -14,6 +14,7 @@ export const TOPICS = {
   throttled: 'alerts.throttled',
   unrouted: 'alerts.unrouted',
   outcomes: 'actions.outcomes',
+  sloEvents: 'slo.events',
   budget: 'slo.budget',
   decisions: 'nightshift.decisions',
   dlq: 'nightshift.dlq',

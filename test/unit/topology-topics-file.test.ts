@@ -150,7 +150,9 @@ describe('the shipped topology/topics.yaml', () => {
     [TOPICS.decisions, 'io.nightshift.decisions.Decision'],
     [TOPICS.dlq, 'io.nightshift.dlq.DeadLetter'],
     [changelogTopic('dedup'), 'io.nightshift.state.DedupEntry'],
-    [TOPICS.budget, undefined],
+    [TOPICS.sloEvents, 'io.nightshift.slo.SloEvent'],
+    [TOPICS.budget, 'io.nightshift.slo.SloBudget'],
+    [TOPICS.ledger, 'io.nightshift.state.LedgerEntry'],
     [TOPICS.control, undefined],
   ])('%s carries %s', (name, schema) => {
     expect(topic(shipped, name).schema).toBe(schema)
@@ -196,7 +198,6 @@ describe('planTopology', () => {
 
   it('registers no subject for a topic without a schema', () => {
     const subjects = planTopology(shipped).subjects.map((s) => s.topic)
-    expect(subjects).not.toContain(TOPICS.budget)
     expect(subjects).not.toContain(TOPICS.control)
   })
 
