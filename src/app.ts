@@ -21,6 +21,9 @@ import { enrichStage } from './stages/enrich/stage'
 import { parseLimits } from './stages/ratelimit/limits'
 import { parseRoutesFile } from './stages/route/config'
 import { routeStage } from './stages/route/stage'
+import { createSloMetrics } from './stages/slo/metrics'
+import { parseSlos } from './stages/slo/slos'
+import { sloStages } from './stages/slo/stage'
 import { loadTopicsFile } from './topology/topics-file'
 import { ratelimitStage } from './stages/ratelimit/stage'
 import { topicNames, type StageName, type TopicNames } from './topology/names'
@@ -180,6 +183,7 @@ const STAGE_BUILDERS: Partial<Record<StageName, (ctx: StageContext) => Runnable 
     return runner(ctx, routeStage(ctx.topics, ctx.prefix, watched(ctx, 'routes.yaml', (text, file) => parseRoutesFile(text, file, actions))))
   },
   actions: actionsStage,
+  slo: sloStage,
 }
 
 /** Action workers: one per action of actions.yaml, honouring the pauses on the control topic. */
@@ -203,6 +207,21 @@ function actionsStage(ctx: StageContext): Runnable {
     logger: ctx.logger,
     env: ctx.options.env ?? process.env,
   })
+}
+
+/** SLO accounting: two indexers and the per-SLO budget fold, three runners of one stage. */
+function sloStage(ctx: StageContext): Runnable {
+  const metrics = createSloMetrics(ctx.metricsRegistry)
+  const stages = sloStages(ctx.topics, ctx.prefix, watched(ctx, 'slos.yaml', parseSlos), (budgets) => metrics.update(budgets))
+  const runners = stages.map((stage) => runner(ctx, stage as unknown as StageDefinition<unknown, object>))
+  return {
+    async start() {
+      for (const r of runners) await r.start()
+    },
+    async stop() {
+      await Promise.all(runners.map((r) => r.stop()))
+    },
+  }
 }
 
 /** Stage names `--stage` accepts. */

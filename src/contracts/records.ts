@@ -121,3 +121,40 @@ export interface DecisionRecord {
   source: SourcePosition
   decidedAt: number
 }
+
+/** Something that counts against one SLO, on slo.events (schemas/slo-event.avsc). */
+export interface SloEventRecord {
+  slo: string
+  kind: 'alert' | 'outcome'
+  fingerprint: string
+  startsAt: string
+  status: string
+  startedAtMs: number | null
+  endedAtMs: number | null
+  at: number
+  action: string | null
+  idempotencyKey: string | null
+}
+
+/** One SLO's error budget and accounting state, on slo.budget (schemas/slo-budget.avsc). */
+export interface SloBudgetRecord {
+  slo: string
+  service: string
+  team: string
+  objective: number
+  asOf: number
+  windowStart: number
+  allowedBadMs: number
+  badMs: number
+  remainingRatio: number
+  burnRates: Record<string, number>
+  state: string
+  open: Record<string, number>
+  intervals: Array<{ start: number; end: number }>
+  remediations: Record<string, number>
+  automated: number
+  notEffective: number
+  actedAt: Record<string, number>
+  resolvedAfterActionCount: number
+  resolvedAfterActionMs: number
+}

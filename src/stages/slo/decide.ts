@@ -1,0 +1,155 @@
+/**
+ * The slo stage's decisions, pure. Two steps, because an SLO's alerts come from many
+ * fingerprints (many partitions of alerts.deduped) while its budget must be folded in
+ * one place:
+ * - index: an alert on alerts.deduped whose labels match an SLO's indicator matchers, and
+ *   an action outcome for an SLO's service, become SloEvents on slo.events keyed by the
+ *   SLO's name;
+ * - account: one SLO's events, in order, fold into its SloBudget (slo.budget).
+ *
+ * What must hold: bad time is the union of the times any indicator alert fired (from the
+ * alert's own startsAt to its endsAt), charged whether or not an action fixed it; only
+ * event times are used, so a replay gives the same budget.
+ */
+import type { ActionOutcomeRecord, AlertRecord, SloBudgetRecord, SloEventRecord } from '../../contracts/records'
+import type { Emit } from '../../runner/types'
+import { BURN_WINDOWS, budgetStatus, mergeIntervals, pruneIntervals, type BadInterval, type SloMath } from './budget'
+import { slosFor, type SloDefinition, type SlosConfig } from './slos'
+
+/** Outcome statuses of actions that ran (automation, whatever its result). */
+const RAN = new Set(['succeeded', 'failed', 'timed_out'])
+
+function parseTime(text: string | null): number | null {
+  if (text === null) return null
+  const ms = Date.parse(text)
+  return Number.isFinite(ms) ? ms : null
+}
+
+function event(topic: string, value: SloEventRecord): Emit {
+  return { topic, key: value.slo, schema: 'SloEvent', value }
+}
+
+/** The SloEvents of an alert: one per SLO whose indicator matches its labels. */
+export function indexAlert(alert: AlertRecord, slos: SlosConfig, eventsTopic: string): { emits: Emit[]; kind: string } {
+  const matched = slosFor(slos, alert.labels)
+  const emits = matched.map((slo) =>
+    event(eventsTopic, {
+      slo: slo.name,
+      kind: 'alert',
+      fingerprint: alert.fingerprint,
+      startsAt: alert.startsAt,
+      status: alert.status,
+      startedAtMs: parseTime(alert.startsAt),
+      endedAtMs: alert.status === 'resolved' ? parseTime(alert.endsAt) : null,
+      at: alert.receivedAt,
+      action: null,
+      idempotencyKey: null,
+    }),
+  )
+  return { emits, kind: emits.length > 0 ? 'indicator' : 'not_an_indicator' }
+}
+
+/**
+ * The SloEvents of an action outcome: for the SLO the catalog names for the service
+ * (`slo` on the outcome) when it is defined, else for every SLO of the outcome's service.
+ */
+export function indexOutcome(outcome: ActionOutcomeRecord, slos: SlosConfig, eventsTopic: string): { emits: Emit[]; kind: string } {
+  const named = outcome.slo === null ? undefined : slos.byName.get(outcome.slo)
+  const targets = named ? [named] : outcome.service === null ? [] : slos.slos.filter((s) => s.service === outcome.service)
+  const emits = targets.map((slo) =>
+    event(eventsTopic, {
+      slo: slo.name,
+      kind: 'outcome',
+      fingerprint: outcome.fingerprint,
+      startsAt: outcome.startsAt,
+      status: outcome.status,
+      startedAtMs: null,
+      endedAtMs: null,
+      at: outcome.finishedAt,
+      action: outcome.action,
+      idempotencyKey: outcome.idempotencyKey,
+    }),
+  )
+  return { emits, kind: emits.length > 0 ? 'remediation' : 'no_slo' }
+}
+
+/** The budget arithmetic's view of an SLO definition. */
+export function sloMath(slo: SloDefinition): SloMath {
+  return { objective: slo.objective, window: slo.window, budgeting: slo.budgeting, sliceMs: slo.sliceMs }
+}
+
+/** An SLO's budget before any event. */
+export function emptyBudget(slo: SloDefinition): SloBudgetRecord {
+  return {
+    slo: slo.name,
+    service: slo.service,
+    team: slo.team,
+    objective: slo.objective,
+    asOf: 0,
+    windowStart: 0,
+    allowedBadMs: 0,
+    badMs: 0,
+    remainingRatio: 1,
+    burnRates: {},
+    state: 'ok',
+    open: {},
+    intervals: [],
+    remediations: {},
+    automated: 0,
+    notEffective: 0,
+    actedAt: {},
+    resolvedAfterActionCount: 0,
+    resolvedAfterActionMs: 0,
+  }
+}
+
+/** Folds one event into the SLO's budget; the figures are recomputed as of the latest event time. */
+export function account(previous: SloBudgetRecord | undefined, e: SloEventRecord, slo: SloDefinition): SloBudgetRecord {
+  const b: SloBudgetRecord = previous
+    ? { ...previous, open: { ...previous.open }, intervals: [...previous.intervals], remediations: { ...previous.remediations }, actedAt: { ...previous.actedAt } }
+    : emptyBudget(slo)
+  // The definition may have changed (a reload): the record says what it was computed with.
+  b.service = slo.service
+  b.team = slo.team
+  b.objective = slo.objective
+  const episode = `${e.fingerprint}|${e.startsAt}`
+  b.asOf = Math.max(b.asOf, e.at, e.endedAtMs ?? 0)
+
+  if (e.kind === 'alert' && e.status === 'firing') {
+    if (b.open[episode] === undefined) b.open[episode] = e.startedAtMs ?? e.at
+  } else if (e.kind === 'alert') {
+    const start = b.open[episode] ?? e.startedAtMs ?? e.at
+    const end = Math.max(start, e.endedAtMs ?? e.at)
+    delete b.open[episode]
+    b.intervals.push({ start, end })
+    const acted = b.actedAt[episode]
+    if (acted !== undefined) {
+      b.resolvedAfterActionCount += 1
+      b.resolvedAfterActionMs += Math.max(0, end - acted)
+      delete b.actedAt[episode]
+    }
+  } else {
+    b.remediations[e.status] = (b.remediations[e.status] ?? 0) + 1
+    if (RAN.has(e.status)) b.automated += 1
+    if (e.status === 'not_effective') b.notEffective += 1
+    if (e.status === 'succeeded' && b.open[episode] !== undefined && b.actedAt[episode] === undefined) b.actedAt[episode] = e.at
+  }
+
+  const math = sloMath(slo)
+  const closed = mergeIntervals(b.intervals)
+  const all: BadInterval[] = [...closed, ...Object.values(b.open).map((start) => ({ start, end: null }))]
+  const status = budgetStatus(all, math, b.asOf)
+  b.intervals = pruneIntervals(closed, math, b.asOf).map((i) => ({ start: i.start, end: i.end ?? i.start }))
+  b.windowStart = status.windowStart
+  b.allowedBadMs = Math.round(status.allowedMs)
+  b.badMs = Math.round(status.badMs)
+  b.remainingRatio = status.remainingRatio
+  b.burnRates = Object.fromEntries(BURN_WINDOWS.map((w) => [w.name, finite(status.burnRates[w.name])]))
+  b.state = status.state
+  return b
+}
+
+/** Avro doubles can hold Infinity, JSON cannot: an objective of 1 burns "infinitely" — capped for readers. */
+function finite(n: number): number {
+  return Number.isFinite(n) ? n : Number.MAX_VALUE
+}

@@ -1,0 +1,134 @@
+/**
+ * SLO accounting end to end on the real broker and registry: alerts with chosen
+ * timestamps through the webhook, dedup and the slo stage, to the budget on slo.budget
+ * and the gauges on /metrics. Bad time is the union of the indicator alerts' firing
+ * times; an action that fixed one does not take it off the budget.
+ */
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { buildApp, type App } from '../../src/app'
+import type { ActionOutcomeRecord, SloBudgetRecord } from '../../src/contracts/records'
+import { fingerprint } from '../../src/ingest'
+import { RecordProducer } from '../../src/kafka'
+import { valueSubject } from '../../src/topology/names'
+import { outcomeFor } from '../../src/actions/outcome'
+import { collect, endpoints, kafkaSettings, testLogger, uniqueName, waitFor, type Collector } from '../support/kafka'
+import { enrichedAlertRecord } from '../support/records'
+import { provisionTopology, schemas, type TestTopology } from '../support/topology'
+
+const M = 60_000
+// Six hours ago, on a minute boundary: inside the 30-day window, outside the short burn windows.
+const T0 = Math.floor(Date.now() / M) * M - 6 * 60 * M
+const SLO = 'shop-availability'
+const NEVER = '0001-01-01T00:00:00Z'
+
+let t: TestTopology
+let app: App
+let dir: string
+let budgets: Collector
+
+function alert(instance: string, status: 'firing' | 'resolved', startsAt: number, endsAt?: number, extra: Record<string, string> = {}) {
+  const labels = { alertname: 'ShopDown', slo: SLO, instance, ...extra }
+  return {
+    status,
+    labels,
+    annotations: {},
+    startsAt: new Date(startsAt).toISOString(),
+    endsAt: endsAt === undefined ? NEVER : new Date(endsAt).toISOString(),
+    generatorURL: 'http://prometheus/graph',
+    fingerprint: fingerprint(labels),
+  }
+}
+
+async function post(...alerts: ReturnType<typeof alert>[]): Promise<void> {
+  const res = await fetch(`${app.httpAddress()}/webhook/alertmanager`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ version: '4', status: alerts[0]!.status, receiver: 'nightshift', groupKey: 'g', groupLabels: {}, commonLabels: {}, commonAnnotations: {}, externalURL: 'http://am', truncatedAlerts: 0, alerts }),
+  })
+  expect(res.status).toBe(200)
+}
+
+async function latestBudget(): Promise<SloBudgetRecord | undefined> {
+  let latest: SloBudgetRecord | undefined
+  for (const r of budgets.records) {
+    if (r.key?.toString() !== SLO || r.value === null) continue
+    latest = (await t.registry.decode(r.value)) as SloBudgetRecord
+  }
+  return latest
+}
+
+async function budgetWhere(what: string, test: (b: SloBudgetRecord) => boolean): Promise<SloBudgetRecord> {
+  return waitFor(what, async () => {
+    const b = await latestBudget()
+    return b && test(b) ? b : undefined
+  })
+}
+
+beforeAll(async () => {
+  t = await provisionTopology(uniqueName('slo'), 2)
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ns-slo-'))
+  fs.copyFileSync(path.resolve(__dirname, '..', '..', 'topology', 'topics.yaml'), path.join(dir, 'topics.yaml'))
+  fs.writeFileSync(
+    path.join(dir, 'slos.yaml'),
+    ['slos:', `  - name: ${SLO}`, '    service: shop', '    team: payments', '    objective: 0.999', '    window: 30d', '    indicator:', `      matchers: ['slo="${SLO}"']`].join('\n'),
+  )
+  app = buildApp({ endpoints, logger: testLogger, stages: ['ingest', 'dedup', 'slo'], prefix: t.prefix, http: { port: 0 }, configDir: dir, configPollMs: 200, sessionTimeoutMs: 6000 })
+  await app.start()
+  budgets = await collect(t.topics.budget)
+}, 120000)
+
+afterAll(async () => {
+  await app?.stop()
+  await budgets?.stop()
+  await t?.cleanup()
+  fs.rmSync(dir, { recursive: true, force: true })
+}, 60000)
+
+it('charges the union of the indicator alerts’ firing times, with remediations recorded, not subtracted', async () => {
+  // a fires 0–10m, b fires 5–15m: 15 bad minutes, not 20.
+  await post(alert('a', 'firing', T0), alert('b', 'firing', T0 + 5 * M))
+  // Not an indicator of the SLO: never counted.
+  await post(alert('c', 'firing', T0, undefined, { slo: 'other' }))
+  const open = await budgetWhere('both alerts open', (b) => Object.keys(b.open).length === 2)
+  expect(open.intervals).toEqual([])
+
+  // An action fixed a at 2m: recorded against the SLO.
+  const producer = await RecordProducer.connect(kafkaSettings('test-slo-outcome'))
+  try {
+    const fixed: ActionOutcomeRecord = outcomeFor(
+      {
+        idempotencyKey: 'k1',
+        action: 'webhook',
+        route: 'test',
+        dryRun: false,
+        alert: enrichedAlertRecord({ alert: { fingerprint: alert('a', 'firing', T0).fingerprint, startsAt: new Date(T0).toISOString() }, service: 'shop', slo: SLO }),
+      },
+      { status: 'succeeded', finishedAt: T0 + 2 * M, startedAt: T0 + 2 * M - 500, attempts: 1, detail: 'ok' },
+    )
+    const id = await t.registry.idOf(valueSubject(t.topics.outcomes), schemas.resolve('ActionOutcome'))
+    await producer.send([{ topic: t.topics.outcomes, key: fixed.fingerprint, value: await t.registry.encode(id, fixed) }])
+  } finally {
+    await producer.disconnect()
+  }
+  await budgetWhere('the remediation recorded', (b) => b.remediations.succeeded === 1)
+
+  await post(alert('a', 'resolved', T0, T0 + 10 * M), alert('b', 'resolved', T0 + 5 * M, T0 + 15 * M))
+  await post(alert('c', 'resolved', T0, T0 + 20 * M, { slo: 'other' }))
+  const b = await budgetWhere('both alerts resolved', (x) => Object.keys(x.open).length === 0)
+
+  expect(b.badMs).toBe(15 * M)
+  // 99.9% over 30 days allows 43.2 bad minutes.
+  expect(b.allowedBadMs).toBe(43.2 * M)
+  expect(b.remainingRatio).toBeCloseTo(1 - 15 / 43.2, 9)
+  expect(b.intervals).toEqual([{ start: T0, end: T0 + 15 * M }])
+  expect(b).toMatchObject({ slo: SLO, service: 'shop', team: 'payments', automated: 1, resolvedAfterActionCount: 1, resolvedAfterActionMs: 8 * M })
+  expect(b.asOf).toBeGreaterThanOrEqual(T0 + 15 * M)
+
+  const metrics = await (await fetch(`${app.httpAddress()}/metrics`)).text()
+  const line = metrics.split('\n').find((l) => l.startsWith(`nightshift_slo_error_budget_remaining_ratio{slo="${SLO}"`))
+  expect(line).toBeDefined()
+  expect(Number(line!.split(' ').at(-1))).toBeCloseTo(1 - 15 / 43.2, 6)
+  expect(metrics).toContain(`nightshift_slo_remediations{slo="${SLO}",service="shop",team="payments",status="succeeded"} 1`)
+})
