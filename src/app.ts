@@ -1,4 +1,5 @@
 import type { AddressInfo } from 'node:net'
+import fs from 'node:fs'
 import path from 'node:path'
 import { Registry as MetricsRegistry } from 'prom-client'
 import type { Endpoints } from './config/endpoints'
@@ -206,6 +207,8 @@ function actionsStage(ctx: StageContext): Runnable {
     metrics: ctx.metricsRegistry,
     logger: ctx.logger,
     env: ctx.options.env ?? process.env,
+    // Budget gates need the SLO definitions; a config folder without slos.yaml gates nothing.
+    slos: fs.existsSync(path.join(configDir, 'slos.yaml')) ? watched(ctx, 'slos.yaml', parseSlos) : () => undefined,
   })
 }
 

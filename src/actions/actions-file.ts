@@ -17,6 +17,7 @@ import { displayName, yamlFormat } from '../config/yaml-file'
 import { ConfigError, describeError } from '../errors'
 import type { CircuitSettings } from './circuit'
 import type { OnResolved } from './decide'
+import type { GateSettings } from './gate'
 import type { ActionHandler } from './types'
 
 /** The shipped actions file, relative to the project root. */
@@ -43,6 +44,15 @@ const SETTINGS_PROPERTIES = {
   escalateTo: { type: ['string', 'null'], minLength: 1 },
   dryRun: { type: 'boolean' },
   onResolved: { enum: ['cancel', 'run'] },
+  gate: {
+    type: ['object', 'null'],
+    additionalProperties: false,
+    properties: {
+      minBudgetRemaining: { type: 'number', minimum: 0, maximum: 1 },
+      maxBurnRate: { type: 'number', exclusiveMinimum: 0 },
+      burnWindow: { enum: ['5m', '30m', '1h', '6h', '1d', '3d'] },
+    },
+  },
 } as const
 
 /** The JSON schema of an actions file (after YAML parsing). */
@@ -77,6 +87,7 @@ type RawSettings = {
   escalateTo?: string | null
   dryRun?: boolean
   onResolved?: OnResolved
+  gate?: GateSettings | null
 }
 interface RawFile {
   dryRun?: boolean
@@ -102,6 +113,8 @@ export interface ActionSettings {
   readonly escalateTo: string | null
   readonly dryRun: boolean
   readonly onResolved: OnResolved
+  /** Budget gate on the SLO of the request's service (catalog `slo`); null: none. */
+  readonly gate: GateSettings | null
 }
 
 export interface ActionConfig {
@@ -130,6 +143,7 @@ export const DEFAULT_SETTINGS: ActionSettings = Object.freeze({
   escalateTo: 'page',
   dryRun: false,
   onResolved: 'cancel' as OnResolved,
+  gate: null,
 })
 
 /** What builds the handler of a built-in action from its `config`. */
@@ -176,6 +190,7 @@ export function parseActionsFile(text: string, file: string, options: ParseActio
       escalateTo: r.escalateTo === undefined ? base.escalateTo : r.escalateTo,
       dryRun: r.dryRun ?? base.dryRun,
       onResolved: r.onResolved ?? base.onResolved,
+      gate: r.gate === undefined ? base.gate : r.gate === null ? null : Object.freeze({ ...r.gate }),
     })
 
   const defaults = settingsOf(raw.defaults ?? {}, DEFAULT_SETTINGS, '/defaults')

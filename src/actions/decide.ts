@@ -46,6 +46,8 @@ export interface PlanInput {
   running: boolean
   /** The pause covering the request now, if any. */
   pause: Pause | undefined
+  /** Why the budget gate stops the request now (gate.ts), if it does. */
+  gated?: string | undefined
   /** Dry run switched on for the whole worker or for this action (the route's is on the request). */
   dryRun: { global: boolean; action: boolean }
   /** What the handler would do (handler.describe), for dry-run outcomes. */
@@ -191,6 +193,9 @@ export function planRequest(input: PlanInput): Plan {
     const pause = input.pause
     const detail = `paused: ${describePause(pause, now)}`
     return settle('skipped_paused', { status: 'skipped_paused', finishedAt: now, detail, output: { pause: pause.id } }, pause.escalate ? detail : undefined)
+  }
+  if (input.gated !== undefined) {
+    return settle('gated', { status: 'gated', finishedAt: now, detail: input.gated }, input.gated)
   }
   const dryBy = request.dryRun ? `route ${request.route}` : input.dryRun.action ? `action ${request.action}` : input.dryRun.global ? 'the worker (global dry run)' : undefined
   if (dryBy !== undefined) {

@@ -20,7 +20,7 @@
 import fs from 'node:fs'
 import { performance } from 'node:perf_hooks'
 import { Counter, Gauge, Histogram, type Registry as MetricsRegistry } from 'prom-client'
-import type { ActionOutcomeRecord, ActionRequestRecord, LedgerEntry } from '../contracts/records'
+import type { ActionOutcomeRecord, ActionRequestRecord, LedgerEntry, SloBudgetRecord } from '../contracts/records'
 import type { SchemaSet } from '../contracts/schemas'
 import { describeError } from '../errors'
 import type { OutRecord, Registry } from '../kafka'
@@ -34,6 +34,8 @@ import { escalationFor, ledgerEntry, ledgerKeyOf, planRequest, revertKey, succes
 import { outcomeFor, type OutcomeFields } from './outcome'
 import type { Pause, PausableRequest } from './pause'
 import { Slots } from './slots'
+import { gateReason } from './gate'
+import type { SlosConfig } from '../stages/slo/slos'
 import type { HandlerContext, HandlerResult } from './types'
 
 /** Metrics of every action worker of a process. */
@@ -94,6 +96,9 @@ export interface ActionWorkerOptions {
   /** Environment handlers read secrets from. */
   env: Readonly<Record<string, string | undefined>>
   partitions: number
+  /** SLO definitions and budgets, for budget gates (none: nothing is gated). */
+  slos?: () => SlosConfig | undefined
+  budgets?: { get(slo: string): SloBudgetRecord | undefined }
   now?: () => number
   random?: () => number
 }
@@ -165,6 +170,7 @@ export class ActionWorker {
       later,
       running: this.running.has(ledgerKeyOf(request, config.settings.onResolved)),
       pause: this.options.pauses.pauseFor(pausable(request), now),
+      gated: this.gate(request, config, now),
       dryRun: { global: file.dryRun, action: config.settings.dryRun },
       describe: () => config.handler.describe(request),
       policy: { onResolved: config.settings.onResolved, escalateTo: config.settings.escalateTo, notEffectiveWindowMs: file.notEffectiveWindowMs },
@@ -243,6 +249,8 @@ export class ActionWorker {
           const detail = `paused before it started: ${pause.reason} (${pause.id})`
           return complete({ status: 'skipped_paused', finishedAt: this.now(), detail, output: { pause: pause.id } }, pause.escalate ? detail : undefined)
         }
+        const gated = this.gate(request, config, this.now())
+        if (gated !== undefined) return complete({ status: 'gated', finishedAt: this.now(), detail: gated }, gated)
         const key = circuitKey(action, service)
         const admission = admit(this.circuits.get(key), this.now(), config.settings.circuit)
         this.setCircuit(key, service, admission.circuit)
@@ -337,6 +345,13 @@ export class ActionWorker {
     } finally {
       clearTimeout(timer)
     }
+  }
+
+  /** Why the action's budget gate stops the request now (the SLO of its service, from the catalog). */
+  private gate(request: ActionRequestRecord, config: ActionConfig, now: number): string | undefined {
+    const slo = request.alert.slo
+    if (!config.settings.gate || slo === null) return undefined
+    return gateReason(config.settings.gate, this.options.slos?.()?.byName.get(slo), this.options.budgets?.get(slo), now)
   }
 
   private setCircuit(key: string, service: string | null, circuit: Circuit): void {

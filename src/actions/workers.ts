@@ -11,6 +11,8 @@ import type { StageDefinition } from '../runner/types'
 import { actionTopic, type TopicNames } from '../topology/names'
 import type { ActionsConfig } from './actions-file'
 import { PauseBoard } from './control'
+import { BudgetBoard } from '../stages/slo/board'
+import type { SlosConfig } from '../stages/slo/slos'
 import { ActionWorker, createActionMetrics } from './worker'
 
 /** What runs a stage definition (the app's shared runner factory). */
@@ -34,18 +36,23 @@ export interface ActionWorkersOptions {
   metrics: MetricsRegistry
   logger: Logger
   env: Readonly<Record<string, string | undefined>>
+  /** SLO definitions (slos.yaml), for budget gates; undefined when the file is absent. */
+  slos: () => SlosConfig | undefined
 }
 
 export class ActionWorkers {
   private readonly log: Logger
   private readonly board: PauseBoard
   private tail: TopicTail | undefined
+  private budgetTail: TopicTail | undefined
+  private readonly budgets: BudgetBoard
   private producer: RecordProducer | undefined
   private readonly running: Array<{ worker: ActionWorker; runner: StageStarter }> = []
 
   constructor(private readonly options: ActionWorkersOptions) {
     this.log = options.logger.child({ module: 'action-workers' })
     this.board = new PauseBoard(options.logger)
+    this.budgets = new BudgetBoard(options.registry, options.logger)
   }
 
   async start(): Promise<void> {
@@ -63,6 +70,10 @@ export class ActionWorkers {
       await this.tail.stop().catch(() => undefined)
       throw err
     }
+    // Budgets for the gates: followed, not waited for (slo.budget is written in
+    // transactions, whose last commit marker a reader never sees); the gate lets a
+    // request through while its SLO's budget is not known yet.
+    this.budgetTail = await TopicTail.start({ ...o.kafka, clientId: 'nightshift-budgets' }, o.topics.budget, (record) => this.budgets.apply(record))
     this.producer = await RecordProducer.connect({ ...o.kafka, clientId: 'nightshift-actions' })
     const metrics = createActionMetrics(o.metrics)
     for (const action of names) {
@@ -80,6 +91,8 @@ export class ActionWorkers {
         logger: o.logger,
         env: o.env,
         partitions: await o.partitionsOf(`${o.prefix}${actionTopic(action)}`),
+        slos: o.slos,
+        budgets: this.budgets,
       })
       const runner = o.runner(worker.stage() as unknown as StageDefinition<never, never>)
       await runner.start()
@@ -92,7 +105,7 @@ export class ActionWorkers {
     const running = this.running.splice(0)
     for (const { worker } of running) worker.stop()
     await Promise.all(running.map(({ runner }) => runner.stop()))
-    await this.tail?.stop()
+    await Promise.all([this.tail?.stop(), this.budgetTail?.stop()])
     await this.producer?.disconnect()
   }
 }

@@ -11,12 +11,15 @@ import path from 'node:path'
 import { buildApp, type App } from '../../src/app'
 import { pauseKey, pauseRecord, resumeRecord } from '../../src/actions/control'
 import { newPause, type PauseScope } from '../../src/actions/pause'
-import type { ActionOutcomeRecord, ActionRequestRecord } from '../../src/contracts/records'
+import type { ActionOutcomeRecord, ActionRequestRecord, SloBudgetRecord } from '../../src/contracts/records'
 import { RecordProducer } from '../../src/kafka'
+import { emptyBudget } from '../../src/stages/slo/decide'
+import { parseSlos } from '../../src/stages/slo/slos'
+import { valueSubject } from '../../src/topology/names'
 import { HttpTarget } from '../support/http-target'
 import { collect, endpoints, kafkaSettings, testLogger, uniqueName, waitFor, type Collector } from '../support/kafka'
 import { actionRequest, actionsConfigDir, decodedOutcomes, sendActionRequests } from '../support/actions'
-import { provisionTopology, type TestTopology } from '../support/topology'
+import { provisionTopology, schemas, type TestTopology } from '../support/topology'
 
 const PD_KEY = 'pd-routing-key-secret'
 const TOKEN = 'webhook-token-secret'
@@ -94,6 +97,7 @@ beforeAll(async () => {
       '    perServiceConcurrency: 8',
       `    config: { kind: pagerduty, url: "${target.url}/pd", routingKey: "\${env:TEST_PD_KEY}" }`,
       '  webhook:',
+      '    gate: { minBudgetRemaining: 0.25 }',
       '    config:',
       '      headers: { Authorization: "Bearer ${env:TEST_WEBHOOK_TOKEN}" }',
       '  exec:',
@@ -107,8 +111,18 @@ beforeAll(async () => {
       `customActionsDir: ${JSON.stringify(path.resolve(__dirname, '..', '..', 'topology', 'custom-actions'))}`,
     ]
   })
+  fs.writeFileSync(path.join(dir, 'slos.yaml'), ['slos:', '  - name: shop-gated', '    service: shop', '    team: payments', '    objective: 0.999', '    indicator:', '      matchers: [\'slo="shop-gated"\']'].join('\n'))
   producer = await RecordProducer.connect(kafkaSettings('test-actions-feed'))
   outcomes = await collect(t.topics.outcomes)
+  // The budget of shop-gated as the slo stage writes it: 60 bad minutes of the 43.2 allowed.
+  const now = Math.floor(Date.now() / 60_000) * 60_000 // on a minute boundary: exactly 60 bad 1m slices
+  const budget: SloBudgetRecord = {
+    ...emptyBudget(parseSlos(fs.readFileSync(path.join(dir, 'slos.yaml'), 'utf8'), 'slos.yaml').byName.get('shop-gated')!),
+    asOf: now - 60 * 60_000,
+    intervals: [{ start: now - 2 * 60 * 60_000, end: now - 60 * 60_000 }],
+  }
+  const budgetId = await t.registry.idOf(valueSubject(t.topics.budget), schemas.resolve('SloBudget'))
+  await producer.send([{ topic: t.topics.budget, key: 'shop-gated', value: await t.registry.encode(budgetId, budget) }])
 
   // Before the workers start, so their first batch holds both: a firing request and
   // its resolved notification (cancellation), and a pause already in force.
@@ -391,6 +405,22 @@ describe('action workers', () => {
     } finally {
       target.on('/pd', 202)
     }
+  })
+
+  it('budget gate: an action for a service whose SLO budget is spent is gated and paged, not run', async () => {
+    target.on('/gated', 200).on('/pd', 202)
+    const r = request({ action: 'webhook', fingerprint: 'gate0001', service: 'shop', slo: 'shop-gated', params: { url: `${target.url}/gated` } })
+    await send(r)
+    const [o] = await outcomesOf(r.idempotencyKey)
+    expect(o).toMatchObject({ status: 'gated', attempts: 0, escalatedTo: 'page' })
+    expect(o!.detail).toContain('error budget of SLO shop-gated is at -38.9% (gate: at least 25%)')
+    expect(target.calls('/gated')).toHaveLength(0)
+    const [page] = await outcomesOf(`${r.idempotencyKey}>page`)
+    expect(page!.status).toBe('succeeded')
+    // The same action for a service with budget left runs.
+    const ok = request({ action: 'webhook', fingerprint: 'gate0002', service: 'shop', slo: 'no-such-slo', params: { url: `${target.url}/gated` } })
+    await send(ok)
+    expect((await outcomesOf(ok.idempotencyKey))[0]!.status).toBe('succeeded')
   })
 
   it('caps: one request at a time against one service (perServiceConcurrency 1), several services at once', async () => {

@@ -27,6 +27,8 @@ export interface RequestSpec {
   status?: 'firing' | 'resolved'
   startsAt?: string
   dryRun?: boolean
+  /** The catalog SLO of the alert's service. */
+  slo?: string
 }
 
 /** An ActionRequest as route makes them (idempotency key `fingerprint|startsAt|action|test`). */
@@ -42,6 +44,7 @@ export function actionRequest(spec: RequestSpec): ActionRequestRecord {
     alert: enrichedAlertRecord({
       alert: { fingerprint: spec.fingerprint, status: spec.status ?? 'firing', startsAt, labels: { alertname: 'HighLatency', severity: 'critical', ...spec.labels } },
       service: spec.service === undefined ? 'checkout' : spec.service,
+      slo: spec.slo ?? null,
     }),
   }
 }

@@ -73,6 +73,7 @@ interface Case {
   pause?: Pause
   dryRun?: { global?: boolean; action?: boolean }
   policy?: Partial<ActionPolicy>
+  gated?: string
 }
 
 function inputOf(c: Case): PlanInput {
@@ -83,6 +84,7 @@ function inputOf(c: Case): PlanInput {
     later: c.later ?? [],
     running: c.running ?? false,
     pause: c.pause,
+    gated: c.gated,
     dryRun: { global: c.dryRun?.global ?? false, action: c.dryRun?.action ?? false },
     describe: () => 'POST http://checkout:8081/restart',
     policy: policy(c.policy),
@@ -196,6 +198,7 @@ describe('planRequest: each branch', () => {
 
     // Firing requests.
     ['nothing known: runs with the started mark', {}, RUN],
+    ['gated: not run, escalated with the reason', { gated: 'gated: budget spent' }, settled('gated', 'gated', [done('gated')], { escalate: true })],
     ['completed: skipped_duplicate, ledger unchanged', { ledger: { [KEY]: entry('completed', NOW - M, { status: 'succeeded', attempts: 1 }) } }, settled('skipped_duplicate', 'skipped_duplicate', [])],
     ['started and running here: skipped_duplicate, ledger unchanged', { ledger: { [KEY]: entry('started', NOW - S) }, running: true }, settled('skipped_duplicate', 'skipped_duplicate', [])],
     ['started, not running: failed (interrupted), escalated', { ledger: { [KEY]: entry('started', NOW - S) } }, settled('interrupted', 'failed', [done('failed')], { escalate: true })],
@@ -227,6 +230,9 @@ describe('planRequest: precedence', () => {
     ['ledger cancellation beats pause and dry run', { ledger: resolvedMark, pause: pause({ escalate: true }), dryRun: { global: true } }, 'cancelled_resolved'],
     ['batch cancellation beats pause and dry run', { later: laterResolved, pause: pause({ escalate: true }), request: request({ dryRun: true }) }, 'cancelled_resolved'],
     ['pause beats dry run', { pause: pause(), request: request({ dryRun: true }), dryRun: { global: true, action: true } }, 'skipped_paused'],
+    ['pause beats the budget gate', { pause: pause(), gated: 'gated: budget spent' }, 'skipped_paused'],
+    ['the budget gate beats dry run', { gated: 'gated: budget spent', dryRun: { global: true } }, 'gated'],
+    ['cancellation beats the budget gate', { gated: 'gated: budget spent', ledger: { [KEY]: entry('resolved', NOW - S) } }, 'cancelled_resolved'],
   ])('%s', (_name, c, reason) => {
     const p = plan(c)
     expect(p.kind === 'settled' ? p.reason : p.kind).toBe(reason)
