@@ -25,6 +25,9 @@ import { routeStage } from './stages/route/stage'
 import { createSloMetrics } from './stages/slo/metrics'
 import { parseSlos } from './stages/slo/slos'
 import { sloStages } from './stages/slo/stage'
+import { sloReport } from './stages/slo/report'
+import type { SlosConfig } from './stages/slo/slos'
+import type { SloBudgetRecord } from './contracts/records'
 import { loadTopicsFile } from './topology/topics-file'
 import { ratelimitStage } from './stages/ratelimit/stage'
 import { topicNames, type StageName, type TopicNames } from './topology/names'
@@ -84,6 +87,8 @@ interface StageContext {
   watchers: WatchedConfig<unknown>[]
   logger: Logger
   options: AppOptions
+  /** Set by the slo stage when it runs in this process: what GET /api/slo reports. */
+  slo?: { config: () => SlosConfig; budgets: Map<string, SloBudgetRecord> }
 }
 
 /** The folder of the files teams own, shipped with the code. */
@@ -154,6 +159,11 @@ function ingestStage(ctx: StageContext): Runnable {
     ...(http.bodyLimitBytes ? { bodyLimitBytes: http.bodyLimitBytes } : {}),
   })
   server.get('/metrics', async (_request, reply) => reply.type(ctx.metricsRegistry.contentType).send(await ctx.metricsRegistry.metrics()))
+  server.get('/api/slo', async (_request, reply) => {
+    const slo = ctx.slo
+    if (!slo) return reply.code(404).send({ error: 'the slo stage does not run in this process (run it with --stage slo next to ingest)' })
+    return reply.send({ generatedAt: new Date().toISOString(), slos: sloReport(slo.config(), slo.budgets, Date.now()) })
+  })
   let address: string | undefined
   return {
     async start() {
@@ -215,7 +225,13 @@ function actionsStage(ctx: StageContext): Runnable {
 /** SLO accounting: two indexers and the per-SLO budget fold, three runners of one stage. */
 function sloStage(ctx: StageContext): Runnable {
   const metrics = createSloMetrics(ctx.metricsRegistry)
-  const stages = sloStages(ctx.topics, ctx.prefix, watched(ctx, 'slos.yaml', parseSlos), (budgets) => metrics.update(budgets))
+  const config = watched(ctx, 'slos.yaml', parseSlos)
+  const latest = new Map<string, SloBudgetRecord>()
+  ctx.slo = { config, budgets: latest }
+  const stages = sloStages(ctx.topics, ctx.prefix, config, (budgets) => {
+    for (const b of budgets) latest.set(b.slo, b)
+    metrics.update(budgets)
+  })
   const runners = stages.map((stage) => runner(ctx, stage as unknown as StageDefinition<unknown, object>))
   return {
     async start() {

@@ -7,6 +7,7 @@ import { Command } from 'commander'
 import { buildApp, implementedStages } from './app'
 import { addPauseCommands } from './cli/pause'
 import { addRoutesCommands } from './cli/routes'
+import { addSloCommands } from './cli/slo'
 import { addTopologyCommands } from './cli/topology'
 import { endpointsFromEnv } from './config/endpoints'
 import { ConfigError, NightshiftError, describeError } from './errors'
@@ -106,6 +107,7 @@ function program(): Command {
     })
   addTopologyCommands(cli)
   addRoutesCommands(cli)
+  addSloCommands(cli)
   addPauseCommands(cli)
   return cli
 }

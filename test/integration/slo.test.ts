@@ -7,7 +7,10 @@
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import { Command } from 'commander'
 import { buildApp, type App } from '../../src/app'
+import { addSloCommands } from '../../src/cli/slo'
+import type { SloReportRow } from '../../src/stages/slo/report'
 import type { ActionOutcomeRecord, SloBudgetRecord } from '../../src/contracts/records'
 import { fingerprint } from '../../src/ingest'
 import { RecordProducer } from '../../src/kafka'
@@ -131,4 +134,22 @@ it('charges the union of the indicator alerts’ firing times, with remediations
   expect(line).toBeDefined()
   expect(Number(line!.split(' ').at(-1))).toBeCloseTo(1 - 15 / 43.2, 6)
   expect(metrics).toContain(`nightshift_slo_remediations{slo="${SLO}",service="shop",team="payments",status="succeeded"} 1`)
+
+  // GET /api/slo: the same figures, recomputed at now.
+  const api = (await (await fetch(`${app.httpAddress()}/api/slo`)).json()) as { slos: SloReportRow[] }
+  expect(api.slos).toHaveLength(1)
+  expect(api.slos[0]).toMatchObject({ slo: SLO, badMinutes: 15, allowedBadMinutes: 43.2, firing: 0, remediations: { total: 1, automated: 1, notEffective: 0 }, meanMinutesToResolveAfterAction: 8 })
+  expect(api.slos[0]!.budgetRemaining).toBeCloseTo(1 - 15 / 43.2, 9)
+  expect(api.slos[0]!.badIntervals).toEqual([{ start: new Date(T0).toISOString(), end: new Date(T0 + 15 * M).toISOString() }])
+
+  // nightshift slo report --json reads slo.budget itself and agrees.
+  const printed: string[] = []
+  const cli = new Command('nightshift').exitOverride()
+  addSloCommands(cli, { print: (text) => printed.push(text), logger: testLogger })
+  await cli.parseAsync(['slo', 'report', '--json', '--prefix', t.prefix, '--file', path.join(dir, 'slos.yaml')], { from: 'user' })
+  const report = JSON.parse(printed.join('\n')) as SloReportRow[]
+  expect(report[0]).toMatchObject({ slo: SLO, badMinutes: 15, remediations: { total: 1 } })
+  printed.length = 0
+  await cli.parseAsync(['slo', 'report', '--prefix', t.prefix, '--file', path.join(dir, 'slos.yaml')], { from: 'user' })
+  expect(printed.join('\n')).toMatch(new RegExp(`^${SLO}\\s+shop\\s+payments\\s+99\\.9%\\s+65\\.3%\\s+15/43\\.2`, 'm'))
 })
