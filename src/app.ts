@@ -10,6 +10,7 @@ import { BUILTIN_ACTIONS } from './actions/builtins'
 import { ActionWorkers } from './actions/workers'
 import { ConfigError } from './errors'
 import { DEFAULT_HTTP_LISTEN, buildHttpServer, type WebhookAuth } from './http'
+import { registerSloPage } from './http/slo-page'
 import { KafkaIngestPublisher } from './ingest'
 import { KafkaAdmin, Registry, waitForBroker, type KafkaSettings } from './kafka'
 import type { Logger } from './log'
@@ -164,6 +165,7 @@ function ingestStage(ctx: StageContext): Runnable {
     if (!slo) return reply.code(404).send({ error: 'the slo stage does not run in this process (run it with --stage slo next to ingest)' })
     return reply.send({ generatedAt: new Date().toISOString(), slos: sloReport(slo.config(), slo.budgets, Date.now()) })
   })
+  registerSloPage(server)
   let address: string | undefined
   return {
     async start() {

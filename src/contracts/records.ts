@@ -157,4 +157,5 @@ export interface SloBudgetRecord {
   actedAt: Record<string, number>
   resolvedAfterActionCount: number
   resolvedAfterActionMs: number
+  recent: Array<{ at: number; action: string; status: string; fingerprint: string; idempotencyKey: string }>
 }

@@ -8,6 +8,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { Command } from 'commander'
+import { chromium } from 'playwright-core'
 import { buildApp, type App } from '../../src/app'
 import { addSloCommands } from '../../src/cli/slo'
 import type { SloReportRow } from '../../src/stages/slo/report'
@@ -25,6 +26,10 @@ const M = 60_000
 const T0 = Math.floor(Date.now() / M) * M - 6 * 60 * M
 const SLO = 'shop-availability'
 const NEVER = '0001-01-01T00:00:00Z'
+/** Debian's chromium (installed by .ci/run); playwright-core drives it, it downloads no browser. */
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
+/** Screenshots kept after the run (ignored by git). */
+const ARTIFACTS = path.resolve(__dirname, '..', 'artifacts')
 
 let t: TestTopology
 let app: App
@@ -153,3 +158,35 @@ it('charges the union of the indicator alerts’ firing times, with remediations
   await cli.parseAsync(['slo', 'report', '--prefix', t.prefix, '--file', path.join(dir, 'slos.yaml')], { from: 'user' })
   expect(printed.join('\n')).toMatch(new RegExp(`^${SLO}\\s+shop\\s+payments\\s+99\\.9%\\s+65\\.3%\\s+15/43\\.2`, 'm'))
 })
+
+it('GET /slo renders each SLO’s burn-down chart with the numbers /api/slo returns (headless Chromium)', async () => {
+  const api = (await (await fetch(`${app.httpAddress()}/api/slo`)).json()) as { slos: SloReportRow[] }
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] })
+  try {
+    const page = await browser.newPage({ viewport: { width: 1100, height: 700 } })
+    const failed: string[] = []
+    page.on('requestfailed', (r) => failed.push(r.url()))
+    page.on('pageerror', (e) => failed.push(e.message))
+    await page.goto(`${app.httpAddress()}/slo`)
+    await page.waitForSelector('body[data-ready="true"]', { timeout: 15000 })
+    const row = api.slos[0]!
+    const box = page.locator(`section[data-slo="${SLO}"]`)
+    expect(Number(await box.getAttribute('data-remaining'))).toBeCloseTo(row.budgetRemaining, 9)
+    expect(Number(await box.getAttribute('data-bad-minutes'))).toBe(15)
+    // The chart was drawn (uPlot's canvas) from exactly the API's burn-down points.
+    expect(await box.locator('canvas').count()).toBeGreaterThan(0)
+    const points = JSON.parse((await box.locator('.chart').getAttribute('data-points'))!) as Array<[string, number]>
+    // The window's ends move with the clock between the two requests; the interval edges do not.
+    expect(points.slice(1, -1)).toEqual(row.burnDown.slice(1, -1).map((p) => [p.at, p.remaining]))
+    expect(points.slice(1, -1).map(([at]) => at)).toEqual([new Date(T0).toISOString(), new Date(T0 + 15 * M).toISOString()])
+    expect(points.at(-1)![1]).toBeCloseTo(row.budgetRemaining, 9)
+    expect(await box.locator('table.remediations td', { hasText: 'succeeded' }).count()).toBe(1)
+    expect(await box.textContent()).toContain('15 of 43.2 bad minutes')
+    // Everything came from this process: no request failed, nothing from another host.
+    expect(failed).toEqual([])
+    fs.mkdirSync(ARTIFACTS, { recursive: true })
+    await page.screenshot({ path: path.join(ARTIFACTS, 'slo-page.png'), fullPage: true })
+  } finally {
+    await browser.close()
+  }
+}, 60000)

@@ -107,7 +107,15 @@ actions:
       escalateTo: null,
       dryRun: true,
       onResolved: 'run',
+      gate: null,
     })
+  })
+
+  it('a budget gate in the defaults applies to every action; an action may drop it with null', () => {
+    const yaml = 'defaults:\n  gate: { minBudgetRemaining: 0.2, maxBurnRate: 10, burnWindow: 6h }\nactions:\n  page:\n    gate: null\n  webhook:\n'
+    expect(settings(yaml, 'webhook').gate).toEqual({ minBudgetRemaining: 0.2, maxBurnRate: 10, burnWindow: '6h' })
+    expect(settings(yaml, 'page').gate).toBeNull()
+    expect(problems('actions:\n  page:\n    gate: { minBudgetRemaining: 2, burnWindow: 2h }\n').join('\n')).toMatch(/gate.*minBudgetRemaining[\s\S]*burnWindow/)
   })
 
   it('keeps the built-in value of a default the file leaves out, field by field', () => {

@@ -100,13 +100,17 @@ export function emptyBudget(slo: SloDefinition): SloBudgetRecord {
     actedAt: {},
     resolvedAfterActionCount: 0,
     resolvedAfterActionMs: 0,
+    recent: [],
   }
 }
+
+/** Outcomes kept in a budget's `recent` list. */
+export const RECENT_REMEDIATIONS = 20
 
 /** Folds one event into the SLO's budget; the figures are recomputed as of the latest event time. */
 export function account(previous: SloBudgetRecord | undefined, e: SloEventRecord, slo: SloDefinition): SloBudgetRecord {
   const b: SloBudgetRecord = previous
-    ? { ...previous, open: { ...previous.open }, intervals: [...previous.intervals], remediations: { ...previous.remediations }, actedAt: { ...previous.actedAt } }
+    ? { ...previous, open: { ...previous.open }, intervals: [...previous.intervals], remediations: { ...previous.remediations }, actedAt: { ...previous.actedAt }, recent: [...(previous.recent ?? [])] }
     : emptyBudget(slo)
   // The definition may have changed (a reload): the record says what it was computed with.
   b.service = slo.service
@@ -133,6 +137,7 @@ export function account(previous: SloBudgetRecord | undefined, e: SloEventRecord
     if (RAN.has(e.status)) b.automated += 1
     if (e.status === 'not_effective') b.notEffective += 1
     if (e.status === 'succeeded' && b.open[episode] !== undefined && b.actedAt[episode] === undefined) b.actedAt[episode] = e.at
+    b.recent = [...b.recent, { at: e.at, action: e.action ?? '', status: e.status, fingerprint: e.fingerprint, idempotencyKey: e.idempotencyKey ?? '' }].slice(-RECENT_REMEDIATIONS)
   }
 
   const math = sloMath(slo)

@@ -4,7 +4,7 @@
  * alerts (a stored budget is as of the SLO's last event).
  */
 import type { SloBudgetRecord } from '../../contracts/records'
-import { BURN_WINDOWS, budgetStatus, type AlertState, type BurnRates } from './budget'
+import { BURN_WINDOWS, badTime, budgetStatus, type AlertState, type BadInterval, type BurnRates, type SloMath } from './budget'
 import { emptyBudget, sloMath } from './decide'
 import type { SlosConfig } from './slos'
 
@@ -30,6 +30,10 @@ export interface SloReportRow {
   badIntervals: Array<{ start: string; end: string | null }>
   /** Event time the stored budget is as of; null when nothing was charged yet. */
   lastEventAt: string | null
+  /** Budget remaining through the window: at its start, at each bad interval's start and end, and now. */
+  burnDown: Array<{ at: string; remaining: number }>
+  /** The last action outcomes recorded against the SLO, newest first. */
+  recentRemediations: Array<{ at: string; action: string; status: string; fingerprint: string; idempotencyKey: string }>
 }
 
 const minutes = (ms: number): number => Math.round((ms / 60_000) * 100) / 100
@@ -42,7 +46,8 @@ export function sloReport(slos: SlosConfig, budgets: { get(slo: string): SloBudg
     const open = Object.values(b.open)
     const intervals = [...b.intervals.map((i) => ({ start: i.start, end: i.end as number | null })), ...open.map((start) => ({ start, end: null }))]
     const at = Math.max(now, b.asOf)
-    const status = budgetStatus(intervals, sloMath(slo), at)
+    const math = sloMath(slo)
+    const status = budgetStatus(intervals, math, at)
     const total = Object.values(b.remediations).reduce((sum, n) => sum + n, 0)
     return {
       slo: slo.name,
@@ -64,8 +69,21 @@ export function sloReport(slos: SlosConfig, budgets: { get(slo: string): SloBudg
         .sort((x, y) => x.start - y.start)
         .map((i) => ({ start: new Date(i.start).toISOString(), end: i.end === null ? null : new Date(i.end).toISOString() })),
       lastEventAt: stored ? new Date(stored.asOf).toISOString() : null,
+      burnDown: burnDown(intervals, math, status.windowStart, at, status.allowedMs),
+      recentRemediations: [...b.recent].reverse().map((r) => ({ ...r, at: new Date(r.at).toISOString() })),
     }
   })
+}
+
+/** Budget remaining at the points where it can change (interval edges) in [from, to]. */
+function burnDown(intervals: readonly BadInterval[], math: SloMath, from: number, to: number, allowedMs: number): Array<{ at: string; remaining: number }> {
+  const times = new Set<number>([from, to])
+  for (const i of intervals) {
+    for (const t of [i.start, i.end ?? to]) if (t > from && t < to) times.add(t)
+  }
+  return [...times]
+    .sort((a, b) => a - b)
+    .map((t) => ({ at: new Date(t).toISOString(), remaining: allowedMs > 0 ? 1 - badTime(intervals, from, t, math) / allowedMs : 1 }))
 }
 
 /** The report as a fixed-width table, one line per SLO. */
