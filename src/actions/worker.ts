@@ -34,7 +34,8 @@ import { escalationFor, ledgerEntry, ledgerKeyOf, planRequest, revertKey, succes
 import { outcomeFor, type OutcomeFields } from './outcome'
 import type { Pause, PausableRequest } from './pause'
 import { Slots } from './slots'
-import { gateReason } from './gate'
+import { BURN_WINDOW_NAMES, gateReason, type GateSettings } from './gate'
+import type { BurnWindowName } from '../stages/slo/budget'
 import type { SlosConfig } from '../stages/slo/slos'
 import type { HandlerContext, HandlerResult } from './types'
 
@@ -347,11 +348,17 @@ export class ActionWorker {
     }
   }
 
-  /** Why the action's budget gate stops the request now (the SLO of its service, from the catalog). */
+  /**
+   * Why a budget gate stops the request now: the action's own (actions.yaml) or its
+   * route's (routes.yaml, carried on the request); the SLO is its service's (catalog).
+   */
   private gate(request: ActionRequestRecord, config: ActionConfig, now: number): string | undefined {
     const slo = request.alert.slo
-    if (!config.settings.gate || slo === null) return undefined
-    return gateReason(config.settings.gate, this.options.slos?.()?.byName.get(slo), this.options.budgets?.get(slo), now)
+    if (slo === null) return undefined
+    const definition = this.options.slos?.()?.byName.get(slo)
+    const budget = this.options.budgets?.get(slo)
+    const reasons = [config.settings.gate ?? undefined, routeGate(request)].map((gate) => gateReason(gate, definition, budget, now)).filter((r): r is string => r !== undefined)
+    return reasons.length > 0 ? [...new Set(reasons)].join(' / ') : undefined
   }
 
   private setCircuit(key: string, service: string | null, circuit: Circuit): void {
@@ -448,6 +455,17 @@ export class ActionWorker {
       this.log.error({ key, err: describeError(err) }, 'could not record the revert; it runs again after a restart')
     }
   }
+}
+
+/** The gate a route put on the request, as GateSettings. */
+function routeGate(request: ActionRequestRecord): GateSettings | undefined {
+  const g = request.gate
+  if (!g) return undefined
+  const gate: { minBudgetRemaining?: number; maxBurnRate?: number; burnWindow?: BurnWindowName } = {}
+  if (g.minBudgetRemaining !== null) gate.minBudgetRemaining = g.minBudgetRemaining
+  if (g.maxBurnRate !== null) gate.maxBurnRate = g.maxBurnRate
+  if (g.burnWindow !== null && (BURN_WINDOW_NAMES as readonly string[]).includes(g.burnWindow)) gate.burnWindow = g.burnWindow as BurnWindowName
+  return gate
 }
 
 function pausable(request: ActionRequestRecord): PausableRequest {

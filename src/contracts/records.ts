@@ -62,6 +62,8 @@ export interface ActionRequestRecord {
   /** Record time of the admitted alert, ms since the epoch. */
   requestedAt: number
   alert: EnrichedAlertRecord
+  /** The route's budget gate (null: none); the action's own applies too. */
+  gate?: { minBudgetRemaining: number | null; maxBurnRate: number | null; burnWindow: string | null } | null
 }
 
 export type OutcomeStatus = 'succeeded' | 'failed' | 'timed_out' | 'skipped_duplicate' | 'circuit_open' | 'cancelled_resolved' | 'dry_run' | 'skipped_paused' | 'gated' | 'error' | 'not_effective'

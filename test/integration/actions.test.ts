@@ -417,6 +417,12 @@ describe('action workers', () => {
     expect(target.calls('/gated')).toHaveLength(0)
     const [page] = await outcomesOf(`${r.idempotencyKey}>page`)
     expect(page!.status).toBe('succeeded')
+    // A route's gate (carried on the request) stops an action that has none of its own.
+    const viaRoute = { ...request({ action: 'exec', fingerprint: 'gate0003', service: 'shop', slo: 'shop-gated', params: { command: 'record-argv', extra: 'x' } }), gate: { minBudgetRemaining: null, maxBurnRate: 5, burnWindow: '3d' } }
+    await send(viaRoute)
+    const [routed] = await outcomesOf(viaRoute.idempotencyKey)
+    expect(routed).toMatchObject({ status: 'gated', escalatedTo: 'page' })
+    expect(routed!.detail).toContain('over 3d (gate: at most 5×)')
     // The same action for a service with budget left runs.
     const ok = request({ action: 'webhook', fingerprint: 'gate0002', service: 'shop', slo: 'no-such-slo', params: { url: `${target.url}/gated` } })
     await send(ok)

@@ -42,7 +42,7 @@ route:
   })
 
   it.each<[string, string, string[]]>([
-    ['unknown key', 'route:\n  recevier: x\n', ['/route/recevier is not allowed; expected one of: name, matchers, continue, action, params, dry_run, routes']],
+    ['unknown key', 'route:\n  recevier: x\n', ['/route/recevier is not allowed; expected one of: name, matchers, continue, action, params, dry_run, gate, routes']],
     ['unknown nested key', 'route:\n  routes:\n    - action: page\n      group_by: [a]\n', ['/route/routes/0/group_by is not allowed']],
     ['unknown top-level key', 'route: {}\nreceivers: []\n', ['/receivers is not allowed']],
     ['no route', 'routes: []\n', ['/route is required']],
@@ -52,6 +52,8 @@ route:
     ['bad template', 'route:\n  routes:\n    - action: page\n      params: { x: "{{ constructor }}" }\n', ['/route/routes/0/params/x placeholder {{ constructor }}: unknown field "constructor"']],
     ['params without action', 'route:\n  routes:\n    - params: { x: y }\n', ['/route/routes/0/params: parameters need an action']],
     ['dry_run without action', 'route:\n  routes:\n    - dry_run: true\n', ['/route/routes/0/dry_run: dry_run needs an action']],
+    ['gate without action', 'route:\n  routes:\n    - gate: { max_burn_rate: 2 }\n', ['/route/routes/0/gate: a budget gate needs an action']],
+    ['gate out of range', 'route:\n  routes:\n    - action: page\n      gate: { min_budget_remaining: 1.5, burn_window: 2h, maxBurnRate: 3 }\n', ['/route/routes/0/gate/min_budget_remaining', '/route/routes/0/gate/burn_window', '/route/routes/0/gate/maxBurnRate is not allowed']],
     ['non-string param', 'route:\n  routes:\n    - action: page\n      params: { x: 5 }\n', ['/route/routes/0/params/x must be string (quote it: "5")']],
     ['bad route name', 'route:\n  routes:\n    - name: a/b\n', ['/route/routes/0/name must be a route name']],
     ['duplicate name', 'route:\n  routes:\n    - name: x\n    - name: x\n', ['/route/routes/1/name "x" is already the id of the route at /route/routes/0']],

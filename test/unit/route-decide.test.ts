@@ -193,6 +193,24 @@ route:
     for (const e of emits) expect(valid(e.schema, e.value)).toBe(true)
   })
 
+  it("puts the route's budget gate on its requests, and none on the others", () => {
+    const gated = tree(`
+route:
+  routes:
+    - name: restart
+      continue: true
+      action: webhook
+      params: { url: "http://x/restart" }
+      gate: { min_budget_remaining: 0.2, max_burn_rate: 6, burn_window: 6h }
+    - action: page
+`)
+    const { emits } = decideRoute(gated, enriched({ alertname: 'HighLatency', severity: 'critical' }), ctx)
+    const [restart, page] = emits.map((e) => e.value as ActionRequestRecord)
+    expect(restart!.gate).toEqual({ minBudgetRemaining: 0.2, maxBurnRate: 6, burnWindow: '6h' })
+    expect(page!.gate).toBeUndefined()
+    for (const e of emits) expect(valid(e.schema, e.value)).toBe(true)
+  })
+
   it('routes resolved alerts the same way', () => {
     const record = enriched({ severity: 'critical' })
     record.alert.status = 'resolved'

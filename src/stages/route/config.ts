@@ -13,6 +13,8 @@
 import path from 'node:path'
 import { displayName, readConfigFile, yamlFormat } from '../../config/yaml-file'
 import { ConfigError } from '../../errors'
+import type { GateSettings } from '../../actions/gate'
+import type { BurnWindowName } from '../slo/budget'
 import { parseMatchers, type Matcher } from '../../matchers'
 import { TemplateSyntaxError, parseTemplate, type Template } from './template'
 
@@ -37,6 +39,8 @@ export interface Route {
   readonly action: string | null
   readonly params: readonly RouteParam[]
   readonly dryRun: boolean
+  /** Budget gate the action's workers check for requests of this route (null: none). */
+  readonly gate: GateSettings | null
   readonly routes: readonly Route[]
 }
 
@@ -54,6 +58,7 @@ interface RawRoute {
   action?: string
   params?: Record<string, string>
   dry_run?: boolean
+  gate?: { min_budget_remaining?: number; max_burn_rate?: number; burn_window?: BurnWindowName }
   routes?: RawRoute[]
 }
 
@@ -77,6 +82,15 @@ export const ROUTES_FILE_SCHEMA = {
         action: { type: 'string', minLength: 1 },
         params: { type: 'object', propertyNames: { pattern: PARAM_NAME }, additionalProperties: { type: 'string' } },
         dry_run: { type: 'boolean' },
+        gate: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            min_budget_remaining: { type: 'number', minimum: 0, maximum: 1 },
+            max_burn_rate: { type: 'number', exclusiveMinimum: 0 },
+            burn_window: { enum: ['5m', '30m', '1h', '6h', '1d', '3d'] },
+          },
+        },
         routes: { type: 'array', items: { $ref: '#/definitions/route' } },
       },
     },
@@ -90,6 +104,15 @@ const ROUTES_FORMAT = yamlFormat<{ route: RawRoute }>(ROUTES_FILE_SCHEMA, {
     propertyNames: 'a parameter name (letters, digits, "_", "." and "-", starting with a letter or "_")',
   },
 })
+
+/** A routes.yaml gate (snake_case, like dry_run) as the workers' GateSettings. */
+function routeGate(raw: NonNullable<RawRoute['gate']>): GateSettings {
+  const gate: { minBudgetRemaining?: number; maxBurnRate?: number; burnWindow?: BurnWindowName } = {}
+  if (raw.min_budget_remaining !== undefined) gate.minBudgetRemaining = raw.min_budget_remaining
+  if (raw.max_burn_rate !== undefined) gate.maxBurnRate = raw.max_burn_rate
+  if (raw.burn_window !== undefined) gate.burnWindow = raw.burn_window
+  return gate
+}
 
 /**
  * Validates the text of a routes file. `knownActions` are the declared action names
@@ -122,6 +145,7 @@ export function parseRoutesFile(text: string, file: string, knownActions: readon
     }
     if (action === null && raw.params !== undefined) problems.push(`${at}/params: parameters need an action on the same route`)
     if (action === null && raw.dry_run !== undefined) problems.push(`${at}/dry_run: dry_run needs an action on the same route`)
+    if (action === null && raw.gate !== undefined) problems.push(`${at}/gate: a budget gate needs an action on the same route`)
     const params: RouteParam[] = []
     for (const [param, source] of Object.entries(raw.params ?? {})) {
       try {
@@ -144,6 +168,7 @@ export function parseRoutesFile(text: string, file: string, knownActions: readon
       action,
       params: Object.freeze(params),
       dryRun: raw.dry_run ?? false,
+      gate: raw.gate === undefined ? null : Object.freeze(routeGate(raw.gate)),
       routes: Object.freeze(routes),
     })
   }

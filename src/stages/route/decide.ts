@@ -139,6 +139,8 @@ export function decideRoute(tree: RouteTree, record: EnrichedAlertRecord, ctx: R
         requestedAt: alert.receivedAt,
         alert: record,
       }
+      const gate = planned.route.gate
+      if (gate) value.gate = { minBudgetRemaining: gate.minBudgetRemaining ?? null, maxBurnRate: gate.maxBurnRate ?? null, burnWindow: gate.burnWindow ?? null }
       emits.push({ topic: `${ctx.prefix}${actionTopic(planned.action)}`, key: alert.fingerprint, schema: 'ActionRequest', value })
       continue
     }
