@@ -127,11 +127,12 @@ export function account(previous: SloBudgetRecord | undefined, e: SloEventRecord
     delete b.open[episode]
     b.intervals.push({ start, end })
     const acted = b.actedAt[episode]
-    if (acted !== undefined) {
+    // Only a resolve after the action counts as one (an alert that had ended first did not need it).
+    if (acted !== undefined && end >= acted) {
       b.resolvedAfterActionCount += 1
-      b.resolvedAfterActionMs += Math.max(0, end - acted)
-      delete b.actedAt[episode]
+      b.resolvedAfterActionMs += end - acted
     }
+    delete b.actedAt[episode]
   } else {
     b.remediations[e.status] = (b.remediations[e.status] ?? 0) + 1
     if (RAN.has(e.status)) b.automated += 1
