@@ -19,6 +19,8 @@ import { valueSubject } from '../../src/topology/names'
 import { outcomeFor } from '../../src/actions/outcome'
 import { collect, endpoints, kafkaSettings, testLogger, uniqueName, waitFor, type Collector } from '../support/kafka'
 import { enrichedAlertRecord } from '../support/records'
+import { actionRequest, decodedOutcomes, sendActionRequests } from '../support/actions'
+import { HttpTarget } from '../support/http-target'
 import { provisionTopology, schemas, type TestTopology } from '../support/topology'
 
 const M = 60_000
@@ -35,6 +37,7 @@ let t: TestTopology
 let app: App
 let dir: string
 let budgets: Collector
+let target: HttpTarget
 
 function alert(instance: string, status: 'firing' | 'resolved', startsAt: number, endsAt?: number, extra: Record<string, string> = {}) {
   const labels = { alertname: 'ShopDown', slo: SLO, instance, ...extra }
@@ -82,13 +85,27 @@ beforeAll(async () => {
     path.join(dir, 'slos.yaml'),
     ['slos:', `  - name: ${SLO}`, '    service: shop', '    team: payments', '    objective: 0.999', '    window: 30d', '    indicator:', `      matchers: ['slo="${SLO}"']`].join('\n'),
   )
-  app = buildApp({ endpoints, logger: testLogger, stages: ['ingest', 'dedup', 'slo'], prefix: t.prefix, http: { port: 0 }, configDir: dir, configPollMs: 200, sessionTimeoutMs: 6000 })
+  target = await new HttpTarget().start()
+  // Action workers in the same process: the webhook action is gated below 90% budget left.
+  fs.writeFileSync(
+    path.join(dir, 'actions.yaml'),
+    [
+      'dryRun: false',
+      `artifactsDir: ${JSON.stringify(path.join(dir, 'artifacts'))}`,
+      'defaults: { timeout: 2s, maxAttempts: 1 }',
+      'actions:',
+      `  page: { escalateTo: null, onResolved: run, config: { kind: slack, url: "${target.url}/slack" } }`,
+      '  webhook: { gate: { minBudgetRemaining: 0.9 } }',
+    ].join('\n'),
+  )
+  app = buildApp({ endpoints, logger: testLogger, stages: ['ingest', 'dedup', 'slo', 'actions'], prefix: t.prefix, http: { port: 0 }, configDir: dir, configPollMs: 200, sessionTimeoutMs: 6000 })
   await app.start()
   budgets = await collect(t.topics.budget)
 }, 120000)
 
 afterAll(async () => {
   await app?.stop()
+  await target?.stop()
   await budgets?.stop()
   await t?.cleanup()
   fs.rmSync(dir, { recursive: true, force: true })
@@ -159,6 +176,27 @@ it('charges the union of the indicator alerts’ firing times, with remediations
   expect(printed.join('\n')).toMatch(new RegExp(`^${SLO}\\s+shop\\s+payments\\s+99\\.9%\\s+65\\.3%\\s+15/43\\.2`, 'm'))
 })
 
+it('an action for the service, once its budget is below the gate, is gated and paged — from alerts through the webhook to the worker', async () => {
+  target.on('/restart', 200).on('/slack', 200)
+  const outcomes = await collect(t.topics.outcomes)
+  const producer = await RecordProducer.connect(kafkaSettings('test-slo-gate'))
+  try {
+    // 15 bad minutes charged above: 65.3% of the budget left, under the 90% gate.
+    const r = actionRequest({ action: 'webhook', fingerprint: 'gated0001', service: 'shop', slo: SLO, params: { url: `${target.url}/restart` } })
+    await sendActionRequests(t, producer, [r])
+    const outcome = await waitFor('the gated outcome', async () => (await decodedOutcomes(t, outcomes)).find((o) => o.idempotencyKey === r.idempotencyKey))
+    expect(outcome).toMatchObject({ status: 'gated', attempts: 0, escalatedTo: 'page' })
+    expect(outcome.detail).toContain(`error budget of SLO ${SLO} is at 65.3% (gate: at least 90%)`)
+    const page = await waitFor('the page', async () => (await decodedOutcomes(t, outcomes)).find((o) => o.idempotencyKey === `${r.idempotencyKey}>page`))
+    expect(page.status).toBe('succeeded')
+    expect(target.calls('/slack')[0]!.body).toContain('gated')
+    expect(target.calls('/restart')).toHaveLength(0)
+  } finally {
+    await producer.disconnect()
+    await outcomes.stop()
+  }
+})
+
 it('GET /slo renders each SLO’s burn-down chart with the numbers /api/slo returns (headless Chromium)', async () => {
   const api = (await (await fetch(`${app.httpAddress()}/api/slo`)).json()) as { slos: SloReportRow[] }
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] })
@@ -180,7 +218,10 @@ it('GET /slo renders each SLO’s burn-down chart with the numbers /api/slo retu
     expect(points.slice(1, -1)).toEqual(row.burnDown.slice(1, -1).map((p) => [p.at, p.remaining]))
     expect(points.slice(1, -1).map(([at]) => at)).toEqual([new Date(T0).toISOString(), new Date(T0 + 15 * M).toISOString()])
     expect(points.at(-1)![1]).toBeCloseTo(row.budgetRemaining, 9)
-    expect(await box.locator('table.remediations td', { hasText: 'succeeded' }).count()).toBe(1)
+    // The recent remediations, newest first, as the API lists them.
+    const cells = await box.locator('table.remediations tr').evaluateAll((rows) => rows.slice(1).map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent)))
+    expect(cells).toEqual(row.recentRemediations.map((r) => [r.at, r.action, r.status, r.fingerprint]))
+    expect(cells.map((c) => c[2])).toContain('succeeded')
     expect(await box.textContent()).toContain('15 of 43.2 bad minutes')
     // Everything came from this process: no request failed, nothing from another host.
     expect(failed).toEqual([])
