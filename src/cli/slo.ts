@@ -43,7 +43,7 @@ export function addSloCommands(cli: Command, deps: SloCommandDeps = {}): void {
       const config = loadSlosFile(path.resolve(opts.file))
       const endpoints = endpointsFromEnv(deps.env ?? process.env)
       const logger = deps.logger ?? createLogger({ level: opts.logLevel, destination: 'stderr' })
-      const budgets = await readBudgets({ brokers: endpoints.brokers, clientId: 'nightshift-cli', logger }, new Registry(endpoints.registryUrl), topicNames(opts.prefix).budget, logger)
+      const budgets = await readBudgets({ brokers: endpoints.brokers, clientId: 'nightshift-cli', logger }, new Registry(endpoints.registryUrl), topicNames(opts.prefix).budget)
       const rows = sloReport(config, budgets, (deps.now ?? Date.now)())
       print(opts.json ? JSON.stringify(rows, null, 2) : formatSloReport(rows))
     })

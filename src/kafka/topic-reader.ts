@@ -3,6 +3,7 @@ import { ConfigError, ERROR_CODES, NightshiftError, RetriableError, describeErro
 import type { Logger } from '../log'
 import { createKafka, type KafkaSettings } from './connection'
 import { RecordConsumer, type RecordBatch } from './consumer'
+import { RecordProducer } from './producer'
 import type { InRecord } from './records'
 
 /** How long {@link readTopic} waits for the end offsets by default. */
@@ -189,4 +190,66 @@ export async function readTopic(settings: KafkaSettings, topic: string, options:
     await tail.stop()
   }
   return records.sort((a, b) => a.partition - b.partition || (BigInt(a.offset) < BigInt(b.offset) ? -1 : 1))
+}
+
+/** Key prefix of read barriers (and of the runner's restore barriers): no record key of ours starts with NUL. */
+export const BARRIER_KEY_PREFIX = '\u0000barrier/'
+
+/** True for barrier records (tombstones with a NUL-prefixed key), which readers skip. */
+export function isBarrier(record: Pick<InRecord, 'key' | 'value'>): boolean {
+  return record.value === null && record.key !== null && record.key.toString('utf8').startsWith(BARRIER_KEY_PREFIX)
+}
+
+/**
+ * Every committed record of `topic` up to now, also for topics written in transactions
+ * (where {@link readTopic} cannot tell when it is done: a reader never sees a
+ * transaction's commit marker, the last offset). A tombstone barrier with a unique key is
+ * appended to every partition first; each partition is read until its barrier, which a
+ * read_committed reader reaches only after every transaction before it was decided.
+ * Barriers are skipped in the result (and compacted away later). In log order within a
+ * partition, partitions ascending.
+ * @throws ConfigError when the topic does not exist; RetriableError on timeout.
+ */
+export async function readTopicToBarrier(settings: KafkaSettings, topic: string, options: ReadTopicOptions = {}): Promise<InRecord[]> {
+  const timeoutMs = options.timeoutMs ?? DEFAULT_READ_TIMEOUT_MS
+  const ranges = await partitionRanges(settings, topic)
+  const barriers = new Map<number, string>()
+  const producer = await RecordProducer.connect(settings)
+  try {
+    const records = [...ranges.keys()].map((partition) => ({ topic, partition, key: `${BARRIER_KEY_PREFIX}${randomUUID()}`, value: null }))
+    await producer.send(records)
+    for (const r of records) barriers.set(r.partition, r.key)
+  } finally {
+    await producer.disconnect()
+  }
+  const pending = new Set(barriers.keys())
+  const collected: InRecord[] = []
+  let finish: () => void = () => undefined
+  const done = new Promise<void>((resolve) => (finish = resolve))
+  const reader = await RecordConsumer.connect(
+    { ...settings, clientId: `${settings.clientId}-read` },
+    { groupId: `nightshift-read-${randomUUID()}`, topics: [topic], fromBeginning: true, readCommitted: true, autoCommit: false },
+  )
+  const timer = setTimeout(finish, timeoutMs)
+  try {
+    await reader.run(async (batch: RecordBatch) => {
+      if (!pending.has(batch.partition)) return
+      for (const record of batch.records) {
+        if (record.key?.toString('utf8') === barriers.get(batch.partition)) {
+          pending.delete(batch.partition)
+          if (pending.size === 0) finish()
+          return
+        }
+        if (!isBarrier(record)) collected.push(record)
+      }
+    })
+    await done
+  } finally {
+    clearTimeout(timer)
+    await reader.disconnect().catch(() => undefined)
+  }
+  if (pending.size > 0) {
+    throw new RetriableError(ERROR_CODES.KAFKA_UNAVAILABLE, `reading ${topic} did not reach the end of partition(s) ${[...pending].join(', ')} within ${timeoutMs} ms`)
+  }
+  return collected.sort((a, b) => a.partition - b.partition || (BigInt(a.offset) < BigInt(b.offset) ? -1 : 1))
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { ERROR_CODES, RetriableError, describeError } from '../errors'
-import { RecordConsumer, type KafkaSettings, type OutRecord, type Registry } from '../kafka'
+import { BARRIER_KEY_PREFIX, RecordConsumer, isBarrier, type KafkaSettings, type OutRecord, type Registry } from '../kafka'
 import type { Logger } from '../log'
 
 /** Header marking a restore barrier; its key starts with NUL so no stage key can equal it. */
@@ -11,7 +11,7 @@ export function barrierRecord(changelogTopic: string, partition: number): OutRec
   return {
     topic: changelogTopic,
     partition,
-    key: `\u0000barrier/${randomUUID()}`,
+    key: `${BARRIER_KEY_PREFIX}${randomUUID()}`,
     value: null,
     headers: { [BARRIER_HEADER]: '1' },
   }
@@ -75,7 +75,8 @@ export async function restoreFromChangelog(args: RestoreArgs): Promise<number> {
           if (pending.size === 0) finish()
           return
         }
-        if (record.headers[BARRIER_HEADER] !== undefined) continue
+        // Own restore barriers, and other readers' barriers (readTopicToBarrier).
+        if (record.headers[BARRIER_HEADER] !== undefined || isBarrier(record)) continue
         if (record.value === null) {
           args.apply(batch.partition, key, null)
         } else {
