@@ -11,6 +11,8 @@ import { ActionWorkers } from './actions/workers'
 import { ConfigError } from './errors'
 import { DEFAULT_HTTP_LISTEN, buildHttpServer, type WebhookAuth } from './http'
 import { registerSloPage } from './http/slo-page'
+import { addressOf, buildOpsServer } from './http/ops'
+import type { FastifyInstance } from 'fastify'
 import { KafkaIngestPublisher } from './ingest'
 import { KafkaAdmin, Registry, waitForBroker, type KafkaSettings } from './kafka'
 import type { Logger } from './log'
@@ -62,6 +64,11 @@ export interface AppOptions {
   metrics?: MetricsRegistry
   /** Action workers to run when the actions stage runs (default: every action of actions.yaml). */
   actions?: readonly string[]
+  /**
+   * Where a process without the webhook serves /metrics, /healthz, /readyz, /api/slo and
+   * /slo (none: no HTTP server). A process running ingest serves them on the webhook's port.
+   */
+  opsHttp?: { host: string; port: number }
   /** Environment action handlers read secrets from (default: process.env). */
   env?: Readonly<Record<string, string | undefined>>
 }
@@ -145,6 +152,33 @@ interface Runnable {
   address?(): string | undefined
 }
 
+/** What every Nightshift HTTP server serves besides its own routes: /metrics, /api/slo, /slo. */
+function registerOpsRoutes(server: FastifyInstance, ctx: StageContext): void {
+  server.get('/metrics', async (_request, reply) => reply.type(ctx.metricsRegistry.contentType).send(await ctx.metricsRegistry.metrics()))
+  server.get('/api/slo', async (_request, reply) => {
+    const slo = ctx.slo
+    if (!slo) return reply.code(404).send({ error: 'the slo stage does not run in this process (run it with --stage slo)' })
+    return reply.send({ generatedAt: new Date().toISOString(), slos: sloReport(slo.config(), slo.budgets, Date.now()) })
+  })
+  registerSloPage(server)
+}
+
+/** The HTTP server of a process without the webhook, when asked for (`--metrics-port`). */
+function opsStage(ctx: StageContext, listen: { host: string; port: number }): Runnable {
+  const server = buildOpsServer(ctx.logger)
+  registerOpsRoutes(server, ctx)
+  let address: string | undefined
+  return {
+    async start() {
+      await server.listen(listen)
+      address = addressOf(server)
+      ctx.logger.child({ module: 'http' }).info({ address }, 'metrics and health listening')
+    },
+    stop: () => server.close(),
+    address: () => address,
+  }
+}
+
 /**
  * The webhook: an HTTP server whose alerts go to alerts.raw, plus /healthz, /readyz and
  * /metrics. It starts accepting once Kafka answers, and says so on /readyz.
@@ -159,13 +193,7 @@ function ingestStage(ctx: StageContext): Runnable {
     ...(http.auth ? { auth: http.auth } : {}),
     ...(http.bodyLimitBytes ? { bodyLimitBytes: http.bodyLimitBytes } : {}),
   })
-  server.get('/metrics', async (_request, reply) => reply.type(ctx.metricsRegistry.contentType).send(await ctx.metricsRegistry.metrics()))
-  server.get('/api/slo', async (_request, reply) => {
-    const slo = ctx.slo
-    if (!slo) return reply.code(404).send({ error: 'the slo stage does not run in this process (run it with --stage slo next to ingest)' })
-    return reply.send({ generatedAt: new Date().toISOString(), slos: sloReport(slo.config(), slo.budgets, Date.now()) })
-  })
-  registerSloPage(server)
+  registerOpsRoutes(server, ctx)
   let address: string | undefined
   return {
     async start() {
@@ -295,6 +323,11 @@ export function buildApp(options: AppOptions): App {
         const stage = await STAGE_BUILDERS[name as StageName]!(ctx)
         await stage.start()
         running.push(stage)
+      }
+      if (!selected.includes('ingest') && options.opsHttp) {
+        const ops = opsStage(ctx, options.opsHttp)
+        await ops.start()
+        running.push(ops)
       }
       log.info({ brokers: options.endpoints.brokers, clusterId, registry: options.endpoints.registryUrl, stages: selected, prefix }, 'nightshift ready')
     },

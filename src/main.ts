@@ -57,9 +57,9 @@ function parseCount(raw: string, name: string): number {
   return n
 }
 
-function parsePort(raw: string): number {
+function parsePort(raw: string, name = '--http-port'): number {
   const port = Number(raw)
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`--http-port must be a port number, got "${raw}"`)
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`${name} must be a port number, got "${raw}"`)
   return port
 }
 
@@ -87,12 +87,13 @@ function program(): Command {
     .option('--dedup-max-entries <n>', 'episodes kept in memory per partition', process.env.NIGHTSHIFT_DEDUP_MAX_ENTRIES ?? String(DEFAULT_DEDUP.maxEntries))
     .option('--action <name...>', 'with the actions stage: run only these action workers (default: every action of actions.yaml)')
     .option('--config-dir <dir>', 'folder of topics.yaml, catalog.yaml, limits.yaml, routes.yaml, actions.yaml', process.env.NIGHTSHIFT_CONFIG_DIR)
+    .option('--metrics-port <port>', 'without the webhook (--stage without ingest): serve /metrics, /healthz, /readyz, /api/slo, /slo on this port', process.env.NIGHTSHIFT_METRICS_PORT)
     .option('--log-level <level>', 'pino log level', process.env.LOG_LEVEL ?? 'info')
     .addHelpText(
       'after',
       '\nWebhook credentials come from the environment only: NIGHTSHIFT_WEBHOOK_TOKEN (bearer)\nor NIGHTSHIFT_WEBHOOK_USERNAME + NIGHTSHIFT_WEBHOOK_PASSWORD (basic).',
     )
-    .action(async (opts: { logLevel: string; stage?: string[]; action?: string[]; configDir?: string; prefix: string; httpHost: string; httpPort: string; dedupTtl: string; dedupMaxEntries: string }) => {
+    .action(async (opts: { logLevel: string; stage?: string[]; action?: string[]; configDir?: string; metricsPort?: string; prefix: string; httpHost: string; httpPort: string; dedupTtl: string; dedupMaxEntries: string }) => {
       const logger = createLogger({ level: opts.logLevel })
       const readyTimeoutMs = Number(process.env.NIGHTSHIFT_READY_TIMEOUT_MS ?? 30000)
       const app = buildApp({ endpoints: endpointsFromEnv(), logger, readyTimeoutMs, stages: opts.stage,
@@ -102,6 +103,7 @@ function program(): Command {
         ...sessionTimeout(),
         ...(opts.action ? { actions: opts.action } : {}),
         ...(opts.configDir ? { configDir: path.resolve(opts.configDir) } : {}),
+        ...(opts.metricsPort ? { opsHttp: { host: opts.httpHost, port: parsePort(opts.metricsPort, '--metrics-port') } } : {}),
       })
       await runUntilSignal(logger, () => app.start(), () => app.stop())
     })

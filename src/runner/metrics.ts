@@ -1,4 +1,4 @@
-import { Counter, Histogram, type Registry } from 'prom-client'
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
 
 /** Metrics every stage runner reports, labelled by stage; created once per process. */
 export interface StageMetrics {
@@ -9,10 +9,30 @@ export interface StageMetrics {
   retries: Counter<'stage' | 'code'>
   transactionSeconds: Histogram<'stage'>
   restoredEntries: Counter<'stage'>
+  /** Sources of consumer lag, asked on each scrape (a runner adds itself while it runs). */
+  lagProbes: Set<LagProbe>
 }
+
+/** One consumer group's lag per input partition: end offset − committed offset. */
+export type LagProbe = () => Promise<Array<{ stage: string; group: string; topic: string; partition: number; lag: number }>>
 
 export function createStageMetrics(registry: Registry): StageMetrics {
   const registers = [registry]
+  const lagProbes = new Set<LagProbe>()
+  new Gauge({
+    name: 'nightshift_stage_consumer_lag',
+    help: 'Records not yet consumed per input partition (end offset − committed offset; a transactional input counts its last commit marker too).',
+    labelNames: ['stage', 'group', 'topic', 'partition'],
+    registers,
+    async collect() {
+      this.reset()
+      const results = await Promise.allSettled([...lagProbes].map((probe) => probe()))
+      for (const result of results) {
+        if (result.status !== 'fulfilled') continue
+        for (const l of result.value) this.set({ stage: l.stage, group: l.group, topic: l.topic, partition: String(l.partition) }, l.lag)
+      }
+    },
+  })
   return {
     recordsIn: new Counter({ name: 'nightshift_stage_records_in_total', help: 'Records consumed by a stage.', labelNames: ['stage', 'topic'], registers }),
     recordsOut: new Counter({ name: 'nightshift_stage_records_out_total', help: 'Records produced by a stage (outputs, decisions, DLQ).', labelNames: ['stage', 'topic'], registers }),
@@ -27,5 +47,6 @@ export function createStageMetrics(registry: Registry): StageMetrics {
       registers,
     }),
     restoredEntries: new Counter({ name: 'nightshift_stage_restored_entries_total', help: 'State entries restored from changelogs.', labelNames: ['stage'], registers }),
+    lagProbes,
   }
 }

@@ -128,6 +128,7 @@ export class StageRunner<I, S extends object = never> {
     consumer.onAssignment((assignment) => this.onAssignment(assignment))
     this.consumer = consumer
     await consumer.run((batch, control) => this.handleBatch(batch, control))
+    this.options.metrics.lagProbes.add(this.lagProbe)
     this.log.info({ groupId: this.stage.groupId, topics: this.stage.inputTopics }, 'stage started')
   }
 
@@ -140,8 +141,25 @@ export class StageRunner<I, S extends object = never> {
     }
   }
 
+  /** This group's lag per input partition, for /metrics (asked at scrape time). */
+  private readonly lagProbe = async (): Promise<Array<{ stage: string; group: string; topic: string; partition: number; lag: number }>> => {
+    const admin = this.admin
+    if (!admin) return []
+    const out: Array<{ stage: string; group: string; topic: string; partition: number; lag: number }> = []
+    for (const topic of this.stage.inputTopics) {
+      const [ends, committed] = await Promise.all([admin.endOffsets(topic), admin.committedOffsets(this.stage.groupId, topic)])
+      for (const [partition, end] of ends) {
+        const at = BigInt(committed.get(partition) ?? '-1')
+        const lag = BigInt(end) - (at < 0n ? 0n : at)
+        out.push({ stage: this.stage.name, group: this.stage.groupId, topic, partition, lag: Number(lag < 0n ? 0n : lag) })
+      }
+    }
+    return out
+  }
+
   /** Finishes the batch in progress, commits it, leaves the group, closes producers. */
   async stop(): Promise<void> {
+    this.options.metrics.lagProbes.delete(this.lagProbe)
     await this.consumer?.disconnect()
     this.consumer = undefined
     await Promise.all([...this.producers.values()].map((p) => p.disconnect().catch(() => undefined)))
