@@ -5,10 +5,13 @@
 import path from 'node:path'
 import { Command } from 'commander'
 import { buildApp, implementedStages } from './app'
+import { addDlqCommands } from './cli/dlq'
 import { addPauseCommands } from './cli/pause'
 import { addRoutesCommands } from './cli/routes'
 import { addSloCommands } from './cli/slo'
+import { addTailCommands } from './cli/tail'
 import { addTopologyCommands } from './cli/topology'
+import { addTraceCommands } from './cli/trace'
 import { endpointsFromEnv } from './config/endpoints'
 import { ConfigError, NightshiftError, describeError } from './errors'
 import { parseDuration } from './config/duration'
@@ -111,6 +114,9 @@ function program(): Command {
   addRoutesCommands(cli)
   addSloCommands(cli)
   addPauseCommands(cli)
+  addTailCommands(cli)
+  addDlqCommands(cli)
+  addTraceCommands(cli)
   return cli
 }
 

@@ -6,6 +6,7 @@ import {
   KafkaAdmin,
   RecordConsumer,
   TransactionalProducer,
+  isBarrier,
   nextOffset,
   type BatchControl,
   type InRecord,
@@ -353,6 +354,8 @@ export class StageRunner<I, S extends object = never> {
   private async decodeAll(records: InRecord[]): Promise<Array<{ record: InRecord; source: SourcePosition } & ({ input: I } | { error: unknown })>> {
     const decoded: Array<{ record: InRecord; source: SourcePosition } & ({ input: I } | { error: unknown })> = []
     for (const record of records) {
+      // A reader's barrier (readTopicToBarrier: `nightshift trace`, `dlq list`) is no input.
+      if (isBarrier(record)) continue
       const source: SourcePosition = { topic: record.topic, partition: record.partition, offset: record.offset }
       try {
         if (record.value === null) throw new PoisonRecordError('record has no value (a tombstone) on an input topic')
