@@ -35,8 +35,18 @@ async function partitionRanges(settings: KafkaSettings, topic: string): Promise<
     if (!(await admin.listTopics()).includes(topic)) {
       throw new ConfigError(`topic ${topic} does not exist; run \`nightshift topology apply\` (with the same --prefix)`)
     }
-    const offsets = await admin.fetchTopicOffsets(topic)
-    return new Map(offsets.map((p) => [p.partition, { low: BigInt(p.low), high: BigInt(p.high) }]))
+    // Right after a topic is created the broker may not lead its partitions yet
+    // (NOT_LEADER_FOR_PARTITION, retriable); kafkajs' admin does not retry ListOffsets.
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        const offsets = await admin.fetchTopicOffsets(topic)
+        return new Map(offsets.map((p) => [p.partition, { low: BigInt(p.low), high: BigInt(p.high) }]))
+      } catch (err) {
+        const retriable = typeof err === 'object' && err !== null && (err as { retriable?: unknown }).retriable === true
+        if (!retriable || attempt >= 20) throw err
+        await new Promise((resolve) => setTimeout(resolve, 250))
+      }
+    }
   } finally {
     await admin.disconnect().catch(() => undefined)
   }
