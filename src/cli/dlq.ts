@@ -380,12 +380,7 @@ async function toEntry(registry: Registry, record: InRecord): Promise<DeadLetter
 }
 
 async function listTopics(settings: KafkaSettings): Promise<string[]> {
-  let admin: KafkaAdmin
-  try {
-    admin = await KafkaAdmin.connect(settings)
-  } catch (cause) {
-    throw new RetriableError(ERROR_CODES.KAFKA_UNAVAILABLE, `Kafka at ${settings.brokers.join(',')} is unreachable: ${describeError(cause)}`, { cause })
-  }
+  const admin = await KafkaAdmin.connect(settings)
   try {
     return await admin.listTopics()
   } finally {
@@ -395,12 +390,9 @@ async function listTopics(settings: KafkaSettings): Promise<string[]> {
 
 /** Produces the replays with acks=all; on failure says that some may have been written. */
 async function send(settings: KafkaSettings, records: OutRecord[]): Promise<void> {
-  let producer: RecordProducer
-  try {
-    producer = await RecordProducer.connect(settings)
-  } catch (cause) {
-    throw new RetriableError(ERROR_CODES.KAFKA_UNAVAILABLE, `Kafka at ${settings.brokers.join(',')} is unreachable: ${describeError(cause)}; nothing sent`, { cause })
-  }
+  const producer = await RecordProducer.connect(settings).catch((cause: unknown) => {
+    throw new RetriableError(ERROR_CODES.KAFKA_UNAVAILABLE, `${describeError(cause)}; nothing sent`, { cause })
+  })
   try {
     await producer.send(records)
   } catch (cause) {

@@ -7,7 +7,7 @@
 import { Command } from 'commander'
 import { parseDuration } from '../config/duration'
 import { endpointsFromEnv } from '../config/endpoints'
-import { ConfigError, ERROR_CODES, NightshiftError, RetriableError, describeError } from '../errors'
+import { ConfigError, ERROR_CODES, NightshiftError } from '../errors'
 import { KafkaAdmin, RecordProducer, readTopic, type InRecord, type KafkaSettings, type OutRecord } from '../kafka'
 import { createLogger, type Logger } from '../log'
 import { PauseBoard, pauseKey, pauseRecord, resumeRecord } from '../actions/control'
@@ -170,12 +170,7 @@ export function addPauseCommands(program: Command, deps: PauseCommandDeps = {}):
 
 /** Refuses to write to a topic that does not exist (the broker may create it with the wrong settings). */
 async function requireTopic(settings: KafkaSettings, topic: string): Promise<void> {
-  let admin: KafkaAdmin
-  try {
-    admin = await KafkaAdmin.connect(settings)
-  } catch (cause) {
-    throw new RetriableError(ERROR_CODES.KAFKA_UNAVAILABLE, `Kafka at ${settings.brokers.join(',')} is unreachable: ${describeError(cause)}`, { cause })
-  }
+  const admin = await KafkaAdmin.connect(settings)
   try {
     if (!(await admin.listTopics()).includes(topic)) {
       throw new ConfigError(`topic ${topic} does not exist; run \`nightshift topology apply\` (with the same --prefix)`)
@@ -187,12 +182,7 @@ async function requireTopic(settings: KafkaSettings, topic: string): Promise<voi
 
 /** Produces `records` and waits until every in-sync replica has them. */
 async function send(settings: KafkaSettings, records: OutRecord[]): Promise<void> {
-  let producer: RecordProducer
-  try {
-    producer = await RecordProducer.connect(settings)
-  } catch (cause) {
-    throw new RetriableError(ERROR_CODES.KAFKA_UNAVAILABLE, `Kafka at ${settings.brokers.join(',')} is unreachable: ${describeError(cause)}`, { cause })
-  }
+  const producer = await RecordProducer.connect(settings)
   try {
     await producer.send(records)
   } finally {

@@ -6,7 +6,7 @@
  */
 import type { Command } from 'commander'
 import { endpointsFromEnv } from '../config/endpoints'
-import { ConfigError, ERROR_CODES, PoisonRecordError, RetriableError, describeError } from '../errors'
+import { ConfigError, PoisonRecordError } from '../errors'
 import { KafkaAdmin, Registry, TopicTail, isBarrier, type InRecord, type KafkaSettings } from '../kafka'
 import { createLogger, type Logger } from '../log'
 
@@ -178,12 +178,7 @@ export function addTailCommands(program: Command, deps: TailCommandDeps = {}): v
  * @throws ConfigError naming the topics under the prefix when `topic` does not exist.
  */
 async function startOffsets(settings: KafkaSettings, topic: string, prefix: string, fromBeginning: boolean): Promise<Map<number, bigint>> {
-  let admin: KafkaAdmin
-  try {
-    admin = await KafkaAdmin.connect(settings)
-  } catch (cause) {
-    throw new RetriableError(ERROR_CODES.KAFKA_UNAVAILABLE, `Kafka at ${settings.brokers.join(',')} is unreachable: ${describeError(cause)}`, { cause })
-  }
+  const admin = await KafkaAdmin.connect(settings)
   try {
     const topics = await admin.listTopics()
     if (!topics.includes(topic)) {

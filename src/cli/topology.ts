@@ -7,7 +7,6 @@ import path from 'node:path'
 import { Command } from 'commander'
 import { endpointsFromEnv } from '../config/endpoints'
 import { SchemaSet } from '../contracts/schemas'
-import { ERROR_CODES, RetriableError, describeError } from '../errors'
 import { KafkaAdmin, Registry } from '../kafka'
 import { createLogger, type Logger } from '../log'
 import { SUBJECT_COMPATIBILITY, applyTopology, type ApplyReport } from '../topology/apply'
@@ -76,12 +75,7 @@ export function addTopologyCommands(program: Command, deps: TopologyCommandDeps 
       const logger = deps.logger ?? createLogger({ level: opts.logLevel, pretty: process.stderr.isTTY === true, destination: 'stderr' })
       const registry = new Registry(endpoints.registryUrl)
       if (!opts.dryRun) await registry.ping()
-      let admin: KafkaAdmin
-      try {
-        admin = await KafkaAdmin.connect({ brokers: endpoints.brokers, clientId: 'nightshift-topology', logger })
-      } catch (cause) {
-        throw new RetriableError(ERROR_CODES.KAFKA_UNAVAILABLE, `Kafka at ${endpoints.brokers.join(',')} is unreachable: ${describeError(cause)}`, { cause })
-      }
+      const admin = await KafkaAdmin.connect({ brokers: endpoints.brokers, clientId: 'nightshift-topology', logger })
       try {
         const report = await applyTopology({ admin, registry, schemas, topology: topics, prefix: opts.prefix, logger, dryRun: opts.dryRun === true })
         // The summary comes after the last log line, not in the middle of them.

@@ -1,6 +1,6 @@
 import { ConfigResourceTypes, type Admin, type ITopicConfig } from 'kafkajs'
 import { RetriableError, ERROR_CODES, describeError } from '../errors'
-import { createKafka, type KafkaSettings } from './connection'
+import { connectClient, createKafka, type KafkaSettings } from './connection'
 
 /** A topic as `topology/` declares it. */
 export interface TopicSpec {
@@ -21,10 +21,9 @@ export interface TopicDescription {
 export class KafkaAdmin {
   private constructor(private readonly admin: Admin) {}
 
+  /** @throws RetriableError when Kafka does not answer. */
   static async connect(settings: KafkaSettings): Promise<KafkaAdmin> {
-    const admin = createKafka(settings).admin()
-    await admin.connect()
-    return new KafkaAdmin(admin)
+    return new KafkaAdmin(await connectClient(settings, createKafka(settings).admin()))
   }
 
   /** Creates the topics that do not exist yet; returns the names it created. */

@@ -1,4 +1,5 @@
 import { Kafka, logLevel, type LogEntry, type logCreator } from 'kafkajs'
+import { ERROR_CODES, RetriableError, describeError } from '../errors'
 import type { Logger } from '../log'
 
 /** What every Kafka client in Nightshift is built from. */
@@ -65,4 +66,17 @@ export function createKafka(settings: KafkaSettings): Kafka {
     logLevel: logLevel.WARN,
     logCreator: pinoLogCreator(settings.logger),
   })
+}
+
+/**
+ * Connects a kafkajs client (admin, producer). A failure is a RetriableError saying which
+ * brokers did not answer, so every caller reports an unreachable Kafka the same way.
+ */
+export async function connectClient<T extends { connect(): Promise<void> }>(settings: KafkaSettings, client: T): Promise<T> {
+  try {
+    await client.connect()
+  } catch (cause) {
+    throw new RetriableError(ERROR_CODES.KAFKA_UNAVAILABLE, `Kafka at ${settings.brokers.join(',')} is unreachable: ${describeError(cause)}`, { cause })
+  }
+  return client
 }

@@ -1,5 +1,5 @@
 import { Partitioners, type Message, type Producer, type TopicMessages } from 'kafkajs'
-import { createKafka, type KafkaSettings } from './connection'
+import { connectClient, createKafka, type KafkaSettings } from './connection'
 import type { OutRecord } from './records'
 
 /**
@@ -36,10 +36,9 @@ export function toTopicMessages(records: OutRecord[]): TopicMessages[] {
 export class RecordProducer {
   private constructor(private readonly producer: Producer) {}
 
+  /** @throws RetriableError when Kafka does not answer. */
   static async connect(settings: KafkaSettings): Promise<RecordProducer> {
-    const producer = createKafka(settings).producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: KEY_PARTITIONER })
-    await producer.connect()
-    return new RecordProducer(producer)
+    return new RecordProducer(await connectClient(settings, createKafka(settings).producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: KEY_PARTITIONER })))
   }
 
   async send(records: OutRecord[]): Promise<void> {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { ConfigError, ERROR_CODES, NightshiftError, RetriableError, describeError } from '../errors'
 import type { Logger } from '../log'
-import { createKafka, type KafkaSettings } from './connection'
+import { connectClient, createKafka, type KafkaSettings } from './connection'
 import { RecordConsumer, type RecordBatch } from './consumer'
 import { RecordProducer } from './producer'
 import type { InRecord } from './records'
@@ -25,12 +25,7 @@ interface PartitionRange {
  */
 async function partitionRanges(settings: KafkaSettings, topic: string): Promise<Map<number, PartitionRange>> {
   // kafkajs' admin never auto-creates topics: a missing one is a missing `topology apply`.
-  const admin = createKafka(settings).admin()
-  try {
-    await admin.connect()
-  } catch (cause) {
-    throw new RetriableError(ERROR_CODES.KAFKA_UNAVAILABLE, `Kafka at ${settings.brokers.join(',')} is unreachable: ${describeError(cause)}`, { cause })
-  }
+  const admin = await connectClient(settings, createKafka(settings).admin())
   try {
     if (!(await admin.listTopics()).includes(topic)) {
       throw new ConfigError(`topic ${topic} does not exist; run \`nightshift topology apply\` (with the same --prefix)`)
