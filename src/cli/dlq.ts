@@ -7,7 +7,7 @@
  */
 import type { Command } from 'commander'
 import { endpointsFromEnv } from '../config/endpoints'
-import type { SourcePosition } from '../contracts/records'
+import type { DeadLetterRecord, SourcePosition } from '../contracts/records'
 import { ConfigError, ERROR_CODES, NightshiftError, PoisonRecordError, RetriableError, describeError } from '../errors'
 import { KafkaAdmin, Registry, RecordProducer, readTopicToBarrier, type InRecord, type KafkaSettings, type OutRecord } from '../kafka'
 import { createLogger, type Logger } from '../log'
@@ -30,16 +30,7 @@ export interface DlqCommandDeps {
 }
 
 /** A DeadLetter record (schemas/dead-letter.avsc) as decoded. */
-export interface DeadLetterValue {
-  stage: string
-  errorCode: string
-  errorMessage: string
-  source: SourcePosition | null
-  key: Buffer | null
-  value: Buffer | null
-  headers: Record<string, string>
-  failedAt: number
-}
+export type DeadLetterValue = DeadLetterRecord
 
 /** One record of the DLQ: a dead letter, or why it could not be read as one. */
 export interface DeadLetterEntry {

@@ -14,25 +14,14 @@ import type {
   AlertRecord,
   DecisionRecord,
   EnrichedAlertRecord,
-  SourcePosition,
+  DeadLetterRecord,
   SloEventRecord,
 } from '../contracts/records'
+import { asDeadLetter } from './dlq'
 import { ConfigError, ERROR_CODES, NightshiftError, PoisonRecordError } from '../errors'
 import { KafkaAdmin, Registry, readTopicToBarrier, type InRecord, type KafkaSettings } from '../kafka'
 import { createLogger, type Logger } from '../log'
 import { TOPICS, actionTopic, topicNames } from '../topology/names'
-
-/** A dead letter as decoded from nightshift.dlq (schemas/dead-letter.avsc). */
-export interface DeadLetterRecord {
-  stage: string
-  errorCode: string
-  errorMessage: string
-  source: SourcePosition | null
-  key: Buffer | null
-  value: Buffer | null
-  headers: Record<string, string>
-  failedAt: number
-}
 
 /** Where a trace record was read from. */
 export interface TracePosition {
@@ -437,8 +426,8 @@ async function matching(registry: Registry, role: TraceRole, records: InRecord[]
       continue
     }
     if (role === 'dlq') {
-      const letter = value as DeadLetterRecord
-      if (letter.source === null || letter.value === null) continue
+      const letter = asDeadLetter(value)
+      if (!letter || letter.source === null || letter.value === null) continue
       const originalRole = roleOfTopic(letter.source.topic)
       if (!originalRole) continue
       // A webhook body or bytes of another format are not a record of this alert.

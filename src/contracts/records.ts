@@ -161,3 +161,17 @@ export interface SloBudgetRecord {
   resolvedAfterActionMs: number
   recent: Array<{ at: number; action: string; status: string; fingerprint: string; idempotencyKey: string }>
 }
+
+/** A record that could not be processed, on nightshift.dlq (schemas/dead-letter.avsc). */
+export interface DeadLetterRecord {
+  stage: string
+  errorCode: string
+  errorMessage: string
+  /** Where it was read from; null for a webhook body (it was never a record). */
+  source: SourcePosition | null
+  key: Buffer | null
+  value: Buffer | null
+  headers: Record<string, string>
+  /** ms since the epoch. */
+  failedAt: number
+}

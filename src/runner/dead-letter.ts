@@ -1,4 +1,5 @@
 import { ERROR_CODES, NightshiftError, describeError } from '../errors'
+import type { DeadLetterRecord } from '../contracts/records'
 import type { SourcePosition } from './types'
 
 /** Header names on dead letters (and the DeadLetter record mirrors them). */
@@ -20,7 +21,7 @@ export function deadLetterFor(args: {
   value: Buffer | null
   headers: Record<string, string>
   failedAt: number
-}): { value: Record<string, unknown>; headers: Record<string, string> } {
+}): { value: DeadLetterRecord; headers: Record<string, string> } {
   const code = args.error instanceof NightshiftError ? args.error.code : ERROR_CODES.POISON_RECORD
   // Header values are single lines of bounded size, whatever the error said.
   const message = describeError(args.error).replace(/\s+/g, ' ').slice(0, 1000)
