@@ -40,8 +40,8 @@ export interface ActionPolicy {
 export interface PlanInput {
   request: ActionRequestRecord
   ledger: { get(key: string): LedgerEntry | undefined }
-  /** Requests after this one in the same batch. */
-  later: readonly ActionRequestRecord[]
+  /** Requests after this one in the same batch (asked only when cancellation is in question: it copies). */
+  later: () => readonly ActionRequestRecord[]
   /** A copy of this request (same ledger key) is running in this worker right now. */
   running: boolean
   /** The pause covering the request now, if any. */
@@ -186,7 +186,7 @@ export function planRequest(input: PlanInput): Plan {
       return settle('cancelled_resolved', { status: 'cancelled_resolved', finishedAt: now, detail: `resolved, but ${why}; nothing to resolve` })
     }
   }
-  if (known?.kind === 'resolved' || (!resolved && input.later.some((r) => r.idempotencyKey === request.idempotencyKey && r.alert.alert.status === 'resolved'))) {
+  if (known?.kind === 'resolved' || (!resolved && input.later().some((r) => r.idempotencyKey === request.idempotencyKey && r.alert.alert.status === 'resolved'))) {
     return settle('cancelled_resolved', { status: 'cancelled_resolved', finishedAt: now, detail: 'the alert resolved before the action started; not run' })
   }
   if (input.pause) {

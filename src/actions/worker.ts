@@ -141,7 +141,7 @@ export class ActionWorker {
         committed: (partition, changes) => this.schedule(partition, changes),
         revoked: (partition) => this.cancelReverts(partition),
       },
-      process: (request, context) => this.process(request, context.state, context.later()),
+      process: (request, context) => this.process(request, context.state, context.later),
     }
   }
 
@@ -156,7 +156,7 @@ export class ActionWorker {
     return this.options.config().actions.get(this.options.action)
   }
 
-  private process(request: ActionRequestRecord, ledger: { get(key: string): LedgerEntry | undefined }, later: readonly ActionRequestRecord[]): StageResult<LedgerEntry> {
+  private process(request: ActionRequestRecord, ledger: { get(key: string): LedgerEntry | undefined }, later: () => readonly ActionRequestRecord[]): StageResult<LedgerEntry> {
     const now = this.now()
     const file = this.options.config()
     const config = file.actions.get(this.options.action)

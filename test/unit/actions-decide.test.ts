@@ -81,7 +81,7 @@ function inputOf(c: Case): PlanInput {
   return {
     request: c.request ?? request(),
     ledger: { get: (k) => ledger.get(k) },
-    later: c.later ?? [],
+    later: () => c.later ?? [],
     running: c.running ?? false,
     pause: c.pause,
     gated: c.gated,
