@@ -26,6 +26,7 @@ export const ERROR_CODES = {
   BAD_REQUEST: 'NS_BAD_REQUEST',
   NOT_FOUND: 'NS_NOT_FOUND',
   INTERNAL: 'NS_INTERNAL',
+  DEMO: 'NS_DEMO',
 } as const
 
 export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES]

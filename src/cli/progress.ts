@@ -57,7 +57,7 @@ export function createProgress(options: ProgressOptions = {}): Progress {
   return {
     step(message) {
       if (current) end('✓', `${current.message} (${seconds(now() - current.started)})`)
-      current = { message, started: now(), lastPrinted: 0 }
+      current = { message, started: now(), lastPrinted: Number.NEGATIVE_INFINITY }
       stream.write(`→ ${message}\n`)
     },
     update(done, total, detail) {

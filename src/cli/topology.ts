@@ -9,6 +9,7 @@ import { endpointsFromEnv } from '../config/endpoints'
 import { SchemaSet } from '../contracts/schemas'
 import { KafkaAdmin, Registry } from '../kafka'
 import { createLogger, type Logger } from '../log'
+import { createProgress } from './progress'
 import { SUBJECT_COMPATIBILITY, applyTopology, type ApplyReport } from '../topology/apply'
 import { TOPICS_FILE, loadTopicsFile, planTopology, type TopicsFile } from '../topology/topics-file'
 
@@ -21,6 +22,8 @@ export interface TopologyCommandDeps {
   logger?: Logger
   /** The folder of the `.avsc` contracts (default: schemas/). */
   schemasDir?: string
+  /** Where progress goes (default: stderr). */
+  progressStream?: { write(text: string): unknown; isTTY?: boolean }
 }
 
 function loadFiles(file: string | undefined, schemasDir: string | undefined): { schemas: SchemaSet; topology: TopicsFile } {
@@ -56,35 +59,40 @@ export function addTopologyCommands(program: Command, deps: TopologyCommandDeps 
   const print = deps.print ?? ((text: string) => process.stdout.write(`${text}\n`))
   const topology = program.command('topology').description('create the topics of topology/topics.yaml and register their schemas')
 
-  topology
-    .command('apply')
-    .summary('create the missing topics and register their schemas')
-    .description(
-      'create the missing topics and register each topic\'s schema under <prefix><topic>-value with BACKWARD compatibility, ' +
-        'against KAFKA_BROKERS / SCHEMA_REGISTRY_URL (default: the local stack). Safe to run again; existing topics are never changed, ' +
-        'differences are reported.',
-    )
-    .option('--prefix <prefix>', 'prepend to every topic and subject name (e.g. test.abc.)', '')
-    .option('--file <path>', 'topics file (default: topology/topics.yaml)')
-    .option('--dry-run', 'report what would be created and registered; change nothing')
-    .option('--log-level <level>', 'pino log level', process.env.LOG_LEVEL ?? 'info')
-    .action(async (opts: { prefix: string; file?: string; dryRun?: boolean; logLevel: string }) => {
-      const { schemas, topology: topics } = loadFiles(opts.file, deps.schemasDir)
-      planTopology(topics, opts.prefix) // rejects a bad prefix before any connection
-      const endpoints = endpointsFromEnv(deps.env)
-      const logger = deps.logger ?? createLogger({ level: opts.logLevel, pretty: process.stderr.isTTY === true, destination: 'stderr' })
-      const registry = new Registry(endpoints.registryUrl)
-      if (!opts.dryRun) await registry.ping()
-      const admin = await KafkaAdmin.connect({ brokers: endpoints.brokers, clientId: 'nightshift-topology', logger })
-      try {
-        const report = await applyTopology({ admin, registry, schemas, topology: topics, prefix: opts.prefix, logger, dryRun: opts.dryRun === true })
-        // The summary comes after the last log line, not in the middle of them.
-        await new Promise<void>((resolve) => logger.flush(() => resolve()))
-        print(formatApplyReport(report, topics.file, opts.prefix))
-      } finally {
-        await admin.disconnect()
-      }
-    })
+  /** `topology apply` and its short form `apply`: the same command. */
+  const withApply = (command: Command) =>
+    command
+      .summary('create the missing topics and register their schemas')
+      .description(
+        'create the missing topics and register each topic\'s schema under <prefix><topic>-value with BACKWARD compatibility, ' +
+          'against KAFKA_BROKERS / SCHEMA_REGISTRY_URL (default: the local stack). Safe to run again; existing topics are never changed, ' +
+          'differences are reported.',
+      )
+      .option('--prefix <prefix>', 'prepend to every topic and subject name (e.g. test.abc.)', '')
+      .option('--file <path>', 'topics file (default: topology/topics.yaml)')
+      .option('--dry-run', 'report what would be created and registered; change nothing')
+      .option('--log-level <level>', 'pino log level', process.env.LOG_LEVEL ?? 'info')
+      .action(async (opts: { prefix: string; file?: string; dryRun?: boolean; logLevel: string }) => {
+        const { schemas, topology: topics } = loadFiles(opts.file, deps.schemasDir)
+        planTopology(topics, opts.prefix) // rejects a bad prefix before any connection
+        const endpoints = endpointsFromEnv(deps.env)
+        const logger = deps.logger ?? createLogger({ level: opts.logLevel, pretty: process.stderr.isTTY === true, destination: 'stderr' })
+        const registry = new Registry(endpoints.registryUrl)
+        if (!opts.dryRun) await registry.ping()
+        const admin = await KafkaAdmin.connect({ brokers: endpoints.brokers, clientId: 'nightshift-topology', logger })
+        try {
+          const progress = createProgress(deps.progressStream ? { stream: deps.progressStream } : {})
+          const report = await applyTopology({ admin, registry, schemas, topology: topics, prefix: opts.prefix, logger, dryRun: opts.dryRun === true, progress })
+          // The summary comes after the last log line, not in the middle of them.
+          await new Promise<void>((resolve) => logger.flush(() => resolve()))
+          print(formatApplyReport(report, topics.file, opts.prefix))
+        } finally {
+          await admin.disconnect()
+        }
+      })
+
+  withApply(topology.command('apply'))
+  withApply(program.command('apply')).summary('the same as `topology apply`')
 
   topology
     .command('validate')

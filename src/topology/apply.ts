@@ -6,6 +6,7 @@
 import type { SchemaSet } from '../contracts/schemas'
 import type { Compatibility, KafkaAdmin, Registry } from '../kafka'
 import type { Logger } from '../log'
+import type { Progress } from '../cli/progress'
 import { planTopology, type PlannedSubject, type TopicsFile } from './topics-file'
 
 /** Every subject is registered with this level: consumers upgrade after producers. */
@@ -21,6 +22,8 @@ export interface ApplyOptions {
   logger: Logger
   /** Report what would be created and registered, and change nothing. */
   dryRun?: boolean
+  /** Steps and a counter of the subjects registered (the CLI shows them on stderr). */
+  progress?: Progress
 }
 
 export interface RegisteredSubject {
@@ -93,6 +96,7 @@ export async function applyTopology(options: ApplyOptions): Promise<ApplyReport>
   const declared = new Map(plan.topics.map((t) => [t.name, { partitions: t.partitions, configs: t.configs ?? {} }]))
 
   log.info({ file: options.topology.file, prefix, topics: plan.topics.length, dryRun }, 'creating topics')
+  options.progress?.step(`${dryRun ? 'checking' : 'creating'} ${plan.topics.length} topics`)
   let created: string[]
   if (dryRun) {
     const present = new Set(await options.admin.listTopics())
@@ -104,6 +108,7 @@ export async function applyTopology(options: ApplyOptions): Promise<ApplyReport>
   const existing = plan.topics.filter((t) => !createdSet.has(t.name)).map((t) => t.name)
   for (const topic of created) log.debug({ topic, partitions: declared.get(topic)?.partitions, dryRun }, dryRun ? 'would create topic' : 'created topic')
   log.info({ created: created.length, existing: existing.length, dryRun }, 'topics ready')
+  options.progress?.done(`${created.length} topic(s) ${dryRun ? 'to create' : 'created'}, ${existing.length} existing`)
 
   const drift = await findDrift(options, declared, existing)
   for (const d of drift) log.warn({ topic: d.topic, differences: d.differences }, 'existing topic differs from the topology; left unchanged')
@@ -115,10 +120,13 @@ export async function applyTopology(options: ApplyOptions): Promise<ApplyReport>
 
   log.info({ subjects: plan.subjects.length, compatibility: SUBJECT_COMPATIBILITY }, 'registering schemas')
   const registered: RegisteredSubject[] = []
+  options.progress?.step(`registering ${plan.subjects.length} schemas`)
   for (const { subject, schema } of plan.subjects) {
     const id = await options.registry.register(subject, options.schemas.resolve(schema), SUBJECT_COMPATIBILITY)
-    log.info({ subject, schema, id }, 'registered schema')
+    log.debug({ subject, schema, id }, 'registered schema')
     registered.push({ subject, schema, id })
+    options.progress?.update(registered.length, plan.subjects.length, subject)
   }
+  options.progress?.done()
   return { dryRun, created, existing, registered, wouldRegister: [], drift }
 }
