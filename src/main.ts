@@ -17,36 +17,9 @@ import { ConfigError, NightshiftError, describeError } from './errors'
 import { parseDuration } from './config/duration'
 import { DEFAULT_HTTP_LISTEN, type WebhookAuth } from './http'
 import { DEFAULT_DEDUP } from './stages/dedup/stage'
-import { createLogger, type Logger } from './log'
-
-/** Runs `start`, then waits for SIGINT/SIGTERM and runs `stop`; a second signal exits at once. */
-async function runUntilSignal(log: Logger, start: () => Promise<void>, stop: () => Promise<void>): Promise<void> {
-  let stopping = false
-  // A pending promise does not keep Node alive; this timer does, until the stop.
-  const keepAlive = setInterval(() => undefined, 1 << 30)
-  const stopped = new Promise<void>((resolve, reject) => {
-    const onSignal = (signal: NodeJS.Signals) => {
-      if (stopping) {
-        log.warn({ signal }, 'second signal: exiting without a clean stop')
-        process.exit(130)
-      }
-      stopping = true
-      log.info({ signal }, 'stopping')
-      stop()
-        .finally(() => clearInterval(keepAlive))
-        .then(resolve, reject)
-    }
-    process.on('SIGINT', onSignal)
-    process.on('SIGTERM', onSignal)
-  })
-  try {
-    await start()
-  } catch (err) {
-    clearInterval(keepAlive)
-    throw err
-  }
-  await stopped
-}
+import { createLogger } from './log'
+import { runUntilSignal } from './cli/run-until-signal'
+import { addDemoCommands, runDemoCommand } from './cli/demo'
 
 /** NIGHTSHIFT_SESSION_TIMEOUT_MS, when set: how fast a dead instance's partitions move. */
 function sessionTimeout(): { sessionTimeoutMs?: number } {
@@ -92,11 +65,18 @@ function program(): Command {
     .option('--config-dir <dir>', 'folder of topics.yaml, catalog.yaml, limits.yaml, routes.yaml, actions.yaml', process.env.NIGHTSHIFT_CONFIG_DIR)
     .option('--metrics-port <port>', 'without the webhook (--stage without ingest): serve /metrics, /healthz, /readyz, /api/slo, /slo on this port', process.env.NIGHTSHIFT_METRICS_PORT)
     .option('--log-level <level>', 'pino log level', process.env.LOG_LEVEL ?? 'info')
+    .option('--demo', 'run the demo instead (`nightshift demo`): the whole loop with Prometheus, Alertmanager and a demo service')
     .addHelpText(
       'after',
       '\nWebhook credentials come from the environment only: NIGHTSHIFT_WEBHOOK_TOKEN (bearer)\nor NIGHTSHIFT_WEBHOOK_USERNAME + NIGHTSHIFT_WEBHOOK_PASSWORD (basic).',
     )
-    .action(async (opts: { logLevel: string; stage?: string[]; action?: string[]; configDir?: string; metricsPort?: string; prefix: string; httpHost: string; httpPort: string; dedupTtl: string; dedupMaxEntries: string }) => {
+    .action(async (opts: { demo?: boolean; logLevel: string; stage?: string[]; action?: string[]; configDir?: string; metricsPort?: string; prefix: string; httpHost: string; httpPort: string; dedupTtl: string; dedupMaxEntries: string }) => {
+      if (opts.demo) {
+        // `npm start -- --demo`: the steps are the output; logs only when something is wrong.
+        const logLevel = process.argv.includes('--log-level') ? opts.logLevel : 'warn'
+        await runDemoCommand({ prefix: opts.prefix, httpHost: opts.httpHost, httpPort: parsePort(opts.httpPort), raiseFor: '30s', exit: false, logLevel })
+        return
+      }
       const logger = createLogger({ level: opts.logLevel })
       const readyTimeoutMs = Number(process.env.NIGHTSHIFT_READY_TIMEOUT_MS ?? 30000)
       const app = buildApp({ endpoints: endpointsFromEnv(), logger, readyTimeoutMs, stages: opts.stage,
@@ -117,6 +97,7 @@ function program(): Command {
   addTailCommands(cli)
   addDlqCommands(cli)
   addTraceCommands(cli)
+  addDemoCommands(cli)
   return cli
 }
 

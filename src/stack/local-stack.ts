@@ -296,10 +296,15 @@ async function startRegistry(settings: StackSettings, log: Logger): Promise<void
   }
   const { version, jar } = await fetchApicurio(settings, regLog)
   const started = Date.now()
+  // Apicurio 3 keeps its schemas in an in-memory H2 database by default: a restarted
+  // registry would hand out the ids of the records already in Kafka to other schemas.
+  // A file database next to Kafka's data keeps both in step (2.x runner jars are in-memory only).
+  const storage = version.startsWith('2.') ? [] : [`-Dapicurio.datasource.url=jdbc:h2:file:${path.join(settings.stateDir, 'registry', 'registry-db')}`]
+  if (storage.length === 0) regLog.warn({ version }, 'this Apicurio version keeps schemas in memory only: after a restart, records already in Kafka name unknown schema ids')
   const pid = startJvm(
     settings,
     'registry',
-    [`-Xmx${settings.heap}`, `-Dquarkus.http.port=${settings.registryPort}`, '-Dquarkus.http.host=127.0.0.1', '-jar', jar],
+    [`-Xmx${settings.heap}`, `-Dquarkus.http.port=${settings.registryPort}`, '-Dquarkus.http.host=127.0.0.1', ...storage, '-jar', jar],
     path.dirname(jar),
   )
   regLog.info({ pid, version }, 'starting Apicurio Registry')

@@ -120,5 +120,7 @@ describe('Prometheus → Alertmanager → Nightshift → demo service, and back'
       expect(text).toContain(line)
     }
     expect(text).not.toContain('✗')
+    // Fresh topics: every record of every followed topic decoded with its registered schema.
+    expect(report.undecodable).toBe(0)
   })
 })
