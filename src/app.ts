@@ -54,7 +54,7 @@ export interface AppOptions {
   /** Prefix of every topic and group name (tests, replays); empty in production. */
   prefix?: string
   dedup?: DedupStageSettings
-  /** Folder of the files teams own (catalog.yaml, limits.yaml, routes.yaml); default topology/. */
+  /** Folder of the files teams own (topics, catalog, limits, routes, actions, slos .yaml); default topology/. */
   configDir?: string
   /** How often those files are checked for edits (default 1 s). */
   configPollMs?: number

@@ -39,15 +39,22 @@ function parsePort(raw: string, name = '--http-port'): number {
   return port
 }
 
-/** Webhook credentials, from the environment only (never flags: they would show in ps). */
+/**
+ * Webhook credentials, from the environment only (never flags: they would show in ps).
+ * With both a token and a username/password, either is accepted.
+ */
 function webhookAuth(): { auth?: WebhookAuth } {
   const token = process.env.NIGHTSHIFT_WEBHOOK_TOKEN
   const username = process.env.NIGHTSHIFT_WEBHOOK_USERNAME
   const password = process.env.NIGHTSHIFT_WEBHOOK_PASSWORD
-  if (token) return { auth: { bearerToken: token } }
-  if (username && password) return { auth: { basic: { username, password } } }
-  if (username || password) throw new ConfigError('set both NIGHTSHIFT_WEBHOOK_USERNAME and NIGHTSHIFT_WEBHOOK_PASSWORD, or neither')
-  return {}
+  if ((username === undefined) !== (password === undefined) || username === '' || password === '') {
+    throw new ConfigError('set both NIGHTSHIFT_WEBHOOK_USERNAME and NIGHTSHIFT_WEBHOOK_PASSWORD (non-empty), or neither')
+  }
+  const auth: WebhookAuth = {
+    ...(token ? { bearerToken: token } : {}),
+    ...(username && password ? { basic: { username, password } } : {}),
+  }
+  return Object.keys(auth).length > 0 ? { auth } : {}
 }
 
 function program(): Command {
@@ -62,13 +69,13 @@ function program(): Command {
     .option('--dedup-ttl <duration>', 'forget an alert episode not heard of for this long (record time), e.g. 48h', process.env.NIGHTSHIFT_DEDUP_TTL ?? '48h')
     .option('--dedup-max-entries <n>', 'episodes kept in memory per partition', process.env.NIGHTSHIFT_DEDUP_MAX_ENTRIES ?? String(DEFAULT_DEDUP.maxEntries))
     .option('--action <name...>', 'with the actions stage: run only these action workers (default: every action of actions.yaml)')
-    .option('--config-dir <dir>', 'folder of topics.yaml, catalog.yaml, limits.yaml, routes.yaml, actions.yaml', process.env.NIGHTSHIFT_CONFIG_DIR)
-    .option('--metrics-port <port>', 'without the webhook (--stage without ingest): serve /metrics, /healthz, /readyz, /api/slo, /slo on this port', process.env.NIGHTSHIFT_METRICS_PORT)
+    .option('--config-dir <dir>', 'folder of topics.yaml, catalog.yaml, limits.yaml, routes.yaml, actions.yaml, slos.yaml (default: topology/)', process.env.NIGHTSHIFT_CONFIG_DIR)
+    .option('--metrics-port <port>', 'without the webhook (--stage without ingest): serve /metrics, /healthz, /readyz, /api/slo, /slo on this port (on --http-host)', process.env.NIGHTSHIFT_METRICS_PORT)
     .option('--log-level <level>', 'pino log level', process.env.LOG_LEVEL ?? 'info')
     .option('--demo', 'run the demo instead (`nightshift demo`): the whole loop with Prometheus, Alertmanager and a demo service')
     .addHelpText(
       'after',
-      '\nWebhook credentials come from the environment only: NIGHTSHIFT_WEBHOOK_TOKEN (bearer)\nor NIGHTSHIFT_WEBHOOK_USERNAME + NIGHTSHIFT_WEBHOOK_PASSWORD (basic).',
+      '\nWebhook credentials come from the environment only: NIGHTSHIFT_WEBHOOK_TOKEN (bearer)\nor NIGHTSHIFT_WEBHOOK_USERNAME + NIGHTSHIFT_WEBHOOK_PASSWORD (basic); with both set, either is accepted.',
     )
     .action(async (opts: { demo?: boolean; logLevel: string; stage?: string[]; action?: string[]; configDir?: string; metricsPort?: string; prefix: string; httpHost: string; httpPort: string; dedupTtl: string; dedupMaxEntries: string }) => {
       if (opts.demo) {
