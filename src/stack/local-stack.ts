@@ -89,6 +89,23 @@ function portInUse(port: number): Promise<boolean> {
   })
 }
 
+/** How often a long step of the start says it is still going. */
+const HEARTBEAT_MS = 5000
+
+/**
+ * Logs `still <what>` with the seconds waited every few seconds until `work` settles:
+ * a first start fetches ~200 MB with Maven, and a silent minute looks like a hang.
+ */
+async function withHeartbeat<T>(log: Logger, what: string, work: Promise<T>): Promise<T> {
+  const started = Date.now()
+  const timer = setInterval(() => log.info({ waitedS: Math.round((Date.now() - started) / 1000) }, `still ${what}`), HEARTBEAT_MS)
+  try {
+    return await work
+  } finally {
+    clearInterval(timer)
+  }
+}
+
 /** Runs a command to completion with its output appended to `log`; throws with the log's tail. */
 function runLogged(command: string, args: string[], log: string, what: string, code: ErrorCode = ERROR_CODES.STACK): Promise<void> {
   const startSize = fs.existsSync(log) ? fs.statSync(log).size : 0
@@ -120,13 +137,13 @@ async function fetchKafka(settings: StackSettings, log: Logger): Promise<string>
   fs.writeFileSync(pom, renderKafkaPom(settings.kafkaVersion))
   log.info({ version: settings.kafkaVersion }, 'fetching Kafka jars with Maven')
   const started = Date.now()
-  await runLogged(
+  await withHeartbeat(log, 'fetching Kafka jars with Maven', runLogged(
     settings.mavenBin,
     ['-B', '-q', '-f', pom, 'org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies', `-DoutputDirectory=${libs}`, '-DincludeScope=runtime'],
     path.join(paths(settings).logs, 'fetch.log'),
     `fetching Kafka ${settings.kafkaVersion}`,
     ERROR_CODES.STACK_FETCH,
-  )
+  ))
   fs.writeFileSync(done, new Date().toISOString())
   log.info({ version: settings.kafkaVersion, ms: Date.now() - started, jars: fs.readdirSync(libs).length }, 'Kafka jars ready')
   return libs
@@ -156,7 +173,7 @@ async function fetchApicurio(settings: StackSettings, log: Logger): Promise<{ ve
     fs.writeFileSync(path.join(dir, 'pom.xml'), FETCH_POM)
     log.info({ version }, 'fetching Apicurio Registry with Maven')
     try {
-      await runLogged(
+      await withHeartbeat(log, `fetching Apicurio Registry ${version} with Maven`, runLogged(
         settings.mavenBin,
         [
           '-B',
@@ -172,7 +189,7 @@ async function fetchApicurio(settings: StackSettings, log: Logger): Promise<{ ve
         path.join(paths(settings).logs, 'fetch.log'),
         `fetching Apicurio Registry ${version}`,
         ERROR_CODES.STACK_FETCH,
-      )
+      ))
       const archive = fs.readdirSync(dir).find((f) => f.endsWith('.tar.gz'))
       if (!archive) throw new StackError(ERROR_CODES.STACK_FETCH, `Maven fetched no archive for Apicurio ${version}`)
       await runLogged('tar', ['xzf', path.join(dir, archive), '-C', path.join(dir, 'app')], path.join(paths(settings).logs, 'fetch.log'), `unpacking Apicurio ${version}`)
@@ -270,7 +287,7 @@ async function startKafka(settings: StackSettings, log: Logger): Promise<void> {
   const started = Date.now()
   const pid = startJvm(settings, 'kafka', [`-Xms${settings.heap}`, `-Xmx${settings.heap}`, '-XX:+UseG1GC', '-Djava.awt.headless=true', ...classpath, 'kafka.Kafka', props], home)
   kafkaLog.info({ pid, version: settings.kafkaVersion, brokers }, 'starting broker')
-  await readiness()
+  await withHeartbeat(kafkaLog, 'waiting for the broker', readiness())
   kafkaLog.info({ pid, ms: Date.now() - started }, 'broker ready')
 }
 
@@ -308,7 +325,7 @@ async function startRegistry(settings: StackSettings, log: Logger): Promise<void
     path.dirname(jar),
   )
   regLog.info({ pid, version }, 'starting Apicurio Registry')
-  await waitUntil(settings, 'registry', () => registryReady(health), settings.readyTimeoutMs)
+  await withHeartbeat(regLog, 'waiting for the registry', waitUntil(settings, 'registry', () => registryReady(health), settings.readyTimeoutMs))
   regLog.info({ pid, ms: Date.now() - started }, 'registry ready')
 }
 
