@@ -7,6 +7,7 @@ import { Command } from 'commander'
 import { buildApp, implementedStages } from './app'
 import { addDlqCommands } from './cli/dlq'
 import { addPauseCommands } from './cli/pause'
+import { addReplayCommands } from './cli/replay'
 import { addRoutesCommands } from './cli/routes'
 import { addSloCommands } from './cli/slo'
 import { addTailCommands } from './cli/tail'
@@ -104,6 +105,7 @@ function program(): Command {
   addTailCommands(cli)
   addDlqCommands(cli)
   addTraceCommands(cli)
+  addReplayCommands(cli)
   addDemoCommands(cli)
   return cli
 }

@@ -124,7 +124,8 @@ function shortTopic(record: TraceRecord): string {
   }
 }
 
-function plural(n: number, what: string): string {
+/** `1 record`, `2 records`. */
+export function plural(n: number, what: string): string {
   return `${n} ${what}${n === 1 ? '' : 's'}`
 }
 
@@ -392,7 +393,7 @@ export interface TraceCommandDeps {
 }
 
 /** The topics a trace reads under `prefix`, by role; action topics are every existing `actions.<name>`. */
-async function traceTopics(settings: KafkaSettings, prefix: string): Promise<Array<{ role: TraceRole; topic: string }>> {
+export async function traceTopics(settings: KafkaSettings, prefix: string): Promise<Array<{ role: TraceRole; topic: string }>> {
   const names = topicNames(prefix)
   const admin = await KafkaAdmin.connect(settings)
   let existing: string[]

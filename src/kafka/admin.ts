@@ -1,5 +1,5 @@
 import { ConfigResourceTypes, type Admin, type ITopicConfig } from 'kafkajs'
-import { RetriableError, ERROR_CODES, describeError } from '../errors'
+import { ERROR_CODES, NightshiftError, RetriableError, describeError } from '../errors'
 import { connectClient, createKafka, type KafkaSettings } from './connection'
 
 /** A topic as `topology/` declares it. */
@@ -70,6 +70,29 @@ export class KafkaAdmin {
 
   async deleteGroups(groupIds: string[]): Promise<void> {
     if (groupIds.length > 0) await this.admin.deleteGroups(groupIds)
+  }
+
+  /**
+   * Deletes consumer groups (they must have no members), skipping those that do not
+   * exist: for cleaning up throwaway namespaces (replays) whose stages may not all have
+   * started. Returns the groups deleted.
+   * @throws NightshiftError naming each group that could not be deleted and why.
+   */
+  async deleteGroupsIfPresent(groupIds: string[]): Promise<string[]> {
+    if (groupIds.length === 0) return []
+    try {
+      await this.admin.deleteGroups(groupIds)
+      return groupIds
+    } catch (err) {
+      const failed = (err as { groups?: Array<{ groupId: string; error?: { type?: string; message?: string } }> }).groups
+      if (!Array.isArray(failed)) throw new NightshiftError(ERROR_CODES.KAFKA, `deleting consumer groups ${groupIds.join(', ')} failed: ${describeError(err)}`, { cause: err })
+      const real = failed.filter((g) => g.error?.type !== 'GROUP_ID_NOT_FOUND')
+      if (real.length > 0) {
+        throw new NightshiftError(ERROR_CODES.KAFKA, `could not delete consumer group(s): ${real.map((g) => `${g.groupId} (${g.error?.message ?? 'unknown error'})`).join(', ')}`, { cause: err })
+      }
+      const missing = new Set(failed.map((g) => g.groupId))
+      return groupIds.filter((g) => !missing.has(g))
+    }
   }
 
   /** Committed offsets of a group on a topic, by partition (-1 when none). */

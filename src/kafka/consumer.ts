@@ -77,6 +77,15 @@ export class RecordConsumer {
     })
   }
 
+  /**
+   * Moves a partition's position to `offset`; only after {@link run}. It applies before
+   * the partition's next fetch; a batch fetched before it may still be handed out (as
+   * stale), so callers that seek skip the offsets they did not ask for.
+   */
+  seek(topic: string, partition: number, offset: string): void {
+    this.consumer.seek({ topic, partition, offset })
+  }
+
   /** Calls `listener` with the partitions assigned to this member after each rebalance. */
   onAssignment(listener: (assignment: Record<string, number[]>) => void): void {
     this.consumer.on(this.consumer.events.GROUP_JOIN, (event) => listener(event.payload.memberAssignment))

@@ -113,6 +113,26 @@ export class Registry {
     }
   }
 
+  /**
+   * Deletes `subject` with every version of it, soft then permanently (Confluent
+   * requires both steps; Apicurio takes either), for throwaway namespaces such as a
+   * replay's. A schema id that another subject also uses stays readable (the registry
+   * keeps content still referenced). A subject that does not exist is not an error.
+   */
+  async deleteSubject(subject: string): Promise<void> {
+    for (const query of ['', '?permanent=true']) {
+      let res: Response
+      try {
+        res = await fetch(`${this.url}/subjects/${encodeURIComponent(subject)}${query}`, { method: 'DELETE', signal: AbortSignal.timeout(10_000) })
+      } catch (cause) {
+        throw new RetriableError(ERROR_CODES.REGISTRY_UNAVAILABLE, `deleting subject ${subject} failed: ${describeError(cause)}`, { cause })
+      }
+      if (!res.ok && res.status !== 404) {
+        throw new NightshiftError(ERROR_CODES.REGISTRY, `deleting subject ${subject} failed: ${res.status} ${await res.text()}`)
+      }
+    }
+  }
+
   /** The latest schema id registered under `subject`. */
   async latestId(subject: string): Promise<number> {
     return this.client.getLatestSchemaId(subject)

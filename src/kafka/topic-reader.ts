@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import type { Admin } from 'kafkajs'
 import { ConfigError, ERROR_CODES, NightshiftError, RetriableError, describeError } from '../errors'
 import type { Logger } from '../log'
 import { connectClient, createKafka, type KafkaSettings } from './connection'
@@ -24,27 +25,45 @@ interface PartitionRange {
  * @throws ConfigError when the topic does not exist (the topology was not applied).
  */
 async function partitionRanges(settings: KafkaSettings, topic: string): Promise<Map<number, PartitionRange>> {
-  // kafkajs' admin never auto-creates topics: a missing one is a missing `topology apply`.
+  return withAdmin(settings, (admin) => rangesOf(admin, topic))
+}
+
+/** Runs `work` with a kafkajs admin of its own, disconnected afterwards. */
+async function withAdmin<T>(settings: KafkaSettings, work: (admin: Admin) => Promise<T>): Promise<T> {
   const admin = await connectClient(settings, createKafka(settings).admin())
   try {
-    if (!(await admin.listTopics()).includes(topic)) {
-      throw new ConfigError(`topic ${topic} does not exist; run \`nightshift topology apply\` (with the same --prefix)`)
-    }
-    // Right after a topic is created the broker may not lead its partitions yet
-    // (NOT_LEADER_FOR_PARTITION, retriable); kafkajs' admin does not retry ListOffsets.
-    for (let attempt = 1; ; attempt += 1) {
-      try {
-        const offsets = await admin.fetchTopicOffsets(topic)
-        return new Map(offsets.map((p) => [p.partition, { low: BigInt(p.low), high: BigInt(p.high) }]))
-      } catch (err) {
-        const retriable = typeof err === 'object' && err !== null && (err as { retriable?: unknown }).retriable === true
-        if (!retriable || attempt >= 20) throw err
-        await new Promise((resolve) => setTimeout(resolve, 250))
-      }
-    }
+    return await work(admin)
   } finally {
     await admin.disconnect().catch(() => undefined)
   }
+}
+
+async function rangesOf(admin: Admin, topic: string): Promise<Map<number, PartitionRange>> {
+  // kafkajs' admin never auto-creates topics: a missing one is a missing `topology apply`.
+  if (!(await admin.listTopics()).includes(topic)) {
+    throw new ConfigError(`topic ${topic} does not exist; run \`nightshift topology apply\` (with the same --prefix)`)
+  }
+  // Right after a topic is created the broker may not lead its partitions yet
+  // (NOT_LEADER_FOR_PARTITION, retriable); kafkajs' admin does not retry ListOffsets.
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      const offsets = await admin.fetchTopicOffsets(topic)
+      return new Map(offsets.map((p) => [p.partition, { low: BigInt(p.low), high: BigInt(p.high) }]))
+    } catch (err) {
+      const retriable = typeof err === 'object' && err !== null && (err as { retriable?: unknown }).retriable === true
+      if (!retriable || attempt >= 20) throw err
+      await new Promise((resolve) => setTimeout(resolve, 250))
+    }
+  }
+}
+
+/**
+ * Per partition, the offset of the first record whose timestamp is at or after
+ * `timestamp` (ms since the epoch); the high watermark when there is none.
+ */
+async function offsetsAt(admin: Admin, topic: string, timestamp: number): Promise<Map<number, bigint>> {
+  const offsets = await admin.fetchTopicOffsetsByTimestamp(topic, timestamp)
+  return new Map(offsets.map((p) => [p.partition, BigInt(p.offset)]))
 }
 
 /**
@@ -167,6 +186,12 @@ export class TopicTail {
 export interface ReadTopicOptions {
   /** How long to wait for the end offsets (default {@link DEFAULT_READ_TIMEOUT_MS}). */
   timeoutMs?: number
+  /**
+   * Only {@link readTopicToBarrier}: start each partition at its first record with a
+   * timestamp at or after this (ms since the epoch) instead of at the beginning. Record
+   * timestamps need not grow with offsets, so a few older records may follow.
+   */
+  since?: number
 }
 
 /**
@@ -212,12 +237,17 @@ export function isBarrier(record: Pick<InRecord, 'key' | 'value'>): boolean {
  * appended to every partition first; each partition is read until its barrier, which a
  * read_committed reader reaches only after every transaction before it was decided.
  * Barriers are skipped in the result (and compacted away later). In log order within a
- * partition, partitions ascending.
+ * partition, partitions ascending. With `since`, each partition starts at that record
+ * time (ListOffsets by timestamp, then a seek once the reader runs).
  * @throws ConfigError when the topic does not exist; RetriableError on timeout.
  */
 export async function readTopicToBarrier(settings: KafkaSettings, topic: string, options: ReadTopicOptions = {}): Promise<InRecord[]> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_READ_TIMEOUT_MS
-  const ranges = await partitionRanges(settings, topic)
+  const { since } = options
+  const { ranges, starts } = await withAdmin(settings, async (admin) => {
+    const ranges = await rangesOf(admin, topic)
+    return { ranges, starts: since === undefined ? new Map<number, bigint>() : await offsetsAt(admin, topic, since) }
+  })
   const barriers = new Map<number, string>()
   const producer = await RecordProducer.connect(settings)
   try {
@@ -235,11 +265,16 @@ export async function readTopicToBarrier(settings: KafkaSettings, topic: string,
     { ...settings, clientId: `${settings.clientId}-read` },
     { groupId: `nightshift-read-${randomUUID()}`, topics: [topic], fromBeginning: true, readCommitted: true, autoCommit: false },
   )
+  // Next offset to take per partition: below it, a record is before `since` or was handed out already (a batch fetched before the seek).
+  const next = new Map([...ranges.keys()].map((p) => [p, starts.get(p) ?? 0n]))
   const timer = setTimeout(finish, timeoutMs)
   try {
     await reader.run(async (batch: RecordBatch) => {
       if (!pending.has(batch.partition)) return
       for (const record of batch.records) {
+        const offset = BigInt(record.offset)
+        if (offset < (next.get(batch.partition) ?? 0n)) continue
+        next.set(batch.partition, offset + 1n)
         if (record.key?.toString('utf8') === barriers.get(batch.partition)) {
           pending.delete(batch.partition)
           if (pending.size === 0) finish()
@@ -248,6 +283,7 @@ export async function readTopicToBarrier(settings: KafkaSettings, topic: string,
         if (!isBarrier(record)) collected.push(record)
       }
     })
+    for (const [partition, offset] of starts) reader.seek(topic, partition, offset.toString())
     await done
   } finally {
     clearTimeout(timer)
@@ -255,6 +291,97 @@ export async function readTopicToBarrier(settings: KafkaSettings, topic: string,
   }
   if (pending.size > 0) {
     throw new RetriableError(ERROR_CODES.KAFKA_UNAVAILABLE, `reading ${topic} did not reach the end of partition(s) ${[...pending].join(', ')} within ${timeoutMs} ms`)
+  }
+  return collected.sort((a, b) => a.partition - b.partition || (BigInt(a.offset) < BigInt(b.offset) ? -1 : 1))
+}
+
+export interface ReadWindowOptions {
+  /** Start each partition at its first record with a timestamp at or after this (ms since the epoch). */
+  since: number
+  /**
+   * Stop each partition before its first record with a timestamp at or after this (ms
+   * since the epoch); default: at the end offsets taken at the call.
+   */
+  until?: number
+  /** Fail when no record arrives for this long (default {@link DEFAULT_READ_TIMEOUT_MS}). */
+  idleTimeoutMs?: number
+  /** Called after each batch: records read so far (barriers included) of the offsets to read. */
+  onProgress?: (read: number, total: number) => void
+}
+
+/**
+ * The records of `topic` between two record times: per partition, from the offset of
+ * the first record at or after `since` to the offset of the first record at or after
+ * `until` (or the end offsets at the call), found with ListOffsets by timestamp, so a
+ * week-old window of a long topic is read without reading what comes before it. Record
+ * timestamps need not grow with offsets: callers that need an exact window also filter
+ * on each record's timestamp. Read barriers are left out. A throwaway consumer group
+ * seeks to those offsets and commits nothing. In log order within a partition,
+ * partitions ascending. For topics written without transactions (alerts.raw): a
+ * transaction marker at the end of a partition would never be reached.
+ * @throws ConfigError when the topic does not exist; RetriableError when Kafka is
+ *   unreachable or no record arrived for `idleTimeoutMs`.
+ */
+export async function readTopicWindow(settings: KafkaSettings, topic: string, options: ReadWindowOptions): Promise<InRecord[]> {
+  const idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_READ_TIMEOUT_MS
+  const windows = await withAdmin(settings, async (admin) => {
+    const ranges = await rangesOf(admin, topic)
+    const starts = await offsetsAt(admin, topic, options.since)
+    const ends = options.until === undefined ? undefined : await offsetsAt(admin, topic, options.until)
+    const windows = new Map<number, { start: bigint; end: bigint }>()
+    for (const [partition, { low, high }] of ranges) {
+      const start = starts.get(partition) ?? high
+      const end = ends?.get(partition) ?? high
+      windows.set(partition, { start: start < low ? low : start, end: end > high ? high : end })
+    }
+    return windows
+  })
+  const pending = new Map([...windows].filter(([, w]) => w.end > w.start))
+  if (pending.size === 0) return []
+  const total = [...pending.values()].reduce((sum, w) => sum + Number(w.end - w.start), 0)
+  let read = 0
+  const collected: InRecord[] = []
+  let settle: (err?: unknown) => void = () => undefined
+  const done = new Promise<void>((resolve, reject) => (settle = (err?: unknown) => (err === undefined ? resolve() : reject(err))))
+  done.catch(() => undefined)
+  let timer: NodeJS.Timeout | undefined
+  const idle = () => {
+    clearTimeout(timer)
+    timer = setTimeout(() => {
+      const behind = [...pending].map(([p, w]) => `partition ${p} (offsets ${w.start}–${w.end})`)
+      settle(new RetriableError(ERROR_CODES.KAFKA_UNAVAILABLE, `reading ${topic}: no record arrived for ${idleTimeoutMs} ms; not finished: ${behind.join(', ')}`))
+    }, idleTimeoutMs)
+  }
+  const reader = await RecordConsumer.connect(
+    { ...settings, clientId: `${settings.clientId}-read` },
+    { groupId: `nightshift-read-${randomUUID()}`, topics: [topic], fromBeginning: true, readCommitted: true, autoCommit: false },
+  )
+  // Next offset to take per partition: below it, a record is before the window or was handed out already (a batch fetched before the seek).
+  const next = new Map([...pending].map(([p, w]) => [p, w.start]))
+  try {
+    idle()
+    await reader.run(async (batch: RecordBatch) => {
+      const window = pending.get(batch.partition)
+      if (!window) return
+      idle()
+      for (const record of batch.records) {
+        const offset = BigInt(record.offset)
+        if (offset < next.get(batch.partition)!) continue
+        if (offset >= window.end) break
+        next.set(batch.partition, offset + 1n)
+        read += 1
+        if (!isBarrier(record)) collected.push(record)
+      }
+      const last = batch.records[batch.records.length - 1]
+      if (last !== undefined && BigInt(last.offset) + 1n >= window.end) pending.delete(batch.partition)
+      options.onProgress?.(read, total)
+      if (pending.size === 0) settle()
+    })
+    for (const [partition, { start }] of pending) reader.seek(topic, partition, start.toString())
+    await done
+  } finally {
+    clearTimeout(timer)
+    await reader.disconnect().catch(() => undefined)
   }
   return collected.sort((a, b) => a.partition - b.partition || (BigInt(a.offset) < BigInt(b.offset) ? -1 : 1))
 }
