@@ -238,21 +238,25 @@ export async function runDemoScenario(o: ScenarioOptions): Promise<ScenarioRepor
     )
     const { fingerprint, startsAt } = firing
     // Decisions that do not stop an episode; any other one on it ends the demo with its reason.
-    const firingCheck = () => watch.check({ fingerprint, startsAt, status: 'firing', allowed: EPISODE_GOES_ON })
-    const resolvedCheck = () => watch.check({ fingerprint, startsAt, status: 'resolved', allowed: EPISODE_GOES_ON })
+    const check = (status: string) => () => watch.check({ fingerprint, startsAt, status, allowed: EPISODE_GOES_ON })
+    /** Waits for the notification on every stage's output topic and shows where it went. */
+    const throughTheStages = async (status: 'firing' | 'resolved') => {
+      const path = await until(
+        `the ${status} alert on alerts.deduped, alerts.enriched, alerts.admitted and actions.log-level`,
+        timeout,
+        () => {
+          const steps = watch.path(fingerprint, startsAt, status)
+          return steps.length === PIPELINE_STAGES.length ? steps : undefined
+        },
+        check(status),
+      )
+      for (const step of path) progress.note(`${step.stage}: ${step.detail} (${step.topic})`)
+      return path
+    }
     progress.done(`alerts.raw: ${DEMO_ALERT} firing, fingerprint ${fingerprint}, startsAt ${startsAt} (received ${seconds(firing.receivedAt - brokenAt)} after the break)`)
 
     progress.step('dedup → enrich → ratelimit → route')
-    const firingPath = await until(
-      'the firing alert on alerts.deduped, alerts.enriched, alerts.admitted and actions.log-level',
-      timeout,
-      () => {
-        const path = watch.path(fingerprint, startsAt, 'firing')
-        return path.length === PIPELINE_STAGES.length ? path : undefined
-      },
-      firingCheck,
-    )
-    for (const step of firingPath) progress.note(`${step.stage}: ${step.detail} (${step.topic})`)
+    const firingPath = await throughTheStages('firing')
     progress.done()
 
     progress.step(`log-level raises ${DEMO_LOGGER} on demo-checkout`)
@@ -263,7 +267,7 @@ export async function runDemoScenario(o: ScenarioOptions): Promise<ScenarioRepor
         watch.outcomes
           .map((r) => r.value)
           .find((r) => r.fingerprint === fingerprint && r.startsAt === startsAt && r.action === 'log-level' && !r.idempotencyKey.endsWith('/revert')),
-      firingCheck,
+      check('firing'),
     )
     if (outcome.status !== 'succeeded') throw new NightshiftError(ERROR_CODES.DEMO, `demo: the log-level action ended ${outcome.status}: ${outcome.detail ?? ''}`)
     const raise = service.levelChanges.find((c) => c.logger === DEMO_LOGGER && c.to === 'DEBUG' && c.at >= brokenAt)
@@ -290,16 +294,7 @@ export async function runDemoScenario(o: ScenarioOptions): Promise<ScenarioRepor
       timeout,
       () => watch.raw.find((r) => r.value.status === 'resolved' && r.value.fingerprint === fingerprint && r.value.startsAt === startsAt)?.value
     )
-    const resolvedPath = await until(
-      'the resolved alert through to actions.log-level',
-      timeout,
-      () => {
-        const path = watch.path(fingerprint, startsAt, 'resolved')
-        return path.length === PIPELINE_STAGES.length ? path : undefined
-      },
-      resolvedCheck,
-    )
-    for (const step of resolvedPath) progress.note(`${step.stage}: ${step.detail} (${step.topic})`)
+    const resolvedPath = await throughTheStages('resolved')
     progress.done(`alerts.raw: resolved, endsAt ${resolved.endsAt ?? '?'}`)
 
     progress.step('the budget closes the episode')
