@@ -19,6 +19,13 @@ export const DEFAULT_HTTP_LISTEN = Object.freeze({ host: '127.0.0.1', port: 9180
 
 export const DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024
 
+/**
+ * Longest a request may take to arrive whole (headers and body). Without a limit (fastify's
+ * default) a sender that stops halfway holds its connection and partial body forever; a
+ * 1 MiB body needs only ~35 KB/s to arrive in time.
+ */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000
+
 /** Request headers kept on a dead letter; credentials (Authorization) never are. */
 export const DEAD_LETTER_REQUEST_HEADERS = ['content-type', 'user-agent', 'content-length'] as const
 
@@ -30,6 +37,8 @@ export interface HttpServerOptions {
   auth?: WebhookAuth
   /** Largest accepted body; a larger one is answered 413. Default 1 MiB. */
   bodyLimitBytes?: number
+  /** A request not received whole within this is answered 408 and disconnected. Default {@link DEFAULT_REQUEST_TIMEOUT_MS}. */
+  requestTimeoutMs?: number
   limits?: Partial<WebhookLimits>
   /** Wall clock for receivedAt / failedAt (ms since the epoch). Default Date.now. */
   now?: () => number
@@ -64,12 +73,18 @@ function statusCodeOf(err: unknown): number | undefined {
  *   makes Alertmanager retry until Kafka is back (nothing vanishes; the cost is retries
  *   of a body that will be refused again);
  * - 401 (with WWW-Authenticate) for missing or wrong credentials, checked before the
- *   body is read; 413 for a body above the limit.
- * Every error is `{ error: { code, message, requestId } }`.
+ *   body is read; 413 for a body above the limit; 415 for a content-type header that is
+ *   not a media type at all (any well-formed one is accepted). None of these three
+ *   writes a dead letter: the body was never read whole;
+ * - 408 (fastify's client-error body) when the request did not arrive whole within
+ *   `requestTimeoutMs`, and the connection is closed: a stalled sender holds nothing.
+ * Every error from a route is `{ error: { code, message, requestId } }`.
  */
 export function buildHttpServer(options: HttpServerOptions): FastifyInstance {
   const bodyLimit = options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES
   if (!Number.isSafeInteger(bodyLimit) || bodyLimit < 1) throw new ConfigError(`http: bodyLimitBytes must be a positive integer, got ${String(bodyLimit)}`)
+  const requestTimeout = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS
+  if (!Number.isSafeInteger(requestTimeout) || requestTimeout < 1) throw new ConfigError(`http: requestTimeoutMs must be a positive integer, got ${String(requestTimeout)}`)
   const authenticator = createAuthenticator(options.auth)
   const validator = createPayloadValidator(options.limits)
   const now = options.now ?? Date.now
@@ -80,6 +95,11 @@ export function buildHttpServer(options: HttpServerOptions): FastifyInstance {
     // Typed as fastify's logger so the instance is a plain FastifyInstance for callers.
     loggerInstance: options.logger.child({ module: 'http' }) as FastifyBaseLogger,
     bodyLimit,
+    requestTimeout,
+    // Given to Node's server too: only then does Node derive a headers timeout no longer
+    // than it (with its 60 s default, Node silently enforces no request timeout below
+    // that). And Node checks every 30 s by default: check often enough for the limit to hold.
+    http: { requestTimeout, connectionsCheckingInterval: Math.min(1000, Math.max(10, Math.floor(requestTimeout / 4))) },
     genReqId: () => randomUUID(),
     // Probes would flood the log; the webhook logs one line per request itself.
     logController: new LogController({ disableRequestLogging: true }),
@@ -101,6 +121,12 @@ export function buildHttpServer(options: HttpServerOptions): FastifyInstance {
     }
     const status = statusCodeOf(err)
     if (status === 413) return sendError(reply, 413, HTTP_ERROR_CODES.payloadTooLarge, `the body exceeds the limit of ${bodyLimit} bytes`)
+    if (status === 415) {
+      // Every media type is accepted (see the parser above), so fastify's "Unsupported
+      // Media Type" would mislead: the header is refused because it does not parse.
+      const header = request.headers['content-type']
+      return sendError(reply, 415, HTTP_ERROR_CODES.badRequest, `the content-type header ${JSON.stringify(header ?? '')} is not a valid media type (type/subtype, e.g. application/json)`)
+    }
     if (status !== undefined && status >= 400 && status < 500) return sendError(reply, status, HTTP_ERROR_CODES.badRequest, describeError(err))
     request.log.error({ err }, 'answering 500: unexpected error')
     return sendError(reply, 500, HTTP_ERROR_CODES.internal, 'internal error')

@@ -59,19 +59,39 @@ export const DEFAULT_WEBHOOK_LIMITS: Readonly<WebhookLimits> = Object.freeze({
   maxValueLength: 16 * 1024,
 })
 
+/**
+ * A UTF-16 surrogate without its pair: only a JSON escape (`"\ud800"`) can put one in a
+ * parsed string, as the raw body is strict UTF-8. In Unicode mode a well-formed pair is
+ * one code point, so only unpaired halves match.
+ */
+const LONE_SURROGATE = /\p{Cs}/u
+
+/** `text` with every lone surrogate replaced by U+FFFD, as UTF-8 encoding would do. */
+function wellFormed(text: string): string {
+  return text.replace(/\p{Cs}/gu, '\uFFFD')
+}
+
+/**
+ * The format of every string that is copied into a record. Records are Avro (UTF-8),
+ * where a lone surrogate silently becomes U+FFFD: the record would not say what was
+ * sent, and two different label values would get one fingerprint. Such a string is
+ * refused instead, like a body that is not UTF-8.
+ */
+const UNICODE_FORMAT = 'unicode'
+
 function stringMap(maxProperties: number, limits: WebhookLimits, minProperties = 0): Record<string, unknown> {
   return {
     type: 'object',
     minProperties,
     maxProperties,
-    propertyNames: { type: 'string', minLength: 1, maxLength: limits.maxNameLength },
-    additionalProperties: { type: 'string', maxLength: limits.maxValueLength },
+    propertyNames: { type: 'string', minLength: 1, maxLength: limits.maxNameLength, format: UNICODE_FORMAT },
+    additionalProperties: { type: 'string', maxLength: limits.maxValueLength, format: UNICODE_FORMAT },
   }
 }
 
 /** The JSON schema of the webhook body under `limits` (see {@link WebhookPayload}). */
 export function webhookSchema(limits: WebhookLimits): Record<string, unknown> {
-  const text = { type: 'string', maxLength: limits.maxValueLength }
+  const text = { type: 'string', maxLength: limits.maxValueLength, format: UNICODE_FORMAT }
   const status = { type: 'string', enum: ['firing', 'resolved'] }
   return {
     type: 'object',
@@ -109,6 +129,8 @@ export function webhookSchema(limits: WebhookLimits): Record<string, unknown> {
   }
 }
 
+const LONE_SURROGATE_PROBLEM = 'is not well-formed Unicode: it has an unpaired surrogate (\\ud800-\\udfff escape)'
+
 /** Up to `max` characters of a JSON rendering of `value`, for error messages. */
 function preview(value: unknown, max = 64): string {
   let text: string
@@ -130,6 +152,7 @@ export function describeValidationError(error: ErrorObject): string {
     case 'const':
       return `${where} must be ${JSON.stringify(params.allowedValue)}, got ${preview(error.data)}`
     case 'format':
+      if (params.format === UNICODE_FORMAT) return `${where} ${LONE_SURROGATE_PROBLEM}`
       return `${where} must be an RFC 3339 date-time, got ${preview(error.data)}`
     case 'type':
       return `${where} must be ${String(params.type)}, got ${error.data === null ? 'null' : Array.isArray(error.data) ? 'array' : typeof error.data}`
@@ -173,6 +196,7 @@ export function createPayloadValidator(overrides: Partial<WebhookLimits> = {}): 
   // thousands of errors costs no more than one. `verbose` keeps the offending value.
   const ajv = new Ajv({ allErrors: false, verbose: true, strict: true })
   ajv.addFormat('rfc3339', { type: 'string', validate: isRfc3339 })
+  ajv.addFormat(UNICODE_FORMAT, { type: 'string', validate: (value: string) => !LONE_SURROGATE.test(value) })
   const check: ValidateFunction<WebhookPayload> = ajv.compile<WebhookPayload>(webhookSchema(limits))
   const decoder = new TextDecoder('utf-8', { fatal: true })
 
@@ -182,12 +206,15 @@ export function createPayloadValidator(overrides: Partial<WebhookLimits> = {}): 
     // A bad property name reports the name check first, then propertyNames (which has the name).
     const names = errors.find((e) => e.keyword === 'propertyNames')
     const first = errors[0]
+    const nameProblem = first?.keyword === 'format' ? LONE_SURROGATE_PROBLEM : (first?.message ?? 'invalid')
     const reason = names
-      ? `${describeValidationError(names)} (${first?.message ?? 'invalid'})`
+      ? `${describeValidationError(names)} (${nameProblem})`
       : first
         ? describeValidationError(first)
         : 'rejected by the schema'
-    throw new PoisonRecordError(`invalid Alertmanager webhook payload: ${reason}`)
+    // A preview cut at 64 UTF-16 units may split a surrogate pair; the answer and the
+    // dead letter (UTF-8) must say the same thing.
+    throw new PoisonRecordError(`invalid Alertmanager webhook payload: ${wellFormed(reason)}`)
   }
 
   return {
@@ -205,7 +232,8 @@ export function createPayloadValidator(overrides: Partial<WebhookLimits> = {}): 
       try {
         body = JSON.parse(text)
       } catch (cause) {
-        throw new PoisonRecordError(`malformed JSON: ${(cause as Error).message}`, { cause })
+        // V8 quotes the body around the error, and may cut a surrogate pair in half there.
+        throw new PoisonRecordError(`malformed JSON: ${wellFormed((cause as Error).message)}`, { cause })
       }
       return validate(body)
     },

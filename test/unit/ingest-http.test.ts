@@ -1,5 +1,5 @@
 import fs from 'node:fs'
-import type { AddressInfo } from 'node:net'
+import net, { type AddressInfo } from 'node:net'
 import path from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import { Registry as MetricsRegistry } from 'prom-client'
@@ -164,6 +164,42 @@ describe('webhook HTTP server (fake publisher)', () => {
     expect((await post(app, fixture('01-firing-targetup.json').subarray(0, 0))).statusCode).toBe(400)
   })
 
+  it.each<[string, string]>([
+    ['no subtype', 'application/'],
+    ['no type', '/json'],
+    ['no slash at all', 'json'],
+    ['two slashes', 'application/json/extra'],
+    ['a space in the subtype', 'application/js on'],
+    ['a list of types', 'application/json, text/plain'],
+    ['a quoted type', '"application/json"'],
+    ['an empty header', ''],
+  ])('answers 415 naming the content-type header for %s, without reading the body into the DLQ', async (_name, contentType) => {
+    const res = await post(server(), fixture('01-firing-targetup.json'), { ...JSON_HEADERS, 'content-type': contentType })
+    expect(res.statusCode).toBe(415)
+    expect((res.json() as ErrorResponse).error).toMatchObject({
+      code: HTTP_ERROR_CODES.badRequest,
+      message: `the content-type header ${JSON.stringify(contentType)} is not a valid media type (type/subtype, e.g. application/json)`,
+    })
+    expect(publisher.published).toHaveLength(0)
+    expect(publisher.deadLetters).toHaveLength(0)
+  })
+
+  it.each<[string, string | undefined]>([
+    ['text/plain', 'text/plain'],
+    ['a form', 'application/x-www-form-urlencoded'],
+    ['multipart', 'multipart/form-data; boundary=x'],
+    ['a wildcard', '*/*'],
+    ['no content-type at all', undefined],
+  ])('parses and dead-letters an invalid body sent as %s, keeping the header', async (_name, contentType) => {
+    const headers: Record<string, string> = { 'user-agent': 'Alertmanager/0.25.0' }
+    if (contentType !== undefined) headers['content-type'] = contentType
+    const body = Buffer.from('{"version":"4"}')
+    const res = await post(server(), body, headers)
+    expect(res.statusCode).toBe(400)
+    expect((res.json() as ErrorResponse).error.message).toBe("invalid Alertmanager webhook payload: body must have required property 'status'")
+    expect(publisher.deadLetters.map((l) => l.requestHeaders)).toEqual([{ ...(contentType === undefined ? {} : { 'content-type': contentType }), 'user-agent': 'Alertmanager/0.25.0', 'content-length': String(body.length) }])
+  })
+
   describe('authentication', () => {
     const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`
     const bearerAndBasic: WebhookAuth = { bearerToken: 'tok-123', basic: { username: 'am', password: 'pa:ss wörd' } }
@@ -215,8 +251,54 @@ describe('webhook HTTP server (fake publisher)', () => {
     })
   })
 
-  it('refuses a bad body limit at build time', () => {
-    expect(() => server({ bodyLimitBytes: 0 })).toThrow(ConfigError)
+  it.each<[string, Partial<HttpServerOptions>]>([
+    ['a zero body limit', { bodyLimitBytes: 0 }],
+    ['a zero request timeout', { requestTimeoutMs: 0 }],
+    ['a fractional request timeout', { requestTimeoutMs: 1.5 }],
+  ])('refuses %s at build time', (_name, options) => {
+    expect(() => server(options)).toThrow(ConfigError)
+  })
+
+  describe('a sender that stalls', () => {
+    /** Writes `head` on a raw connection and waits for the server to close it; the answer, if any. */
+    async function stall(app: FastifyInstance, head: string): Promise<{ answer: string; ms: number }> {
+      if (!app.server.listening) await app.listen({ host: '127.0.0.1', port: 0 })
+      const { port } = app.server.address() as AddressInfo
+      const socket = net.connect(port, '127.0.0.1')
+      const started = Date.now()
+      let answer = ''
+      socket.on('data', (chunk: Buffer) => (answer += chunk.toString()))
+      socket.write(head)
+      await new Promise<void>((resolve) => socket.on('close', () => resolve()))
+      return { answer, ms: Date.now() - started }
+    }
+
+    const start = `POST ${WEBHOOK_PATH} HTTP/1.1\r\nHost: nightshift\r\n`
+
+    it.each<[string, string]>([
+      ['half a body', `${start}Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"version":"4","alerts":[`],
+      ['half a chunked body', `${start}Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n10\r\n{"version":"4",`],
+      ['headers that never end', `${start}Content-Type: application/json\r\n`],
+      ['no body at all after the headers', `${start}Content-Type: application/json\r\nContent-Length: 10\r\n\r\n`],
+    ])('is answered 408 and disconnected when %s does not arrive within requestTimeoutMs', async (_name, head) => {
+      const { answer, ms } = await stall(server({ requestTimeoutMs: 300 }), head)
+      expect(answer).toMatch(/^HTTP\/1\.1 408 Request Timeout\r\n/)
+      expect(ms).toBeLessThan(3000)
+      expect(publisher.published).toHaveLength(0)
+      expect(publisher.deadLetters).toHaveLength(0)
+    })
+
+    it('does not count the time spent publishing: the limit is on receiving the request', async () => {
+      const slow = new FakePublisher()
+      slow.publishAlerts = async (alerts, context) => {
+        await new Promise((resolve) => setTimeout(resolve, 600))
+        slow.published.push({ alerts, context })
+      }
+      publisher = slow
+      const res = await post(server({ requestTimeoutMs: 200 }), fixture('01-firing-targetup.json'))
+      expect(res.statusCode).toBe(200)
+      expect(slow.published).toHaveLength(1)
+    })
   })
 
   it('GET /healthz is 200 while the process runs, ready or not', async () => {

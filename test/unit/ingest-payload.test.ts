@@ -126,6 +126,57 @@ describe('webhook payload validation', () => {
   })
 })
 
+describe('well-formed Unicode (a record must hold exactly what was sent)', () => {
+  const UNPAIRED = 'is not well-formed Unicode: it has an unpaired surrogate (\\ud800-\\udfff escape)'
+  /** Fixture 01 with `fragment` (raw JSON text, escapes included) in place of the first label value. */
+  const withValue = (fragment: string) => Buffer.from(readFixture('01-firing-targetup.json').toString().replace('"TargetUp",', `"${fragment}",`))
+
+  it.each<[string, Buffer, string]>([
+    ['a lone high surrogate in a label value', withValue('a\\ud800b'), `/alerts/0/labels/alertname ${UNPAIRED}`],
+    ['a lone low surrogate in a label value', withValue('\\udc00'), `/alerts/0/labels/alertname ${UNPAIRED}`],
+    ['a reversed pair', withValue('\\ude00\\ud83d'), `/alerts/0/labels/alertname ${UNPAIRED}`],
+    ['two high surrogates', withValue('\\ud83d\\ud83d'), `/alerts/0/labels/alertname ${UNPAIRED}`],
+    ['a lone surrogate in an annotation', Buffer.from(JSON.stringify(good()).replace('"summary":"', '"summary":"\\udfff')), `/alerts/0/annotations/summary ${UNPAIRED}`],
+    ['a lone surrogate in the receiver', Buffer.from(JSON.stringify(good()).replace('"receiver":"', '"receiver":"\\ud800')), `/receiver ${UNPAIRED}`],
+    ['a lone surrogate in generatorURL', Buffer.from(JSON.stringify(good()).replace('"generatorURL":"', '"generatorURL":"\\ud800')), `/alerts/0/generatorURL ${UNPAIRED}`],
+    ['a lone surrogate in a label name', Buffer.from(JSON.stringify(good()).replace('"alertname":', '"alert\\ud800name":')), `/alerts/0/labels has an invalid name "alert\\ud800name" (${UNPAIRED})`],
+    ['a lone surrogate in a commonLabels name', Buffer.from(JSON.stringify(good()).replace('"commonLabels":{', '"commonLabels":{"\\udc00":"x",')), `/commonLabels has an invalid name "\\udc00" (${UNPAIRED})`],
+  ])('refuses %s, naming the path', (_name, raw, reason) => {
+    expect(() => validator.parse(raw)).toThrow(PoisonRecordError)
+    expect(() => validator.parse(raw)).toThrow(`invalid Alertmanager webhook payload: ${reason}`)
+  })
+
+  it.each<[string, Buffer]>([
+    ['an escaped surrogate pair', withValue('\\ud83d\\ude00')],
+    ['a raw emoji', withValue('😀')],
+    ['NUL and control characters', withValue('\\u0000\\u001b[31m\\r\\n')],
+    ['a right-to-left override', withValue('\\u202eevil')],
+    ['U+FFFD itself', withValue('\\ufffd')],
+  ])('accepts %s', (_name, raw) => {
+    expect(() => validator.parse(raw)).not.toThrow()
+  })
+
+  // JSON.parse quotes the body around the error and may cut a surrogate pair there; a
+  // preview of a bad value is cut at 64 UTF-16 units, which may split a pair too. The
+  // answer and the dead letter must say the same, so no message has an unpaired half.
+  it.each<[string, Buffer, RegExp]>([
+    ['a syntax error right before an emoji', Buffer.from(`x${'😀'.repeat(40)}`), /^malformed JSON: Unexpected token/],
+    ['an unexpected emoji', Buffer.from(`{"a":1}${'😀'.repeat(40)}`), /^malformed JSON: /],
+    // '"xx' + 30.5 emoji = 64 units: the preview ends in half an emoji.
+    ['a long bad status of emoji', Buffer.from(JSON.stringify({ ...good(), status: `xx${'😀'.repeat(40)}` })), /^invalid Alertmanager webhook payload: \/status must be one of "firing", "resolved", got "xx(?:😀){30}\uFFFD…$/],
+  ])('keeps the message well-formed for %s', (_name, raw, message) => {
+    let error: unknown
+    try {
+      validator.parse(raw)
+    } catch (err) {
+      error = err
+    }
+    expect(error).toBeInstanceOf(PoisonRecordError)
+    expect((error as Error).message).toMatch(message)
+    expect((error as Error).message).not.toMatch(/\p{Cs}/u)
+  })
+})
+
 describe('isRfc3339', () => {
   it.each([
     '2026-11-25T00:52:34.568Z',
