@@ -45,6 +45,18 @@ export class Registry {
   private readonly resolvers = new Map<string, avro.Resolver>()
   private readonly readerIds = new WeakMap<avro.Type, number>()
   private nextReaderId = 0
+  /**
+   * Writer types by schema id, kept once the client fetched them: an id never changes
+   * meaning, so encoding and decoding a record need no lookup through the client (its
+   * per-call promises cost as much as a small record's encoding).
+   */
+  private readonly writers = new Map<number, avro.Type>()
+  /**
+   * Where values are encoded before being copied out at their exact size: one pass and
+   * one pooled allocation per record, where avsc's toBuffer allocates a zero-filled
+   * buffer of its own for every value (and encodes twice past 1 KiB). Grown as needed.
+   */
+  private scratch = Buffer.allocUnsafe(16 * 1024)
 
   constructor(readonly url: string) {
     this.client = new SchemaRegistry({ host: url })
@@ -168,7 +180,7 @@ export class Registry {
     let resolver = this.resolvers.get(cacheKey)
     if (!resolver) {
       try {
-        resolver = reader.createResolver(schema as unknown as avro.Type)
+        resolver = reader.createResolver(schema)
       } catch (err) {
         throw new PoisonRecordError(`value was written with schema id ${id}, which cannot be read as ${reader.name ?? 'the expected type'}: ${describeError(err)}`, { cause: err })
       }
@@ -183,7 +195,38 @@ export class Registry {
 
   /** Encodes `value` in the Confluent wire format with schema `id`. */
   async encode(id: number, value: unknown): Promise<Buffer> {
-    return this.client.encode(id, value)
+    const type = this.writers.get(id)
+    if (type !== undefined) {
+      try {
+        return this.encodeWith(type, id, value)
+      } catch {
+        // Not valid for the schema: the client says which paths do not match.
+      }
+    }
+    const encoded = await this.client.encode(id, value)
+    if (type === undefined) this.keepWriter(id, await this.client.getSchema(id))
+    return encoded
+  }
+
+  /** Encodes into the scratch buffer, then copies out magic byte, id and body. */
+  private encodeWith(type: avro.Type, id: number, value: unknown): Buffer {
+    for (;;) {
+      const end = type.encode(value, this.scratch, 5)
+      if (end >= 5) {
+        const out = Buffer.allocUnsafe(end)
+        out[0] = 0
+        out.writeInt32BE(id, 1)
+        this.scratch.copy(out, 5, 5, end)
+        return out
+      }
+      // A negative result is the number of bytes that did not fit.
+      this.scratch = Buffer.allocUnsafe(2 * (this.scratch.length - end))
+    }
+  }
+
+  private keepWriter(id: number, schema: unknown): void {
+    const type = schema as avro.Type
+    if (typeof type?.encode === 'function' && typeof type.fromBuffer === 'function') this.writers.set(id, type)
   }
 
   /**
@@ -201,13 +244,17 @@ export class Registry {
   }
 
   /** The schema id and writer schema of a wire-format buffer. */
-  private async writerSchema(buffer: Buffer): Promise<{ id: number; schema: Awaited<ReturnType<SchemaRegistry['getSchema']>> }> {
+  private async writerSchema(buffer: Buffer): Promise<{ id: number; schema: avro.Type }> {
     if (buffer.length < 5 || buffer[0] !== 0) {
       throw new PoisonRecordError('value is not in the Confluent wire format (magic byte 0 + schema id)')
     }
     const id = buffer.readInt32BE(1)
+    const known = this.writers.get(id)
+    if (known !== undefined) return { id, schema: known }
     try {
-      return { id, schema: await this.client.getSchema(id) }
+      const schema = await this.client.getSchema(id)
+      this.keepWriter(id, schema)
+      return { id, schema: schema as unknown as avro.Type }
     } catch (err) {
       const status = statusOf(err)
       if (status !== undefined && status >= 400 && status < 500) {
