@@ -37,8 +37,30 @@ export class KafkaAdmin {
       replicationFactor: s.replicationFactor ?? 1,
       configEntries: Object.entries(s.configs ?? {}).map(([name, value]) => ({ name, value })),
     }))
-    await this.admin.createTopics({ topics, waitForLeaders: true })
+    // kafkajs' waitForLeaders retries only LEADER_NOT_AVAILABLE, but a KRaft broker may
+    // answer UNKNOWN_TOPIC_OR_PARTITION for a moment after the create (seen under load):
+    // wait for the leaders here, retrying both.
+    await this.admin.createTopics({ topics, waitForLeaders: false })
+    await this.waitForLeaders(missing.map((s) => s.name))
     return missing.map((s) => s.name)
+  }
+
+  /** Resolves once every partition of `names` has a leader; throws after `timeoutMs`. */
+  private async waitForLeaders(names: string[], timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs
+    for (;;) {
+      try {
+        const { topics } = await this.admin.fetchTopicMetadata({ topics: names })
+        const led = topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0))
+        if (led && topics.length === names.length) return
+      } catch (err) {
+        const type = (err as { type?: unknown }).type
+        if (type !== 'UNKNOWN_TOPIC_OR_PARTITION' && type !== 'LEADER_NOT_AVAILABLE') throw err
+        if (Date.now() > deadline) throw err
+      }
+      if (Date.now() > deadline) throw new Error(`topics ${names.join(', ')} have no leader after ${timeoutMs} ms`)
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
   }
 
   async listTopics(): Promise<string[]> {
