@@ -61,6 +61,7 @@ interface StageRun {
   counts: StageCounts
 }
 
+/** Runs `stage` alone (buildApp, this process) until its group committed `targets` on `input`; timed from the app started. */
 export async function runStage(ctx: BenchContext, stage: StageName, prefix: string, configDir: string, input: string, targets: ReadonlyMap<number, bigint>, timeoutMs: number): Promise<StageRun> {
   const app = buildApp({ endpoints: ctx.endpoints, logger: ctx.quiet, stages: [stage], prefix, configDir, readyTimeoutMs: 30_000 })
   const connected = performance.now()
@@ -77,6 +78,7 @@ export async function runStage(ctx: BenchContext, stage: StageName, prefix: stri
   }
 }
 
+/** The stages benchmark: every stage of `options.stages` (default all four), `ctx.runs` times. */
 export async function benchStages(ctx: BenchContext, options: { stages?: readonly string[] } = {}): Promise<BenchResult> {
   const records = ctx.quick ? 20_000 : 200_000
   const timeoutMs = ctx.quick ? 120_000 : 600_000

@@ -25,33 +25,41 @@ export interface BenchTopology {
  */
 export async function provision(ctx: BenchContext, prefix: string, extra: string[] = []): Promise<BenchTopology> {
   const shipped: TopicsFile = loadTopicsFile(ctx.schemas)
-  const admin = await KafkaAdmin.connect(ctx.kafka('bench-topology'))
   const plan = planTopology(shipped, prefix)
   const partitions = shipped.topics[0]?.partitions ?? 6
-  try {
-    await applyTopology({ admin, registry: ctx.registry, schemas: ctx.schemas, topology: shipped, prefix, logger: ctx.quiet })
-    if (extra.length > 0) await admin.ensureTopics(extra.map((name) => ({ name: `${prefix}${name}`, partitions, replicationFactor: 1 })))
-  } finally {
-    await admin.disconnect()
-  }
   const created = [...plan.topics.map((t) => t.name), ...extra.map((e) => `${prefix}${e}`)]
-  return {
-    prefix,
-    topics: topicNames(prefix),
-    created,
-    async cleanup() {
-      const a = await KafkaAdmin.connect(ctx.kafka('bench-topology'))
-      try {
-        const existing = new Set(await a.listTopics())
-        await a.deleteTopics(created.filter((n) => existing.has(n)))
-      } catch (err) {
-        ctx.log.warn({ prefix, err: describeError(err) }, 'could not delete the benchmark topics')
-      } finally {
-        await a.disconnect()
-      }
-      for (const s of plan.subjects) await ctx.registry.deleteSubject(s.subject).catch(() => undefined)
-    },
+  const cleanup = async (): Promise<void> => {
+    const a = await KafkaAdmin.connect(ctx.kafka('bench-topology'))
+    try {
+      const existing = new Set(await a.listTopics())
+      await a.deleteTopics(created.filter((n) => existing.has(n)))
+    } catch (err) {
+      ctx.log.warn({ prefix, err: describeError(err) }, 'could not delete the benchmark topics')
+    } finally {
+      await a.disconnect()
+    }
+    for (const s of plan.subjects) await ctx.registry.deleteSubject(s.subject).catch(() => undefined)
   }
+  // A loaded broker may not show new topics' leaders in time (kafkajs gives up waiting
+  // with UNKNOWN_TOPIC_OR_PARTITION); applying again only creates what is missing.
+  for (let attempt = 1; ; attempt += 1) {
+    const admin = await KafkaAdmin.connect(ctx.kafka('bench-topology'))
+    try {
+      await applyTopology({ admin, registry: ctx.registry, schemas: ctx.schemas, topology: shipped, prefix, logger: ctx.quiet })
+      if (extra.length > 0) await admin.ensureTopics(extra.map((name) => ({ name: `${prefix}${name}`, partitions, replicationFactor: 1 })))
+      break
+    } catch (err) {
+      if (attempt >= 3) {
+        await cleanup()
+        throw err
+      }
+      ctx.log.warn({ prefix, attempt, err: describeError(err) }, 'applying the benchmark topology failed; trying again')
+      await new Promise((resolve) => setTimeout(resolve, 3000 * attempt))
+    } finally {
+      await admin.disconnect()
+    }
+  }
+  return { prefix, topics: topicNames(prefix), created, cleanup }
 }
 
 /** Deletes consumer groups a benchmark used (they must have no members left). */
