@@ -4,21 +4,18 @@
  * (it is still poison, so it comes back as a second dead letter), and tails the topics.
  */
 import { Command } from 'commander'
-import { Registry as MetricsRegistry } from 'prom-client'
 import { addDlqCommands, REPLAYED_FROM_HEADER } from '../../src/cli/dlq'
 import { addTailCommands } from '../../src/cli/tail'
 import type { AlertRecord } from '../../src/contracts/records'
 import { ConfigError, NightshiftError } from '../../src/errors'
 import { RecordProducer, isBarrier, type InRecord, type OutRecord } from '../../src/kafka'
 import { DLQ_HEADERS } from '../../src/runner/dead-letter'
-import { createStageMetrics } from '../../src/runner/metrics'
 import { StageRunner } from '../../src/runner/runner'
-import { dedupStage } from '../../src/stages/dedup/stage'
 import { valueSubject } from '../../src/topology/names'
 import { collect, kafkaSettings, testLogger, uniqueName, waitFor, type Collector } from '../support/kafka'
 import { startNightshift } from '../support/nightshift-process'
 import { alertRecord } from '../support/records'
-import { provisionTopology, schemas, type TestTopology } from '../support/topology'
+import { provisionTopology, schemas, startDedupRunner, type TestTopology } from '../support/topology'
 
 const ISO = '\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z'
 const POISON = Buffer.from('{"this":"is json, not avro"}')
@@ -53,16 +50,7 @@ const letters = (): InRecord[] => dlq.records.filter((r) => !isBarrier(r))
 
 beforeAll(async () => {
   t = await provisionTopology(`${uniqueName('cli')}.`, 1)
-  runner = new StageRunner({
-    stage: dedupStage(t.topics, t.prefix),
-    kafka: kafkaSettings('test-cli-dedup'),
-    registry: t.registry,
-    schemas,
-    dlqTopic: t.topics.dlq,
-    metrics: createStageMetrics(new MetricsRegistry()),
-    logger: testLogger,
-  }) as unknown as StageRunner<AlertRecord, object>
-  await runner.start()
+  runner = await startDedupRunner(t, 'test-cli-dedup')
   raw = await collect(t.topics.raw)
   dlq = await collect(t.topics.dlq)
   const id = await t.registry.idOf(valueSubject(t.topics.raw), schemas.resolve('Alert'))

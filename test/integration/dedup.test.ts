@@ -1,15 +1,12 @@
 import { randomBytes } from 'node:crypto'
-import { createStageMetrics } from '../../src/runner/metrics'
 import { DLQ_HEADERS } from '../../src/runner/dead-letter'
 import { StageRunner } from '../../src/runner/runner'
 import type { AlertRecord } from '../../src/contracts/records'
-import { dedupStage } from '../../src/stages/dedup/stage'
 import { RecordProducer, type InRecord } from '../../src/kafka'
 import { valueSubject } from '../../src/topology/names'
-import { Registry as MetricsRegistry } from 'prom-client'
-import { collect, kafkaSettings, testLogger, uniqueName, waitFor, waitForCaughtUp } from '../support/kafka'
+import { collect, kafkaSettings, uniqueName, waitFor, waitForCaughtUp } from '../support/kafka'
 import { startNightshift, type NightshiftProcess } from '../support/nightshift-process'
-import { provisionTopology, schemas, type TestTopology } from '../support/topology'
+import { provisionTopology, schemas, startDedupRunner, type TestTopology } from '../support/topology'
 import { alertRecord } from '../support/records'
 
 const STARTS = '2026-11-25T00:52:34.568Z'
@@ -125,16 +122,7 @@ describe('dedup stage (real broker and registry)', () => {
 
     beforeAll(async () => {
       t = await provisionTopology(`${uniqueName('dedup-poison')}.`, 1)
-      runner = new StageRunner({
-        stage: dedupStage(t.topics, t.prefix),
-        kafka: kafkaSettings('test-dedup-poison'),
-        registry: t.registry,
-        schemas,
-        dlqTopic: t.topics.dlq,
-        metrics: createStageMetrics(new MetricsRegistry()),
-        logger: testLogger,
-      }) as unknown as StageRunner<AlertRecord, object>
-      await runner.start()
+      runner = await startDedupRunner(t, 'test-dedup-poison')
     })
     afterAll(async () => {
       await runner.stop()

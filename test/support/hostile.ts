@@ -16,6 +16,7 @@
  * else there is fair game, control characters and NUL included.
  */
 import fc from 'fast-check'
+import type { AlertRecord } from '../../src/contracts/records'
 import { ERROR_CODES } from '../../src/errors'
 import { DEFAULT_BODY_LIMIT_BYTES, WEBHOOK_PATH } from '../../src/http'
 import { DEFAULT_WEBHOOK_LIMITS } from '../../src/ingest'
@@ -1145,20 +1146,12 @@ export interface GoodTemplate {
   deepExtra: number
 }
 
-/** What a good alert must look like on alerts.raw. */
-export interface ExpectedAlert {
+/** What a good alert must look like on alerts.raw (receivedAt is the server's). */
+export type ExpectedAlert = Omit<AlertRecord, 'fingerprint' | 'status' | 'receivedAt'> & {
   probe: string
   /** The sent fingerprint when it was well-formed; else it is computed from the labels. */
   fingerprint: string | undefined
   status: string
-  labels: Record<string, string>
-  annotations: Record<string, string>
-  startsAt: string
-  endsAt: string | null
-  generatorURL: string | null
-  receiver: string | null
-  groupKey: string | null
-  externalURL: string | null
 }
 
 /** A valid request, and the records it must produce. */

@@ -1,4 +1,9 @@
+import { Registry as MetricsRegistry } from 'prom-client'
+import type { AlertRecord } from '../../src/contracts/records'
 import { SchemaSet } from '../../src/contracts/schemas'
+import { createStageMetrics } from '../../src/runner/metrics'
+import { StageRunner } from '../../src/runner/runner'
+import { dedupStage } from '../../src/stages/dedup/stage'
 import { KafkaAdmin, Registry } from '../../src/kafka'
 import { applyTopology } from '../../src/topology/apply'
 import { loadTopicsFile, planTopology, type TopicsFile } from '../../src/topology/topics-file'
@@ -47,4 +52,19 @@ export async function provisionTopology(prefix: string, partitions?: number): Pr
       }
     },
   }
+}
+
+/** A started dedup stage runner on `t`'s topics, dead-lettering to its DLQ. */
+export async function startDedupRunner(t: TestTopology, clientId: string): Promise<StageRunner<AlertRecord, object>> {
+  const runner = new StageRunner({
+    stage: dedupStage(t.topics, t.prefix),
+    kafka: kafkaSettings(clientId),
+    registry: t.registry,
+    schemas,
+    dlqTopic: t.topics.dlq,
+    metrics: createStageMetrics(new MetricsRegistry()),
+    logger: testLogger,
+  }) as unknown as StageRunner<AlertRecord, object>
+  await runner.start()
+  return runner
 }
