@@ -1,4 +1,4 @@
-import { ConfigResourceTypes, type Admin, type ITopicConfig } from 'kafkajs'
+import { ConfigResourceTypes, type Admin, type ITopicConfig, type Kafka } from 'kafkajs'
 import { ERROR_CODES, NightshiftError, RetriableError, describeError } from '../errors'
 import { connectClient, createKafka, type KafkaSettings } from './connection'
 
@@ -19,11 +19,15 @@ export interface TopicDescription {
 
 /** The admin operations Nightshift needs, over one connection. */
 export class KafkaAdmin {
-  private constructor(private readonly admin: Admin) {}
+  private constructor(
+    private readonly admin: Admin,
+    private readonly kafka: Kafka,
+  ) {}
 
   /** @throws RetriableError when Kafka does not answer. */
   static async connect(settings: KafkaSettings): Promise<KafkaAdmin> {
-    return new KafkaAdmin(await connectClient(settings, createKafka(settings).admin()))
+    const kafka = createKafka(settings)
+    return new KafkaAdmin(await connectClient(settings, kafka.admin()), kafka)
   }
 
   /** Creates the topics that do not exist yet; returns the names it created. */
@@ -129,9 +133,43 @@ export class KafkaAdmin {
     return new Map(offsets.map((p) => [p.partition, p.high]))
   }
 
+  /**
+   * Last stable offsets of a topic, by partition: where a read_committed consumer must
+   * stop. Equal to {@link endOffsets} unless a transaction is still open on a partition.
+   * kafkajs' admin asks ListOffsets read_uncommitted only, so this asks through a
+   * read_committed cluster of kafkajs' own (a private factory of its client: this folder
+   * is the only one that knows kafkajs).
+   */
+  async stableOffsets(topic: string): Promise<Map<number, string>> {
+    const factory = Object.getOwnPropertySymbols(this.kafka).find((s) => s.description === 'private:Kafka:createCluster')
+    const create = factory === undefined ? undefined : (this.kafka as unknown as Record<symbol, unknown>)[factory]
+    if (typeof create !== 'function') throw new NightshiftError(ERROR_CODES.KAFKA, 'this kafkajs build has no cluster factory: last stable offsets cannot be read')
+    const cluster = (create as (o: object) => ReadCommittedCluster)({ allowAutoTopicCreation: false, isolationLevel: READ_COMMITTED })
+    await cluster.connect()
+    try {
+      await cluster.addTargetTopic(topic)
+      const partitions = [...(await this.endOffsets(topic)).keys()].map((partition) => ({ partition }))
+      const [result] = await cluster.fetchTopicsOffset([{ topic, partitions, fromBeginning: false }])
+      return new Map((result?.partitions ?? []).map((p) => [p.partition, p.offset]))
+    } finally {
+      await cluster.disconnect()
+    }
+  }
+
   async disconnect(): Promise<void> {
     await this.admin.disconnect()
   }
+}
+
+/** kafkajs' ISOLATION_LEVEL.READ_COMMITTED. */
+const READ_COMMITTED = 1
+
+/** The part of kafkajs' internal Cluster that {@link KafkaAdmin.stableOffsets} uses. */
+interface ReadCommittedCluster {
+  connect(): Promise<void>
+  disconnect(): Promise<void>
+  addTargetTopic(topic: string): Promise<void>
+  fetchTopicsOffset(topics: Array<{ topic: string; partitions: Array<{ partition: number }>; fromBeginning: boolean }>): Promise<Array<{ topic: string; partitions: Array<{ partition: number; offset: string }> }>>
 }
 
 export interface WaitForBrokerOptions {

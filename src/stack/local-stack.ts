@@ -19,7 +19,7 @@ interface Paths {
 
 function paths(settings: StackSettings): Paths {
   return {
-    dist: path.join(settings.stateDir, 'dist'),
+    dist: settings.distDir ?? path.join(settings.stateDir, 'dist'),
     logs: path.join(settings.stateDir, 'logs'),
     run: path.join(settings.stateDir, 'run'),
   }
@@ -387,6 +387,17 @@ async function stopService(settings: StackSettings, name: ServiceName, log: Logg
 /** Stops the services this stack folder started (and nothing else). */
 export async function stackDown(settings: StackSettings, log: Logger): Promise<void> {
   await Promise.all([stopService(settings, 'registry', log), stopService(settings, 'kafka', log)])
+}
+
+/**
+ * Stops the broker this stack folder started (SIGTERM: a controlled shutdown) and starts
+ * it again on the same data, waiting until it answers: what a rolling restart does to
+ * clients, for tests that prove nothing is lost across one.
+ */
+export async function restartKafka(settings: StackSettings, log: Logger): Promise<void> {
+  if (settings.externalBrokers) throw new StackError(ERROR_CODES.STACK, 'KAFKA_BROKERS names an external cluster: this stack did not start it and cannot restart it')
+  await stopService(settings, 'kafka', log)
+  await startKafka(settings, log)
 }
 
 /** Which of our services run, with their pids. */

@@ -15,6 +15,11 @@ export const DEFAULT_APICURIO_VERSIONS = ['3.1.7', '3.0.9'] as const
 export interface StackSettings {
   /** One ignored folder for downloads, data, pids and logs. */
   stateDir: string
+  /**
+   * Where downloads are unpacked (default `<stateDir>/dist`): a second stack with a state
+   * folder of its own (the reliability suite's) shares the first one's downloads.
+   */
+  distDir?: string
   kafkaVersion: string
   kafkaPort: number
   /** KRaft controller listener; not 9093/9094, which Alertmanager uses. */

@@ -26,16 +26,16 @@ export function loadSchema(file: string): AvroSchema {
 }
 
 /**
- * Polls `probe` until it returns a value that is not undefined; fails with `what`
- * after `timeoutMs`. Used instead of sleeps.
+ * Polls `probe` every `intervalMs` until it returns a value that is not undefined; fails
+ * with `what` after `timeoutMs`. Used instead of sleeps.
  */
-export async function waitFor<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 20000): Promise<T> {
+export async function waitFor<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 20000, intervalMs = 50): Promise<T> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
     const value = await probe()
     if (value !== undefined) return value
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 50))
+    await new Promise((resolve) => setTimeout(resolve, intervalMs))
   }
 }
 
