@@ -232,7 +232,7 @@ it('a storm through SIGKILLs and a broker restart: one request and one outcome p
   const started = Date.now()
   const port = await freePort()
   const webhook = new URL(`http://127.0.0.1:${port}/webhook/alertmanager`)
-  supervisor = new Supervisor(['run', '--prefix', t.prefix, '--config-dir', dir, '--http-port', String(port), '--dedup-max-entries', '3'])
+  supervisor = new Supervisor(['run', '--prefix', t.prefix, '--config-dir', dir, '--http-port', String(port)])
   supervisor.start()
   await supervisor.ready()
 
