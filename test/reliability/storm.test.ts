@@ -18,11 +18,11 @@
  */
 import fs from 'node:fs'
 import http from 'node:http'
-import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import type { ActionOutcomeRecord, ActionRequestRecord, AlertRecord } from '../../src/contracts/records'
 import { KafkaAdmin, readTopicToBarrier } from '../../src/kafka'
+import { freePort } from '../../src/demo/observability'
 import { restartKafka } from '../../src/stack/local-stack'
 import { createLogger } from '../../src/log'
 import { collect, kafkaSettings, uniqueName, waitFor, type Collector } from '../support/kafka'
@@ -65,17 +65,6 @@ let plan: StormPlan
 const collectors: Collector[] = []
 const processes: NightshiftProcess[] = []
 let supervisor: Supervisor | undefined
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo
-      server.close(() => resolve(port))
-    })
-  })
-}
 
 /** The suite's config folder: its catalog of many teams, limits that admit the storm, one route to the target. */
 function writeConfig(into: string, targetUrl: string): void {

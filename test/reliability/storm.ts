@@ -13,6 +13,10 @@
  */
 import { fingerprint } from '../../src/ingest/fingerprint'
 import type { WebhookAlert, WebhookPayload } from '../../src/ingest/payload'
+// The benchmarks' seeded PRNG: the same seed gives the same storm on every run.
+import { seeded } from '../../bench/lib/alerts'
+
+export { seeded }
 
 /** Teams of the suite's catalog, each owning {@link SERVICES_PER_TEAM} services. */
 export const TEAMS = 12
@@ -40,18 +44,6 @@ export function stormCatalog(): string {
     }
   }
   return lines.join('\n') + '\n'
-}
-
-/** A small seeded PRNG (mulberry32): the same seed gives the same storm on every run. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
 }
 
 export interface StormOptions {
