@@ -1,21 +1,40 @@
 import { LRUCache } from 'lru-cache'
-import type { StateChange, StateView } from './types'
+import type { PartitionState, PartitionStateOptions, StateChange, StateView } from './types'
 
 /**
- * A stage's state: one bounded LRU per input partition. Changes made while a batch is
+ * The default store of a partition: an lru-cache of the values as they are, bounded by
+ * `maxEntries` and by a wall-clock TTL (checked on read, never by a timer).
+ */
+export function lruPartitionState<S extends object>(options: PartitionStateOptions): PartitionState<S> {
+  return new LRUCache<string, S>({ max: options.maxEntries, ttl: options.ttlMs, ttlAutopurge: false })
+}
+
+/** What a {@link PartitionedStore} needs: the bounds, and optionally the stage's own store. */
+export interface PartitionedStoreOptions<S> extends PartitionStateOptions {
+  createStore?: (options: PartitionStateOptions) => PartitionState<S>
+}
+
+/**
+ * A stage's state: one bounded store per input partition (the stage's own
+ * `createStore`, else {@link lruPartitionState}). Changes made while a batch is
  * processed go to a {@link BatchOverlay}; they reach the store only after the batch's
  * transaction committed, so an aborted transaction never leaves memory ahead of the
  * changelog.
  */
 export class PartitionedStore<S extends object> {
-  private readonly partitions = new Map<number, LRUCache<string, S>>()
+  private readonly partitions = new Map<number, PartitionState<S>>()
+  private readonly create: (options: PartitionStateOptions) => PartitionState<S>
+  private readonly bounds: PartitionStateOptions
 
-  constructor(private readonly options: { maxEntries: number; ttlMs: number }) {}
+  constructor(options: PartitionedStoreOptions<S>) {
+    this.bounds = { maxEntries: options.maxEntries, ttlMs: options.ttlMs }
+    this.create = options.createStore ?? lruPartitionState
+  }
 
-  partition(partition: number): LRUCache<string, S> {
+  partition(partition: number): PartitionState<S> {
     let store = this.partitions.get(partition)
     if (!store) {
-      store = new LRUCache<string, S>({ max: this.options.maxEntries, ttl: this.options.ttlMs, ttlAutopurge: false })
+      store = this.create(this.bounds)
       this.partitions.set(partition, store)
     }
     return store
@@ -44,7 +63,7 @@ export class PartitionedStore<S extends object> {
 export class BatchOverlay<S extends object> implements StateView<S> {
   private readonly changes = new Map<string, S | null>()
 
-  constructor(private readonly base: LRUCache<string, S>) {}
+  constructor(private readonly base: PartitionState<S>) {}
 
   get(key: string): S | undefined {
     if (this.changes.has(key)) return this.changes.get(key) ?? undefined

@@ -74,15 +74,41 @@ export interface ProcessContext<S, I = unknown> {
   later(): readonly I[]
 }
 
+/** How big a partition's store may get; what a {@link StateSpec.createStore} is given. */
+export interface PartitionStateOptions {
+  /** Entries kept (least recently used are evicted): a hard bound. */
+  maxEntries: number
+  /**
+   * Wall-clock bound on an entry's life in memory; stages also expire by record time. A
+   * stage's own store may leave it to the record-time expiry and `maxEntries`.
+   */
+  ttlMs: number
+}
+
+/**
+ * The in-memory state of one input partition: exactly what the runner uses of it. `get`
+ * counts as a use (least recently used entries are evicted first once `maxEntries` is
+ * reached), and must answer a value equal to the one last `set` for the key, or
+ * undefined once it was deleted, evicted or expired. Never shared between partitions.
+ */
+export interface PartitionState<S> {
+  get(key: string): S | undefined
+  set(key: string, value: S): void
+  delete(key: string): void
+  readonly size: number
+  clear(): void
+}
+
 /** State kept by a stage: a bounded store per input partition, backed by a compacted changelog. */
-export interface StateSpec {
+export interface StateSpec<S = unknown> extends PartitionStateOptions {
   changelogTopic: string
   /** Schema of the state values written to the changelog. */
   schema: string
-  /** Entries kept per partition (least recently used are evicted). */
-  maxEntries: number
-  /** Wall-clock bound on an entry's life in memory; stages also expire by record time. */
-  ttlMs: number
+  /**
+   * Builds one partition's store, for a stage whose state fits a more compact form than
+   * the default (an LRU of the values as JS objects). Called once per partition taken.
+   */
+  createStore?: (options: PartitionStateOptions) => PartitionState<S>
 }
 
 /**
@@ -97,9 +123,16 @@ export interface StageDefinition<I, S = never> {
   inputTopics: string[]
   /** Schema the input values must conform to; anything else is a poison record. */
   inputSchema: string
-  state?: StateSpec
+  state?: StateSpec<S>
   /** Partitions consumed at once by one instance (default 1); stages with slow effects raise it. */
   concurrentPartitions?: number
+  /**
+   * Most effects marked and run per commit (default: a whole batch). A batch with more is
+   * committed in parts, each with its marks, its effects and its offsets, so a crash leaves
+   * at most this many marks per partition behind (each one an interrupted effect a human
+   * is told about). Asked per part: the action's concurrency, hot-reloaded.
+   */
+  maxEffectsPerCommit?: () => number
   hooks?: StateHooks<S>
   process(input: I, context: ProcessContext<S, I>): StageResult<S>
 }

@@ -28,7 +28,7 @@ describe('BatchOverlay', () => {
     const base = new LRUCache<string, { v: number }>({ max: 10 })
     base.set('a', { v: 1 })
     base.set('b', { v: 2 })
-    const overlay = new BatchOverlay(base)
+    const overlay = new BatchOverlay<{ v: number }>(base)
     overlay.set({ key: 'a', value: { v: 10 } })
     overlay.set({ key: 'c', value: { v: 3 } })
     overlay.set({ key: 'a', value: { v: 11 } })
@@ -58,9 +58,26 @@ describe('PartitionedStore', () => {
     expect(store.partition(0).get('a')).toBeUndefined() // least recently used evicted
     expect(store.partition(1).get('a')).toEqual({ v: 9 })
     store.apply(0, [{ key: 'b', value: null }])
-    expect(store.partition(0).has('b')).toBe(false)
+    expect(store.partition(0).get('b')).toBeUndefined()
     store.drop(1)
     expect(store.size(1)).toBe(0)
+  })
+
+  it("builds each partition's store with the stage's createStore and its bounds, when given", () => {
+    const made: Array<{ maxEntries: number; ttlMs: number }> = []
+    const store = new PartitionedStore<{ v: number }>({
+      maxEntries: 5,
+      ttlMs: 1_000,
+      createStore: (bounds) => {
+        made.push(bounds)
+        return new LRUCache<string, { v: number }>({ max: 1 })
+      },
+    })
+    store.apply(0, [{ key: 'a', value: { v: 1 } }, { key: 'b', value: { v: 2 } }])
+    store.apply(3, [{ key: 'a', value: { v: 3 } }])
+    expect(made).toEqual([{ maxEntries: 5, ttlMs: 1_000 }, { maxEntries: 5, ttlMs: 1_000 }])
+    expect([store.size(0), store.size(3)]).toEqual([1, 1]) // the given store's own bound
+    expect(store.partition(0).get('b')).toEqual({ v: 2 })
   })
 })
 
