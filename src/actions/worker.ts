@@ -136,6 +136,9 @@ export class ActionWorker {
       inputSchema: 'ActionRequest',
       state: { changelogTopic: o.topics.ledger, schema: 'LedgerEntry', maxEntries: 200_000, ttlMs: 14 * 24 * 3600_000 },
       concurrentPartitions: o.partitions,
+      // A batch's requests are marked started in parts of the action's concurrency: a crash
+      // then leaves at most that many per partition to be reported interrupted, not a batch.
+      maxEffectsPerCommit: () => this.current()?.settings.concurrency ?? 1,
       hooks: {
         restored: (partition, entries) => this.schedule(partition, entries),
         committed: (partition, changes) => this.schedule(partition, changes),

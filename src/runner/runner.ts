@@ -44,6 +44,9 @@ export interface RunnerOptions<I, S extends object> {
 
 const NO_STATE: StateView<never> = { get: () => undefined }
 
+/** A batch record decoded into the stage's input, or carrying why it could not be. */
+type DecodedRecord<I> = { record: InRecord; source: SourcePosition } & ({ input: I } | { error: unknown })
+
 /** Batch control of a restore started by an assignment, outside any batch (the consumer heartbeats on its own meanwhile). */
 const EAGER_RESTORE: BatchControl = { heartbeat: async () => undefined, isRunning: () => true, isStale: () => false }
 
@@ -238,6 +241,25 @@ export class StageRunner<I, S extends object = never> {
   }
 
   private async processBatch(batch: RecordBatch, control: BatchControl): Promise<void> {
+    const decoded = await this.decodeAll(batch.records)
+    const inputs = decoded.flatMap((d) => ('input' in d ? [d.input] : []))
+    // A batch is committed in parts when its effects exceed the stage's bound; without
+    // effects (or a bound) the whole batch is one part, one transaction.
+    for (let start = 0; ; ) {
+      const next = await this.processPart(batch, decoded, inputs, start, control)
+      if (next === undefined) return
+      if (next >= decoded.length) break
+      start = next
+    }
+    this.options.metrics.recordsIn.inc({ stage: this.stage.name, topic: batch.topic }, batch.records.length)
+  }
+
+  /**
+   * Processes `decoded[start..]` up to the end of the batch or until the stage's bound of
+   * effects is reached, and commits that part with its offsets. Returns where the next
+   * part starts, or undefined when the partition was revoked (nothing committed).
+   */
+  private async processPart(batch: RecordBatch, decoded: DecodedRecord<I>[], inputs: I[], start: number, control: BatchControl): Promise<number | undefined> {
     const { topic, partition } = batch
     const overlay = this.store ? new BatchOverlay<S>(this.store.partition(partition)) : undefined
     const state = overlay ?? (NO_STATE as StateView<S>)
@@ -245,6 +267,7 @@ export class StageRunner<I, S extends object = never> {
     const kinds = new Map<string, number>()
     const deadLetters = new Map<string, number>()
     const effects: Array<{ record: InRecord; source: SourcePosition; effect: Effect<S> }> = []
+    const maxEffects = this.stage.maxEffectsPerCommit ? Math.max(1, this.stage.maxEffectsPerCommit()) : Infinity
 
     const fail = async (record: InRecord, source: SourcePosition, err: unknown): Promise<void> => {
       if (isRetriable(err)) throw err
@@ -261,14 +284,15 @@ export class StageRunner<I, S extends object = never> {
       kinds.set(result.kind, (kinds.get(result.kind) ?? 0) + 1)
     }
 
-    const decoded = await this.decodeAll(batch.records)
-    const inputs = decoded.flatMap((d) => ('input' in d ? [d.input] : []))
     const abandon = () => {
       for (const e of effects) e.effect.abandon?.()
     }
+    let end = decoded.length
     try {
-      let seen = 0
-      for (const item of decoded) {
+      // Inputs before this part, for the lookahead (`later`) of each record.
+      let seen = decoded.slice(0, start).filter((d) => 'input' in d).length
+      for (let i = start; i < decoded.length; i++) {
+        const item = decoded[i]!
         const { record, source } = item
         if (!('input' in item)) {
           await fail(record, source, item.error)
@@ -287,6 +311,10 @@ export class StageRunner<I, S extends object = never> {
         } catch (err) {
           await fail(record, source, err)
         }
+        if (effects.length >= maxEffects && i + 1 < decoded.length) {
+          end = i + 1
+          break
+        }
       }
     } catch (err) {
       abandon()
@@ -297,7 +325,7 @@ export class StageRunner<I, S extends object = never> {
       // A rebalance took the partition: its next owner processes the batch again.
       this.log.info({ topic, partition }, 'partition revoked during the batch; not committing it')
       abandon()
-      return
+      return undefined
     }
     if (effects.length > 0) {
       // Mark first, act second: once the marks are committed a crash cannot make the
@@ -322,7 +350,8 @@ export class StageRunner<I, S extends object = never> {
     }
     out.push(...(await this.stateRecords(partition, overlay?.entries() ?? [])))
 
-    const last = batch.records[batch.records.length - 1]!
+    // The last part also covers what was not decoded at the end (readers' barriers).
+    const last = end === decoded.length ? batch.records[batch.records.length - 1]! : decoded[end - 1]!.record
     const started = performance.now()
     const offsets = { topic, partition, offset: nextOffset(last.offset) }
     if (effects.length === 0) {
@@ -341,18 +370,18 @@ export class StageRunner<I, S extends object = never> {
     }
 
     const m = this.options.metrics
-    m.recordsIn.inc({ stage: this.stage.name, topic }, batch.records.length)
     const perTopic = new Map<string, number>()
     for (const record of out) perTopic.set(record.topic, (perTopic.get(record.topic) ?? 0) + 1)
     for (const [outTopic, n] of perTopic) m.recordsOut.inc({ stage: this.stage.name, topic: outTopic }, n)
     for (const [kind, n] of kinds) m.decisions.inc({ stage: this.stage.name, kind }, n)
     for (const [code, n] of deadLetters) m.deadLetters.inc({ stage: this.stage.name, code }, n)
-    this.log.debug({ topic, partition, offset: last.offset, records: batch.records.length, out: out.length, effects: effects.length }, 'batch committed')
+    this.log.debug({ topic, partition, offset: last.offset, records: end - start, out: out.length, effects: effects.length }, 'batch committed')
+    return end
   }
 
   /** Decodes every record of a batch into the stage's input type; a record that does not decode carries its error. */
-  private async decodeAll(records: InRecord[]): Promise<Array<{ record: InRecord; source: SourcePosition } & ({ input: I } | { error: unknown })>> {
-    const decoded: Array<{ record: InRecord; source: SourcePosition } & ({ input: I } | { error: unknown })> = []
+  private async decodeAll(records: InRecord[]): Promise<DecodedRecord<I>[]> {
+    const decoded: DecodedRecord<I>[] = []
     for (const record of records) {
       // A reader's barrier (readTopicToBarrier: `nightshift trace`, `dlq list`) is no input.
       if (isBarrier(record)) continue
