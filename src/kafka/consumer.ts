@@ -1,4 +1,5 @@
 import type { Consumer } from 'kafkajs'
+import { describeError } from '../errors'
 import { createKafka, type KafkaSettings } from './connection'
 import { decodeHeaders } from './headers'
 import type { InRecord } from './records'
@@ -37,14 +38,39 @@ export interface BatchControl {
 
 export type BatchHandler = (batch: RecordBatch, control: BatchControl) => Promise<void>
 
-/** A group consumer handing out per-partition batches. */
+/** How long a consumer that crashed for good waits before it is built again. */
+const REBUILD_DELAY_MS = 1000
+
+/**
+ * A group consumer handing out per-partition batches.
+ *
+ * It never dies quietly. kafkajs restarts a crashed consumer only when the error's root
+ * cause is retriable, so a handler that gives up on a batch for any other reason (a
+ * fenced producer, an unexpected error) would leave a process running whose stage reads
+ * nothing, its group empty: every handler failure is therefore passed to kafkajs as
+ * retriable (the handler has logged why), and a crash kafkajs still does not restart
+ * (its own non-retriable errors) makes this class build a new consumer and join again.
+ * Either way the partition starts over from its last committed offset.
+ */
 export class RecordConsumer {
+  private handler: BatchHandler | undefined
+  private readonly assignmentListeners: Array<(assignment: Record<string, number[]>) => void> = []
+  private stopped = false
+  private rebuilding: NodeJS.Timeout | undefined
+
   private constructor(
-    private readonly consumer: Consumer,
+    private consumer: Consumer,
+    private readonly settings: KafkaSettings,
     private readonly options: ConsumerOptions,
-  ) {}
+  ) {
+    this.watch(consumer)
+  }
 
   static async connect(settings: KafkaSettings, options: ConsumerOptions): Promise<RecordConsumer> {
+    return new RecordConsumer(await RecordConsumer.open(settings, options), settings, options)
+  }
+
+  private static async open(settings: KafkaSettings, options: ConsumerOptions): Promise<Consumer> {
     const consumer = createKafka(settings).consumer({
       groupId: options.groupId,
       readUncommitted: options.readCommitted === false,
@@ -53,12 +79,18 @@ export class RecordConsumer {
     })
     await consumer.connect()
     await consumer.subscribe({ topics: options.topics, fromBeginning: options.fromBeginning ?? true })
-    return new RecordConsumer(consumer, options)
+    return consumer
   }
 
   /** Starts consuming; resolves once the loop runs (not when it ends). */
   async run(handler: BatchHandler): Promise<void> {
-    await this.consumer.run({
+    this.handler = handler
+    await this.start(this.consumer)
+  }
+
+  private async start(consumer: Consumer): Promise<void> {
+    const handler = this.handler!
+    await consumer.run({
       autoCommit: this.options.autoCommit ?? false,
       partitionsConsumedConcurrently: this.options.concurrentPartitions ?? 1,
       eachBatchAutoResolve: true,
@@ -72,9 +104,51 @@ export class RecordConsumer {
           headers: decodeHeaders(m.headers),
           timestamp: m.timestamp,
         }))
-        await handler({ topic: batch.topic, partition: batch.partition, records }, { heartbeat, isRunning, isStale })
+        try {
+          await handler({ topic: batch.topic, partition: batch.partition, records }, { heartbeat, isRunning, isStale })
+        } catch (err) {
+          throw restartable(err)
+        }
       },
     })
+  }
+
+  /** Follows a kafkajs consumer's crashes: one it will not restart is replaced by a new consumer. */
+  private watch(consumer: Consumer): void {
+    const log = this.settings.logger.child({ module: 'consumer', groupId: this.options.groupId })
+    consumer.on(consumer.events.GROUP_JOIN, (event) => {
+      for (const listener of this.assignmentListeners) listener(event.payload.memberAssignment)
+    })
+    consumer.on(consumer.events.CRASH, (event) => {
+      const { error, restart } = event.payload
+      if (restart) {
+        log.warn({ err: describeError(error) }, 'consumer crashed; kafkajs restarts it from the last commit')
+        return
+      }
+      if (this.stopped || this.consumer !== consumer) return
+      log.error({ err: describeError(error), inMs: REBUILD_DELAY_MS }, 'consumer crashed and kafkajs will not restart it; building a new one')
+      this.rebuilding = setTimeout(() => void this.rebuild(consumer, log), REBUILD_DELAY_MS)
+    })
+  }
+
+  private async rebuild(crashed: Consumer, log: KafkaSettings['logger']): Promise<void> {
+    this.rebuilding = undefined
+    if (this.stopped) return
+    await crashed.disconnect().catch(() => undefined)
+    try {
+      const consumer = await RecordConsumer.open(this.settings, this.options)
+      if (this.stopped) {
+        await consumer.disconnect()
+        return
+      }
+      this.consumer = consumer
+      this.watch(consumer)
+      await this.start(consumer)
+      log.info({}, 'consumer rebuilt; rejoining the group')
+    } catch (err) {
+      log.error({ err: describeError(err), inMs: REBUILD_DELAY_MS }, 'could not build a new consumer; trying again')
+      this.rebuilding = setTimeout(() => void this.rebuild(crashed, log), REBUILD_DELAY_MS)
+    }
   }
 
   /**
@@ -88,11 +162,21 @@ export class RecordConsumer {
 
   /** Calls `listener` with the partitions assigned to this member after each rebalance. */
   onAssignment(listener: (assignment: Record<string, number[]>) => void): void {
-    this.consumer.on(this.consumer.events.GROUP_JOIN, (event) => listener(event.payload.memberAssignment))
+    this.assignmentListeners.push(listener)
   }
 
   /** Stops fetching after the batch in progress and leaves the group. */
   async disconnect(): Promise<void> {
+    this.stopped = true
+    if (this.rebuilding) clearTimeout(this.rebuilding)
     await this.consumer.disconnect()
   }
+}
+
+/**
+ * The error kafkajs is handed when a batch handler fails: retriable at its root, so the
+ * consumer is restarted (kafkajs reads only the innermost `cause`), and saying what failed.
+ */
+export function restartable(err: unknown): Error {
+  return Object.assign(new Error(`batch handler failed: ${describeError(err)}`), { name: 'NightshiftBatchFailed', retriable: true })
 }

@@ -212,6 +212,11 @@ afterAll(async () => {
   supervisor?.halt()
   for (const p of processes) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL')
   await Promise.all(processes.map((p) => p.exited))
+  // Each process's log, for whoever reads a failure (test/artifacts/ is not committed).
+  const logs = path.join(ROOT, 'test', 'artifacts', 'reliability')
+  fs.rmSync(logs, { recursive: true, force: true })
+  fs.mkdirSync(logs, { recursive: true })
+  for (const [i, p] of processes.entries()) fs.writeFileSync(path.join(logs, `nightshift-${i + 1}.log`), `${p.lines.join('\n')}\n`)
   await Promise.all(collectors.map((c) => c.stop()))
   await target?.stop()
   await t?.cleanup().catch(() => undefined)
@@ -358,6 +363,13 @@ it('a storm through SIGKILLs and a broker restart: one request and one outcome p
   expect(supervisor.unexpectedExits.map((e) => e.tail.join('\n'))).toEqual([])
 
   const interrupted = failed.length
+  // Errors the processes logged, by message: what an operator would have seen.
+  const errors: Record<string, number> = {}
+  for (const p of processes) for (const line of p.lines) {
+    if (!line.startsWith('{"level":50')) continue
+    const msg = (JSON.parse(line) as { msg?: string }).msg ?? '?'
+    errors[msg] = (errors[msg] ?? 0) + 1
+  }
   const report = {
     seed: SEED,
     alerts: plan.alerts,
@@ -371,6 +383,7 @@ it('a storm through SIGKILLs and a broker restart: one request and one outcome p
     outcomes: statusCount,
     interrupted,
     targetCalls: calls.length,
+    errorsLogged: errors,
     stormS: Math.round(stormMs / 1000),
     drainS: Math.round(drainMs / 1000),
   }
