@@ -217,6 +217,9 @@ afterAll(async () => {
   fs.rmSync(logs, { recursive: true, force: true })
   fs.mkdirSync(logs, { recursive: true })
   for (const [i, p] of processes.entries()) fs.writeFileSync(path.join(logs, `nightshift-${i + 1}.log`), `${p.lines.join('\n')}\n`)
+  // On CI only the output is kept: the processes' last error lines go there too.
+  const errorLines = processes.flatMap((p, i) => p.lines.filter((l) => l.startsWith('{"level":50')).map((l) => `[${i + 1}] ${l.slice(0, 400)}`))
+  process.stdout.write(`\nreliability: ${errorLines.length} error lines logged by the Nightshift processes (all in test/artifacts/reliability/); the last 15:\n${errorLines.slice(-15).join('\n')}\n`)
   await Promise.all(collectors.map((c) => c.stop()))
   await target?.stop()
   await t?.cleanup().catch(() => undefined)
@@ -392,24 +395,32 @@ it('a storm through SIGKILLs and a broker restart: one request and one outcome p
 
 async function waitForGroupsCaughtUp(): Promise<void> {
   const admin = await KafkaAdmin.connect(kafkaSettings('reliability-caught-up'))
+  let behind: string[] = []
   try {
     await waitFor(
       'every stage group to commit its whole input',
       async () => {
+        behind = []
         for (const { group, topic } of GROUPS) {
           const [committed, ends] = await Promise.all([admin.committedOffsets(`${t.prefix}${group}`, `${t.prefix}${topic}`), admin.endOffsets(`${t.prefix}${topic}`)])
           // Input topics other than alerts.raw are written in transactions: their last
           // offset is a commit marker, which is never delivered.
           const marker = topic === 'alerts.raw' ? 0n : 1n
+          let lag = 0n
           for (const [partition, end] of ends) {
             if (end === '0') continue
-            if (BigInt(committed.get(partition) ?? '-1') < BigInt(end) - marker) return undefined
+            const gap = BigInt(end) - marker - BigInt(committed.get(partition) ?? '0')
+            if (gap > 0n) lag += gap
           }
+          if (lag > 0n) behind.push(`${group}: ${lag} behind on ${topic}`)
         }
-        return true
+        return behind.length === 0 ? true : undefined
       },
       120_000,
+      1000,
     )
+  } catch (err) {
+    throw new Error(`${String(err)}: ${behind.join('; ')}`)
   } finally {
     await admin.disconnect()
   }
