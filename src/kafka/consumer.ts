@@ -177,6 +177,6 @@ export class RecordConsumer {
  * The error kafkajs is handed when a batch handler fails: retriable at its root, so the
  * consumer is restarted (kafkajs reads only the innermost `cause`), and saying what failed.
  */
-export function restartable(err: unknown): Error {
+function restartable(err: unknown): Error {
   return Object.assign(new Error(`batch handler failed: ${describeError(err)}`), { name: 'NightshiftBatchFailed', retriable: true })
 }

@@ -242,11 +242,10 @@ export class StageRunner<I, S extends object = never> {
 
   private async processBatch(batch: RecordBatch, control: BatchControl): Promise<void> {
     const decoded = await this.decodeAll(batch.records)
-    const inputs = decoded.flatMap((d) => ('input' in d ? [d.input] : []))
     // A batch is committed in parts when its effects exceed the stage's bound; without
     // effects (or a bound) the whole batch is one part, one transaction.
     for (let start = 0; ; ) {
-      const next = await this.processPart(batch, decoded, inputs, start, control)
+      const next = await this.processPart(batch, decoded, start, control)
       if (next === undefined) return
       if (next >= decoded.length) break
       start = next
@@ -259,7 +258,7 @@ export class StageRunner<I, S extends object = never> {
    * effects is reached, and commits that part with its offsets. Returns where the next
    * part starts, or undefined when the partition was revoked (nothing committed).
    */
-  private async processPart(batch: RecordBatch, decoded: DecodedRecord<I>[], inputs: I[], start: number, control: BatchControl): Promise<number | undefined> {
+  private async processPart(batch: RecordBatch, decoded: DecodedRecord<I>[], start: number, control: BatchControl): Promise<number | undefined> {
     const { topic, partition } = batch
     const overlay = this.store ? new BatchOverlay<S>(this.store.partition(partition)) : undefined
     const state = overlay ?? (NO_STATE as StateView<S>)
@@ -289,8 +288,6 @@ export class StageRunner<I, S extends object = never> {
     }
     let end = decoded.length
     try {
-      // Inputs before this part, for the lookahead (`later`) of each record.
-      let seen = decoded.slice(0, start).filter((d) => 'input' in d).length
       for (let i = start; i < decoded.length; i++) {
         const item = decoded[i]!
         const { record, source } = item
@@ -298,10 +295,9 @@ export class StageRunner<I, S extends object = never> {
           await fail(record, source, item.error)
           continue
         }
-        seen += 1
         try {
-          const from = seen
-          const result = this.stage.process(item.input, { state, source, timestamp: Number(record.timestamp), later: () => inputs.slice(from) })
+          // The lookahead: the batch's inputs after this one (also in later parts), built only when asked.
+          const result = this.stage.process(item.input, { state, source, timestamp: Number(record.timestamp), later: () => decoded.slice(i + 1).flatMap((d) => ('input' in d ? [d.input] : [])) })
           if (result.effect) {
             for (const change of result.effect.before) overlay?.set(change)
             effects.push({ record, source, effect: result.effect })

@@ -157,7 +157,7 @@ class Supervisor {
   }
 
   async stop(): Promise<number | null> {
-    this.stopped = true
+    this.halt()
     const p = this.current!
     p.child.kill('SIGTERM')
     return p.exited
