@@ -40,14 +40,23 @@ function goEnv(): NodeJS.ProcessEnv {
 }
 
 async function run(cmd: string, args: string[], cwd: string, timeoutMs: number): Promise<string> {
-  const { stdout } = await execFileAsync(cmd, args, { cwd, env: goEnv(), timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 })
+  const { stdout } = await execFileAsync(cmd, args, {
+    cwd,
+    env: goEnv(),
+    timeout: timeoutMs,
+    maxBuffer: 16 * 1024 * 1024,
+  })
   return stdout.trim()
 }
 
 function firstLine(err: unknown): string {
   const e = err as { stderr?: string; message?: string }
   const text = (e.stderr && e.stderr.trim()) || e.message || String(err)
-  return text.split('\n').filter((l) => l.trim().length > 0).slice(0, 2).join(' ')
+  return text
+    .split('\n')
+    .filter((l) => l.trim().length > 0)
+    .slice(0, 2)
+    .join(' ')
 }
 
 /** Finds `go`; as root, tries Debian's golang-go once (bounded) when it is missing. */
@@ -60,7 +69,10 @@ async function findGo(): Promise<string | undefined> {
   }
   if (process.getuid?.() !== 0) return undefined
   try {
-    await execFileAsync('apt-get', ['install', '-y', '-q', 'golang-go'], { timeout: 180_000, env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } })
+    await execFileAsync('apt-get', ['install', '-y', '-q', 'golang-go'], {
+      timeout: 180_000,
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    })
     await execFileAsync('go', ['version'], { timeout: 10_000 })
     return 'go'
   } catch {
@@ -88,7 +100,8 @@ export async function buildBridge(): Promise<BuildResult> {
     await run(go, ['install', `${BRIDGE_MODULE}@${version}`], CACHE, 600_000)
     return { ok: true, binary: BINARY, version }
   } catch (err) {
-    if (!/declares its path as/.test(firstLine(err))) return { ok: false, reason: `go install ${BRIDGE_MODULE}@${version} failed: ${firstLine(err)}` }
+    if (!/declares its path as/.test(firstLine(err)))
+      return { ok: false, reason: `go install ${BRIDGE_MODULE}@${version} failed: ${firstLine(err)}` }
   }
   const wrapper = path.join(CACHE, 'wrapper')
   mkdirSync(wrapper, { recursive: true })
@@ -135,7 +148,11 @@ export interface RunningBridge {
 /** Starts the bridge against `broker`, writing to `topic`, and waits for /healthz. */
 export async function startBridge(binary: string, broker: string, topic: string): Promise<RunningBridge> {
   const port = await freePort()
-  const child: ChildProcess = spawn(binary, [`--kafka.host=${broker}`, `--kafka.topic=${topic}`, `--bind=127.0.0.1:${port}`], { stdio: ['ignore', 'ignore', 'pipe'] })
+  const child: ChildProcess = spawn(
+    binary,
+    [`--kafka.host=${broker}`, `--kafka.topic=${topic}`, `--bind=127.0.0.1:${port}`],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  )
   let stderr = ''
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr = (stderr + chunk).slice(-4000)))
   const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()))

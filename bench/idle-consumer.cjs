@@ -38,7 +38,10 @@ function readOptions() {
   const kafkajsDir = path.resolve(values.kafkajs)
   return {
     kafkajsDir,
-    brokers: values.brokers.split(',').map((b) => b.trim()).filter(Boolean),
+    brokers: values.brokers
+      .split(',')
+      .map((b) => b.trim())
+      .filter(Boolean),
     topic: values.topic,
     variant: values.variant || kafkajsDir,
     groupId: values.group || `bench-idle-${process.pid}-${Date.now()}`,
@@ -100,7 +103,11 @@ async function main() {
 
   const { Kafka, logLevel } = require(options.kafkajsDir)
   // ERROR only: kafkajs' console logger prints INFO on stdout, which carries the result.
-  const kafka = new Kafka({ clientId: `bench-idle-${options.variant}`, brokers: options.brokers, logLevel: logLevel.ERROR })
+  const kafka = new Kafka({
+    clientId: `bench-idle-${options.variant}`,
+    brokers: options.brokers,
+    logLevel: logLevel.ERROR,
+  })
   const consumer = kafka.consumer({ groupId: options.groupId })
   try {
     await consumer.connect()

@@ -178,7 +178,13 @@ function runChild(run: ChildRun): Promise<RoundResult> {
         return reject(new Error(`child printed no JSON result: "${line}"`))
       }
       if (!isChildResult(parsed)) return reject(new Error(`child printed an unexpected result: ${line}`))
-      resolve({ variant: run.variant, round: run.round, cpuMs: parsed.cpuMs, wallMs: parsed.wallMs, cpuPercent: parsed.cpuPercent })
+      resolve({
+        variant: run.variant,
+        round: run.round,
+        cpuMs: parsed.cpuMs,
+        wallMs: parsed.wallMs,
+        cpuPercent: parsed.cpuPercent,
+      })
     })
   })
 }
@@ -242,7 +248,15 @@ async function runRounds(
       const groupId = `${topic}-${variant}-${round}`
       log.info({ round, variant }, 'measuring')
       try {
-        const result = await runChild({ variant, round, kafkajsDir: dirs[variant], brokers, topic, groupId, windowSeconds: options.windowSeconds })
+        const result = await runChild({
+          variant,
+          round,
+          kafkajsDir: dirs[variant],
+          brokers,
+          topic,
+          groupId,
+          windowSeconds: options.windowSeconds,
+        })
         log.info({ round, variant, cpuPercent: Number(result.cpuPercent.toFixed(2)) }, 'measured')
         results.push(result)
       } catch (err) {
@@ -292,7 +306,9 @@ async function main(): Promise<number> {
     const dirs: Record<Variant, string> = { unpatched: pristine, patched: PATCHED_DIR }
     const topic = `bench-idle-cpu-${Date.now()}`
     log.info({ ...options, brokers, topic }, 'idle-cpu bench starting')
-    const { results, failures } = await withTopic(brokers, log, topic, () => runRounds(options, dirs, brokers, topic, log))
+    const { results, failures } = await withTopic(brokers, log, topic, () =>
+      runRounds(options, dirs, brokers, topic, log),
+    )
 
     const report = buildReport(options, results, failures)
     await mkdir(RESULTS_DIR, { recursive: true })

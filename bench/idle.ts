@@ -39,7 +39,10 @@ export async function benchIdle(ctx: BenchContext): Promise<BenchResult> {
         const cpuMs = (after.cpu.user + after.cpu.system - before.cpu.user - before.cpu.system) / 1000
         const wallMs = after.at - before.at
         const window = { seconds: wallMs / 1000, cpuMs, percent: (100 * cpuMs) / wallMs }
-        ctx.log.info({ run, percent: Number(window.percent.toFixed(2)), cpuMs: Math.round(cpuMs) }, 'idle: window measured')
+        ctx.log.info(
+          { run, percent: Number(window.percent.toFixed(2)), cpuMs: Math.round(cpuMs) },
+          'idle: window measured',
+        )
         windows.push(window)
       }
     } finally {
@@ -47,12 +50,23 @@ export async function benchIdle(ctx: BenchContext): Promise<BenchResult> {
     }
   } finally {
     // Every group of the pipeline lives under the prefix; the broker expires those left.
-    await deleteGroups(ctx, ['dedup', 'enrich', 'ratelimit', 'route'].map((s) => `${prefix}nightshift-${s}`))
+    await deleteGroups(
+      ctx,
+      ['dedup', 'enrich', 'ratelimit', 'route'].map((s) => `${prefix}nightshift-${s}`),
+    )
     await topology.cleanup()
   }
   return {
     id: 'idle',
-    figures: [figure({ bench: 'idle', name: `whole pipeline, ${windowMs / 1000} s windows`, unit: '%', runs: windows.map((w) => w.percent), target: { op: '<=', value: IDLE_TARGET_PERCENT } })],
+    figures: [
+      figure({
+        bench: 'idle',
+        name: `whole pipeline, ${windowMs / 1000} s windows`,
+        unit: '%',
+        runs: windows.map((w) => w.percent),
+        target: { op: '<=', value: IDLE_TARGET_PERCENT },
+      }),
+    ],
     details: { stages, settleSeconds: SETTLE_MS / 1000, windows },
   }
 }

@@ -48,7 +48,9 @@ export async function benchIngest(ctx: BenchContext): Promise<BenchResult> {
   const total = ctx.quick ? 20_000 : 200_000
   const groups = webhookGroups(total, { seed: 21 })
   const bodies = groups.map((g) => Buffer.from(JSON.stringify(g)))
-  const warm = webhookGroups(ctx.quick ? 2000 : 10_000, { seed: 22, firstIndex: 10_000_000 }).map((g) => Buffer.from(JSON.stringify(g)))
+  const warm = webhookGroups(ctx.quick ? 2000 : 10_000, { seed: 22, firstIndex: 10_000_000 }).map((g) =>
+    Buffer.from(JSON.stringify(g)),
+  )
   const bridge = await buildBridge()
   if (!bridge.ok) ctx.log.warn({ reason: bridge.reason }, 'alertmanager2kafka: skipping the comparison')
 
@@ -64,21 +66,31 @@ export async function benchIngest(ctx: BenchContext): Promise<BenchResult> {
       for (const target of order) {
         try {
           if (target === 'nightshift') {
-            const child = await PipelineChild.start({ prefix, stages: ['ingest'], httpPort: 0, logLevel: 'warn' }, ctx.log)
+            const child = await PipelineChild.start(
+              { prefix, stages: ['ingest'], httpPort: 0, logLevel: 'warn' },
+              ctx.log,
+            )
             try {
               const r = await measure(`${child.httpAddress!}/webhook/alertmanager`, bodies, warm, total)
-              ctx.log.info({ run, alertsPerSecond: Math.round(perSecond(r.alerts, r.ms)), requests: r.requests }, 'ingest: nightshift measured')
+              ctx.log.info(
+                { run, alertsPerSecond: Math.round(perSecond(r.alerts, r.ms)), requests: r.requests },
+                'ingest: nightshift measured',
+              )
               nightshift.push(r)
             } finally {
               await child.stop()
             }
             const written = [...(await endOffsets(ctx, topology.topics.raw)).values()].reduce((a, b) => a + b, 0n)
-            if (written < BigInt(total)) throw new Error(`alerts.raw holds ${written} records, expected at least ${total}`)
+            if (written < BigInt(total))
+              throw new Error(`alerts.raw holds ${written} records, expected at least ${total}`)
           } else if (bridge.ok) {
             const running = await startBridge(bridge.binary, ctx.endpoints.brokers[0]!, `${prefix}${BRIDGE_TOPIC}`)
             try {
               const r = await measure(running.url, bodies, warm, total)
-              ctx.log.info({ run, alertsPerSecond: Math.round(perSecond(r.alerts, r.ms)), requests: r.requests }, 'ingest: alertmanager2kafka measured')
+              ctx.log.info(
+                { run, alertsPerSecond: Math.round(perSecond(r.alerts, r.ms)), requests: r.requests },
+                'ingest: alertmanager2kafka measured',
+              )
               go.push(r)
             } finally {
               await running.stop()
@@ -95,7 +107,9 @@ export async function benchIngest(ctx: BenchContext): Promise<BenchResult> {
   }
 
   const rate = (r: IngestRun) => perSecond(r.alerts, r.ms)
-  const figures: Figure[] = [figure({ bench: 'ingest', name: 'POST /webhook/alertmanager', unit: 'alerts/s', runs: nightshift.map(rate) })]
+  const figures: Figure[] = [
+    figure({ bench: 'ingest', name: 'POST /webhook/alertmanager', unit: 'alerts/s', runs: nightshift.map(rate) }),
+  ]
   if (bridge.ok) {
     figures.push(figure({ bench: 'ingest', name: 'alertmanager2kafka (Go)', unit: 'alerts/s', runs: go.map(rate) }))
     const pairs = Math.min(nightshift.length, go.length)
@@ -109,7 +123,12 @@ export async function benchIngest(ctx: BenchContext): Promise<BenchResult> {
       }),
     )
   } else {
-    figures.push(skipped('ingest', 'nightshift / alertmanager2kafka', 'ratio', bridge.reason, 'SKIP', { op: '>=', value: INGEST_RATIO_TARGET }))
+    figures.push(
+      skipped('ingest', 'nightshift / alertmanager2kafka', 'ratio', bridge.reason, 'SKIP', {
+        op: '>=',
+        value: INGEST_RATIO_TARGET,
+      }),
+    )
   }
   const sizes = groups.map((g) => g.alerts.length)
   return {

@@ -42,15 +42,29 @@ export async function runPassthrough(
   args: { input: string; output: string; groupId: string; targets: ReadonlyMap<number, bigint>; timeoutMs: number },
 ): Promise<PassthroughRun> {
   const kafka = createKafka(ctx.kafka(`bench-passthrough-${mode}`))
-  const consumer: Consumer = kafka.consumer({ groupId: args.groupId, readUncommitted: false, sessionTimeout: 30000, maxBytesPerPartition: 1048576 })
+  const consumer: Consumer = kafka.consumer({
+    groupId: args.groupId,
+    readUncommitted: false,
+    sessionTimeout: 30000,
+    maxBytesPerPartition: 1048576,
+  })
   const producers = new Map<number, Producer>()
   const producerFor = async (partition: number): Promise<Producer> => {
     let producer = producers.get(partition)
     if (!producer) {
       producer =
         mode === 'txn'
-          ? kafka.producer({ transactionalId: `${args.groupId}.${args.input}.${partition}`, idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner })
-          : kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner })
+          ? kafka.producer({
+              transactionalId: `${args.groupId}.${args.input}.${partition}`,
+              idempotent: true,
+              maxInFlightRequests: 1,
+              createPartitioner: Partitioners.DefaultPartitioner,
+            })
+          : kafka.producer({
+              idempotent: true,
+              maxInFlightRequests: 1,
+              createPartitioner: Partitioners.DefaultPartitioner,
+            })
       await producer.connect()
       producers.set(partition, producer)
     }
@@ -76,7 +90,10 @@ export async function runPassthrough(
           const tx = await producer.transaction()
           try {
             await tx.sendBatch({ acks: -1, topicMessages: [{ topic: args.output, messages }] })
-            await tx.sendOffsets({ consumerGroupId: args.groupId, topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: next }] }] })
+            await tx.sendOffsets({
+              consumerGroupId: args.groupId,
+              topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: next }] }],
+            })
             await tx.commit()
           } catch (err) {
             await tx.abort().catch(() => undefined)
@@ -92,7 +109,14 @@ export async function runPassthrough(
     const cpu = process.cpuUsage()
     const done = await waitForCommitted(ctx, args.groupId, args.input, args.targets, { timeoutMs: args.timeoutMs })
     const used = process.cpuUsage(cpu)
-    return { mode, records: Number(total), ms: done - started, batches, startMs: started - connected, cpuMicrosPerRecord: (used.user + used.system) / Number(total) }
+    return {
+      mode,
+      records: Number(total),
+      ms: done - started,
+      batches,
+      startMs: started - connected,
+      cpuMicrosPerRecord: (used.user + used.system) / Number(total),
+    }
   } finally {
     await consumer.disconnect()
     await Promise.all([...producers.values()].map((p) => p.disconnect().catch(() => undefined)))

@@ -30,7 +30,11 @@ interface Benchmark {
 
 /** In the order they run: the short ones first, the 1M-record one and the idle window last. */
 const BENCHMARKS: Benchmark[] = [
-  { id: 'stages', run: (ctx, only) => benchStages(ctx, { stages: only.some((o) => (STAGE_NAMES as readonly string[]).includes(o)) ? only : undefined }) },
+  {
+    id: 'stages',
+    run: (ctx, only) =>
+      benchStages(ctx, { stages: only.some((o) => (STAGE_NAMES as readonly string[]).includes(o)) ? only : undefined }),
+  },
   { id: 'topology', run: (ctx) => benchTopology(ctx) },
   { id: 'ingest', run: (ctx) => benchIngest(ctx) },
   { id: 'state', run: (ctx) => benchState(ctx) },
@@ -42,7 +46,10 @@ function parseOptions(argv: string[]): { only: string[]; runs: number; quick: bo
     args: argv,
     options: { only: { type: 'string' }, runs: { type: 'string' }, quick: { type: 'boolean', default: false } },
   })
-  const only = (values.only ?? '').split(',').map((s) => s.trim()).filter((s) => s.length > 0)
+  const only = (values.only ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0)
   const known = [...BENCHMARKS.map((b) => b.id), ...STAGE_NAMES]
   const unknown = only.filter((o) => !known.includes(o))
   if (unknown.length > 0) throw new Error(`--only ${unknown.join(',')}: unknown; known: ${known.join(', ')}`)
@@ -54,7 +61,10 @@ function parseOptions(argv: string[]): { only: string[]; runs: number; quick: bo
 
 function selected(only: readonly string[]): Benchmark[] {
   if (only.length === 0) return BENCHMARKS
-  return BENCHMARKS.filter((b) => only.includes(b.id) || (b.id === 'stages' && only.some((o) => (STAGE_NAMES as readonly string[]).includes(o))))
+  return BENCHMARKS.filter(
+    (b) =>
+      only.includes(b.id) || (b.id === 'stages' && only.some((o) => (STAGE_NAMES as readonly string[]).includes(o))),
+  )
 }
 
 async function main(): Promise<number> {
@@ -62,8 +72,19 @@ async function main(): Promise<number> {
   const started = performance.now()
   const machine = await describeMachine(ROOT)
   const ctx = await createContext(options)
-  ctx.log.info({ ...options, brokers: ctx.endpoints.brokers, cpus: machine.cpus, load: machine.loadAverage }, 'bench starting')
-  const report: Report = { date: new Date().toISOString(), machine, options, figures: [], details: {}, errors: [], durationSeconds: 0 }
+  ctx.log.info(
+    { ...options, brokers: ctx.endpoints.brokers, cpus: machine.cpus, load: machine.loadAverage },
+    'bench starting',
+  )
+  const report: Report = {
+    date: new Date().toISOString(),
+    machine,
+    options,
+    figures: [],
+    details: {},
+    errors: [],
+    durationSeconds: 0,
+  }
   for (const bench of selected(options.only)) {
     ctx.log.info({ bench: bench.id }, 'benchmark starting')
     try {

@@ -67,7 +67,10 @@ async function oneRun(ctx: BenchContext, run: number): Promise<StateRun> {
     const dedup = { maxEntries, ttlMs: DEFAULT_DEDUP.ttlMs }
 
     // 1. Process them all, sampling RSS.
-    const first = await PipelineChild.start({ prefix, stages: ['dedup'], dedup, logLevel: 'info' }, ctx.log, { exposeGc: true, keep: isRestoreLine })
+    const first = await PipelineChild.start({ prefix, stages: ['dedup'], dedup, logLevel: 'info' }, ctx.log, {
+      exposeGc: true,
+      keep: isRestoreLine,
+    })
     let peak = 0
     let rss = 0
     let rssAfterGc = 0
@@ -104,20 +107,39 @@ async function oneRun(ctx: BenchContext, run: number): Promise<StateRun> {
       heapAfterGc = collected.heapUsed
       heapTotalAfterGc = collected.heapTotal
       externalAfterGc = collected.external
-      ctx.log.info({ run, processSeconds: Number(processSeconds.toFixed(1)), rate: Math.round(perSecond(fingerprints, processSeconds * 1000)), rssMB: Math.round(rss / MB), peakMB: Math.round(peak / MB), afterGcMB: Math.round(rssAfterGc / MB), heapUsedMB: Math.round(heapAfterGc / MB), heapTotalMB: Math.round(heapTotalAfterGc / MB), externalMB: Math.round(externalAfterGc / MB) }, 'state: fingerprints held')
+      ctx.log.info(
+        {
+          run,
+          processSeconds: Number(processSeconds.toFixed(1)),
+          rate: Math.round(perSecond(fingerprints, processSeconds * 1000)),
+          rssMB: Math.round(rss / MB),
+          peakMB: Math.round(peak / MB),
+          afterGcMB: Math.round(rssAfterGc / MB),
+          heapUsedMB: Math.round(heapAfterGc / MB),
+          heapTotalMB: Math.round(heapTotalAfterGc / MB),
+          externalMB: Math.round(externalAfterGc / MB),
+        },
+        'state: fingerprints held',
+      )
     } finally {
       await first.stop()
     }
 
     // 2. Restart: a fresh process restores every partition from the changelog on its first batch.
-    const second = await PipelineChild.start({ prefix, stages: ['dedup'], dedup, logLevel: 'info' }, ctx.log, { exposeGc: true, keep: isRestoreLine })
+    const second = await PipelineChild.start({ prefix, stages: ['dedup'], dedup, logLevel: 'info' }, ctx.log, {
+      exposeGc: true,
+      keep: isRestoreLine,
+    })
     try {
       const trigger = alertRecords([...targets.keys()].length, { seed: 99, firstIndex: 20_000_000 })
       const encoded = await encodeAll(ctx, raw, 'Alert', trigger, (a) => a.fingerprint)
       // One record for every partition, so every partition's first batch comes at once.
       const partitions = [...targets.keys()]
       const started = performance.now()
-      await produceAll(ctx, encoded.map((r, i) => ({ ...r, partition: partitions[i % partitions.length]! })))
+      await produceAll(
+        ctx,
+        encoded.map((r, i) => ({ ...r, partition: partitions[i % partitions.length]! })),
+      )
       const after = await endOffsets(ctx, raw)
       await waitForCommitted(ctx, group, raw, after, { timeoutMs: 10 * 60_000, pollMs: 50 })
       const restartToCaughtUpSeconds = (performance.now() - started) / 1000
@@ -125,7 +147,16 @@ async function oneRun(ctx: BenchContext, run: number): Promise<StateRun> {
       const restoreMs = restores.reduce((sum, l) => sum + Number(l.ms ?? 0), 0)
       const entries = restores.reduce((sum, l) => sum + Number(l.entries ?? 0), 0)
       const restored = await second.stats()
-      ctx.log.info({ run, restoreSeconds: restoreMs / 1000, entries, restartToCaughtUpSeconds: Number(restartToCaughtUpSeconds.toFixed(1)), rssMB: Math.round(restored.rss / MB) }, 'state: restored')
+      ctx.log.info(
+        {
+          run,
+          restoreSeconds: restoreMs / 1000,
+          entries,
+          restartToCaughtUpSeconds: Number(restartToCaughtUpSeconds.toFixed(1)),
+          rssMB: Math.round(restored.rss / MB),
+        },
+        'state: restored',
+      )
       return {
         fingerprints,
         maxEntries,
@@ -167,11 +198,38 @@ export async function benchState(ctx: BenchContext): Promise<BenchResult> {
   return {
     id: 'state',
     figures: [
-      figure({ bench: 'state', name: `dedup RSS holding ${n} fingerprints`, unit: 'MB', runs: runs.map((r) => r.rssMB), target: { op: '<=', value: RSS_TARGET_MB } }),
-      figure({ bench: 'state', name: `dedup RSS peak while processing`, unit: 'MB', runs: runs.map((r) => r.peakRssMB) }),
-      figure({ bench: 'state', name: `dedup RSS after a forced GC`, unit: 'MB', runs: runs.map((r) => r.rssAfterGcMB) }),
-      figure({ bench: 'state', name: `restore ${n} entries from the changelog`, unit: 's', runs: runs.flatMap((r) => (r.restoreSeconds === null ? [] : [r.restoreSeconds])), target: { op: '<=', value: RESTORE_TARGET_S } }),
-      figure({ bench: 'state', name: `dedup of ${n} distinct (records/s)`, unit: 'rec/s', runs: runs.map((r) => perSecond(r.fingerprints, r.processSeconds * 1000)) }),
+      figure({
+        bench: 'state',
+        name: `dedup RSS holding ${n} fingerprints`,
+        unit: 'MB',
+        runs: runs.map((r) => r.rssMB),
+        target: { op: '<=', value: RSS_TARGET_MB },
+      }),
+      figure({
+        bench: 'state',
+        name: `dedup RSS peak while processing`,
+        unit: 'MB',
+        runs: runs.map((r) => r.peakRssMB),
+      }),
+      figure({
+        bench: 'state',
+        name: `dedup RSS after a forced GC`,
+        unit: 'MB',
+        runs: runs.map((r) => r.rssAfterGcMB),
+      }),
+      figure({
+        bench: 'state',
+        name: `restore ${n} entries from the changelog`,
+        unit: 's',
+        runs: runs.flatMap((r) => (r.restoreSeconds === null ? [] : [r.restoreSeconds])),
+        target: { op: '<=', value: RESTORE_TARGET_S },
+      }),
+      figure({
+        bench: 'state',
+        name: `dedup of ${n} distinct (records/s)`,
+        unit: 'rec/s',
+        runs: runs.map((r) => perSecond(r.fingerprints, r.processSeconds * 1000)),
+      }),
     ],
     details: { runs, failures },
   }

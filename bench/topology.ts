@@ -56,7 +56,13 @@ async function watchOutputs(ctx: BenchContext, topics: string[], groupId: string
   const seen = new Map<string, number>()
   let waiting = new Set<string>()
   let wake: () => void = () => undefined
-  const consumer = await RecordConsumer.connect(ctx.kafka('bench-topology-reader'), { groupId, topics, fromBeginning: true, readCommitted: true, autoCommit: true })
+  const consumer = await RecordConsumer.connect(ctx.kafka('bench-topology-reader'), {
+    groupId,
+    topics,
+    fromBeginning: true,
+    readCommitted: true,
+    autoCommit: true,
+  })
   await consumer.run(async (batch) => {
     const now = performance.now()
     for (const record of batch.records) {
@@ -73,7 +79,15 @@ async function watchOutputs(ctx: BenchContext, topics: string[], groupId: string
       waiting = new Set(keys.filter((k) => !seen.has(k)))
       if (waiting.size === 0) return
       await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}: ${waiting.size} of ${keys.length} missing`)), timeoutMs)
+        const timer = setTimeout(
+          () =>
+            reject(
+              new Error(
+                `timed out after ${timeoutMs} ms waiting for ${what}: ${waiting.size} of ${keys.length} missing`,
+              ),
+            ),
+          timeoutMs,
+        )
         wake = () => {
           clearTimeout(timer)
           resolve()
@@ -92,7 +106,14 @@ interface TopologyRun {
   ingestMs: number
   /** first POST → last output seen */
   endToEndMs: number
-  latency: { alerts: number; p50: number | null; p90: number | null; p99: number | null; max: number | null; seconds: number }
+  latency: {
+    alerts: number
+    p50: number | null
+    p90: number | null
+    p99: number | null
+    max: number | null
+    seconds: number
+  }
   transactions: Record<string, number>
 }
 
@@ -103,17 +124,28 @@ async function oneRun(ctx: BenchContext, run: number, configDir: string, layout:
   const children: PipelineChild[] = []
   let reader: OutputWatch | undefined
   try {
-    for (const stages of LAYOUTS[layout]) children.push(await PipelineChild.start({ prefix, stages: [...stages], configDir, httpPort: 0, logLevel: 'warn' }, ctx.log))
+    for (const stages of LAYOUTS[layout])
+      children.push(
+        await PipelineChild.start({ prefix, stages: [...stages], configDir, httpPort: 0, logLevel: 'warn' }, ctx.log),
+      )
     const child = children.find((c) => c.httpAddress !== undefined)!
     // Every alert ends in at least one of route's outputs: a request on an action topic,
     // alerts.unrouted, or an error outcome (a route whose template it cannot fill).
-    const outputs = [...loadTopicsFile(ctx.schemas).actions.map((a) => `${prefix}${actionTopic(a)}`), topology.topics.unrouted, topology.topics.outcomes]
+    const outputs = [
+      ...loadTopicsFile(ctx.schemas).actions.map((a) => `${prefix}${actionTopic(a)}`),
+      topology.topics.unrouted,
+      topology.topics.outcomes,
+    ]
     reader = await watchOutputs(ctx, outputs, readerGroup)
     const client = new WebhookClient(`${child.httpAddress!}${WEBHOOK}`, CONCURRENCY)
     try {
       // Warm-up (JIT, connections, producers of every partition), not measured.
       const warm = webhookGroups(ctx.quick ? 500 : 3000, { seed: 100 + run, firstIndex: 0 })
-      await closedLoop(client, warm.map((g) => Buffer.from(JSON.stringify(g))), CONCURRENCY)
+      await closedLoop(
+        client,
+        warm.map((g) => Buffer.from(JSON.stringify(g))),
+        CONCURRENCY,
+      )
       const warmKeys = warm.flatMap((g) => g.alerts.map((a) => a.fingerprint!))
       await reader.expect('the warm-up alerts', warmKeys, 120_000)
 
@@ -122,38 +154,83 @@ async function oneRun(ctx: BenchContext, run: number, configDir: string, layout:
       const groups = webhookGroups(total, { seed: 200 + run, firstIndex: 1_000_000 })
       const bodies = groups.map((g) => Buffer.from(JSON.stringify(g)))
       const keys = groups.flatMap((g) => g.alerts.map((a) => a.fingerprint!))
-      const counts = async () => Object.assign({}, ...(await Promise.all(children.map(async (c) => (await c.stats()).counts)))) as Awaited<ReturnType<PipelineChild['stats']>>['counts']
+      const counts = async () =>
+        Object.assign({}, ...(await Promise.all(children.map(async (c) => (await c.stats()).counts)))) as Awaited<
+          ReturnType<PipelineChild['stats']>
+        >['counts']
       const before = await counts()
-      ctx.log.info({ run, layout, alerts: total, requests: bodies.length, concurrency: CONCURRENCY }, 'topology: throughput')
+      ctx.log.info(
+        { run, layout, alerts: total, requests: bodies.length, concurrency: CONCURRENCY },
+        'topology: throughput',
+      )
       const started = performance.now()
       const answers = await closedLoop(client, bodies, CONCURRENCY)
       const ingested = answers.reduce((m, a) => Math.max(m, a.answeredAt), 0)
       await reader.expect('every alert through route', keys, 600_000)
       const last = keys.reduce((m, k) => Math.max(m, reader!.seen.get(k)!), 0)
       const after = await counts()
-      const transactions = Object.fromEntries(Object.entries(after).map(([stage, c]) => [stage, c.transactions - (before[stage]?.transactions ?? 0)]))
-      ctx.log.info({ run, layout, alertsPerSecond: Math.round(perSecond(total, last - started)), ingestPerSecond: Math.round(perSecond(total, ingested - started)), transactions }, 'topology: throughput measured')
+      const transactions = Object.fromEntries(
+        Object.entries(after).map(([stage, c]) => [stage, c.transactions - (before[stage]?.transactions ?? 0)]),
+      )
+      ctx.log.info(
+        {
+          run,
+          layout,
+          alertsPerSecond: Math.round(perSecond(total, last - started)),
+          ingestPerSecond: Math.round(perSecond(total, ingested - started)),
+          transactions,
+        },
+        'topology: throughput measured',
+      )
 
       // Latency at 500 alerts/s.
       const seconds = ctx.quick ? 10 : 30
-      const latencyGroups = webhookGroups(LATENCY_RATE * seconds, { seed: 300 + run, firstIndex: 5_000_000, sizes: [LATENCY_GROUP], criticalShare: 1 })
+      const latencyGroups = webhookGroups(LATENCY_RATE * seconds, {
+        seed: 300 + run,
+        firstIndex: 5_000_000,
+        sizes: [LATENCY_GROUP],
+        criticalShare: 1,
+      })
       const acked = new Map<string, number>()
       ctx.log.info({ run, layout, rate: LATENCY_RATE, seconds }, 'topology: latency')
-      await openLoop(client, latencyGroups.map((g) => Buffer.from(JSON.stringify(g))), (1000 * LATENCY_GROUP) / LATENCY_RATE, (i, answer) => {
-        for (const a of latencyGroups[i]!.alerts) acked.set(a.fingerprint!, answer.answeredAt)
-      })
+      await openLoop(
+        client,
+        latencyGroups.map((g) => Buffer.from(JSON.stringify(g))),
+        (1000 * LATENCY_GROUP) / LATENCY_RATE,
+        (i, answer) => {
+          for (const a of latencyGroups[i]!.alerts) acked.set(a.fingerprint!, answer.answeredAt)
+        },
+      )
       await reader.expect('every latency alert as an ActionRequest', [...acked.keys()], 120_000)
       const latencies = [...acked].map(([k, at]) => reader!.seen.get(k)! - at)
-      const latency = { alerts: latencies.length, p50: percentile(latencies, 50), p90: percentile(latencies, 90), p99: percentile(latencies, 99), max: latencies.reduce((m, l) => Math.max(m, l), 0), seconds }
+      const latency = {
+        alerts: latencies.length,
+        p50: percentile(latencies, 50),
+        p90: percentile(latencies, 90),
+        p99: percentile(latencies, 99),
+        max: latencies.reduce((m, l) => Math.max(m, l), 0),
+        seconds,
+      }
       ctx.log.info({ run, layout, ...latency }, 'topology: latency measured')
-      return { layout, alerts: total, requests: bodies.length, ingestMs: ingested - started, endToEndMs: last - started, latency, transactions }
+      return {
+        layout,
+        alerts: total,
+        requests: bodies.length,
+        ingestMs: ingested - started,
+        endToEndMs: last - started,
+        latency,
+        transactions,
+      }
     } finally {
       client.close()
     }
   } finally {
     await reader?.stop().catch(() => undefined)
     for (const c of children) await c.stop()
-    await deleteGroups(ctx, [readerGroup, ...['dedup', 'enrich', 'ratelimit', 'route'].map((s) => `${prefix}nightshift-${s}`)])
+    await deleteGroups(ctx, [
+      readerGroup,
+      ...['dedup', 'enrich', 'ratelimit', 'route'].map((s) => `${prefix}nightshift-${s}`),
+    ])
     await topology.cleanup()
   }
 }
@@ -181,10 +258,32 @@ export async function benchTopology(ctx: BenchContext): Promise<BenchResult> {
     figures: (Object.keys(LAYOUTS) as Layout[]).flatMap((layout) => {
       const of = runs.filter((r) => r.layout === layout)
       return [
-        figure({ bench: 'topology', name: `${layout}: ingest → route, sustained`, unit: 'alerts/s', runs: of.map((r) => perSecond(r.alerts, r.endToEndMs)), target: { op: '>=', value: THROUGHPUT_TARGET } }),
-        figure({ bench: 'topology', name: `${layout}: webhook acknowledged`, unit: 'alerts/s', runs: of.map((r) => perSecond(r.alerts, r.ingestMs)) }),
-        figure({ bench: 'topology', name: `${layout}: latency p50 at ${LATENCY_RATE}/s`, unit: 'ms', runs: of.flatMap((r) => (r.latency.p50 === null ? [] : [r.latency.p50])) }),
-        figure({ bench: 'topology', name: `${layout}: latency p99 at ${LATENCY_RATE}/s`, unit: 'ms', runs: of.flatMap((r) => (r.latency.p99 === null ? [] : [r.latency.p99])), target: { op: '<=', value: P99_TARGET_MS } }),
+        figure({
+          bench: 'topology',
+          name: `${layout}: ingest → route, sustained`,
+          unit: 'alerts/s',
+          runs: of.map((r) => perSecond(r.alerts, r.endToEndMs)),
+          target: { op: '>=', value: THROUGHPUT_TARGET },
+        }),
+        figure({
+          bench: 'topology',
+          name: `${layout}: webhook acknowledged`,
+          unit: 'alerts/s',
+          runs: of.map((r) => perSecond(r.alerts, r.ingestMs)),
+        }),
+        figure({
+          bench: 'topology',
+          name: `${layout}: latency p50 at ${LATENCY_RATE}/s`,
+          unit: 'ms',
+          runs: of.flatMap((r) => (r.latency.p50 === null ? [] : [r.latency.p50])),
+        }),
+        figure({
+          bench: 'topology',
+          name: `${layout}: latency p99 at ${LATENCY_RATE}/s`,
+          unit: 'ms',
+          runs: of.flatMap((r) => (r.latency.p99 === null ? [] : [r.latency.p99])),
+          target: { op: '<=', value: P99_TARGET_MS },
+        }),
       ]
     }),
     details: { concurrency: CONCURRENCY, runs, failures },

@@ -10,7 +10,10 @@ const path = require('node:path')
 
 const root = path.resolve(__dirname, '..')
 const stamp = path.join(root, 'node_modules', '.nightshift-lock-hash')
-const lockHash = () => createHash('sha256').update(fs.readFileSync(path.join(root, 'package-lock.json'))).digest('hex')
+const lockHash = () =>
+  createHash('sha256')
+    .update(fs.readFileSync(path.join(root, 'package-lock.json')))
+    .digest('hex')
 
 if (process.argv[2] === '--stamp') {
   fs.writeFileSync(stamp, lockHash())

@@ -154,10 +154,13 @@ interface Runnable {
 
 /** What every Nightshift HTTP server serves besides its own routes: /metrics, /api/slo, /slo. */
 function registerOpsRoutes(server: FastifyInstance, ctx: StageContext): void {
-  server.get('/metrics', async (_request, reply) => reply.type(ctx.metricsRegistry.contentType).send(await ctx.metricsRegistry.metrics()))
+  server.get('/metrics', async (_request, reply) =>
+    reply.type(ctx.metricsRegistry.contentType).send(await ctx.metricsRegistry.metrics()),
+  )
   server.get('/api/slo', async (_request, reply) => {
     const slo = ctx.slo
-    if (!slo) return reply.code(404).send({ error: 'the slo stage does not run in this process (run it with --stage slo)' })
+    if (!slo)
+      return reply.code(404).send({ error: 'the slo stage does not run in this process (run it with --stage slo)' })
     return reply.send({ generatedAt: new Date().toISOString(), slos: sloReport(slo.config(), slo.budgets, Date.now()) })
   })
   registerSloPage(server)
@@ -185,7 +188,13 @@ function opsStage(ctx: StageContext, listen: { host: string; port: number }): Ru
  */
 function ingestStage(ctx: StageContext): Runnable {
   const http = ctx.options.http ?? {}
-  const publisher = new KafkaIngestPublisher({ kafka: ctx.kafka, registry: ctx.registry, schemas: ctx.schemas, topics: ctx.topics, logger: ctx.logger })
+  const publisher = new KafkaIngestPublisher({
+    kafka: ctx.kafka,
+    registry: ctx.registry,
+    schemas: ctx.schemas,
+    topics: ctx.topics,
+    logger: ctx.logger,
+  })
   const server = buildHttpServer({
     logger: ctx.logger,
     publisher,
@@ -201,7 +210,9 @@ function ingestStage(ctx: StageContext): Runnable {
       await server.listen({ host: http.host ?? DEFAULT_HTTP_LISTEN.host, port: http.port ?? DEFAULT_HTTP_LISTEN.port })
       const info = server.server.address() as AddressInfo
       address = `http://${info.address}:${info.port}`
-      ctx.logger.child({ module: 'ingest' }).info({ address, auth: http.auth ? Object.keys(http.auth) : 'none' }, 'webhook listening')
+      ctx.logger
+        .child({ module: 'ingest' })
+        .info({ address, auth: http.auth ? Object.keys(http.auth) : 'none' }, 'webhook listening')
     },
     async stop() {
       await server.close()
@@ -217,11 +228,26 @@ const STAGE_BUILDERS: Partial<Record<StageName, (ctx: StageContext) => Runnable 
   dedup: (ctx) => runner(ctx, dedupStage(ctx.topics, ctx.prefix, ctx.options.dedup ?? DEFAULT_DEDUP)),
   enrich: (ctx) => runner(ctx, enrichStage(ctx.topics, ctx.prefix, watched(ctx, 'catalog.yaml', parseCatalog))),
   ratelimit: async (ctx) =>
-    runner(ctx, ratelimitStage(ctx.topics, ctx.prefix, watched(ctx, 'limits.yaml', parseLimits), { partitions: await partitionsOf(ctx, ctx.topics.enriched) })),
+    runner(
+      ctx,
+      ratelimitStage(ctx.topics, ctx.prefix, watched(ctx, 'limits.yaml', parseLimits), {
+        partitions: await partitionsOf(ctx, ctx.topics.enriched),
+      }),
+    ),
   route: (ctx) => {
     // A route may only name an action declared in topics.yaml (it has a topic and workers).
-    const { actions } = loadTopicsFile(ctx.schemas, path.join(ctx.options.configDir ?? DEFAULT_CONFIG_DIR, 'topics.yaml'))
-    return runner(ctx, routeStage(ctx.topics, ctx.prefix, watched(ctx, 'routes.yaml', (text, file) => parseRoutesFile(text, file, actions))))
+    const { actions } = loadTopicsFile(
+      ctx.schemas,
+      path.join(ctx.options.configDir ?? DEFAULT_CONFIG_DIR, 'topics.yaml'),
+    )
+    return runner(
+      ctx,
+      routeStage(
+        ctx.topics,
+        ctx.prefix,
+        watched(ctx, 'routes.yaml', (text, file) => parseRoutesFile(text, file, actions)),
+      ),
+    )
   },
   actions: actionsStage,
   slo: sloStage,
@@ -231,9 +257,14 @@ const STAGE_BUILDERS: Partial<Record<StageName, (ctx: StageContext) => Runnable 
 function actionsStage(ctx: StageContext): Runnable {
   const configDir = ctx.options.configDir ?? DEFAULT_CONFIG_DIR
   const { actions } = loadTopicsFile(ctx.schemas, path.join(configDir, 'topics.yaml'))
-  const config = watched(ctx, 'actions.yaml', (text, file) => parseActionsFile(text, file, { actionTopics: actions, builtins: BUILTIN_ACTIONS }))
+  const config = watched(ctx, 'actions.yaml', (text, file) =>
+    parseActionsFile(text, file, { actionTopics: actions, builtins: BUILTIN_ACTIONS }),
+  )
   const unknown = (ctx.options.actions ?? []).filter((a) => !config().actions.has(a))
-  if (unknown.length > 0) throw new ConfigError(`--action ${unknown.join(', ')}: not in ${config().file}; known: ${[...config().actions.keys()].join(', ')}`)
+  if (unknown.length > 0)
+    throw new ConfigError(
+      `--action ${unknown.join(', ')}: not in ${config().file}; known: ${[...config().actions.keys()].join(', ')}`,
+    )
   return new ActionWorkers({
     kafka: ctx.kafka,
     registry: ctx.registry,
@@ -291,7 +322,9 @@ export function buildApp(options: AppOptions): App {
   const selected = [...new Set(options.stages ?? available)]
   const unknown = selected.filter((s) => !available.includes(s as StageName))
   if (unknown.length > 0) {
-    throw new ConfigError(`unknown or not yet implemented stage(s): ${unknown.join(', ')}; available: ${available.join(', ')}`)
+    throw new ConfigError(
+      `unknown or not yet implemented stage(s): ${unknown.join(', ')}; available: ${available.join(', ')}`,
+    )
   }
   const prefix = options.prefix ?? ''
   const kafka: KafkaSettings = { brokers: options.endpoints.brokers, clientId: 'nightshift', logger: options.logger }
@@ -329,7 +362,16 @@ export function buildApp(options: AppOptions): App {
         await ops.start()
         running.push(ops)
       }
-      log.info({ brokers: options.endpoints.brokers, clusterId, registry: options.endpoints.registryUrl, stages: selected, prefix }, 'nightshift ready')
+      log.info(
+        {
+          brokers: options.endpoints.brokers,
+          clusterId,
+          registry: options.endpoints.registryUrl,
+          stages: selected,
+          prefix,
+        },
+        'nightshift ready',
+      )
     },
     async stop() {
       const stages = running.splice(0).reverse()

@@ -26,7 +26,10 @@ export function createLogger(settings: LoggerSettings = {}): Logger {
   if (settings.pretty) {
     return pino({
       ...options,
-      transport: { target: 'pino-pretty', options: { ignore: 'pid,hostname', translateTime: 'SYS:HH:MM:ss.l', destination: fd } },
+      transport: {
+        target: 'pino-pretty',
+        options: { ignore: 'pid,hostname', translateTime: 'SYS:HH:MM:ss.l', destination: fd },
+      },
     })
   }
   return pino(options, pino.destination({ fd, sync: fd === 2 }))

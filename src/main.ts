@@ -36,7 +36,8 @@ function parseCount(raw: string, name: string): number {
 
 function parsePort(raw: string, name = '--http-port'): number {
   const port = Number(raw)
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`${name} must be a port number, got "${raw}"`)
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new ConfigError(`${name} must be a port number, got "${raw}"`)
   return port
 }
 
@@ -49,7 +50,9 @@ function webhookAuth(): { auth?: WebhookAuth } {
   const username = process.env.NIGHTSHIFT_WEBHOOK_USERNAME
   const password = process.env.NIGHTSHIFT_WEBHOOK_PASSWORD
   if ((username === undefined) !== (password === undefined) || username === '' || password === '') {
-    throw new ConfigError('set both NIGHTSHIFT_WEBHOOK_USERNAME and NIGHTSHIFT_WEBHOOK_PASSWORD (non-empty), or neither')
+    throw new ConfigError(
+      'set both NIGHTSHIFT_WEBHOOK_USERNAME and NIGHTSHIFT_WEBHOOK_PASSWORD (non-empty), or neither',
+    )
   }
   const auth: WebhookAuth = {
     ...(token ? { bearerToken: token } : {}),
@@ -59,45 +62,115 @@ function webhookAuth(): { auth?: WebhookAuth } {
 }
 
 function program(): Command {
-  const cli = new Command('nightshift').description('Turns Prometheus alerts into safe, automated operations over Kafka.')
+  const cli = new Command('nightshift').description(
+    'Turns Prometheus alerts into safe, automated operations over Kafka.',
+  )
   cli
     .command('run', { isDefault: true })
     .description('run the Nightshift process against KAFKA_BROKERS / SCHEMA_REGISTRY_URL (default: the local stack)')
     .option('--stage <name...>', `stages to run (default: all; available: ${implementedStages().join(', ')})`)
-    .option('--prefix <prefix>', 'prefix of every topic and consumer group (tests, replays)', process.env.NIGHTSHIFT_TOPIC_PREFIX ?? '')
-    .option('--http-host <host>', 'webhook listen address', process.env.NIGHTSHIFT_HTTP_HOST ?? DEFAULT_HTTP_LISTEN.host)
-    .option('--http-port <port>', 'webhook listen port', process.env.NIGHTSHIFT_HTTP_PORT ?? String(DEFAULT_HTTP_LISTEN.port))
-    .option('--dedup-ttl <duration>', 'forget an alert episode not heard of for this long (record time), e.g. 48h', process.env.NIGHTSHIFT_DEDUP_TTL ?? '48h')
-    .option('--dedup-max-entries <n>', 'episodes kept in memory per partition', process.env.NIGHTSHIFT_DEDUP_MAX_ENTRIES ?? String(DEFAULT_DEDUP.maxEntries))
-    .option('--action <name...>', 'with the actions stage: run only these action workers (default: every action of actions.yaml)')
-    .option('--config-dir <dir>', 'folder of topics.yaml, catalog.yaml, limits.yaml, routes.yaml, actions.yaml, slos.yaml (default: topology/)', process.env.NIGHTSHIFT_CONFIG_DIR)
-    .option('--metrics-port <port>', 'without the webhook (--stage without ingest): serve /metrics, /healthz, /readyz, /api/slo, /slo on this port (on --http-host)', process.env.NIGHTSHIFT_METRICS_PORT)
+    .option(
+      '--prefix <prefix>',
+      'prefix of every topic and consumer group (tests, replays)',
+      process.env.NIGHTSHIFT_TOPIC_PREFIX ?? '',
+    )
+    .option(
+      '--http-host <host>',
+      'webhook listen address',
+      process.env.NIGHTSHIFT_HTTP_HOST ?? DEFAULT_HTTP_LISTEN.host,
+    )
+    .option(
+      '--http-port <port>',
+      'webhook listen port',
+      process.env.NIGHTSHIFT_HTTP_PORT ?? String(DEFAULT_HTTP_LISTEN.port),
+    )
+    .option(
+      '--dedup-ttl <duration>',
+      'forget an alert episode not heard of for this long (record time), e.g. 48h',
+      process.env.NIGHTSHIFT_DEDUP_TTL ?? '48h',
+    )
+    .option(
+      '--dedup-max-entries <n>',
+      'episodes kept in memory per partition',
+      process.env.NIGHTSHIFT_DEDUP_MAX_ENTRIES ?? String(DEFAULT_DEDUP.maxEntries),
+    )
+    .option(
+      '--action <name...>',
+      'with the actions stage: run only these action workers (default: every action of actions.yaml)',
+    )
+    .option(
+      '--config-dir <dir>',
+      'folder of topics.yaml, catalog.yaml, limits.yaml, routes.yaml, actions.yaml, slos.yaml (default: topology/)',
+      process.env.NIGHTSHIFT_CONFIG_DIR,
+    )
+    .option(
+      '--metrics-port <port>',
+      'without the webhook (--stage without ingest): serve /metrics, /healthz, /readyz, /api/slo, /slo on this port (on --http-host)',
+      process.env.NIGHTSHIFT_METRICS_PORT,
+    )
     .option('--log-level <level>', 'pino log level', process.env.LOG_LEVEL ?? 'info')
-    .option('--demo', 'run the demo instead (`nightshift demo`): the whole loop with Prometheus, Alertmanager and a demo service')
+    .option(
+      '--demo',
+      'run the demo instead (`nightshift demo`): the whole loop with Prometheus, Alertmanager and a demo service',
+    )
     .addHelpText(
       'after',
       '\nWebhook credentials come from the environment only: NIGHTSHIFT_WEBHOOK_TOKEN (bearer)\nor NIGHTSHIFT_WEBHOOK_USERNAME + NIGHTSHIFT_WEBHOOK_PASSWORD (basic); with both set, either is accepted.',
     )
-    .action(async (opts: { demo?: boolean; logLevel: string; stage?: string[]; action?: string[]; configDir?: string; metricsPort?: string; prefix: string; httpHost: string; httpPort: string; dedupTtl: string; dedupMaxEntries: string }) => {
-      if (opts.demo) {
-        // `npm start -- --demo`: the steps are the output; logs only when something is wrong.
-        const logLevel = process.argv.includes('--log-level') ? opts.logLevel : 'warn'
-        await runDemoCommand({ prefix: opts.prefix, httpHost: opts.httpHost, httpPort: parsePort(opts.httpPort), raiseFor: '30s', exit: false, logLevel })
-        return
-      }
-      const logger = createLogger({ level: opts.logLevel })
-      const readyTimeoutMs = Number(process.env.NIGHTSHIFT_READY_TIMEOUT_MS ?? 30000)
-      const app = buildApp({ endpoints: endpointsFromEnv(), logger, readyTimeoutMs, stages: opts.stage,
-        prefix: opts.prefix,
-        http: { host: opts.httpHost, port: parsePort(opts.httpPort), ...webhookAuth() },
-        dedup: { ttlMs: parseDuration(opts.dedupTtl, '--dedup-ttl'), maxEntries: parseCount(opts.dedupMaxEntries, '--dedup-max-entries') },
-        ...sessionTimeout(),
-        ...(opts.action ? { actions: opts.action } : {}),
-        ...(opts.configDir ? { configDir: path.resolve(opts.configDir) } : {}),
-        ...(opts.metricsPort ? { opsHttp: { host: opts.httpHost, port: parsePort(opts.metricsPort, '--metrics-port') } } : {}),
-      })
-      await runUntilSignal(logger, () => app.start(), () => app.stop())
-    })
+    .action(
+      async (opts: {
+        demo?: boolean
+        logLevel: string
+        stage?: string[]
+        action?: string[]
+        configDir?: string
+        metricsPort?: string
+        prefix: string
+        httpHost: string
+        httpPort: string
+        dedupTtl: string
+        dedupMaxEntries: string
+      }) => {
+        if (opts.demo) {
+          // `npm start -- --demo`: the steps are the output; logs only when something is wrong.
+          const logLevel = process.argv.includes('--log-level') ? opts.logLevel : 'warn'
+          await runDemoCommand({
+            prefix: opts.prefix,
+            httpHost: opts.httpHost,
+            httpPort: parsePort(opts.httpPort),
+            raiseFor: '30s',
+            exit: false,
+            logLevel,
+          })
+          return
+        }
+        const logger = createLogger({ level: opts.logLevel })
+        const readyTimeoutMs = Number(process.env.NIGHTSHIFT_READY_TIMEOUT_MS ?? 30000)
+        const app = buildApp({
+          endpoints: endpointsFromEnv(),
+          logger,
+          readyTimeoutMs,
+          stages: opts.stage,
+          prefix: opts.prefix,
+          http: { host: opts.httpHost, port: parsePort(opts.httpPort), ...webhookAuth() },
+          dedup: {
+            ttlMs: parseDuration(opts.dedupTtl, '--dedup-ttl'),
+            maxEntries: parseCount(opts.dedupMaxEntries, '--dedup-max-entries'),
+          },
+          ...sessionTimeout(),
+          ...(opts.action ? { actions: opts.action } : {}),
+          ...(opts.configDir ? { configDir: path.resolve(opts.configDir) } : {}),
+          ...(opts.metricsPort
+            ? { opsHttp: { host: opts.httpHost, port: parsePort(opts.metricsPort, '--metrics-port') } }
+            : {}),
+        })
+        await runUntilSignal(
+          logger,
+          () => app.start(),
+          () => app.stop(),
+        )
+      },
+    )
   addTopologyCommands(cli)
   addRoutesCommands(cli)
   addSloCommands(cli)

@@ -15,11 +15,23 @@ interface Source {
 
 /** Matched by topology/catalog.yaml (checkout, payments-api, prometheus, alertmanager, kafka), plus one unowned. */
 const SOURCES: Source[] = [
-  { labels: { service: 'checkout', namespace: 'shop', job: 'checkout' }, alertnames: ['HighLatency', 'HighErrorRate', 'PodCrashLooping'] },
-  { labels: { namespace: 'payments', job: 'payments-api' }, alertnames: ['HighLatencyP99', 'HighErrorRate', 'TargetDown'] },
-  { labels: { service: 'prometheus', namespace: 'monitoring', job: 'prometheus-k8s' }, alertnames: ['PrometheusRuleFailures', 'TargetDown'] },
+  {
+    labels: { service: 'checkout', namespace: 'shop', job: 'checkout' },
+    alertnames: ['HighLatency', 'HighErrorRate', 'PodCrashLooping'],
+  },
+  {
+    labels: { namespace: 'payments', job: 'payments-api' },
+    alertnames: ['HighLatencyP99', 'HighErrorRate', 'TargetDown'],
+  },
+  {
+    labels: { service: 'prometheus', namespace: 'monitoring', job: 'prometheus-k8s' },
+    alertnames: ['PrometheusRuleFailures', 'TargetDown'],
+  },
   { labels: { namespace: 'monitoring', job: 'alertmanager-main' }, alertnames: ['AlertmanagerFailedToSendAlerts'] },
-  { labels: { namespace: 'kafka', job: 'kafka-broker' }, alertnames: ['KafkaUnderReplicatedPartitions', 'DiskWillFillIn4Hours'] },
+  {
+    labels: { namespace: 'kafka', job: 'kafka-broker' },
+    alertnames: ['KafkaUnderReplicatedPartitions', 'DiskWillFillIn4Hours'],
+  },
   { labels: { namespace: 'search', job: 'search-indexer' }, alertnames: ['HighLatency', 'KubePodNotReady'] },
 ]
 
@@ -49,7 +61,13 @@ export interface AlertOptions {
 }
 
 /** The webhook form of alert `i`: labels unique to `i` (so a distinct fingerprint), same source and name for a group. */
-export function webhookAlert(i: number, source: number, alertname: string, random: () => number, options: AlertOptions): WebhookAlert {
+export function webhookAlert(
+  i: number,
+  source: number,
+  alertname: string,
+  random: () => number,
+  options: AlertOptions,
+): WebhookAlert {
   const s = SOURCES[source % SOURCES.length]!
   const critical = random() < (options.criticalShare ?? 0.7)
   const labels: Record<string, string> = {
@@ -59,7 +77,7 @@ export function webhookAlert(i: number, source: number, alertname: string, rando
     cluster: 'eu-west-1-prod',
     prometheus: 'monitoring/k8s',
     instance: `10.${(i >>> 16) & 255}.${(i >>> 8) & 255}.${i & 255}:9100`,
-    pod: `${s.labels.job ?? 'app'}-${(i * 2654435761 >>> 0).toString(36).slice(0, 5)}-${i.toString(36)}`,
+    pod: `${s.labels.job ?? 'app'}-${((i * 2654435761) >>> 0).toString(36).slice(0, 5)}-${i.toString(36)}`,
   }
   const startsAt = new Date((options.baseTime ?? Date.now()) - Math.floor(random() * 3_600_000)).toISOString()
   return {
@@ -81,7 +99,10 @@ export function webhookAlert(i: number, source: number, alertname: string, rando
  * alert name, sizes cycling through `sizes` (default 1, 2, 4, 8, 16, 29: mean 10), until
  * `total` alerts. Alert indexes start at `firstIndex`, so two calls never share alerts.
  */
-export function webhookGroups(total: number, options: AlertOptions & { sizes?: number[]; firstIndex?: number } = {}): WebhookPayload[] {
+export function webhookGroups(
+  total: number,
+  options: AlertOptions & { sizes?: number[]; firstIndex?: number } = {},
+): WebhookPayload[] {
   const random = seeded(options.seed ?? 1)
   const sizes = options.sizes ?? [1, 2, 4, 8, 16, 29]
   const groups: WebhookPayload[] = []
@@ -115,7 +136,10 @@ export function webhookGroups(total: number, options: AlertOptions & { sizes?: n
  * `resendShare` repeat an earlier alert (Alertmanager re-sends a firing alert with every
  * notification of its group: dedup drops those).
  */
-export function alertRecords(total: number, options: AlertOptions & { resendShare?: number; firstIndex?: number } = {}): AlertRecord[] {
+export function alertRecords(
+  total: number,
+  options: AlertOptions & { resendShare?: number; firstIndex?: number } = {},
+): AlertRecord[] {
   const random = seeded((options.seed ?? 1) + 7)
   const resend = options.resendShare ?? 0
   const records: AlertRecord[] = []

@@ -39,7 +39,11 @@ export class PipelineChild {
   }
 
   /** Starts the child and waits until its app is ready; keeps the runner's log lines matching `keep`. */
-  static async start(config: ChildConfig, log: Logger, options: { keep?: (line: ChildLogLine) => boolean; exposeGc?: boolean; timeoutMs?: number } = {}): Promise<PipelineChild> {
+  static async start(
+    config: ChildConfig,
+    log: Logger,
+    options: { keep?: (line: ChildLogLine) => boolean; exposeGc?: boolean; timeoutMs?: number } = {},
+  ): Promise<PipelineChild> {
     const execArgv = ['--import', 'tsx']
     if (options.exposeGc) execArgv.push('--expose-gc')
     const profDir = process.env.BENCH_CPU_PROF
@@ -47,7 +51,11 @@ export class PipelineChild {
       mkdirSync(profDir, { recursive: true })
       execArgv.push('--cpu-prof', `--cpu-prof-dir=${profDir}`)
     }
-    const child = fork(CHILD, [], { execArgv, env: { ...process.env, BENCH_CHILD: JSON.stringify(config) }, stdio: ['ignore', 'pipe', 'inherit', 'ipc'] })
+    const child = fork(CHILD, [], {
+      execArgv,
+      env: { ...process.env, BENCH_CHILD: JSON.stringify(config) },
+      stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+    })
     const lines: ChildLogLine[] = []
     createInterface({ input: child.stdout! }).on('line', (text) => {
       let line: ChildLogLine
@@ -86,7 +94,8 @@ export class PipelineChild {
     const reply = new Promise<unknown>((resolve) => this.waiters.push(resolve))
     this.child.send({ type: 'stats', gc })
     const message = (await reply) as ChildStats
-    if (message.type !== 'stats') throw new Error(`unexpected message from the benchmark child: ${JSON.stringify(message)}`)
+    if (message.type !== 'stats')
+      throw new Error(`unexpected message from the benchmark child: ${JSON.stringify(message)}`)
     return message
   }
 

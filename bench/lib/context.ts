@@ -31,7 +31,11 @@ export interface BenchContext {
 /** Builds the context once the broker and the registry answer. */
 export async function createContext(options: { runs: number; quick: boolean }): Promise<BenchContext> {
   const endpoints = endpointsFromEnv()
-  const log = createLogger({ destination: 'stderr', pretty: process.stderr.isTTY, level: process.env.LOG_LEVEL ?? 'info' }).child({ module: 'bench' })
+  const log = createLogger({
+    destination: 'stderr',
+    pretty: process.stderr.isTTY,
+    level: process.env.LOG_LEVEL ?? 'info',
+  }).child({ module: 'bench' })
   const quiet = createLogger({ destination: 'stderr', level: process.env.BENCH_CLIENT_LOG_LEVEL ?? 'warn' })
   const kafka = (clientId: string): KafkaSettings => ({ brokers: endpoints.brokers, clientId, logger: quiet })
   await waitForBroker(kafka('bench'), { timeoutMs: 15_000 }).catch((err: unknown) => {

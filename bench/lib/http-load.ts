@@ -27,7 +27,11 @@ export class WebhookClient {
           port: this.url.port,
           path: this.url.pathname,
           method: 'POST',
-          headers: { 'content-type': 'application/json', 'content-length': body.length, 'user-agent': 'nightshift-bench' },
+          headers: {
+            'content-type': 'application/json',
+            'content-length': body.length,
+            'user-agent': 'nightshift-bench',
+          },
         },
         (res) => {
           // The answer counts once its body is read (Alertmanager reads it too).
@@ -52,7 +56,11 @@ export class WebhookClient {
  * out as soon as one is answered) and returns the answers in body order. A non-2xx
  * answer rejects: a benchmark only counts what was accepted.
  */
-export async function closedLoop(client: WebhookClient, bodies: readonly Buffer[], concurrency: number): Promise<Answer[]> {
+export async function closedLoop(
+  client: WebhookClient,
+  bodies: readonly Buffer[],
+  concurrency: number,
+): Promise<Answer[]> {
   const answers: Answer[] = new Array(bodies.length)
   let next = 0
   const worker = async () => {
@@ -72,7 +80,12 @@ export async function closedLoop(client: WebhookClient, bodies: readonly Buffer[
  * is the sender's, as when Alertmanager fires on its own schedule), and returns the
  * answers in body order once all are in.
  */
-export async function openLoop(client: WebhookClient, bodies: readonly Buffer[], intervalMs: number, onAnswer?: (i: number, answer: Answer) => void): Promise<Answer[]> {
+export async function openLoop(
+  client: WebhookClient,
+  bodies: readonly Buffer[],
+  intervalMs: number,
+  onAnswer?: (i: number, answer: Answer) => void,
+): Promise<Answer[]> {
   const start = performance.now()
   const pending: Array<Promise<Answer>> = []
   for (let k = 0; k < bodies.length; k++) {
@@ -81,7 +94,8 @@ export async function openLoop(client: WebhookClient, bodies: readonly Buffer[],
     if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait))
     pending.push(
       client.post(bodies[k]!).then((answer) => {
-        if (answer.status < 200 || answer.status >= 300) throw new Error(`webhook answered ${answer.status} to body ${k}`)
+        if (answer.status < 200 || answer.status >= 300)
+          throw new Error(`webhook answered ${answer.status} to body ${k}`)
         onAnswer?.(k, answer)
         return answer
       }),

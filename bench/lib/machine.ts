@@ -37,7 +37,9 @@ async function registryBuild(root: string): Promise<string> {
   if (process.env.SCHEMA_REGISTRY_URL) return `external (${process.env.SCHEMA_REGISTRY_URL})`
   try {
     const dists = (await readdir(path.join(root, '.stack', 'dist'))).filter((d) => d.startsWith('apicurio-registry-'))
-    return dists.length > 0 ? `local Apicurio (${dists.map((d) => d.replace('apicurio-registry-', '')).join(', ')} unpacked)` : 'local Apicurio'
+    return dists.length > 0
+      ? `local Apicurio (${dists.map((d) => d.replace('apicurio-registry-', '')).join(', ')} unpacked)`
+      : 'local Apicurio'
   } catch {
     return 'unknown'
   }
@@ -55,7 +57,9 @@ export async function describeMachine(root: string): Promise<Machine> {
     memoryGiB: Math.round(os.totalmem() / 2 ** 30),
     node: process.version,
     java: await javaVersion(),
-    kafka: process.env.KAFKA_BROKERS ? `external (${process.env.KAFKA_BROKERS})` : `${process.env.KAFKA_VERSION ?? DEFAULT_KAFKA_VERSION} (local single broker, KRaft)`,
+    kafka: process.env.KAFKA_BROKERS
+      ? `external (${process.env.KAFKA_BROKERS})`
+      : `${process.env.KAFKA_VERSION ?? DEFAULT_KAFKA_VERSION} (local single broker, KRaft)`,
     registry: await registryBuild(root),
     loadAverage: os.loadavg().map((l) => Number(l.toFixed(2))),
   }

@@ -43,7 +43,9 @@ export async function waitForCommitted(
       if (done) return performance.now()
       if (performance.now() > deadline) {
         const total = [...targets.values()].reduce((a, b) => a + b, 0n)
-        throw new Error(`group ${groupId} committed ${consumed} of ${total} records of ${topic} within ${options.timeoutMs} ms`)
+        throw new Error(
+          `group ${groupId} committed ${consumed} of ${total} records of ${topic} within ${options.timeoutMs} ms`,
+        )
       }
       await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 50))
     }

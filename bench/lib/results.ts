@@ -31,7 +31,15 @@ export interface Figure {
 }
 
 /** Builds a figure from its runs; the status follows from the median and the target. */
-export function figure(args: { bench: string; name: string; unit: string; runs: number[]; target?: Target; note?: string; decimals?: number }): Figure {
+export function figure(args: {
+  bench: string
+  name: string
+  unit: string
+  runs: number[]
+  target?: Target
+  note?: string
+  decimals?: number
+}): Figure {
   const m = median(args.runs)
   let status: Status = 'INFO'
   if (args.target) {
@@ -51,7 +59,14 @@ export function figure(args: { bench: string; name: string; unit: string; runs: 
 }
 
 /** A figure that was not measured, with the reason. */
-export function skipped(bench: string, name: string, unit: string, reason: string, status: 'SKIP' | 'FAIL' = 'SKIP', target?: Target): Figure {
+export function skipped(
+  bench: string,
+  name: string,
+  unit: string,
+  reason: string,
+  status: 'SKIP' | 'FAIL' = 'SKIP',
+  target?: Target,
+): Figure {
   return { bench, name, unit, runs: [], median: null, ...(target ? { target } : {}), status, note: reason }
 }
 
@@ -89,7 +104,15 @@ function targetText(figure: Figure): string {
 /** The terminal table: one row per figure, each run, the median, the target and the verdict. */
 export function formatReport(report: Report): string {
   const runs = Math.max(1, ...report.figures.map((f) => f.runs.length))
-  const header = ['bench', 'figure', 'unit', ...Array.from({ length: runs }, (_, i) => `run ${i + 1}`), 'median', 'target', 'status']
+  const header = [
+    'bench',
+    'figure',
+    'unit',
+    ...Array.from({ length: runs }, (_, i) => `run ${i + 1}`),
+    'median',
+    'target',
+    'status',
+  ]
   const rows = report.figures.map((f) => {
     const d = decimalsFor(f.unit)
     const perRun = Array.from({ length: runs }, (_, i) => (f.runs[i] === undefined ? '' : num(f.runs[i], d)))

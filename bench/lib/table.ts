@@ -5,7 +5,10 @@ export function formatTable(header: readonly string[], rows: ReadonlyArray<reado
   const all = [header, ...rows]
   const widths = header.map((_, col) => Math.max(...all.map((row) => (row[col] ?? '').length)))
   const line = (row: readonly string[]): string =>
-    row.map((cell, col) => (col === 0 ? cell.padEnd(widths[col] ?? 0) : cell.padStart(widths[col] ?? 0))).join('  ').trimEnd()
+    row
+      .map((cell, col) => (col === 0 ? cell.padEnd(widths[col] ?? 0) : cell.padStart(widths[col] ?? 0)))
+      .join('  ')
+      .trimEnd()
   const rule = widths.map((w) => '-'.repeat(w)).join('  ')
   return [line(header), rule, ...rows.map(line)].join('\n')
 }

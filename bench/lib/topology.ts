@@ -45,8 +45,16 @@ export async function provision(ctx: BenchContext, prefix: string, extra: string
   for (let attempt = 1; ; attempt += 1) {
     const admin = await KafkaAdmin.connect(ctx.kafka('bench-topology'))
     try {
-      await applyTopology({ admin, registry: ctx.registry, schemas: ctx.schemas, topology: shipped, prefix, logger: ctx.quiet })
-      if (extra.length > 0) await admin.ensureTopics(extra.map((name) => ({ name: `${prefix}${name}`, partitions, replicationFactor: 1 })))
+      await applyTopology({
+        admin,
+        registry: ctx.registry,
+        schemas: ctx.schemas,
+        topology: shipped,
+        prefix,
+        logger: ctx.quiet,
+      })
+      if (extra.length > 0)
+        await admin.ensureTopics(extra.map((name) => ({ name: `${prefix}${name}`, partitions, replicationFactor: 1 })))
       break
     } catch (err) {
       if (attempt >= 3) {

@@ -208,10 +208,12 @@ export function parseActionsFile(text: string, file: string, options: ParseActio
   for (const [action, entry] of Object.entries(raw.actions ?? {})) {
     const at = `/actions/${action}`
     const settings = settingsOf(entry ?? {}, defaults, at)
-    if (!topics.has(action)) problems.push(`${at}: no topic actions.${action} in topology/topics.yaml (/actions/names); add it there first`)
+    if (!topics.has(action))
+      problems.push(`${at}: no topic actions.${action} in topology/topics.yaml (/actions/names); add it there first`)
     let handler: ActionHandler | undefined = custom.get(action)
     const factory = Object.hasOwn(options.builtins, action) ? options.builtins[action] : undefined
-    if (handler && entry?.config !== undefined) problems.push(`${at}/config: custom action ${action} takes no config here; it reads its own settings`)
+    if (handler && entry?.config !== undefined)
+      problems.push(`${at}/config: custom action ${action} takes no config here; it reads its own settings`)
     if (!handler && factory) {
       try {
         handler = factory(entry?.config)
@@ -221,7 +223,9 @@ export function parseActionsFile(text: string, file: string, options: ParseActio
       }
     }
     if (!handler) {
-      problems.push(`${at}: no such action; built in: ${Object.keys(options.builtins).join(', ')}${custom.size > 0 ? `; custom: ${[...custom.keys()].join(', ')}` : ''}`)
+      problems.push(
+        `${at}: no such action; built in: ${Object.keys(options.builtins).join(', ')}${custom.size > 0 ? `; custom: ${[...custom.keys()].join(', ')}` : ''}`,
+      )
       continue
     }
     actions.set(action, Object.freeze({ name: action, settings, handler }))
@@ -257,7 +261,9 @@ const CUSTOM_MARK = Symbol.for('nightshift.customAction')
 /** Declares a custom action; the default export of a module in the custom actions folder. */
 export function defineAction(action: CustomAction): ActionHandler {
   if (typeof action?.name !== 'string' || !/^[a-z0-9][a-z0-9-]*$/.test(action.name)) {
-    throw new ConfigError(`defineAction: name must be lower-case letters, digits and dashes, got ${JSON.stringify(action?.name)}`)
+    throw new ConfigError(
+      `defineAction: name must be lower-case letters, digits and dashes, got ${JSON.stringify(action?.name)}`,
+    )
   }
   if (typeof action.run !== 'function') throw new ConfigError(`defineAction ${action.name}: run must be a function`)
   const describe = action.describe ?? (() => `custom action ${action.name}`)

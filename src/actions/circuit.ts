@@ -53,7 +53,12 @@ export interface Admission {
 export type CircuitOutcome = 'success' | 'failure'
 
 /** A circuit that has seen nothing yet. */
-export const CLOSED_CIRCUIT: Readonly<Circuit> = Object.freeze({ state: 'closed', consecutiveFailures: 0, openedAt: null, probeStartedAt: null })
+export const CLOSED_CIRCUIT: Readonly<Circuit> = Object.freeze({
+  state: 'closed',
+  consecutiveFailures: 0,
+  openedAt: null,
+  probeStartedAt: null,
+})
 
 /** The state key of the circuit of `action` against `service` (`<action>/-` when no service matched). */
 export function circuitKey(action: string, service: string | null): string {
@@ -77,7 +82,12 @@ export function admit(stored: Circuit | undefined, now: number, settings: Circui
     case 'half_open': {
       const probeStartedAt = circuit.probeStartedAt ?? now
       if (now - probeStartedAt < settings.coolDownMs) {
-        return { allowed: false, circuit, probe: false, reason: `circuit half-open: a probe has been running since ${iso(probeStartedAt)}; other requests wait for its result` }
+        return {
+          allowed: false,
+          circuit,
+          probe: false,
+          reason: `circuit half-open: a probe has been running since ${iso(probeStartedAt)}; other requests wait for its result`,
+        }
       }
       // The probe never reported (its worker died): let this request be the new probe.
       return { allowed: true, circuit: { ...circuit, probeStartedAt: now }, probe: true }
@@ -92,13 +102,19 @@ export function admit(stored: Circuit | undefined, now: number, settings: Circui
  * half-opened. In open, results come from requests admitted before it opened: a failure
  * only counts, a success is ignored — only a probe may close an open circuit.
  */
-export function record(stored: Circuit | undefined, outcome: CircuitOutcome, now: number, settings: CircuitSettings): Circuit {
+export function record(
+  stored: Circuit | undefined,
+  outcome: CircuitOutcome,
+  now: number,
+  settings: CircuitSettings,
+): Circuit {
   const circuit: Circuit = stored ? { ...stored } : { ...CLOSED_CIRCUIT }
   const failures = circuit.consecutiveFailures + 1
   switch (circuit.state) {
     case 'closed':
       if (outcome === 'success') return { ...CLOSED_CIRCUIT }
-      if (failures >= settings.failureThreshold) return { state: 'open', consecutiveFailures: failures, openedAt: now, probeStartedAt: null }
+      if (failures >= settings.failureThreshold)
+        return { state: 'open', consecutiveFailures: failures, openedAt: now, probeStartedAt: null }
       return { ...circuit, consecutiveFailures: failures }
     case 'open':
       return outcome === 'success' ? circuit : { ...circuit, consecutiveFailures: failures }

@@ -49,7 +49,9 @@ export function pauseRecord(pause: Pause, topic: string): OutRecord & { key: str
   // Only the known fields, so that what we write always passes the strict decode.
   const value: Pause = {
     id: pause.id,
-    scope: Object.fromEntries(SCOPE_FIELDS.flatMap((f) => (pause.scope[f] === undefined ? [] : [[f, pause.scope[f]]]))) as PauseScope,
+    scope: Object.fromEntries(
+      SCOPE_FIELDS.flatMap((f) => (pause.scope[f] === undefined ? [] : [[f, pause.scope[f]]])),
+    ) as PauseScope,
     reason: pause.reason,
     createdAt: pause.createdAt,
     until: pause.until,
@@ -116,7 +118,10 @@ export function decodeControlRecord(record: Pick<InRecord, 'key' | 'value'>): Co
   if (!checkPause(json)) {
     const first = checkPause.errors?.[0]
     const where = first?.instancePath ? first.instancePath : 'value'
-    const extra = first?.keyword === 'additionalProperties' ? ` (${String((first.params as { additionalProperty?: unknown }).additionalProperty)})` : ''
+    const extra =
+      first?.keyword === 'additionalProperties'
+        ? ` (${String((first.params as { additionalProperty?: unknown }).additionalProperty)})`
+        : ''
     return { kind: 'malformed', key, reason: `${where} ${first?.message ?? 'is invalid'}${extra}` }
   }
   if (json.id !== key) return { kind: 'malformed', key, reason: `id "${json.id}" is not the record's key` }
@@ -126,8 +131,10 @@ export function decodeControlRecord(record: Pick<InRecord, 'key' | 'value'>): Co
   } catch (err) {
     return { kind: 'malformed', key, reason: `scope: ${describeError(err)}` }
   }
-  if (scopeKey !== key) return { kind: 'malformed', key, reason: `scope ${describeScope(json.scope)} does not belong to the key` }
-  if (json.until <= json.createdAt) return { kind: 'malformed', key, reason: `until (${json.until}) is not after createdAt (${json.createdAt})` }
+  if (scopeKey !== key)
+    return { kind: 'malformed', key, reason: `scope ${describeScope(json.scope)} does not belong to the key` }
+  if (json.until <= json.createdAt)
+    return { kind: 'malformed', key, reason: `until (${json.until}) is not after createdAt (${json.createdAt})` }
   return { kind: 'pause', key, pause: json }
 }
 
@@ -170,7 +177,10 @@ export class PauseBoard {
     const command = decodeControlRecord(record)
     switch (command.kind) {
       case 'unknown':
-        this.log.debug({ topic: record.topic, partition: record.partition, offset: record.offset, key: command.key }, 'ignoring control record of an unknown command')
+        this.log.debug(
+          { topic: record.topic, partition: record.partition, offset: record.offset, key: command.key },
+          'ignoring control record of an unknown command',
+        )
         return { kind: 'ignored', key: command.key }
       case 'lift': {
         const pause = this.pauses.get(command.key)
@@ -181,10 +191,19 @@ export class PauseBoard {
         const dropped = this.pauses.get(command.key)
         this.pauses.delete(command.key)
         this.log.error(
-          { topic: record.topic, partition: record.partition, offset: record.offset, key: command.key, reason: command.reason, dropped: dropped?.id },
+          {
+            topic: record.topic,
+            partition: record.partition,
+            offset: record.offset,
+            key: command.key,
+            reason: command.reason,
+            dropped: dropped?.id,
+          },
           'ignoring malformed control record',
         )
-        return dropped ? { kind: 'malformed', key: command.key, reason: command.reason, dropped } : { kind: 'malformed', key: command.key, reason: command.reason }
+        return dropped
+          ? { kind: 'malformed', key: command.key, reason: command.reason, dropped }
+          : { kind: 'malformed', key: command.key, reason: command.reason }
       }
       case 'pause': {
         const replaced = this.pauses.get(command.key)

@@ -86,7 +86,9 @@ export type Plan =
 
 /** The ledger key of `request`: its idempotency key, `#resolved` added for a resolved notification that runs. */
 export function ledgerKeyOf(request: ActionRequestRecord, onResolved: OnResolved): string {
-  return request.alert.alert.status === 'resolved' && onResolved === 'run' ? `${request.idempotencyKey}#resolved` : request.idempotencyKey
+  return request.alert.alert.status === 'resolved' && onResolved === 'run'
+    ? `${request.idempotencyKey}#resolved`
+    : request.idempotencyKey
 }
 
 /** Key of the entry remembering the last success of `action` for an alert. */
@@ -100,7 +102,12 @@ export function revertKey(ledgerKey: string): string {
 }
 
 /** A ledger entry of `request`. */
-export function ledgerEntry(request: ActionRequestRecord, kind: LedgerEntry['kind'], at: number, extra: Partial<LedgerEntry> = {}): LedgerEntry {
+export function ledgerEntry(
+  request: ActionRequestRecord,
+  kind: LedgerEntry['kind'],
+  at: number,
+  extra: Partial<LedgerEntry> = {},
+): LedgerEntry {
   return {
     kind,
     idempotencyKey: request.idempotencyKey,
@@ -128,8 +135,17 @@ export function planRequest(input: PlanInput): Plan {
   if (resolved && policy.onResolved === 'cancel') {
     const known = ledger.get(request.idempotencyKey)
     // Marks the episode resolved so its firing request, should it come again, is cancelled.
-    const changes: LedgerChange[] = known ? [] : [{ key: request.idempotencyKey, value: ledgerEntry(request, 'resolved', now) }]
-    return { kind: 'settled', reason: 'resolved_notice', outcome: undefined, escalate: undefined, followUps: [], ledger: changes }
+    const changes: LedgerChange[] = known
+      ? []
+      : [{ key: request.idempotencyKey, value: ledgerEntry(request, 'resolved', now) }]
+    return {
+      kind: 'settled',
+      reason: 'resolved_notice',
+      outcome: undefined,
+      escalate: undefined,
+      followUps: [],
+      ledger: changes,
+    }
   }
 
   const key = ledgerKeyOf(request, policy.onResolved)
@@ -147,7 +163,10 @@ export function planRequest(input: PlanInput): Plan {
   const subject = key === request.idempotencyKey ? request : { ...request, idempotencyKey: key }
   const settle = (reason: string, fields: OutcomeFields, escalate?: string): Plan => {
     const outcome = outcomeFor(subject, fields)
-    changes.push({ key, value: ledgerEntry(request, 'completed', now, { status: outcome.status, attempts: outcome.attempts }) })
+    changes.push({
+      key,
+      value: ledgerEntry(request, 'completed', now, { status: outcome.status, attempts: outcome.attempts }),
+    })
     return { kind: 'settled', reason, outcome, escalate, followUps, ledger: changes }
   }
 
@@ -157,7 +176,11 @@ export function planRequest(input: PlanInput): Plan {
     return {
       kind: 'settled',
       reason: 'skipped_duplicate',
-      outcome: outcomeFor(subject, { status: 'skipped_duplicate', finishedAt: now, detail: `already completed (${known.status ?? 'unknown'}) at ${iso(known.at)}; not run again` }),
+      outcome: outcomeFor(subject, {
+        status: 'skipped_duplicate',
+        finishedAt: now,
+        detail: `already completed (${known.status ?? 'unknown'}) at ${iso(known.at)}; not run again`,
+      }),
       escalate: undefined,
       followUps,
       ledger: changes,
@@ -167,7 +190,11 @@ export function planRequest(input: PlanInput): Plan {
     return {
       kind: 'settled',
       reason: 'skipped_duplicate',
-      outcome: outcomeFor(subject, { status: 'skipped_duplicate', finishedAt: now, detail: `a copy of this request started at ${iso(known.at)} is running; not run again` }),
+      outcome: outcomeFor(subject, {
+        status: 'skipped_duplicate',
+        finishedAt: now,
+        detail: `a copy of this request started at ${iso(known.at)} is running; not run again`,
+      }),
       escalate: undefined,
       followUps,
       ledger: changes,
@@ -175,33 +202,73 @@ export function planRequest(input: PlanInput): Plan {
   }
   if (known?.kind === 'started') {
     const detail = `interrupted: a worker started this action at ${iso(known.at)} and stopped before recording its outcome; not run again because it may have taken effect — check the target`
-    return settle('interrupted', { status: 'failed', finishedAt: now, startedAt: known.at, detail, output: { interrupted: 'true' } }, detail)
+    return settle(
+      'interrupted',
+      { status: 'failed', finishedAt: now, startedAt: known.at, detail, output: { interrupted: 'true' } },
+      detail,
+    )
   }
   if (resolved) {
     // A resolved notification that runs (page: resolve the incident) only follows a
     // firing request that ran; anything else would announce the end of nothing.
     const firing = ledger.get(request.idempotencyKey)
     if (firing?.kind !== 'completed' || !RAN.has(firing.status ?? '')) {
-      const why = firing === undefined ? 'no firing request of this episode was seen' : `its firing request did not run (${firing.status ?? firing.kind})`
-      return settle('cancelled_resolved', { status: 'cancelled_resolved', finishedAt: now, detail: `resolved, but ${why}; nothing to resolve` })
+      const why =
+        firing === undefined
+          ? 'no firing request of this episode was seen'
+          : `its firing request did not run (${firing.status ?? firing.kind})`
+      return settle('cancelled_resolved', {
+        status: 'cancelled_resolved',
+        finishedAt: now,
+        detail: `resolved, but ${why}; nothing to resolve`,
+      })
     }
   }
-  if (known?.kind === 'resolved' || (!resolved && input.later().some((r) => r.idempotencyKey === request.idempotencyKey && r.alert.alert.status === 'resolved'))) {
-    return settle('cancelled_resolved', { status: 'cancelled_resolved', finishedAt: now, detail: 'the alert resolved before the action started; not run' })
+  if (
+    known?.kind === 'resolved' ||
+    (!resolved &&
+      input.later().some((r) => r.idempotencyKey === request.idempotencyKey && r.alert.alert.status === 'resolved'))
+  ) {
+    return settle('cancelled_resolved', {
+      status: 'cancelled_resolved',
+      finishedAt: now,
+      detail: 'the alert resolved before the action started; not run',
+    })
   }
   if (input.pause) {
     const pause = input.pause
     const detail = `paused: ${describePause(pause, now)}`
-    return settle('skipped_paused', { status: 'skipped_paused', finishedAt: now, detail, output: { pause: pause.id } }, pause.escalate ? detail : undefined)
+    return settle(
+      'skipped_paused',
+      { status: 'skipped_paused', finishedAt: now, detail, output: { pause: pause.id } },
+      pause.escalate ? detail : undefined,
+    )
   }
   if (input.gated !== undefined) {
     return settle('gated', { status: 'gated', finishedAt: now, detail: input.gated }, input.gated)
   }
-  const dryBy = request.dryRun ? `route ${request.route}` : input.dryRun.action ? `action ${request.action}` : input.dryRun.global ? 'the worker (global dry run)' : undefined
+  const dryBy = request.dryRun
+    ? `route ${request.route}`
+    : input.dryRun.action
+      ? `action ${request.action}`
+      : input.dryRun.global
+        ? 'the worker (global dry run)'
+        : undefined
   if (dryBy !== undefined) {
-    return settle('dry_run', { status: 'dry_run', finishedAt: now, detail: `dry run (${dryBy}); would run: ${input.describe()}`, dryRun: true })
+    return settle('dry_run', {
+      status: 'dry_run',
+      finishedAt: now,
+      detail: `dry run (${dryBy}); would run: ${input.describe()}`,
+      dryRun: true,
+    })
   }
-  return { kind: 'run', ledgerKey: key, mark: { key, value: ledgerEntry(request, 'started', now) }, followUps, ledger: changes }
+  return {
+    kind: 'run',
+    ledgerKey: key,
+    mark: { key, value: ledgerEntry(request, 'started', now) },
+    followUps,
+    ledger: changes,
+  }
 }
 
 /**
@@ -209,8 +276,14 @@ export function planRequest(input: PlanInput): Plan {
  * action fixed (succeeded) within the window. The outcome is the earlier request's,
  * status `not_effective`.
  */
-export function notEffective(request: ActionRequestRecord, lastSuccess: LedgerEntry | undefined, policy: ActionPolicy, now: number): ActionOutcomeRecord | undefined {
-  if (!lastSuccess || lastSuccess.kind !== 'last_success' || lastSuccess.idempotencyKey === request.idempotencyKey) return undefined
+export function notEffective(
+  request: ActionRequestRecord,
+  lastSuccess: LedgerEntry | undefined,
+  policy: ActionPolicy,
+  now: number,
+): ActionOutcomeRecord | undefined {
+  if (!lastSuccess || lastSuccess.kind !== 'last_success' || lastSuccess.idempotencyKey === request.idempotencyKey)
+    return undefined
   const firedAt = Date.parse(request.alert.alert.startsAt)
   const again = Number.isFinite(firedAt) ? firedAt : request.requestedAt
   const after = again - lastSuccess.at
@@ -221,24 +294,31 @@ export function notEffective(request: ActionRequestRecord, lastSuccess: LedgerEn
     idempotencyKey: lastSuccess.idempotencyKey,
     route: lastSuccess.route,
     dryRun: false,
-    alert: { ...request.alert, team: lastSuccess.team, service: lastSuccess.service, alert: { ...request.alert.alert, startsAt: lastSuccess.startsAt } },
-  }
-  return outcomeFor(
-    earlier,
-    {
-      status: 'not_effective',
-      finishedAt: now,
-      detail: `the fix did not hold: the alert fired again ${Math.round(after / 1000)}s after ${request.action} succeeded at ${iso(lastSuccess.at)}`,
-      output: { firedAgainAt: request.alert.alert.startsAt, newIdempotencyKey: request.idempotencyKey },
+    alert: {
+      ...request.alert,
+      team: lastSuccess.team,
+      service: lastSuccess.service,
+      alert: { ...request.alert.alert, startsAt: lastSuccess.startsAt },
     },
-  )
+  }
+  return outcomeFor(earlier, {
+    status: 'not_effective',
+    finishedAt: now,
+    detail: `the fix did not hold: the alert fired again ${Math.round(after / 1000)}s after ${request.action} succeeded at ${iso(lastSuccess.at)}`,
+    output: { firedAgainAt: request.alert.alert.startsAt, newIdempotencyKey: request.idempotencyKey },
+  })
 }
 
 /**
  * The request that hands `request` to `escalateTo` (page), with why. None for a request
  * of the escalation target itself: a failing pager cannot page about itself.
  */
-export function escalationFor(request: ActionRequestRecord, escalateTo: string | null, reason: string, now: number): ActionRequestRecord | undefined {
+export function escalationFor(
+  request: ActionRequestRecord,
+  escalateTo: string | null,
+  reason: string,
+  now: number,
+): ActionRequestRecord | undefined {
   if (escalateTo === null || escalateTo === request.action) return undefined
   return {
     idempotencyKey: `${request.idempotencyKey}>${escalateTo}`,

@@ -123,7 +123,8 @@ export function parseExecTemplate(source: string): ExecTemplatePart[] | string {
       return `placeholder ${m[0]}: unknown field "${expr}"; expected one of: ${known}`
     }
     const key = dot < 0 ? '' : expr.slice(dot + 1)
-    if (!MAP_KEY.test(key)) return `placeholder ${m[0]}: "${key}" is not a ${root} name (letters, digits, "_", "-", not starting with a digit)`
+    if (!MAP_KEY.test(key))
+      return `placeholder ${m[0]}: "${key}" is not a ${root} name (letters, digits, "_", "-", not starting with a digit)`
     parts.push(Object.freeze({ map: root as ExecTemplateMap, key }))
   }
   const bad = literal(source.slice(last))
@@ -154,7 +155,12 @@ export function fillExecTemplate(parts: readonly ExecTemplatePart[], request: Ac
       name = ''
     } else if ('field' in part) {
       name = part.field
-      piece = part.field === 'fingerprint' ? request.alert.alert.fingerprint : part.field === 'team' ? request.alert.team : (request.alert.service ?? undefined)
+      piece =
+        part.field === 'fingerprint'
+          ? request.alert.alert.fingerprint
+          : part.field === 'team'
+            ? request.alert.team
+            : (request.alert.service ?? undefined)
     } else {
       name = `${part.map}.${part.key}`
       piece = own(part.map === 'params' ? request.params : request.alert.alert.labels, part.key)
@@ -181,7 +187,8 @@ function unknownKeys(value: Record<string, unknown>, allowed: readonly string[],
  * @returns e.g. `must be an absolute path (…), got "sh"` or `/opt/x does not exist`.
  */
 export function executableFileProblem(file: unknown): string | undefined {
-  if (typeof file !== 'string' || !path.isAbsolute(file) || file.includes('\0')) return `must be an absolute path (never looked up in PATH), got ${JSON.stringify(file)}`
+  if (typeof file !== 'string' || !path.isAbsolute(file) || file.includes('\0'))
+    return `must be an absolute path (never looked up in PATH), got ${JSON.stringify(file)}`
   try {
     if (!fs.statSync(file).isFile()) return `${file} is not a file`
     fs.accessSync(file, fs.constants.X_OK)
@@ -194,7 +201,8 @@ export function executableFileProblem(file: unknown): string | undefined {
 
 function validateCommand(name: string, raw: unknown, at: string, problems: string[]): ExecCommand | undefined {
   const before = problems.length
-  if (!COMMAND_NAME.test(name)) problems.push(`${at} is not a command name (letters, digits, "_", ".", "-", starting with a letter or digit)`)
+  if (!COMMAND_NAME.test(name))
+    problems.push(`${at} is not a command name (letters, digits, "_", ".", "-", starting with a letter or digit)`)
   if (!isRecord(raw)) {
     problems.push(`${at} must be an object with program and args`)
     return undefined
@@ -217,21 +225,25 @@ function validateCommand(name: string, raw: unknown, at: string, problems: strin
       else parsed.push(result)
     })
   }
-  if (timeoutMs !== undefined && !isPositiveInt(timeoutMs)) problems.push(`${at}/timeoutMs must be a positive integer (milliseconds)`)
+  if (timeoutMs !== undefined && !isPositiveInt(timeoutMs))
+    problems.push(`${at}/timeoutMs must be a positive integer (milliseconds)`)
   if (cwd !== undefined) {
     if (typeof cwd !== 'string' || !path.isAbsolute(cwd)) problems.push(`${at}/cwd must be an absolute path`)
-    else if (!fs.statSync(cwd, { throwIfNoEntry: false })?.isDirectory()) problems.push(`${at}/cwd ${cwd} is not an existing folder`)
+    else if (!fs.statSync(cwd, { throwIfNoEntry: false })?.isDirectory())
+      problems.push(`${at}/cwd ${cwd} is not an existing folder`)
   }
   if (env !== undefined) {
     if (!Array.isArray(env)) problems.push(`${at}/env must be an array of environment variable names`)
     else {
       env.forEach((v: unknown, i) => {
-        if (typeof v !== 'string' || !ENV_NAME.test(v)) problems.push(`${at}/env/${i} must be an environment variable name (letters, digits, "_")`)
+        if (typeof v !== 'string' || !ENV_NAME.test(v))
+          problems.push(`${at}/env/${i} must be an environment variable name (letters, digits, "_")`)
         else if (v === 'PATH') problems.push(`${at}/env/${i}: PATH is always passed; do not list it`)
       })
     }
   }
-  if (retryOnFailure !== undefined && typeof retryOnFailure !== 'boolean') problems.push(`${at}/retryOnFailure must be true or false`)
+  if (retryOnFailure !== undefined && typeof retryOnFailure !== 'boolean')
+    problems.push(`${at}/retryOnFailure must be true or false`)
   if (problems.length > before) return undefined
   return Object.freeze({
     name,

@@ -15,7 +15,13 @@ import { spawn } from 'node:child_process'
 import type { Readable } from 'node:stream'
 import type { ActionRequestRecord } from '../contracts/records'
 import type { ActionHandler, HandlerContext, HandlerResult } from './types'
-import { fillExecTemplate, validateExecConfig, type ExecCommand, type ExecConfig, type ValidExecConfig } from './exec-config'
+import {
+  fillExecTemplate,
+  validateExecConfig,
+  type ExecCommand,
+  type ExecConfig,
+  type ValidExecConfig,
+} from './exec-config'
 
 export type { ExecCommandConfig, ExecConfig } from './exec-config'
 
@@ -91,12 +97,19 @@ function buildArgv(command: ExecCommand, request: ActionRequestRecord): string[]
       continue
     }
     if (filled.value.includes('\0')) {
-      return fail(false, `exec command "${command.name}": argument ${i} contains a NUL character, which a program argument cannot carry`, { command: command.name })
+      return fail(
+        false,
+        `exec command "${command.name}": argument ${i} contains a NUL character, which a program argument cannot carry`,
+        { command: command.name },
+      )
     }
     argv.push(filled.value)
   }
   if (missing.length > 0) {
-    return fail(false, `exec command "${command.name}": the request lacks ${missing.join(', ')}`, { command: command.name, missing: missing.join(',') })
+    return fail(false, `exec command "${command.name}": the request lacks ${missing.join(', ')}`, {
+      command: command.name,
+      missing: missing.join(','),
+    })
   }
   return argv
 }
@@ -213,7 +226,15 @@ export function runProgram(options: RunProgramOptions): Promise<ProgramRun> {
         resolve({ kind: 'spawn-failed', code, final: FINAL_SPAWN_ERRORS.has(code), durationMs })
         return
       }
-      resolve({ kind: 'exited', exitCode: exit?.code ?? null, signal: exit?.signal ?? null, stop, stdout: stdout.captured(), stderr: stderr.captured(), durationMs })
+      resolve({
+        kind: 'exited',
+        exitCode: exit?.code ?? null,
+        signal: exit?.signal ?? null,
+        stop,
+        stdout: stdout.captured(),
+        stderr: stderr.captured(),
+        durationMs,
+      })
     }
 
     child.on('error', (err: NodeJS.ErrnoException) => {
@@ -236,8 +257,15 @@ export function runProgram(options: RunProgramOptions): Promise<ProgramRun> {
   })
 }
 
-async function run(config: ValidExecConfig, command: ExecCommand, argv: string[], context: HandlerContext): Promise<HandlerResult> {
-  const limits = [command.timeoutMs, context.timeoutMs].filter((t): t is number => t !== undefined && Number.isFinite(t) && t > 0)
+async function run(
+  config: ValidExecConfig,
+  command: ExecCommand,
+  argv: string[],
+  context: HandlerContext,
+): Promise<HandlerResult> {
+  const limits = [command.timeoutMs, context.timeoutMs].filter(
+    (t): t is number => t !== undefined && Number.isFinite(t) && t > 0,
+  )
   const timeoutMs = limits.length > 0 ? Math.min(...limits) : DEFAULT_EXEC_TIMEOUT_MS
   const base = { command: command.name }
   const ran = await runProgram({
@@ -251,10 +279,14 @@ async function run(config: ValidExecConfig, command: ExecCommand, argv: string[]
     maxStdoutBytes: config.maxOutputBytes,
     maxStderrBytes: config.maxOutputBytes,
   })
-  if (ran.kind === 'not-started') return fail(true, `exec command "${command.name}" was not started: ${ran.reason}`, { ...base, timedOut: 'true' })
+  if (ran.kind === 'not-started')
+    return fail(true, `exec command "${command.name}" was not started: ${ran.reason}`, { ...base, timedOut: 'true' })
   const output: Record<string, string> = { ...base, durationMs: String(ran.durationMs) }
   if (ran.kind === 'spawn-failed') {
-    return fail(!ran.final, `exec command "${command.name}" could not start ${command.program}: ${ran.code}`, { ...output, error: ran.code })
+    return fail(!ran.final, `exec command "${command.name}" could not start ${command.program}: ${ran.code}`, {
+      ...output,
+      error: ran.code,
+    })
   }
   if (ran.exitCode !== null) output.exitCode = String(ran.exitCode)
   if (ran.signal) output.signal = ran.signal
@@ -262,10 +294,14 @@ async function run(config: ValidExecConfig, command: ExecCommand, argv: string[]
   output.stderr = ran.stderr.text
   if (ran.stop) {
     output.timedOut = 'true'
-    const detail = ran.stop.kind === 'timeout' ? `timed out after ${ran.stop.afterMs} ms` : `aborted (${ran.stop.reason}) after ${output.durationMs} ms`
+    const detail =
+      ran.stop.kind === 'timeout'
+        ? `timed out after ${ran.stop.afterMs} ms`
+        : `aborted (${ran.stop.reason}) after ${output.durationMs} ms`
     return fail(true, `exec command "${command.name}" ${detail}`, output)
   }
-  if (ran.exitCode === 0) return { ok: true, retriable: false, detail: `exec command "${command.name}" exited with code 0`, output }
+  if (ran.exitCode === 0)
+    return { ok: true, retriable: false, detail: `exec command "${command.name}" exited with code 0`, output }
   const how = ran.signal ? `was killed by ${ran.signal}` : `exited with code ${String(ran.exitCode)}`
   return fail(command.retryOnFailure, `exec command "${command.name}" ${how}`, output)
 }
@@ -299,9 +335,11 @@ export function createExecHandler(config: ExecConfig): ActionHandler {
     },
     async run(request: ActionRequestRecord, context: HandlerContext): Promise<HandlerResult> {
       const name = Object.hasOwn(request.params, 'command') ? request.params.command : undefined
-      if (name === undefined || name === '') return fail(false, `exec request has no params.command; expected one of: ${known}`)
+      if (name === undefined || name === '')
+        return fail(false, `exec request has no params.command; expected one of: ${known}`)
       const command = valid.commands.get(name)
-      if (!command) return fail(false, `exec command "${name}" is not allowlisted; expected one of: ${known}`, { command: name })
+      if (!command)
+        return fail(false, `exec command "${name}" is not allowlisted; expected one of: ${known}`, { command: name })
       const argv = buildArgv(command, request)
       if (!Array.isArray(argv)) return argv
       return run(valid, command, argv, context)

@@ -24,14 +24,24 @@ export interface GateSettings {
 export const BURN_WINDOW_NAMES = BURN_WINDOWS.map((w) => w.name)
 
 /** Why `gate` stops a request of the SLO at `now`, or undefined when it may run. */
-export function gateReason(gate: GateSettings | undefined, slo: SloDefinition | undefined, budget: SloBudgetRecord | undefined, now: number): string | undefined {
+export function gateReason(
+  gate: GateSettings | undefined,
+  slo: SloDefinition | undefined,
+  budget: SloBudgetRecord | undefined,
+  now: number,
+): string | undefined {
   if (!gate || !slo || !budget) return undefined
   if (gate.minBudgetRemaining === undefined && gate.maxBurnRate === undefined) return undefined
-  const intervals = [...budget.intervals.map((i) => ({ start: i.start, end: i.end })), ...Object.values(budget.open).map((start) => ({ start, end: null }))]
+  const intervals = [
+    ...budget.intervals.map((i) => ({ start: i.start, end: i.end })),
+    ...Object.values(budget.open).map((start) => ({ start, end: null })),
+  ]
   const status = budgetStatus(intervals, sloMath(slo), Math.max(now, budget.asOf))
   const reasons: string[] = []
   if (gate.minBudgetRemaining !== undefined && status.remainingRatio < gate.minBudgetRemaining) {
-    reasons.push(`error budget of SLO ${slo.name} is at ${percent(status.remainingRatio)} (gate: at least ${percent(gate.minBudgetRemaining)})`)
+    reasons.push(
+      `error budget of SLO ${slo.name} is at ${percent(status.remainingRatio)} (gate: at least ${percent(gate.minBudgetRemaining)})`,
+    )
   }
   const window = gate.burnWindow ?? '1h'
   const burn = status.burnRates[window]

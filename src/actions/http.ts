@@ -82,7 +82,12 @@ export async function httpRequest(request: HttpRequest): Promise<HttpResponse> {
       redirect: 'manual',
     })
   } catch (err) {
-    if (request.signal.aborted) throw new HttpFailure('aborted', `${request.method} ${redactUrl(url)} was stopped: ${abortReason(request.signal)}`, { cause: err })
+    if (request.signal.aborted)
+      throw new HttpFailure(
+        'aborted',
+        `${request.method} ${redactUrl(url)} was stopped: ${abortReason(request.signal)}`,
+        { cause: err },
+      )
     throw new HttpFailure('network', `${request.method} ${redactUrl(url)} failed: ${networkCause(err)}`, { cause: err })
   }
   const chunks: Buffer[] = []
@@ -102,8 +107,17 @@ export async function httpRequest(request: HttpRequest): Promise<HttpResponse> {
       }
     }
   } catch (err) {
-    if (request.signal.aborted) throw new HttpFailure('aborted', `${request.method} ${redactUrl(url)} was stopped while reading the response: ${abortReason(request.signal)}`, { cause: err })
-    throw new HttpFailure('network', `${request.method} ${redactUrl(url)} broke while reading the response: ${networkCause(err)}`, { cause: err })
+    if (request.signal.aborted)
+      throw new HttpFailure(
+        'aborted',
+        `${request.method} ${redactUrl(url)} was stopped while reading the response: ${abortReason(request.signal)}`,
+        { cause: err },
+      )
+    throw new HttpFailure(
+      'network',
+      `${request.method} ${redactUrl(url)} broke while reading the response: ${networkCause(err)}`,
+      { cause: err },
+    )
   }
   const text = Buffer.concat(chunks).toString('utf8')
   return {
@@ -123,21 +137,41 @@ export function retriableStatus(status: number): boolean {
  * The result of an attempt that got `response`: ok on 2xx, else failed (retriable per
  * {@link retriableStatus}). `what` names the call in the detail (`POST http://…/restart`).
  */
-export function resultOfResponse(what: string, response: HttpResponse, output: Record<string, string> = {}): HandlerResult {
+export function resultOfResponse(
+  what: string,
+  response: HttpResponse,
+  output: Record<string, string> = {},
+): HandlerResult {
   const facts = { ...output, httpStatus: String(response.status), responseBody: response.body }
-  if (response.status >= 200 && response.status < 300) return { ok: true, retriable: false, detail: `${what} answered ${response.status}`, output: facts }
+  if (response.status >= 200 && response.status < 300)
+    return { ok: true, retriable: false, detail: `${what} answered ${response.status}`, output: facts }
   const retriable = retriableStatus(response.status)
-  return { ok: false, retriable, detail: `${what} answered ${response.status}${retriable ? '' : ' (not retried: the same request would fail again)'}`, output: facts }
+  return {
+    ok: false,
+    retriable,
+    detail: `${what} answered ${response.status}${retriable ? '' : ' (not retried: the same request would fail again)'}`,
+    output: facts,
+  }
 }
 
 /** The result of an attempt that got no response. */
 export function resultOfFailure(err: unknown, output: Record<string, string> = {}): HandlerResult {
-  if (err instanceof HttpFailure) return { ok: false, retriable: err.kind !== 'url', detail: err.message, output: { ...output, error: err.kind } }
-  return { ok: false, retriable: false, detail: `unexpected error: ${err instanceof Error ? err.message : String(err)}`, output: { ...output, error: 'internal' } }
+  if (err instanceof HttpFailure)
+    return { ok: false, retriable: err.kind !== 'url', detail: err.message, output: { ...output, error: err.kind } }
+  return {
+    ok: false,
+    retriable: false,
+    detail: `unexpected error: ${err instanceof Error ? err.message : String(err)}`,
+    output: { ...output, error: 'internal' },
+  }
 }
 
 /** Sends `request` and maps whatever happens to a result; never throws. */
-export async function attemptHttp(what: string, request: HttpRequest, output: Record<string, string> = {}): Promise<{ result: HandlerResult; response?: HttpResponse }> {
+export async function attemptHttp(
+  what: string,
+  request: HttpRequest,
+  output: Record<string, string> = {},
+): Promise<{ result: HandlerResult; response?: HttpResponse }> {
   try {
     const response = await httpRequest(request)
     return { result: resultOfResponse(what, response, output), response }
@@ -170,7 +204,10 @@ export function fillSecrets(text: string, env: Readonly<Record<string, string | 
 }
 
 /** Fills the secrets of every header value; names every unset variable at once. */
-export function fillSecretHeaders(headers: Record<string, string>, env: Readonly<Record<string, string | undefined>>): { ok: true; value: Record<string, string> } | { ok: false; missing: string[] } {
+export function fillSecretHeaders(
+  headers: Record<string, string>,
+  env: Readonly<Record<string, string | undefined>>,
+): { ok: true; value: Record<string, string> } | { ok: false; missing: string[] } {
   const filled: Record<string, string> = {}
   const missing = new Set<string>()
   for (const [name, template] of Object.entries(headers)) {
@@ -187,7 +224,11 @@ export function fillSecretHeaders(headers: Record<string, string>, env: Readonly
  * @returns the headers to send, or why they cannot be sent: the unset variables, or a
  *   filled value no header can carry (see {@link filledHeaderProblem}).
  */
-export function fillConfiguredHeaders(headers: Readonly<Record<string, string>>, env: Readonly<Record<string, string | undefined>>, at: string): Record<string, string> | string {
+export function fillConfiguredHeaders(
+  headers: Readonly<Record<string, string>>,
+  env: Readonly<Record<string, string | undefined>>,
+  at: string,
+): Record<string, string> | string {
   const filled = fillSecretHeaders(headers, env)
   if (!filled.ok) return `the environment lacks ${filled.missing.join(', ')} (named in ${at})`
   return filledHeaderProblem(filled.value) ?? filled.value
@@ -198,7 +239,11 @@ export function fillConfiguredHeaders(headers: Readonly<Record<string, string>>,
  * so a receiver that echoes a header (or an error that quotes one) cannot put a secret in
  * an outcome.
  */
-export function scrubSecrets(text: string, names: Iterable<string>, env: Readonly<Record<string, string | undefined>>): string {
+export function scrubSecrets(
+  text: string,
+  names: Iterable<string>,
+  env: Readonly<Record<string, string | undefined>>,
+): string {
   const pairs: [string, string][] = []
   for (const name of names) {
     const value = Object.hasOwn(env, name) ? env[name] : undefined
@@ -211,7 +256,11 @@ export function scrubSecrets(text: string, names: Iterable<string>, env: Readonl
 }
 
 /** Scrubs the detail and every output value of a result (see {@link scrubSecrets}). */
-export function scrubResult(result: HandlerResult, names: readonly string[], env: Readonly<Record<string, string | undefined>>): HandlerResult {
+export function scrubResult(
+  result: HandlerResult,
+  names: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+): HandlerResult {
   if (names.length === 0) return result
   const output: Record<string, string> = {}
   for (const [k, v] of Object.entries(result.output)) output[k] = scrubSecrets(v, names, env)
@@ -226,7 +275,18 @@ const HTTP_TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
  * Content-Length, rejects the rest): a request naming one fails final instead of as a
  * network error that would be retried.
  */
-export const MANAGED_HEADERS: ReadonlySet<string> = new Set(['host', 'content-length', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade', 'expect', 'te', 'trailer', 'proxy-connection'])
+export const MANAGED_HEADERS: ReadonlySet<string> = new Set([
+  'host',
+  'content-length',
+  'transfer-encoding',
+  'connection',
+  'keep-alive',
+  'upgrade',
+  'expect',
+  'te',
+  'trailer',
+  'proxy-connection',
+])
 
 /**
  * Why a header name cannot be sent, or undefined.
@@ -234,7 +294,7 @@ export const MANAGED_HEADERS: ReadonlySet<string> = new Set(['host', 'content-le
  *   configured one would be sent twice or overridden.
  */
 export function headerNameProblem(name: string, setByHandler: readonly string[] = []): string | undefined {
-  if (!HTTP_TOKEN.test(name)) return 'is not a valid HTTP header name (letters, digits and !#$%&\'*+-.^_`|~)'
+  if (!HTTP_TOKEN.test(name)) return "is not a valid HTTP header name (letters, digits and !#$%&'*+-.^_`|~)"
   const lower = name.toLowerCase()
   if (MANAGED_HEADERS.has(lower)) return 'is set by the HTTP client and cannot be given'
   if (setByHandler.includes(lower)) return 'is set by the handler and cannot be configured'
@@ -270,7 +330,12 @@ export function filledHeaderProblem(headers: Readonly<Record<string, string>>): 
  * returns the valid entries. Names are checked by {@link headerNameProblem} (with
  * `setByHandler`), once whatever their case; values by {@link headerValueProblem}.
  */
-export function validateHeaderMap(raw: unknown, at: string, problems: string[], setByHandler: readonly string[] = []): Record<string, string> {
+export function validateHeaderMap(
+  raw: unknown,
+  at: string,
+  problems: string[],
+  setByHandler: readonly string[] = [],
+): Record<string, string> {
   const headers: Record<string, string> = {}
   if (!isRecord(raw)) {
     problems.push(`${at} must be a map of header names to string values`)
@@ -344,7 +409,10 @@ function abortReason(signal: AbortSignal): string {
 
 function networkCause(err: unknown): string {
   const cause = err instanceof Error && err.cause instanceof Error ? err.cause : err
-  const code = typeof cause === 'object' && cause !== null && 'code' in cause ? String((cause as { code: unknown }).code) : undefined
+  const code =
+    typeof cause === 'object' && cause !== null && 'code' in cause
+      ? String((cause as { code: unknown }).code)
+      : undefined
   const message = cause instanceof Error ? cause.message : String(cause)
   return code && !message.includes(code) ? `${code} ${message}` : message
 }

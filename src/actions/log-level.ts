@@ -25,7 +25,17 @@
 import { formatDurationShort, parseDuration } from '../config/duration'
 import type { ActionRequestRecord } from '../contracts/records'
 import { ConfigError } from '../errors'
-import { attemptHttp, describeRequest, fillConfiguredHeaders, isRecord, ownString, parseHttpUrl, redactUrl, validateHeaderMap, type HttpResponse } from './http'
+import {
+  attemptHttp,
+  describeRequest,
+  fillConfiguredHeaders,
+  isRecord,
+  ownString,
+  parseHttpUrl,
+  redactUrl,
+  validateHeaderMap,
+  type HttpResponse,
+} from './http'
 import type { ActionHandler, HandlerContext, HandlerResult, RevertPlan } from './types'
 
 /** Levels a request may ask for (Spring Boot's LogLevel); sent upper-case. */
@@ -118,17 +128,26 @@ function validateLogLevelConfig(config: unknown): ValidLogLevelConfig {
 
   let flavour: LogLevelFlavour = 'spring'
   if (raw.flavour !== undefined) {
-    if (typeof raw.flavour === 'string' && (LOG_LEVEL_FLAVOURS as readonly string[]).includes(raw.flavour)) flavour = raw.flavour as LogLevelFlavour
-    else problems.push(`${AT}.flavour: must be one of ${LOG_LEVEL_FLAVOURS.join(', ')}, got ${JSON.stringify(raw.flavour)}`)
+    if (typeof raw.flavour === 'string' && (LOG_LEVEL_FLAVOURS as readonly string[]).includes(raw.flavour))
+      flavour = raw.flavour as LogLevelFlavour
+    else
+      problems.push(
+        `${AT}.flavour: must be one of ${LOG_LEVEL_FLAVOURS.join(', ')}, got ${JSON.stringify(raw.flavour)}`,
+      )
   }
   const maxDuration = typeof raw.maxDuration === 'string' ? raw.maxDuration.trim() : DEFAULT_LOG_LEVEL_MAX_DURATION
   const defaultDuration = raw.defaultDuration === undefined ? DEFAULT_LOG_LEVEL_DURATION : raw.defaultDuration
   const defaultDurationMs = duration(defaultDuration, `${AT}.defaultDuration`, problems)
-  const maxDurationMs = duration(raw.maxDuration === undefined ? DEFAULT_LOG_LEVEL_MAX_DURATION : raw.maxDuration, `${AT}.maxDuration`, problems)
+  const maxDurationMs = duration(
+    raw.maxDuration === undefined ? DEFAULT_LOG_LEVEL_MAX_DURATION : raw.maxDuration,
+    `${AT}.maxDuration`,
+    problems,
+  )
   if (defaultDurationMs !== undefined && maxDurationMs !== undefined && defaultDurationMs > maxDurationMs) {
     problems.push(`${AT}.defaultDuration: ${String(defaultDuration)} is longer than maxDuration ${maxDuration}`)
   }
-  const headers = raw.headers === undefined ? {} : validateHeaderMap(raw.headers, `${AT}.headers`, problems, SET_BY_HANDLER)
+  const headers =
+    raw.headers === undefined ? {} : validateHeaderMap(raw.headers, `${AT}.headers`, problems, SET_BY_HANDLER)
 
   let method = 'POST'
   let revertLevel: LogLevel = 'INFO'
@@ -140,12 +159,16 @@ function validateLogLevelConfig(config: unknown): ValidLogLevelConfig {
       if (m !== undefined) {
         const upper = typeof m === 'string' ? m.toUpperCase() : undefined
         if (upper !== undefined && (GENERIC_LOG_LEVEL_METHODS as readonly string[]).includes(upper)) method = upper
-        else problems.push(`${AT}.generic.method: must be one of ${GENERIC_LOG_LEVEL_METHODS.join(', ')}, got ${JSON.stringify(m)}`)
+        else
+          problems.push(
+            `${AT}.generic.method: must be one of ${GENERIC_LOG_LEVEL_METHODS.join(', ')}, got ${JSON.stringify(m)}`,
+          )
       }
       if (r !== undefined) {
         const level = typeof r === 'string' ? toLevel(r) : undefined
         if (level) revertLevel = level
-        else problems.push(`${AT}.generic.revertLevel: must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(r)}`)
+        else
+          problems.push(`${AT}.generic.revertLevel: must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(r)}`)
       }
     }
   }
@@ -177,7 +200,14 @@ interface RaisePlan extends Target {
 }
 
 /** The target of a request or revert, or pushes what is wrong (`at` names where the values came from). */
-function toTarget(flavour: LogLevelFlavour, url: string | undefined, logger: string, method: string, at: string, problems: string[]): Target | undefined {
+function toTarget(
+  flavour: LogLevelFlavour,
+  url: string | undefined,
+  logger: string,
+  method: string,
+  at: string,
+  problems: string[],
+): Target | undefined {
   const before = problems.length
   const parsed = url === undefined || url === '' ? undefined : parseHttpUrl(url)
   if (parsed === undefined) problems.push(`${at}.url is required`)
@@ -203,22 +233,35 @@ function planRaise(config: ValidLogLevelConfig, request: ActionRequestRecord): R
   let flavour = config.flavour
   if (flavourParam !== undefined) {
     if ((LOG_LEVEL_FLAVOURS as readonly string[]).includes(flavourParam)) flavour = flavourParam as LogLevelFlavour
-    else problems.push(`params.flavour must be one of ${LOG_LEVEL_FLAVOURS.join(', ')}, got ${JSON.stringify(flavourParam)}`)
+    else
+      problems.push(
+        `params.flavour must be one of ${LOG_LEVEL_FLAVOURS.join(', ')}, got ${JSON.stringify(flavourParam)}`,
+      )
   }
   const levelParam = ownString(params, 'level')
   const level = levelParam === undefined ? undefined : toLevel(levelParam)
   if (levelParam === undefined) problems.push(`params.level is required (one of ${LOG_LEVELS.join(', ')})`)
-  else if (!level) problems.push(`params.level must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(levelParam)}`)
+  else if (!level)
+    problems.push(`params.level must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(levelParam)}`)
   const durationParam = ownString(params, 'duration')
   let durationMs: number | undefined = config.defaultDurationMs
   if (durationParam !== undefined) {
     durationMs = duration(durationParam, 'params.duration', problems)
     if (durationMs !== undefined && durationMs > config.maxDurationMs) {
-      problems.push(`params.duration ${durationParam} is longer than the maximum ${config.maxDuration} (${AT}.maxDuration)`)
+      problems.push(
+        `params.duration ${durationParam} is longer than the maximum ${config.maxDuration} (${AT}.maxDuration)`,
+      )
       durationMs = undefined
     }
   }
-  const target = toTarget(flavour, ownString(params, 'url'), ownString(params, 'logger') ?? 'ROOT', config.generic.method, 'params', problems)
+  const target = toTarget(
+    flavour,
+    ownString(params, 'url'),
+    ownString(params, 'logger') ?? 'ROOT',
+    config.generic.method,
+    'params',
+    problems,
+  )
   if (problems.length > 0 || !target || !level || durationMs === undefined) return { problems }
   return { ...target, level, durationMs }
 }
@@ -267,18 +310,38 @@ function genericPreviousLevel(response: HttpResponse): LogLevel | undefined {
 }
 
 function revertParams(target: Target, level: LogLevel, previous: LogLevel | null): Record<string, string> {
-  const params: Record<string, string> = { flavour: target.flavour, url: target.url, logger: target.logger, level, previousLevel: shown(previous) }
+  const params: Record<string, string> = {
+    flavour: target.flavour,
+    url: target.url,
+    logger: target.logger,
+    level,
+    previousLevel: shown(previous),
+  }
   if (target.flavour === 'generic') params.method = target.method
   return params
 }
 
-function raised(plan: RaisePlan, previous: LogLevel | null, status: number, how = '', extra: Record<string, string> = {}): HandlerResult {
+function raised(
+  plan: RaisePlan,
+  previous: LogLevel | null,
+  status: number,
+  how = '',
+  extra: Record<string, string> = {},
+): HandlerResult {
   const revert: RevertPlan = { afterMs: plan.durationMs, params: revertParams(plan, plan.level, previous) }
   return {
     ok: true,
     retriable: false,
     detail: `logger ${plan.logger} of ${redactUrl(plan.url)} set to ${plan.level} (was ${shown(previous)}${how}); back in ${formatDurationShort(plan.durationMs)}`,
-    output: { flavour: plan.flavour, logger: plan.logger, level: plan.level, previousLevel: shown(previous), revertAfterMs: String(plan.durationMs), httpStatus: String(status), ...extra },
+    output: {
+      flavour: plan.flavour,
+      logger: plan.logger,
+      level: plan.level,
+      previousLevel: shown(previous),
+      revertAfterMs: String(plan.durationMs),
+      httpStatus: String(status),
+      ...extra,
+    },
     revert,
   }
 }
@@ -288,23 +351,48 @@ function unchanged(plan: RaisePlan, status: number): HandlerResult {
     ok: true,
     retriable: false,
     detail: `logger ${plan.logger} of ${redactUrl(plan.url)} was already at ${plan.level}; nothing changed, no revert scheduled`,
-    output: { flavour: plan.flavour, logger: plan.logger, level: plan.level, previousLevel: plan.level, httpStatus: String(status), unchanged: 'true' },
+    output: {
+      flavour: plan.flavour,
+      logger: plan.logger,
+      level: plan.level,
+      previousLevel: plan.level,
+      httpStatus: String(status),
+      unchanged: 'true',
+    },
   }
 }
 
-async function raiseSpring(plan: RaisePlan, headers: Record<string, string>, context: HandlerContext): Promise<HandlerResult> {
+async function raiseSpring(
+  plan: RaisePlan,
+  headers: Record<string, string>,
+  context: HandlerContext,
+): Promise<HandlerResult> {
   const where = redactUrl(plan.endpoint)
   const base = { flavour: plan.flavour, logger: plan.logger, level: plan.level }
-  const read = await attemptHttp(`GET ${where}`, { method: 'GET', url: plan.endpoint, headers: { ...headers, accept: 'application/json' }, signal: context.signal }, base)
+  const read = await attemptHttp(
+    `GET ${where}`,
+    { method: 'GET', url: plan.endpoint, headers: { ...headers, accept: 'application/json' }, signal: context.signal },
+    base,
+  )
   if (!read.result.ok || !read.response) return read.result
   const current = springConfiguredLevel(read.response)
   if (typeof current === 'string') {
-    return fail(false, `GET ${where} answered ${read.response.status} but not as a Spring Boot loggers endpoint: ${current}; nothing changed`, read.result.output)
+    return fail(
+      false,
+      `GET ${where} answered ${read.response.status} but not as a Spring Boot loggers endpoint: ${current}; nothing changed`,
+      read.result.output,
+    )
   }
   if (current.level === plan.level) return unchanged(plan, read.response.status)
   const write = await attemptHttp(
     `POST ${where}`,
-    { method: 'POST', url: plan.endpoint, headers: { ...headers, 'content-type': 'application/json' }, body: springBody(plan.level), signal: context.signal },
+    {
+      method: 'POST',
+      url: plan.endpoint,
+      headers: { ...headers, 'content-type': 'application/json' },
+      body: springBody(plan.level),
+      signal: context.signal,
+    },
     { ...base, previousLevel: shown(current.level) },
   )
   if (!write.result.ok || !write.response) {
@@ -312,17 +400,31 @@ async function raiseSpring(plan: RaisePlan, headers: Record<string, string>, con
     // before is known, so the revert is planned anyway (putting back an unchanged value
     // is harmless); a refusal (4xx) changed nothing.
     if (!write.result.retriable) return write.result
-    return { ...write.result, revert: { afterMs: plan.durationMs, params: revertParams(plan, plan.level, current.level) } }
+    return {
+      ...write.result,
+      revert: { afterMs: plan.durationMs, params: revertParams(plan, plan.level, current.level) },
+    }
   }
   return raised(plan, current.level, write.response.status)
 }
 
-async function raiseGeneric(config: ValidLogLevelConfig, plan: RaisePlan, headers: Record<string, string>, context: HandlerContext): Promise<HandlerResult> {
+async function raiseGeneric(
+  config: ValidLogLevelConfig,
+  plan: RaisePlan,
+  headers: Record<string, string>,
+  context: HandlerContext,
+): Promise<HandlerResult> {
   const what = `${plan.method} ${redactUrl(plan.endpoint)}`
   const base = { flavour: plan.flavour, logger: plan.logger, level: plan.level }
   const write = await attemptHttp(
     what,
-    { method: plan.method, url: plan.endpoint, headers: { ...headers, 'content-type': 'application/x-www-form-urlencoded' }, body: genericBody(plan.logger, plan.level), signal: context.signal },
+    {
+      method: plan.method,
+      url: plan.endpoint,
+      headers: { ...headers, 'content-type': 'application/x-www-form-urlencoded' },
+      body: genericBody(plan.logger, plan.level),
+      signal: context.signal,
+    },
     base,
   )
   if (!write.result.ok || !write.response) return write.result
@@ -334,19 +436,44 @@ async function raiseGeneric(config: ValidLogLevelConfig, plan: RaisePlan, header
 }
 
 /** A stored revert's params, checked again: the ledger may hold them from an older version. */
-function planRevert(config: ValidLogLevelConfig, params: Record<string, string>): { target: Target; previous: LogLevel | null } | { problems: string[] } {
+function planRevert(
+  config: ValidLogLevelConfig,
+  params: Record<string, string>,
+): { target: Target; previous: LogLevel | null } | { problems: string[] } {
   const problems: string[] = []
   const flavour = ownString(params, 'flavour')
   if (flavour === undefined || !(LOG_LEVEL_FLAVOURS as readonly string[]).includes(flavour)) {
-    return { problems: [`revert params.flavour must be one of ${LOG_LEVEL_FLAVOURS.join(', ')}, got ${JSON.stringify(flavour ?? null)}`] }
+    return {
+      problems: [
+        `revert params.flavour must be one of ${LOG_LEVEL_FLAVOURS.join(', ')}, got ${JSON.stringify(flavour ?? null)}`,
+      ],
+    }
   }
   const previousParam = ownString(params, 'previousLevel')
-  const previous = previousParam === INHERITED_LEVEL && flavour === 'spring' ? null : previousParam === undefined ? undefined : toLevel(previousParam)
-  if (previous === undefined) problems.push(`revert params.previousLevel must be one of ${LOG_LEVELS.join(', ')}${flavour === 'spring' ? ` or ${INHERITED_LEVEL}` : ''}, got ${JSON.stringify(previousParam ?? null)}`)
+  const previous =
+    previousParam === INHERITED_LEVEL && flavour === 'spring'
+      ? null
+      : previousParam === undefined
+        ? undefined
+        : toLevel(previousParam)
+  if (previous === undefined)
+    problems.push(
+      `revert params.previousLevel must be one of ${LOG_LEVELS.join(', ')}${flavour === 'spring' ? ` or ${INHERITED_LEVEL}` : ''}, got ${JSON.stringify(previousParam ?? null)}`,
+    )
   const methodParam = ownString(params, 'method') ?? config.generic.method
   const method = methodParam.toUpperCase()
-  if (flavour === 'generic' && !(GENERIC_LOG_LEVEL_METHODS as readonly string[]).includes(method)) problems.push(`revert params.method must be one of ${GENERIC_LOG_LEVEL_METHODS.join(', ')}, got ${JSON.stringify(methodParam)}`)
-  const target = toTarget(flavour as LogLevelFlavour, ownString(params, 'url'), ownString(params, 'logger') ?? '', method, 'revert params', problems)
+  if (flavour === 'generic' && !(GENERIC_LOG_LEVEL_METHODS as readonly string[]).includes(method))
+    problems.push(
+      `revert params.method must be one of ${GENERIC_LOG_LEVEL_METHODS.join(', ')}, got ${JSON.stringify(methodParam)}`,
+    )
+  const target = toTarget(
+    flavour as LogLevelFlavour,
+    ownString(params, 'url'),
+    ownString(params, 'logger') ?? '',
+    method,
+    'revert params',
+    problems,
+  )
   if (problems.length > 0 || !target || previous === undefined) return { problems }
   return { target, previous }
 }
@@ -378,15 +505,19 @@ export function createLogLevelHandler(config: unknown): ActionHandler {
       const plan = planRaise(valid, request)
       if ('problems' in plan) return `log-level: ${plan.problems.join('; ')} (would fail)`
       const back = `; revert after ${formatDurationShort(plan.durationMs)}`
-      if (plan.flavour === 'generic') return `${describeRequest(plan.method, plan.endpoint, genericBody(plan.logger, plan.level))}${back}`
+      if (plan.flavour === 'generic')
+        return `${describeRequest(plan.method, plan.endpoint, genericBody(plan.logger, plan.level))}${back}`
       return `GET ${redactUrl(plan.endpoint)}, then ${describeRequest('POST', plan.endpoint, springBody(plan.level))}${back}`
     },
     async run(request: ActionRequestRecord, context: HandlerContext): Promise<HandlerResult> {
       const plan = planRaise(valid, request)
       if ('problems' in plan) return fail(false, `log-level: ${plan.problems.join('; ')}`)
       const headers = fillConfiguredHeaders(valid.headers, context.env, `${AT}.headers`)
-      if (typeof headers === 'string') return fail(false, `log-level: ${headers}`, { flavour: plan.flavour, logger: plan.logger, level: plan.level })
-      return plan.flavour === 'spring' ? raiseSpring(plan, headers, context) : raiseGeneric(valid, plan, headers, context)
+      if (typeof headers === 'string')
+        return fail(false, `log-level: ${headers}`, { flavour: plan.flavour, logger: plan.logger, level: plan.level })
+      return plan.flavour === 'spring'
+        ? raiseSpring(plan, headers, context)
+        : raiseGeneric(valid, plan, headers, context)
     },
     async revert(params: Record<string, string>, context: HandlerContext): Promise<HandlerResult> {
       const plan = planRevert(valid, params)
@@ -399,13 +530,25 @@ export function createLogLevelHandler(config: unknown): ActionHandler {
         target.flavour === 'spring'
           ? await attemptHttp(
               `POST ${redactUrl(target.endpoint)}`,
-              { method: 'POST', url: target.endpoint, headers: { ...headers, 'content-type': 'application/json' }, body: springBody(previous), signal: context.signal },
+              {
+                method: 'POST',
+                url: target.endpoint,
+                headers: { ...headers, 'content-type': 'application/json' },
+                body: springBody(previous),
+                signal: context.signal,
+              },
               base,
             )
           : await attemptHttp(
               `${target.method} ${redactUrl(target.endpoint)}`,
               // planRevert refuses an inherited level for generic: previous is a level here.
-              { method: target.method, url: target.endpoint, headers: { ...headers, 'content-type': 'application/x-www-form-urlencoded' }, body: genericBody(target.logger, previous ?? valid.generic.revertLevel), signal: context.signal },
+              {
+                method: target.method,
+                url: target.endpoint,
+                headers: { ...headers, 'content-type': 'application/x-www-form-urlencoded' },
+                body: genericBody(target.logger, previous ?? valid.generic.revertLevel),
+                signal: context.signal,
+              },
               base,
             )
       if (!sent.result.ok || !sent.response) return sent.result

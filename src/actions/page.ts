@@ -14,7 +14,21 @@
  */
 import type { ActionRequestRecord, AlertRecord } from '../contracts/records'
 import { ConfigError } from '../errors'
-import { attemptHttp, clip, filledHeaderProblem, fillSecretHeaders, fillSecrets, isRecord, keyPath, ownString, parseHttpUrl, redactUrl, scrubResult, secretNames, validateHeaderMap } from './http'
+import {
+  attemptHttp,
+  clip,
+  filledHeaderProblem,
+  fillSecretHeaders,
+  fillSecrets,
+  isRecord,
+  keyPath,
+  ownString,
+  parseHttpUrl,
+  redactUrl,
+  scrubResult,
+  secretNames,
+  validateHeaderMap,
+} from './http'
 import type { ActionHandler, HandlerContext, HandlerResult } from './types'
 
 /** Where the page goes. */
@@ -81,20 +95,28 @@ export function validatePageConfig(config: unknown): ValidPageConfig {
   const problems: string[] = []
   if (!isRecord(config)) {
     const what = config === undefined || config === null ? 'is required' : 'must be a map'
-    throw new ConfigError(`invalid page action config:\n  page.config ${what} (kind: pagerduty | slack, url, routingKey, headers, source)`)
+    throw new ConfigError(
+      `invalid page action config:\n  page.config ${what} (kind: pagerduty | slack, url, routingKey, headers, source)`,
+    )
   }
   for (const key of Object.keys(config)) {
-    if (!CONFIG_KEYS.includes(key)) problems.push(`${keyPath('page.config', key)} is not allowed; expected one of: ${CONFIG_KEYS.join(', ')}`)
+    if (!CONFIG_KEYS.includes(key))
+      problems.push(`${keyPath('page.config', key)} is not allowed; expected one of: ${CONFIG_KEYS.join(', ')}`)
   }
   const { kind, url, routingKey, headers, source } = config
   const validKind = PAGE_KINDS.find((k) => k === kind)
   if (kind === undefined) problems.push(`page.config.kind is required; expected one of: ${PAGE_KINDS.join(', ')}`)
-  else if (!validKind) problems.push(`page.config.kind: ${JSON.stringify(kind)} is not one of: ${PAGE_KINDS.join(', ')}`)
+  else if (!validKind)
+    problems.push(`page.config.kind: ${JSON.stringify(kind)} is not one of: ${PAGE_KINDS.join(', ')}`)
 
   let validUrl = validKind === 'pagerduty' ? PAGERDUTY_EVENTS_URL : ''
   if (url === undefined) {
-    if (validKind === 'slack') problems.push('page.config.url is required for kind slack (the incoming webhook URL, e.g. ${env:SLACK_WEBHOOK_URL})')
-  } else if (typeof url !== 'string' || url === '') problems.push('page.config.url must be a non-empty string (an http(s) URL)')
+    if (validKind === 'slack')
+      problems.push(
+        'page.config.url is required for kind slack (the incoming webhook URL, e.g. ${env:SLACK_WEBHOOK_URL})',
+      )
+  } else if (typeof url !== 'string' || url === '')
+    problems.push('page.config.url must be a non-empty string (an http(s) URL)')
   else if (secretNames(url).length > 0) {
     // Checked once filled, at run time.
     if (/[\s\0]/.test(url)) problems.push('page.config.url must not contain whitespace')
@@ -105,13 +127,17 @@ export function validatePageConfig(config: unknown): ValidPageConfig {
     else validUrl = parsed.href
   }
 
-  if (routingKey !== undefined && validKind === 'slack') problems.push('page.config.routingKey is only used with kind pagerduty')
+  if (routingKey !== undefined && validKind === 'slack')
+    problems.push('page.config.routingKey is only used with kind pagerduty')
   else if (routingKey === undefined) {
-    if (validKind === 'pagerduty') problems.push('page.config.routingKey is required for kind pagerduty (normally ${env:PAGERDUTY_ROUTING_KEY})')
-  } else if (typeof routingKey !== 'string' || routingKey.trim() === '') problems.push('page.config.routingKey must be a non-empty string (normally ${env:PAGERDUTY_ROUTING_KEY})')
+    if (validKind === 'pagerduty')
+      problems.push('page.config.routingKey is required for kind pagerduty (normally ${env:PAGERDUTY_ROUTING_KEY})')
+  } else if (typeof routingKey !== 'string' || routingKey.trim() === '')
+    problems.push('page.config.routingKey must be a non-empty string (normally ${env:PAGERDUTY_ROUTING_KEY})')
 
   const validHeaders = headers === undefined ? {} : validateHeaderMap(headers, 'page.config.headers', problems)
-  if (source !== undefined && (typeof source !== 'string' || source.trim() === '')) problems.push('page.config.source must be a non-empty string')
+  if (source !== undefined && (typeof source !== 'string' || source.trim() === ''))
+    problems.push('page.config.source must be a non-empty string')
 
   if (problems.length > 0) throw new ConfigError(`invalid page action config:\n  ${problems.join('\n  ')}`)
   const validated = validKind as PageKind
@@ -139,13 +165,19 @@ export function pagerDutySeverity(label: string | undefined): 'critical' | 'erro
 /** The page's one-line summary, without the escalation reason. */
 function baseSummary(request: ActionRequestRecord): string {
   const { alert } = request.alert
-  return param(request, 'summary') ?? `${ownString(alert.labels, 'alertname') ?? 'alert'} ${alert.status} on ${request.alert.service ?? 'unknown service'}`
+  return (
+    param(request, 'summary') ??
+    `${ownString(alert.labels, 'alertname') ?? 'alert'} ${alert.status} on ${request.alert.service ?? 'unknown service'}`
+  )
 }
 
 /** PagerDuty's `payload.summary`: the summary, ` — <reason>` when escalated, at most 1024 characters. */
 export function pageSummary(request: ActionRequestRecord): string {
   const reason = param(request, 'reason')
-  return clip(reason === undefined ? baseSummary(request) : `${baseSummary(request)} — ${reason}`, PAGERDUTY_SUMMARY_MAX)
+  return clip(
+    reason === undefined ? baseSummary(request) : `${baseSummary(request)} — ${reason}`,
+    PAGERDUTY_SUMMARY_MAX,
+  )
 }
 
 function pageTeam(request: ActionRequestRecord): string {
@@ -153,7 +185,11 @@ function pageTeam(request: ActionRequestRecord): string {
 }
 
 /** The Events API v2 body (`routing_key` as given: the caller fills it). */
-export function pagerDutyEvent(request: ActionRequestRecord, routingKey: string, source: string): Record<string, unknown> {
+export function pagerDutyEvent(
+  request: ActionRequestRecord,
+  routingKey: string,
+  source: string,
+): Record<string, unknown> {
   const enriched = request.alert
   const { alert } = enriched
   const dedupKey = pageDedupKey(alert)
@@ -217,7 +253,9 @@ export function slackText(request: ActionRequestRecord): string {
   const from = param(request, 'escalatedFrom')
   if (from !== undefined) {
     const key = param(request, 'escalatedKey')
-    lines.push(`escalated from: ${slackEscape(from)}${key !== undefined ? ` (idempotency key ${slackEscape(key)})` : ''}`)
+    lines.push(
+      `escalated from: ${slackEscape(from)}${key !== undefined ? ` (idempotency key ${slackEscape(key)})` : ''}`,
+    )
   }
   return lines.join('\n')
 }
@@ -230,7 +268,11 @@ function withoutContentType(headers: Record<string, string>): Record<string, str
 function hideValue(result: HandlerResult, value: string, shown: string): HandlerResult {
   if (value === '') return result
   const hide = (text: string): string => text.split(value).join(shown)
-  return { ...result, detail: hide(result.detail), output: Object.fromEntries(Object.entries(result.output).map(([k, v]) => [k, hide(v)])) }
+  return {
+    ...result,
+    detail: hide(result.detail),
+    output: Object.fromEntries(Object.entries(result.output).map(([k, v]) => [k, hide(v)])),
+  }
 }
 
 function fail(detail: string, output: Record<string, string>): HandlerResult {
@@ -249,7 +291,13 @@ function fail(detail: string, output: Record<string, string>): HandlerResult {
 export function createPageHandler(config: unknown): ActionHandler {
   const valid = validatePageConfig(config)
   const via = `page via ${valid.kind}`
-  const secrets = [...new Set([...secretNames(valid.url), ...secretNames(valid.routingKey ?? ''), ...Object.values(valid.headers).flatMap(secretNames)])]
+  const secrets = [
+    ...new Set([
+      ...secretNames(valid.url),
+      ...secretNames(valid.routingKey ?? ''),
+      ...Object.values(valid.headers).flatMap(secretNames),
+    ]),
+  ]
   return Object.freeze({
     name: 'page',
     describe(request: ActionRequestRecord): string {
@@ -276,13 +324,20 @@ export function createPageHandler(config: unknown): ActionHandler {
         if (!headers.ok) for (const m of headers.missing) missing.add(m)
         if (!url.ok || !headers.ok || (routingKey && !routingKey.ok)) {
           const names = [...missing]
-          return fail(`${via}: environment variable${names.length > 1 ? 's' : ''} ${names.join(', ')} ${names.length > 1 ? 'are' : 'is'} not set`, { ...output, missing: names.join(',') })
+          return fail(
+            `${via}: environment variable${names.length > 1 ? 's' : ''} ${names.join(', ')} ${names.length > 1 ? 'are' : 'is'} not set`,
+            { ...output, missing: names.join(',') },
+          )
         }
         const target = parseHttpUrl(url.value)
-        if (typeof target === 'string') return fail(`${via}: the URL ${valid.shownUrl} is not an http(s) URL once its secrets are filled in`, output)
+        if (typeof target === 'string')
+          return fail(`${via}: the URL ${valid.shownUrl} is not an http(s) URL once its secrets are filled in`, output)
         const badFilled = filledHeaderProblem(headers.value)
         if (badFilled) return fail(`${via}: ${badFilled}`, output)
-        const body = valid.kind === 'pagerduty' ? pagerDutyEvent(request, routingKey?.ok ? routingKey.value : '', valid.source) : { text: slackText(request) }
+        const body =
+          valid.kind === 'pagerduty'
+            ? pagerDutyEvent(request, routingKey?.ok ? routingKey.value : '', valid.source)
+            : { text: slackText(request) }
         const { result } = await attemptHttp(
           `${via} POST ${valid.shownUrl}`,
           {
@@ -296,13 +351,25 @@ export function createPageHandler(config: unknown): ActionHandler {
         )
         // http.ts names the filled URL in network failures; show the placeholder form.
         const filledShown = redactUrl(target)
-        const shown = filledShown === valid.shownUrl ? result : { ...result, detail: result.detail.split(filledShown).join(valid.shownUrl) }
+        const shown =
+          filledShown === valid.shownUrl
+            ? result
+            : { ...result, detail: result.detail.split(filledShown).join(valid.shownUrl) }
         const scrubbed = scrubResult(shown, secrets, context.env)
         // A literal routing key (no placeholder) is as secret as a filled one.
-        return routingKey?.ok && valid.routingKey !== undefined && secretNames(valid.routingKey).length === 0 ? hideValue(scrubbed, routingKey.value, '[routing key]') : scrubbed
+        return routingKey?.ok && valid.routingKey !== undefined && secretNames(valid.routingKey).length === 0
+          ? hideValue(scrubbed, routingKey.value, '[routing key]')
+          : scrubbed
       } catch (err) {
         // Nothing above is expected to throw; a handler must still never reject.
-        return scrubResult(fail(`${via}: unexpected error: ${err instanceof Error ? err.message : String(err)}`, { ...output, error: 'internal' }), secrets, context.env)
+        return scrubResult(
+          fail(`${via}: unexpected error: ${err instanceof Error ? err.message : String(err)}`, {
+            ...output,
+            error: 'internal',
+          }),
+          secrets,
+          context.env,
+        )
       }
     },
   })

@@ -83,10 +83,18 @@ export function newPause(input: NewPauseInput): Pause {
     throw new ConfigError(`a pause must last longer than zero, got ${input.forMs}ms`)
   }
   const reason = input.reason.trim()
-  if (reason === '') throw new ConfigError('a pause needs a reason (--reason "...") so others know why automation stopped')
+  if (reason === '')
+    throw new ConfigError('a pause needs a reason (--reason "...") so others know why automation stopped')
   if (input.id.trim() === '') throw new ConfigError('a pause needs a non-empty id')
   const createdBy = input.createdBy?.trim()
-  const pause: Pause = { id: input.id, scope, reason, createdAt: input.now, until: input.now + input.forMs, escalate: input.escalate ?? false }
+  const pause: Pause = {
+    id: input.id,
+    scope,
+    reason,
+    createdAt: input.now,
+    until: input.now + input.forMs,
+    escalate: input.escalate ?? false,
+  }
   if (createdBy) pause.createdBy = createdBy
   return pause
 }
@@ -116,7 +124,10 @@ export function describePause(pause: Pause, now: number): string {
       : now < pause.until
         ? `for ${formatDurationShort(pause.until - now)} more`
         : `ended ${formatDurationShort(now - pause.until)} ago`
-  const notes = [pause.createdBy ? `by ${pause.createdBy}` : undefined, pause.escalate ? 'pages on skip' : undefined].filter((n): n is string => n !== undefined)
+  const notes = [
+    pause.createdBy ? `by ${pause.createdBy}` : undefined,
+    pause.escalate ? 'pages on skip' : undefined,
+  ].filter((n): n is string => n !== undefined)
   return `${scope} ${when}: ${pause.reason}${notes.length > 0 ? ` (${notes.join(', ')})` : ''}`
 }
 
@@ -124,7 +135,6 @@ export function describePause(pause: Pause, now: number): string {
 export function describeScope(scope: PauseScope): string {
   return SCOPE_FIELDS.flatMap((field) => (scope[field] === undefined ? [] : [`${field}=${scope[field]}`])).join(' ')
 }
-
 
 /** Keeps only given fields, rejecting empty values and an empty scope. */
 function cleanScope(scope: PauseScope, what = 'pause'): PauseScope {
@@ -135,6 +145,7 @@ function cleanScope(scope: PauseScope, what = 'pause'): PauseScope {
     if (value.trim() === '') throw new ConfigError(`${what}: --${field} must not be empty`)
     clean[field] = value
   }
-  if (Object.keys(clean).length === 0) throw new ConfigError(`${what} needs a scope: give at least one of --team, --service or --action`)
+  if (Object.keys(clean).length === 0)
+    throw new ConfigError(`${what} needs a scope: give at least one of --team, --service or --action`)
   return clean
 }

@@ -56,7 +56,7 @@ export class Slots {
 
   /** Grants, in order, a slot to every waiter whose caps allow it now. */
   private pump(): void {
-    for (let i = 0; i < this.waiting.length && this.running < this.total; ) {
+    for (let i = 0; i < this.waiting.length && this.running < this.total;) {
       const waiter = this.waiting[i]!
       if (this.free(waiter.key)) {
         this.waiting.splice(i, 1)

@@ -22,7 +22,15 @@ import type { ActionRequestRecord } from '../contracts/records'
 import { ConfigError } from '../errors'
 import { DEFAULT_CHILD_PATH, DEFAULT_EXEC_TIMEOUT_MS, runProgram } from './exec'
 import { DEFAULT_KILL_GRACE_MS, DEFAULT_MAX_OUTPUT_BYTES, executableFileProblem } from './exec-config'
-import { attemptHttp, fillConfiguredHeaders, isRecord, ownString, parseHttpUrl, redactUrl, validateHeaderMap } from './http'
+import {
+  attemptHttp,
+  fillConfiguredHeaders,
+  isRecord,
+  ownString,
+  parseHttpUrl,
+  redactUrl,
+  validateHeaderMap,
+} from './http'
 import type { ActionHandler, HandlerContext, HandlerResult } from './types'
 
 /** Bytes of a dump kept by default (32 MiB). */
@@ -71,7 +79,10 @@ const FINAL_FILE_ERRORS = new Set(['EACCES', 'EPERM', 'EROFS', 'ENOTDIR'])
  * must be an executable file; the default one is only looked for when a dump needs it.
  * @throws ConfigError listing every problem, each naming its path (`thread-dump.config.<path>`) and what is wrong.
  */
-function validateThreadDumpConfig(config: unknown, env: Readonly<Record<string, string | undefined>>): ValidThreadDumpConfig {
+function validateThreadDumpConfig(
+  config: unknown,
+  env: Readonly<Record<string, string | undefined>>,
+): ValidThreadDumpConfig {
   const problems: string[] = []
   const raw: Record<string, unknown> = config === undefined || config === null ? {} : isRecord(config) ? config : {}
   if (config !== undefined && config !== null && !isRecord(config)) problems.push(`${AT}: must be an object`)
@@ -82,7 +93,9 @@ function validateThreadDumpConfig(config: unknown, env: Readonly<Record<string, 
   if (raw.maxBytes !== undefined) {
     const value = raw.maxBytes
     if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0 || value > MAX_THREAD_DUMP_MAX_BYTES) {
-      problems.push(`${AT}.maxBytes: must be a positive integer of at most ${MAX_THREAD_DUMP_MAX_BYTES} (bytes), got ${JSON.stringify(value)}`)
+      problems.push(
+        `${AT}.maxBytes: must be a positive integer of at most ${MAX_THREAD_DUMP_MAX_BYTES} (bytes), got ${JSON.stringify(value)}`,
+      )
     } else maxBytes = value
   }
   const javaHome = env.JAVA_HOME
@@ -92,7 +105,8 @@ function validateThreadDumpConfig(config: unknown, env: Readonly<Record<string, 
     if (bad) problems.push(`${AT}.jcmd: ${bad}`)
     else jcmd = raw.jcmd as string
   }
-  const headers = raw.headers === undefined ? {} : validateHeaderMap(raw.headers, `${AT}.headers`, problems, SET_BY_HANDLER)
+  const headers =
+    raw.headers === undefined ? {} : validateHeaderMap(raw.headers, `${AT}.headers`, problems, SET_BY_HANDLER)
   if (problems.length > 0) throw new ConfigError(`invalid thread-dump action config:\n  ${problems.join('\n  ')}`)
   return Object.freeze({ maxBytes, jcmd, headers: Object.freeze(headers) })
 }
@@ -103,12 +117,16 @@ type Source = { readonly kind: 'http'; readonly url: string } | { readonly kind:
 function sourceOf(request: ActionRequestRecord): Source | string {
   const url = ownString(request.params, 'url') || undefined
   const pid = ownString(request.params, 'pid') || undefined
-  if (url !== undefined && pid !== undefined) return 'params.url and params.pid are both set; give one (url: an actuator threaddump endpoint, pid: a local JVM for jcmd)'
+  if (url !== undefined && pid !== undefined)
+    return 'params.url and params.pid are both set; give one (url: an actuator threaddump endpoint, pid: a local JVM for jcmd)'
   if (url !== undefined) {
     const parsed = parseHttpUrl(url)
     return typeof parsed === 'string' ? `params.url: ${parsed}` : { kind: 'http', url }
   }
-  if (pid !== undefined) return PID.test(pid) ? { kind: 'jcmd', pid } : `params.pid must be a process id (digits, not 0), got ${JSON.stringify(pid)}`
+  if (pid !== undefined)
+    return PID.test(pid)
+      ? { kind: 'jcmd', pid }
+      : `params.pid must be a process id (digits, not 0), got ${JSON.stringify(pid)}`
   return 'the request has neither params.url (an actuator threaddump endpoint) nor params.pid (a local JVM for jcmd)'
 }
 
@@ -129,7 +147,10 @@ function serviceOf(request: ActionRequestRecord): string {
 
 /** `20261125T031500Z`. */
 function utcStamp(now: Date): string {
-  return now.toISOString().replace(/\.\d+Z$/, 'Z').replace(/[-:]/g, '')
+  return now
+    .toISOString()
+    .replace(/\.\d+Z$/, 'Z')
+    .replace(/[-:]/g, '')
 }
 
 /** Where a dump of `request` taken at `now` goes, relative to the artifacts folder (always `/`-separated). */
@@ -164,19 +185,30 @@ interface Dump {
   what: string
 }
 
-async function fromHttp(config: ValidThreadDumpConfig, url: string, context: HandlerContext): Promise<Dump | HandlerResult> {
+async function fromHttp(
+  config: ValidThreadDumpConfig,
+  url: string,
+  context: HandlerContext,
+): Promise<Dump | HandlerResult> {
   const what = `GET ${redactUrl(url)}`
   const base = { source: 'http' }
   const headers = fillConfiguredHeaders(config.headers, context.env, `${AT}.headers`)
   if (typeof headers === 'string') return fail(false, `thread-dump: ${headers}`, base)
   const { result, response } = await attemptHttp(
     what,
-    { method: 'GET', url, headers: { ...headers, accept: 'text/plain' }, signal: context.signal, maxResponseBytes: config.maxBytes },
+    {
+      method: 'GET',
+      url,
+      headers: { ...headers, accept: 'text/plain' },
+      signal: context.signal,
+      maxResponseBytes: config.maxBytes,
+    },
     base,
   )
   if (!result.ok || !response) {
     // An error page may be as large as a dump: keep the outcome small.
-    if (result.output.responseBody !== undefined) result.output.responseBody = cut(result.output.responseBody, FAILURE_OUTPUT_BYTES)
+    if (result.output.responseBody !== undefined)
+      result.output.responseBody = cut(result.output.responseBody, FAILURE_OUTPUT_BYTES)
     return result
   }
   const marker = response.complete === undefined ? /…\[truncated (\d+) bytes\]$/.exec(response.body) : null
@@ -188,10 +220,15 @@ async function fromHttp(config: ValidThreadDumpConfig, url: string, context: Han
   }
 }
 
-async function fromJcmd(config: ValidThreadDumpConfig, pid: string, context: HandlerContext): Promise<Dump | HandlerResult> {
+async function fromJcmd(
+  config: ValidThreadDumpConfig,
+  pid: string,
+  context: HandlerContext,
+): Promise<Dump | HandlerResult> {
   const what = `jcmd ${pid} Thread.print`
   const base = { source: 'jcmd', pid }
-  const timeoutMs = Number.isFinite(context.timeoutMs) && context.timeoutMs > 0 ? context.timeoutMs : DEFAULT_EXEC_TIMEOUT_MS
+  const timeoutMs =
+    Number.isFinite(context.timeoutMs) && context.timeoutMs > 0 ? context.timeoutMs : DEFAULT_EXEC_TIMEOUT_MS
   const env: Record<string, string> = { PATH: context.env.PATH ?? DEFAULT_CHILD_PATH }
   if (context.env.JAVA_HOME !== undefined) env.JAVA_HOME = context.env.JAVA_HOME
   const ran = await runProgram({
@@ -204,9 +241,11 @@ async function fromJcmd(config: ValidThreadDumpConfig, pid: string, context: Han
     maxStdoutBytes: config.maxBytes,
     maxStderrBytes: FAILURE_OUTPUT_BYTES,
   })
-  if (ran.kind === 'not-started') return fail(true, `${what} was not started: ${ran.reason}`, { ...base, timedOut: 'true' })
+  if (ran.kind === 'not-started')
+    return fail(true, `${what} was not started: ${ran.reason}`, { ...base, timedOut: 'true' })
   const output: Record<string, string> = { ...base, durationMs: String(ran.durationMs) }
-  if (ran.kind === 'spawn-failed') return fail(!ran.final, `${what}: could not start ${config.jcmd}: ${ran.code}`, { ...output, error: ran.code })
+  if (ran.kind === 'spawn-failed')
+    return fail(!ran.final, `${what}: could not start ${config.jcmd}: ${ran.code}`, { ...output, error: ran.code })
   if (ran.exitCode !== null) output.exitCode = String(ran.exitCode)
   if (ran.signal) output.signal = ran.signal
   if (ran.stop || ran.exitCode !== 0) {
@@ -215,10 +254,17 @@ async function fromJcmd(config: ValidThreadDumpConfig, pid: string, context: Han
     output.stdout = cut(ran.stdout.text, FAILURE_OUTPUT_BYTES)
     if (ran.stop) {
       output.timedOut = 'true'
-      const how = ran.stop.kind === 'timeout' ? `timed out after ${ran.stop.afterMs} ms` : `aborted (${ran.stop.reason}) after ${ran.durationMs} ms`
+      const how =
+        ran.stop.kind === 'timeout'
+          ? `timed out after ${ran.stop.afterMs} ms`
+          : `aborted (${ran.stop.reason}) after ${ran.durationMs} ms`
       return fail(true, `${what} ${how}`, output)
     }
-    return fail(true, `${what} ${ran.signal ? `was killed by ${ran.signal}` : `exited with code ${String(ran.exitCode)}`}`, output)
+    return fail(
+      true,
+      `${what} ${ran.signal ? `was killed by ${ran.signal}` : `exited with code ${String(ran.exitCode)}`}`,
+      output,
+    )
   }
   return { content: ran.stdout.text, droppedBytes: ran.stdout.droppedBytes, output, what }
 }
@@ -228,11 +274,17 @@ async function fromJcmd(config: ValidThreadDumpConfig, pid: string, context: Han
  * file appears whole or not at all.
  * @returns undefined, or a failed result naming the file error.
  */
-async function store(dir: string, relative: string, content: string, signal: AbortSignal): Promise<HandlerResult | undefined> {
+async function store(
+  dir: string,
+  relative: string,
+  content: string,
+  signal: AbortSignal,
+): Promise<HandlerResult | undefined> {
   const root = path.resolve(dir)
   const file = path.resolve(root, relative)
   // safePathSegment already guarantees this; checked again because escaping would be bad.
-  if (!file.startsWith(`${root}${path.sep}`)) return fail(false, `thread-dump: ${relative} is not inside the artifacts folder`)
+  if (!file.startsWith(`${root}${path.sep}`))
+    return fail(false, `thread-dump: ${relative} is not inside the artifacts folder`)
   const temporary = path.join(path.dirname(file), `.${path.basename(file)}.partial`)
   try {
     await fs.promises.mkdir(path.dirname(file), { recursive: true })
@@ -261,7 +313,10 @@ async function store(dir: string, relative: string, content: string, signal: Abo
  * @param env where JAVA_HOME is read for the default jcmd; default process.env.
  * @throws ConfigError when the configuration is invalid.
  */
-export function createThreadDumpHandler(config: unknown, env: Readonly<Record<string, string | undefined>> = process.env): ActionHandler {
+export function createThreadDumpHandler(
+  config: unknown,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): ActionHandler {
   const valid = validateThreadDumpConfig(config, env)
   return Object.freeze({
     name: 'thread-dump',
@@ -269,19 +324,28 @@ export function createThreadDumpHandler(config: unknown, env: Readonly<Record<st
       const source = sourceOf(request)
       if (typeof source === 'string') return `thread-dump: ${source} (would fail)`
       const where = `${THREAD_DUMPS_FOLDER}/${serviceOf(request)}/…`
-      return source.kind === 'http' ? `GET ${redactUrl(source.url)} → ${where}` : `jcmd ${source.pid} Thread.print → ${where}`
+      return source.kind === 'http'
+        ? `GET ${redactUrl(source.url)} → ${where}`
+        : `jcmd ${source.pid} Thread.print → ${where}`
     },
     async run(request: ActionRequestRecord, context: HandlerContext): Promise<HandlerResult> {
       const source = sourceOf(request)
       if (typeof source === 'string') return fail(false, `thread-dump: ${source}`)
-      const dump = source.kind === 'http' ? await fromHttp(valid, source.url, context) : await fromJcmd(valid, source.pid, context)
+      const dump =
+        source.kind === 'http' ? await fromHttp(valid, source.url, context) : await fromJcmd(valid, source.pid, context)
       if ('ok' in dump) return dump
       const relative = dumpPath(request, new Date())
       const failed = await store(context.artifactsDir, relative, dump.content, context.signal)
       if (failed) return { ...failed, output: { ...dump.output, source: source.kind, ...failed.output } }
       const bytes = Buffer.byteLength(dump.content)
       const threads = countThreads(dump.content)
-      const output: Record<string, string> = { ...dump.output, source: source.kind, artifact: relative, bytes: String(bytes), threads: String(threads) }
+      const output: Record<string, string> = {
+        ...dump.output,
+        source: source.kind,
+        artifact: relative,
+        bytes: String(bytes),
+        threads: String(threads),
+      }
       if (dump.droppedBytes > 0) {
         output.truncated = 'true'
         output.droppedBytes = String(dump.droppedBytes)

@@ -18,7 +18,24 @@
  */
 import type { ActionRequestRecord } from '../contracts/records'
 import { ConfigError } from '../errors'
-import { DEFAULT_MAX_RESPONSE_BYTES, attemptHttp, clip, describeRequest, filledHeaderProblem, fillSecretHeaders, headerNameProblem, headerValueProblem, isRecord, keyPath, ownString, parseHttpUrl, redactUrl, scrubResult, secretNames, validateHeaderMap } from './http'
+import {
+  DEFAULT_MAX_RESPONSE_BYTES,
+  attemptHttp,
+  clip,
+  describeRequest,
+  filledHeaderProblem,
+  fillSecretHeaders,
+  headerNameProblem,
+  headerValueProblem,
+  isRecord,
+  keyPath,
+  ownString,
+  parseHttpUrl,
+  redactUrl,
+  scrubResult,
+  secretNames,
+  validateHeaderMap,
+} from './http'
 import type { ActionHandler, HandlerContext, HandlerResult } from './types'
 
 /** The `webhook` action's configuration (`actions.webhook.config` of topology/actions.yaml). */
@@ -64,7 +81,9 @@ function validatePrefix(raw: unknown, at: string, problems: string[]): string | 
     return undefined
   }
   if (url.search !== '' || url.hash !== '' || raw.includes('?') || raw.includes('#')) {
-    problems.push(`${at}: "${raw}" must not have a query or fragment; a prefix is a scheme, a host and an optional path`)
+    problems.push(
+      `${at}: "${raw}" must not have a query or fragment; a prefix is a scheme, a host and an optional path`,
+    )
     return undefined
   }
   return url.href
@@ -83,20 +102,26 @@ export function validateWebhookConfig(config: unknown): ValidWebhookConfig {
     if (!isRecord(config)) problems.push('webhook.config must be a map (urlPrefixes, headers, maxResponseBytes)')
     else {
       for (const key of Object.keys(config)) {
-        if (!CONFIG_KEYS.includes(key)) problems.push(`${keyPath('webhook.config', key)} is not allowed; expected one of: ${CONFIG_KEYS.join(', ')}`)
+        if (!CONFIG_KEYS.includes(key))
+          problems.push(`${keyPath('webhook.config', key)} is not allowed; expected one of: ${CONFIG_KEYS.join(', ')}`)
       }
       if (config.urlPrefixes !== undefined) {
-        if (!Array.isArray(config.urlPrefixes)) problems.push('webhook.config.urlPrefixes must be a list of http(s) URLs')
-        else if (config.urlPrefixes.length === 0) problems.push('webhook.config.urlPrefixes must list at least one URL (leave it out to allow any URL)')
+        if (!Array.isArray(config.urlPrefixes))
+          problems.push('webhook.config.urlPrefixes must be a list of http(s) URLs')
+        else if (config.urlPrefixes.length === 0)
+          problems.push('webhook.config.urlPrefixes must list at least one URL (leave it out to allow any URL)')
         else {
-          const valid = config.urlPrefixes.map((p: unknown, i) => validatePrefix(p, `webhook.config.urlPrefixes[${i}]`, problems))
+          const valid = config.urlPrefixes.map((p: unknown, i) =>
+            validatePrefix(p, `webhook.config.urlPrefixes[${i}]`, problems),
+          )
           urlPrefixes = valid.filter((p): p is string => p !== undefined)
         }
       }
       if (config.headers !== undefined) headers = validateHeaderMap(config.headers, 'webhook.config.headers', problems)
       if (config.maxResponseBytes !== undefined) {
         const max = config.maxResponseBytes
-        if (typeof max !== 'number' || !Number.isSafeInteger(max) || max < 1) problems.push(`webhook.config.maxResponseBytes must be an integer >= 1 (bytes), got ${JSON.stringify(max)}`)
+        if (typeof max !== 'number' || !Number.isSafeInteger(max) || max < 1)
+          problems.push(`webhook.config.maxResponseBytes must be an integer >= 1 (bytes), got ${JSON.stringify(max)}`)
         else maxResponseBytes = max
       }
     }
@@ -154,11 +179,18 @@ function plan(config: ValidWebhookConfig, request: ActionRequestRecord): Webhook
   if (typeof url === 'string') return fail(`webhook params.url: ${clip(url)}`)
   const shown = redactUrl(url)
   if (config.urlPrefixes && !config.urlPrefixes.some((p) => allowedBy(url.href, p))) {
-    return fail(`webhook URL ${clip(shown)} is not allowed: it starts with none of the configured urlPrefixes (${config.urlPrefixes.map((p) => redactUrl(p)).join(', ')})`, { url: clip(shown) })
+    return fail(
+      `webhook URL ${clip(shown)} is not allowed: it starts with none of the configured urlPrefixes (${config.urlPrefixes.map((p) => redactUrl(p)).join(', ')})`,
+      { url: clip(shown) },
+    )
   }
   const rawMethod = ownString(params, 'method') ?? 'POST'
   const method = WEBHOOK_METHODS.find((m) => m === rawMethod.toUpperCase())
-  if (!method) return fail(`webhook params.method "${clip(rawMethod, 40)}" is not allowed; expected one of: ${WEBHOOK_METHODS.join(', ')}`, { url: shown })
+  if (!method)
+    return fail(
+      `webhook params.method "${clip(rawMethod, 40)}" is not allowed; expected one of: ${WEBHOOK_METHODS.join(', ')}`,
+      { url: shown },
+    )
   const output = { method, url: shown }
 
   let body = ownString(params, 'body')
@@ -166,7 +198,8 @@ function plan(config: ValidWebhookConfig, request: ActionRequestRecord): Webhook
   const put = (name: string, value: string): void => {
     headers.set(name.toLowerCase(), { name, value })
   }
-  if (body !== undefined && method === 'GET') return fail('webhook params.body cannot be sent with GET; use POST, PUT, PATCH or DELETE', output)
+  if (body !== undefined && method === 'GET')
+    return fail('webhook params.body cannot be sent with GET; use POST, PUT, PATCH or DELETE', output)
   for (const [name, value] of Object.entries(config.headers)) put(name, value)
   for (const [param, value] of Object.entries(params)) {
     if (!param.startsWith(WEBHOOK_HEADER_PARAM)) continue
@@ -222,14 +255,20 @@ export function createWebhookHandler(config: unknown): ActionHandler {
           const secrets = secretNames(value)
           if (secrets.length > 0 && configured.get(name.toLowerCase()) !== value) {
             // Request params are filled from alert labels: a label must never pull a secret out.
-            return fail(`webhook header ${name}: request params may not name secrets (\${env:…}); put the header in actions.yaml webhook config.headers`, output)
+            return fail(
+              `webhook header ${name}: request params may not name secrets (\${env:…}); put the header in actions.yaml webhook config.headers`,
+              output,
+            )
           }
           templates[name] = value
           for (const n of secrets) names.add(n)
         }
         const filled = fillSecretHeaders(templates, context.env)
         if (!filled.ok) {
-          return fail(`webhook: environment variable${filled.missing.length > 1 ? 's' : ''} ${filled.missing.join(', ')} named in a header value ${filled.missing.length > 1 ? 'are' : 'is'} not set`, { ...output, missing: filled.missing.join(',') })
+          return fail(
+            `webhook: environment variable${filled.missing.length > 1 ? 's' : ''} ${filled.missing.join(', ')} named in a header value ${filled.missing.length > 1 ? 'are' : 'is'} not set`,
+            { ...output, missing: filled.missing.join(',') },
+          )
         }
         const badFilled = filledHeaderProblem(filled.value)
         if (badFilled) return fail(`webhook ${badFilled}`, output)
@@ -249,7 +288,9 @@ export function createWebhookHandler(config: unknown): ActionHandler {
         return scrubResult(result, [...names], context.env)
       } catch (err) {
         // Nothing above is expected to throw; a handler must still never reject.
-        return fail(`webhook: unexpected error: ${err instanceof Error ? err.message : String(err)}`, { error: 'internal' })
+        return fail(`webhook: unexpected error: ${err instanceof Error ? err.message : String(err)}`, {
+          error: 'internal',
+        })
       }
     },
   })

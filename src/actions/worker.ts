@@ -30,7 +30,15 @@ import type { Emit, StageDefinition, StageResult, StateChange } from '../runner/
 import { actionTopic, valueSubject, type TopicNames } from '../topology/names'
 import type { ActionConfig, ActionsConfig } from './actions-file'
 import { admit, circuitKey, record as recordCircuit, type Circuit } from './circuit'
-import { escalationFor, ledgerEntry, ledgerKeyOf, planRequest, revertKey, successKey, type LedgerChange } from './decide'
+import {
+  escalationFor,
+  ledgerEntry,
+  ledgerKeyOf,
+  planRequest,
+  revertKey,
+  successKey,
+  type LedgerChange,
+} from './decide'
 import { outcomeFor, type OutcomeFields } from './outcome'
 import type { Pause, PausableRequest } from './pause'
 import { Slots } from './slots'
@@ -54,8 +62,18 @@ export interface ActionMetrics {
 export function createActionMetrics(registry: MetricsRegistry): ActionMetrics {
   const registers = [registry]
   return {
-    outcomes: new Counter({ name: 'nightshift_action_outcomes_total', help: 'Action outcomes by status.', labelNames: ['action', 'status'], registers }),
-    attempts: new Counter({ name: 'nightshift_action_attempts_total', help: 'Handler attempts by result (ok, failed, timed_out).', labelNames: ['action', 'result'], registers }),
+    outcomes: new Counter({
+      name: 'nightshift_action_outcomes_total',
+      help: 'Action outcomes by status.',
+      labelNames: ['action', 'status'],
+      registers,
+    }),
+    attempts: new Counter({
+      name: 'nightshift_action_attempts_total',
+      help: 'Handler attempts by result (ok, failed, timed_out).',
+      labelNames: ['action', 'result'],
+      registers,
+    }),
     runSeconds: new Histogram({
       name: 'nightshift_action_run_seconds',
       help: 'Time from a request taking its slot to its outcome, for requests that ran.',
@@ -63,11 +81,36 @@ export function createActionMetrics(registry: MetricsRegistry): ActionMetrics {
       buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300],
       registers,
     }),
-    inFlight: new Gauge({ name: 'nightshift_action_in_flight', help: 'Requests running now.', labelNames: ['action'], registers }),
-    escalations: new Counter({ name: 'nightshift_action_escalations_total', help: 'Requests handed to another action (page).', labelNames: ['action', 'to'], registers }),
-    notEffective: new Counter({ name: 'nightshift_action_not_effective_total', help: 'Fixes that did not hold: the alert fired again within the window after a success.', labelNames: ['action'], registers }),
-    circuitOpen: new Gauge({ name: 'nightshift_action_circuit_open', help: '1 while the circuit of (action, service) refuses requests.', labelNames: ['action', 'service'], registers }),
-    reverts: new Counter({ name: 'nightshift_action_reverts_total', help: 'Scheduled undo steps run (log level back), by result.', labelNames: ['action', 'result'], registers }),
+    inFlight: new Gauge({
+      name: 'nightshift_action_in_flight',
+      help: 'Requests running now.',
+      labelNames: ['action'],
+      registers,
+    }),
+    escalations: new Counter({
+      name: 'nightshift_action_escalations_total',
+      help: 'Requests handed to another action (page).',
+      labelNames: ['action', 'to'],
+      registers,
+    }),
+    notEffective: new Counter({
+      name: 'nightshift_action_not_effective_total',
+      help: 'Fixes that did not hold: the alert fired again within the window after a success.',
+      labelNames: ['action'],
+      registers,
+    }),
+    circuitOpen: new Gauge({
+      name: 'nightshift_action_circuit_open',
+      help: '1 while the circuit of (action, service) refuses requests.',
+      labelNames: ['action', 'service'],
+      registers,
+    }),
+    reverts: new Counter({
+      name: 'nightshift_action_reverts_total',
+      help: 'Scheduled undo steps run (log level back), by result.',
+      labelNames: ['action', 'result'],
+      registers,
+    }),
   }
 }
 
@@ -159,13 +202,24 @@ export class ActionWorker {
     return this.options.config().actions.get(this.options.action)
   }
 
-  private process(request: ActionRequestRecord, ledger: { get(key: string): LedgerEntry | undefined }, later: () => readonly ActionRequestRecord[]): StageResult<LedgerEntry> {
+  private process(
+    request: ActionRequestRecord,
+    ledger: { get(key: string): LedgerEntry | undefined },
+    later: () => readonly ActionRequestRecord[],
+  ): StageResult<LedgerEntry> {
     const now = this.now()
     const file = this.options.config()
     const config = file.actions.get(this.options.action)
     if (!config) {
       const detail = `action ${this.options.action} is not configured in ${file.file}; not run`
-      return this.settledResult(request, [{ key: request.idempotencyKey, value: ledgerEntry(request, 'completed', now, { status: 'error' }) }], outcomeFor(request, { status: 'error', finishedAt: now, detail }), undefined, [], 'error')
+      return this.settledResult(
+        request,
+        [{ key: request.idempotencyKey, value: ledgerEntry(request, 'completed', now, { status: 'error' }) }],
+        outcomeFor(request, { status: 'error', finishedAt: now, detail }),
+        undefined,
+        [],
+        'error',
+      )
     }
     this.slots.resize(config.settings.concurrency, config.settings.perServiceConcurrency)
     const plan = planRequest({
@@ -177,7 +231,11 @@ export class ActionWorker {
       gated: this.gate(request, config, now),
       dryRun: { global: file.dryRun, action: config.settings.dryRun },
       describe: () => config.handler.describe(request),
-      policy: { onResolved: config.settings.onResolved, escalateTo: config.settings.escalateTo, notEffectiveWindowMs: file.notEffectiveWindowMs },
+      policy: {
+        onResolved: config.settings.onResolved,
+        escalateTo: config.settings.escalateTo,
+        notEffectiveWindowMs: file.notEffectiveWindowMs,
+      },
       now,
     })
     if (plan.kind === 'settled') {
@@ -189,7 +247,8 @@ export class ActionWorker {
       kind: 'run',
       effect: {
         before: [plan.mark, ...plan.ledger],
-        run: () => this.execute(request, plan.ledgerKey, plan.followUps).finally(() => this.running.delete(plan.ledgerKey)),
+        run: () =>
+          this.execute(request, plan.ledgerKey, plan.followUps).finally(() => this.running.delete(plan.ledgerKey)),
         abandon: () => this.running.delete(plan.ledgerKey),
       },
     }
@@ -206,18 +265,40 @@ export class ActionWorker {
   ): StageResult<LedgerEntry> {
     const emits: Emit[] = []
     if (outcome) {
-      const escalation = escalate === undefined ? undefined : escalationFor(request, this.current()?.settings.escalateTo ?? null, escalate, this.now())
+      const escalation =
+        escalate === undefined
+          ? undefined
+          : escalationFor(request, this.current()?.settings.escalateTo ?? null, escalate, this.now())
       if (escalation) {
         outcome.escalatedTo = escalation.action
-        emits.push({ topic: `${this.options.prefix}${actionTopic(escalation.action)}`, key: request.alert.alert.fingerprint, schema: 'ActionRequest', value: escalation })
+        emits.push({
+          topic: `${this.options.prefix}${actionTopic(escalation.action)}`,
+          key: request.alert.alert.fingerprint,
+          schema: 'ActionRequest',
+          value: escalation,
+        })
         this.options.metrics.escalations.inc({ action: this.options.action, to: escalation.action })
       } else if (escalate !== undefined) {
         // The escalation target itself (page) failing, or an action without a target.
-        this.log.error({ idempotencyKey: request.idempotencyKey, status: outcome.status, detail: outcome.detail }, 'nobody was told: no escalation for this action')
+        this.log.error(
+          { idempotencyKey: request.idempotencyKey, status: outcome.status, detail: outcome.detail },
+          'nobody was told: no escalation for this action',
+        )
       }
       emits.push(this.outcomeEmit(outcome))
       this.options.metrics.outcomes.inc({ action: this.options.action, status: outcome.status })
-      this.log.info({ idempotencyKey: request.idempotencyKey, route: request.route, service: request.alert.service, status: outcome.status, attempts: outcome.attempts, escalatedTo: outcome.escalatedTo, detail: outcome.detail }, 'action outcome')
+      this.log.info(
+        {
+          idempotencyKey: request.idempotencyKey,
+          route: request.route,
+          service: request.alert.service,
+          status: outcome.status,
+          attempts: outcome.attempts,
+          escalatedTo: outcome.escalatedTo,
+          detail: outcome.detail,
+        },
+        'action outcome',
+      )
     }
     for (const followUp of followUps) {
       emits.push(this.outcomeEmit(followUp))
@@ -233,16 +314,44 @@ export class ActionWorker {
   }
 
   /** Runs an admitted request: slots, pause re-check, circuit, attempts. Never rejects. */
-  private async execute(request: ActionRequestRecord, ledgerKey: string, followUps: ActionOutcomeRecord[]): Promise<StageResult<LedgerEntry>> {
+  private async execute(
+    request: ActionRequestRecord,
+    ledgerKey: string,
+    followUps: ActionOutcomeRecord[],
+  ): Promise<StageResult<LedgerEntry>> {
     const { action, metrics } = { action: this.options.action, metrics: this.options.metrics }
-    const complete = (fields: OutcomeFields, escalate: string | undefined, extra: LedgerChange[] = []): StageResult<LedgerEntry> => {
-      const outcome = outcomeFor(ledgerKey === request.idempotencyKey ? request : { ...request, idempotencyKey: ledgerKey }, fields)
-      const ledger: LedgerChange[] = [{ key: ledgerKey, value: ledgerEntry(request, 'completed', fields.finishedAt, { status: outcome.status, attempts: outcome.attempts }) }, ...extra]
+    const complete = (
+      fields: OutcomeFields,
+      escalate: string | undefined,
+      extra: LedgerChange[] = [],
+    ): StageResult<LedgerEntry> => {
+      const outcome = outcomeFor(
+        ledgerKey === request.idempotencyKey ? request : { ...request, idempotencyKey: ledgerKey },
+        fields,
+      )
+      const ledger: LedgerChange[] = [
+        {
+          key: ledgerKey,
+          value: ledgerEntry(request, 'completed', fields.finishedAt, {
+            status: outcome.status,
+            attempts: outcome.attempts,
+          }),
+        },
+        ...extra,
+      ]
       return this.settledResult(request, ledger, outcome, escalate, followUps, outcome.status)
     }
     try {
       const config = this.current()
-      if (!config) return complete({ status: 'error', finishedAt: this.now(), detail: `action ${action} was removed from the actions file before it ran` }, undefined)
+      if (!config)
+        return complete(
+          {
+            status: 'error',
+            finishedAt: this.now(),
+            detail: `action ${action} was removed from the actions file before it ran`,
+          },
+          undefined,
+        )
       const service = request.alert.service
       const release = await this.slots.acquire(service ?? '')
       metrics.inFlight.inc({ action })
@@ -251,7 +360,10 @@ export class ActionWorker {
         const pause = this.options.pauses.pauseFor(pausable(request), this.now())
         if (pause) {
           const detail = `paused before it started: ${pause.reason} (${pause.id})`
-          return complete({ status: 'skipped_paused', finishedAt: this.now(), detail, output: { pause: pause.id } }, pause.escalate ? detail : undefined)
+          return complete(
+            { status: 'skipped_paused', finishedAt: this.now(), detail, output: { pause: pause.id } },
+            pause.escalate ? detail : undefined,
+          )
         }
         const gated = this.gate(request, config, this.now())
         if (gated !== undefined) return complete({ status: 'gated', finishedAt: this.now(), detail: gated }, gated)
@@ -260,27 +372,58 @@ export class ActionWorker {
         this.setCircuit(key, service, admission.circuit)
         if (!admission.allowed) {
           const detail = admission.reason ?? 'circuit open'
-          return complete({ status: 'circuit_open', finishedAt: this.now(), detail }, `${action} against ${service ?? 'an unknown service'} is failing: ${detail}`)
+          return complete(
+            { status: 'circuit_open', finishedAt: this.now(), detail },
+            `${action} against ${service ?? 'an unknown service'} is failing: ${detail}`,
+          )
         }
         const run = await this.attempts(request, config)
-        this.setCircuit(key, service, recordCircuit(this.circuits.get(key), run.result.ok ? 'success' : 'failure', this.now(), config.settings.circuit))
+        this.setCircuit(
+          key,
+          service,
+          recordCircuit(
+            this.circuits.get(key),
+            run.result.ok ? 'success' : 'failure',
+            this.now(),
+            config.settings.circuit,
+          ),
+        )
         const finishedAt = this.now()
         const status = run.result.ok ? 'succeeded' : run.timedOut ? 'timed_out' : 'failed'
         const extra: LedgerChange[] = []
         if (run.result.ok) {
-          extra.push({ key: successKey(action, request.alert.alert.fingerprint), value: ledgerEntry(request, 'last_success', finishedAt, { idempotencyKey: request.idempotencyKey }) })
+          extra.push({
+            key: successKey(action, request.alert.alert.fingerprint),
+            value: ledgerEntry(request, 'last_success', finishedAt, { idempotencyKey: request.idempotencyKey }),
+          })
         }
         // Kept whatever the result: a failed attempt may still have changed the target
         // (its answer lost), and undoing an unchanged value is harmless.
         const revert = config.handler.revert ? run.result.revert : undefined
         const output = { ...run.result.output }
         if (revert) {
-          extra.push({ key: revertKey(ledgerKey), value: ledgerEntry(request, 'revert_pending', finishedAt, { revertAt: finishedAt + revert.afterMs, params: revert.params }) })
+          extra.push({
+            key: revertKey(ledgerKey),
+            value: ledgerEntry(request, 'revert_pending', finishedAt, {
+              revertAt: finishedAt + revert.afterMs,
+              params: revert.params,
+            }),
+          })
           output.revertAt = new Date(finishedAt + revert.afterMs).toISOString()
         }
-        const detail = run.result.ok ? run.result.detail : `${run.result.detail} (after ${run.attempts} attempt${run.attempts === 1 ? '' : 's'})`
+        const detail = run.result.ok
+          ? run.result.detail
+          : `${run.result.detail} (after ${run.attempts} attempt${run.attempts === 1 ? '' : 's'})`
         return complete(
-          { status, finishedAt, startedAt: run.startedAt, attempts: run.attempts, detail, output, ...(run.result.artifact ? { artifact: run.result.artifact } : {}) },
+          {
+            status,
+            finishedAt,
+            startedAt: run.startedAt,
+            attempts: run.attempts,
+            detail,
+            output,
+            ...(run.result.artifact ? { artifact: run.result.artifact } : {}),
+          },
           run.result.ok ? undefined : `${action} ${status} after ${run.attempts} attempt(s): ${run.result.detail}`,
           extra,
         )
@@ -292,12 +435,18 @@ export class ActionWorker {
     } catch (err) {
       // A bug in the worker, not the handler: recorded, never rethrown after the mark.
       this.log.error({ idempotencyKey: request.idempotencyKey, err: describeError(err) }, 'action worker error')
-      return complete({ status: 'error', finishedAt: this.now(), detail: `worker error: ${describeError(err)}` }, `worker error: ${describeError(err)}`)
+      return complete(
+        { status: 'error', finishedAt: this.now(), detail: `worker error: ${describeError(err)}` },
+        `worker error: ${describeError(err)}`,
+      )
     }
   }
 
   /** Runs the handler until it succeeds, fails for good, or runs out of attempts. */
-  private async attempts(request: ActionRequestRecord, config: ActionConfig): Promise<{ result: HandlerResult; attempts: number; timedOut: boolean; startedAt: number }> {
+  private async attempts(
+    request: ActionRequestRecord,
+    config: ActionConfig,
+  ): Promise<{ result: HandlerResult; attempts: number; timedOut: boolean; startedAt: number }> {
     const { settings, handler } = config
     const startedAt = this.now()
     let result: HandlerResult = { ok: false, retriable: false, detail: 'not run', output: {} }
@@ -311,17 +460,26 @@ export class ActionWorker {
       result = revert ? { ...one.result, revert } : one.result
       revert = result.revert
       timedOut = one.timedOut
-      this.options.metrics.attempts.inc({ action: this.options.action, result: result.ok ? 'ok' : timedOut ? 'timed_out' : 'failed' })
+      this.options.metrics.attempts.inc({
+        action: this.options.action,
+        result: result.ok ? 'ok' : timedOut ? 'timed_out' : 'failed',
+      })
       if (result.ok || !result.retriable || attempt >= settings.maxAttempts || this.stopped) break
       const delay = backoffDelay(attempt, { ...settings.backoff, maxAttempts: settings.maxAttempts }, this.random())
-      this.log.warn({ idempotencyKey: request.idempotencyKey, attempt, delayMs: delay, detail: result.detail }, 'attempt failed; retrying')
+      this.log.warn(
+        { idempotencyKey: request.idempotencyKey, attempt, delayMs: delay, detail: result.detail },
+        'attempt failed; retrying',
+      )
       await new Promise((resolve) => setTimeout(resolve, delay))
     }
     return { result, attempts: attempt, timedOut, startedAt }
   }
 
   /** One handler call with its own time limit; a throw or a late answer becomes a failed result. */
-  private async attempt(timeoutMs: number, call: (context: HandlerContext) => Promise<HandlerResult>): Promise<{ result: HandlerResult; timedOut: boolean }> {
+  private async attempt(
+    timeoutMs: number,
+    call: (context: HandlerContext) => Promise<HandlerResult>,
+  ): Promise<{ result: HandlerResult; timedOut: boolean }> {
     const controller = new AbortController()
     let timedOut = false
     let timer: NodeJS.Timeout | undefined
@@ -330,7 +488,10 @@ export class ActionWorker {
         timedOut = true
         controller.abort(new Error(`attempt timed out after ${timeoutMs} ms`))
         // A handler that ignores the signal is not waited for beyond a grace period.
-        setTimeout(() => resolve({ ok: false, retriable: true, detail: `timed out after ${timeoutMs} ms`, output: {} }), 5000).unref()
+        setTimeout(
+          () => resolve({ ok: false, retriable: true, detail: `timed out after ${timeoutMs} ms`, output: {} }),
+          5000,
+        ).unref()
       }, timeoutMs)
     })
     const artifactsDir = this.options.config().artifactsDir
@@ -341,10 +502,16 @@ export class ActionWorker {
     const context: HandlerContext = { signal: controller.signal, timeoutMs, artifactsDir, env: this.options.env }
     try {
       const result = await Promise.race([
-        call(context).catch((err: unknown): HandlerResult => ({ ok: false, retriable: false, detail: `handler threw: ${describeError(err)}`, output: {} })),
+        call(context).catch((err: unknown): HandlerResult => ({
+          ok: false,
+          retriable: false,
+          detail: `handler threw: ${describeError(err)}`,
+          output: {},
+        })),
         deadline,
       ])
-      if (timedOut && !result.ok) return { result: { ...result, detail: `timed out after ${timeoutMs} ms: ${result.detail}` }, timedOut }
+      if (timedOut && !result.ok)
+        return { result: { ...result, detail: `timed out after ${timeoutMs} ms: ${result.detail}` }, timedOut }
       return { result, timedOut: false }
     } finally {
       clearTimeout(timer)
@@ -360,13 +527,18 @@ export class ActionWorker {
     if (slo === null) return undefined
     const definition = this.options.slos?.()?.byName.get(slo)
     const budget = this.options.budgets?.get(slo)
-    const reasons = [config.settings.gate ?? undefined, routeGate(request)].map((gate) => gateReason(gate, definition, budget, now)).filter((r): r is string => r !== undefined)
+    const reasons = [config.settings.gate ?? undefined, routeGate(request)]
+      .map((gate) => gateReason(gate, definition, budget, now))
+      .filter((r): r is string => r !== undefined)
     return reasons.length > 0 ? [...new Set(reasons)].join(' / ') : undefined
   }
 
   private setCircuit(key: string, service: string | null, circuit: Circuit): void {
     this.circuits.set(key, circuit)
-    this.options.metrics.circuitOpen.set({ action: this.options.action, service: service ?? '-' }, circuit.state === 'closed' ? 0 : 1)
+    this.options.metrics.circuitOpen.set(
+      { action: this.options.action, service: service ?? '-' },
+      circuit.state === 'closed' ? 0 : 1,
+    )
   }
 
   // --- reverts -------------------------------------------------------------------------
@@ -379,7 +551,14 @@ export class ActionWorker {
         this.cancelRevert(key)
         continue
       }
-      if (value.kind !== 'revert_pending' || value.action !== this.options.action || value.revertAt === null || this.reverts.has(key) || this.stopped) continue
+      if (
+        value.kind !== 'revert_pending' ||
+        value.action !== this.options.action ||
+        value.revertAt === null ||
+        this.reverts.has(key) ||
+        this.stopped
+      )
+        continue
       const delay = Math.max(0, value.revertAt - this.now())
       const timer = setTimeout(() => void this.revert(partition, key, value), delay)
       timer.unref()
@@ -414,11 +593,21 @@ export class ActionWorker {
     const startedAt = this.now()
     let result: HandlerResult = { ok: false, retriable: true, detail: 'not run', output: {} }
     let attempts = 0
-    for (; attempts < config.settings.maxAttempts && !this.stopped; ) {
+    for (; attempts < config.settings.maxAttempts && !this.stopped;) {
       attempts += 1
-      result = (await this.attempt(config.settings.timeoutMs, (context) => handler.revert!(entry.params, context))).result
+      result = (await this.attempt(config.settings.timeoutMs, (context) => handler.revert!(entry.params, context)))
+        .result
       if (result.ok || !result.retriable) break
-      await new Promise((resolve) => setTimeout(resolve, backoffDelay(attempts, { ...config.settings.backoff, maxAttempts: config.settings.maxAttempts }, this.random())))
+      await new Promise((resolve) =>
+        setTimeout(
+          resolve,
+          backoffDelay(
+            attempts,
+            { ...config.settings.backoff, maxAttempts: config.settings.maxAttempts },
+            this.random(),
+          ),
+        ),
+      )
     }
     if (this.stopped && !result.ok) return
     this.reverts.delete(key)
@@ -446,7 +635,10 @@ export class ActionWorker {
       artifact: null,
     }
     const level = result.ok ? 'info' : 'error'
-    this.log[level]({ key, attempts, detail: result.detail }, result.ok ? 'revert done' : 'revert failed; fix it by hand')
+    this.log[level](
+      { key, attempts, detail: result.detail },
+      result.ok ? 'revert done' : 'revert failed; fix it by hand',
+    )
     try {
       const o = this.options
       const outcomeId = await o.registry.idOf(valueSubject(o.topics.outcomes), o.schemas.resolve('ActionOutcome'))
@@ -467,7 +659,8 @@ function routeGate(request: ActionRequestRecord): GateSettings | undefined {
   const gate: { minBudgetRemaining?: number; maxBurnRate?: number; burnWindow?: BurnWindowName } = {}
   if (g.minBudgetRemaining !== null) gate.minBudgetRemaining = g.minBudgetRemaining
   if (g.maxBurnRate !== null) gate.maxBurnRate = g.maxBurnRate
-  if (g.burnWindow !== null && (BURN_WINDOW_NAMES as readonly string[]).includes(g.burnWindow)) gate.burnWindow = g.burnWindow as BurnWindowName
+  if (g.burnWindow !== null && (BURN_WINDOW_NAMES as readonly string[]).includes(g.burnWindow))
+    gate.burnWindow = g.burnWindow as BurnWindowName
   return gate
 }
 

@@ -61,7 +61,11 @@ export class ActionWorkers {
     // Pauses present now are honoured from the first request on.
     this.tail = await TopicTail.start({ ...o.kafka, clientId: 'nightshift-control' }, o.topics.control, (record) => {
       const change = this.board.apply(record)
-      if (change.kind === 'paused') this.log.warn({ pause: change.pause.id, until: new Date(change.pause.until).toISOString(), reason: change.pause.reason }, 'pause in force')
+      if (change.kind === 'paused')
+        this.log.warn(
+          { pause: change.pause.id, until: new Date(change.pause.until).toISOString(), reason: change.pause.reason },
+          'pause in force',
+        )
       else if (change.kind === 'lifted') this.log.info({ pause: change.key }, 'pause lifted')
     })
     try {
@@ -73,7 +77,9 @@ export class ActionWorkers {
     // Budgets for the gates: followed, not waited for (slo.budget is written in
     // transactions, whose last commit marker a reader never sees); the gate lets a
     // request through while its SLO's budget is not known yet.
-    this.budgetTail = await TopicTail.start({ ...o.kafka, clientId: 'nightshift-budgets' }, o.topics.budget, (record) => this.budgets.apply(record))
+    this.budgetTail = await TopicTail.start({ ...o.kafka, clientId: 'nightshift-budgets' }, o.topics.budget, (record) =>
+      this.budgets.apply(record),
+    )
     this.producer = await RecordProducer.connect({ ...o.kafka, clientId: 'nightshift-actions' })
     const metrics = createActionMetrics(o.metrics)
     for (const action of names) {

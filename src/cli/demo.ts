@@ -44,7 +44,10 @@ export async function runDemoCommand(opts: DemoCommandOptions): Promise<void> {
   const logger = createLogger({ level: opts.logLevel, pretty: process.stderr.isTTY === true, destination: 'stderr' })
   const progress = createProgress()
   const token = process.env.NIGHTSHIFT_WEBHOOK_TOKEN
-  if (process.env.NIGHTSHIFT_WEBHOOK_USERNAME) throw new ConfigError('the demo configures Alertmanager with a bearer token only: unset NIGHTSHIFT_WEBHOOK_USERNAME/PASSWORD or use NIGHTSHIFT_WEBHOOK_TOKEN')
+  if (process.env.NIGHTSHIFT_WEBHOOK_USERNAME)
+    throw new ConfigError(
+      'the demo configures Alertmanager with a bearer token only: unset NIGHTSHIFT_WEBHOOK_USERNAME/PASSWORD or use NIGHTSHIFT_WEBHOOK_TOKEN',
+    )
   let demo: RunningDemo | undefined
   const start = async () => {
     demo = await startDemo({
@@ -87,9 +90,9 @@ export function addDemoCommands(program: Command): Command {
     .command('demo')
     .summary('see the whole loop: Prometheus → Alertmanager → Nightshift → a demo service, and back')
     .description(
-      'start a demo service, Nightshift (every stage) and Debian\'s Prometheus and Alertmanager on loopback, break the ' +
+      "start a demo service, Nightshift (every stage) and Debian's Prometheus and Alertmanager on loopback, break the " +
         'service, and show each step: the rule fires, Alertmanager posts to the webhook, the alert is routed, the log-level ' +
-        'action raises the service\'s logger, the SLO budget is charged, the service is fixed, the alert resolves, the level ' +
+        "action raises the service's logger, the SLO budget is charged, the service is fixed, the alert resolves, the level " +
         'goes back. Needs `apt-get install prometheus prometheus-alertmanager` and the local stack (npm run stack:up).',
     )
     .option('--prefix <prefix>', 'prefix of every topic and consumer group', process.env.NIGHTSHIFT_TOPIC_PREFIX ?? '')
@@ -97,10 +100,31 @@ export function addDemoCommands(program: Command): Command {
     .option('--http-port <port>', 'webhook listen port (0: any free port)', process.env.NIGHTSHIFT_HTTP_PORT ?? '9180')
     .option('--raise-for <duration>', 'how long the log level stays raised before it goes back', '30s')
     .option('--exit', 'stop everything once the loop has run (default: keep running until Ctrl-C)')
-    .option('--log-level <level>', 'pino log level (the steps are printed whatever it is)', process.env.LOG_LEVEL ?? 'warn')
-    .action(async (opts: { prefix: string; httpHost: string; httpPort: string; raiseFor: string; exit?: boolean; logLevel: string }) => {
-      const port = Number(opts.httpPort)
-      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`--http-port must be a port number, got "${opts.httpPort}"`)
-      await runDemoCommand({ prefix: opts.prefix, httpHost: opts.httpHost, httpPort: port, raiseFor: opts.raiseFor, exit: opts.exit === true, logLevel: opts.logLevel })
-    })
+    .option(
+      '--log-level <level>',
+      'pino log level (the steps are printed whatever it is)',
+      process.env.LOG_LEVEL ?? 'warn',
+    )
+    .action(
+      async (opts: {
+        prefix: string
+        httpHost: string
+        httpPort: string
+        raiseFor: string
+        exit?: boolean
+        logLevel: string
+      }) => {
+        const port = Number(opts.httpPort)
+        if (!Number.isInteger(port) || port < 0 || port > 65535)
+          throw new ConfigError(`--http-port must be a port number, got "${opts.httpPort}"`)
+        await runDemoCommand({
+          prefix: opts.prefix,
+          httpHost: opts.httpHost,
+          httpPort: port,
+          raiseFor: opts.raiseFor,
+          exit: opts.exit === true,
+          logLevel: opts.logLevel,
+        })
+      },
+    )
 }

@@ -9,7 +9,15 @@ import type { Command } from 'commander'
 import { endpointsFromEnv } from '../config/endpoints'
 import type { DeadLetterRecord, SourcePosition } from '../contracts/records'
 import { ConfigError, ERROR_CODES, NightshiftError, PoisonRecordError, RetriableError, describeError } from '../errors'
-import { KafkaAdmin, Registry, RecordProducer, readTopicToBarrier, type InRecord, type KafkaSettings, type OutRecord } from '../kafka'
+import {
+  KafkaAdmin,
+  Registry,
+  RecordProducer,
+  readTopicToBarrier,
+  type InRecord,
+  type KafkaSettings,
+  type OutRecord,
+} from '../kafka'
 import { createLogger, type Logger } from '../log'
 import { topicNames } from '../topology/names'
 import { escapeControl, formatKey, formatTimestamp, parsePositiveInt, utf8OrUndefined } from './tail'
@@ -59,13 +67,17 @@ export function parseDeadLetterId(raw: string): string {
   const m = /^\s*(\d+):(\d+)\s*$/.exec(raw)
   const partition = m ? Number(m[1]) : NaN
   if (!m || !Number.isSafeInteger(partition) || partition > 2147483647 || BigInt(m[2]!) > 9223372036854775807n) {
-    throw new ConfigError(`--id "${escapeControl(raw)}" is not a dead letter id; expected <partition>:<offset> as \`nightshift dlq list\` prints it, e.g. 0:42`)
+    throw new ConfigError(
+      `--id "${escapeControl(raw)}" is not a dead letter id; expected <partition>:<offset> as \`nightshift dlq list\` prints it, e.g. 0:42`,
+    )
   }
   return deadLetterId(partition, BigInt(m[2]!))
 }
 
 function isStringMap(v: unknown): v is Record<string, string> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) && Object.values(v).every((x) => typeof x === 'string')
+  return (
+    typeof v === 'object' && v !== null && !Array.isArray(v) && Object.values(v).every((x) => typeof x === 'string')
+  )
 }
 
 function isSource(v: unknown): v is SourcePosition {
@@ -79,8 +91,15 @@ export function asDeadLetter(decoded: unknown): DeadLetterValue | undefined {
   if (typeof decoded !== 'object' || decoded === null) return undefined
   const d = decoded as Record<string, unknown>
   const bytesOrNull = (v: unknown) => v === null || Buffer.isBuffer(v)
-  if (typeof d.stage !== 'string' || typeof d.errorCode !== 'string' || typeof d.errorMessage !== 'string') return undefined
-  if (!(d.source === null || isSource(d.source)) || !bytesOrNull(d.key) || !bytesOrNull(d.value) || !isStringMap(d.headers)) return undefined
+  if (typeof d.stage !== 'string' || typeof d.errorCode !== 'string' || typeof d.errorMessage !== 'string')
+    return undefined
+  if (
+    !(d.source === null || isSource(d.source)) ||
+    !bytesOrNull(d.key) ||
+    !bytesOrNull(d.value) ||
+    !isStringMap(d.headers)
+  )
+    return undefined
   if (typeof d.failedAt !== 'number') return undefined
   return d as unknown as DeadLetterValue
 }
@@ -92,7 +111,10 @@ function failedAtOf(entry: DeadLetterEntry): number {
 /** Oldest first (by failedAt, then DLQ position), so the newest is printed last. */
 export function sortByAge(entries: readonly DeadLetterEntry[]): DeadLetterEntry[] {
   return [...entries].sort(
-    (a, b) => failedAtOf(a) - failedAtOf(b) || a.partition - b.partition || (BigInt(a.offset) < BigInt(b.offset) ? -1 : BigInt(a.offset) > BigInt(b.offset) ? 1 : 0),
+    (a, b) =>
+      failedAtOf(a) - failedAtOf(b) ||
+      a.partition - b.partition ||
+      (BigInt(a.offset) < BigInt(b.offset) ? -1 : BigInt(a.offset) > BigInt(b.offset) ? 1 : 0),
   )
 }
 
@@ -107,7 +129,8 @@ function formatSource(source: SourcePosition | null): string {
 /** The line `dlq list` prints: `<id> <failedAt> stage=… code=… source=<topic>/<partition>@<offset> <message>`. */
 export function formatDeadLetterLine(entry: DeadLetterEntry): string {
   const l = entry.letter
-  if (!l) return `${entry.id} ${isoOrRaw(entry.timestamp)} unreadable: ${escapeControl(entry.unreadable ?? 'not a DeadLetter')}`
+  if (!l)
+    return `${entry.id} ${isoOrRaw(entry.timestamp)} unreadable: ${escapeControl(entry.unreadable ?? 'not a DeadLetter')}`
   return `${entry.id} ${isoOrRaw(l.failedAt)} stage=${formatKey(Buffer.from(l.stage))} code=${formatKey(Buffer.from(l.errorCode))} source=${formatSource(l.source)} ${escapeControl(l.errorMessage)}`
 }
 
@@ -121,7 +144,14 @@ function bytesJson(bytes: Buffer | null): { bytes: number; utf8?: string; base64
 /** The object `dlq list --json` prints for `entry`. */
 export function deadLetterJson(entry: DeadLetterEntry): Record<string, unknown> {
   const l = entry.letter
-  if (!l) return { id: entry.id, partition: entry.partition, offset: entry.offset, timestamp: isoOrRaw(entry.timestamp), unreadable: entry.unreadable ?? 'not a DeadLetter' }
+  if (!l)
+    return {
+      id: entry.id,
+      partition: entry.partition,
+      offset: entry.offset,
+      timestamp: isoOrRaw(entry.timestamp),
+      unreadable: entry.unreadable ?? 'not a DeadLetter',
+    }
   return {
     id: entry.id,
     partition: entry.partition,
@@ -138,7 +168,10 @@ export function deadLetterJson(entry: DeadLetterEntry): Record<string, unknown> 
 }
 
 /** What `dlq list` shows: matching entries, newest last, at most `limit` (the newest). */
-export function selectForList(entries: readonly DeadLetterEntry[], options: { stage?: string; limit?: number }): { shown: DeadLetterEntry[]; matching: number } {
+export function selectForList(
+  entries: readonly DeadLetterEntry[],
+  options: { stage?: string; limit?: number },
+): { shown: DeadLetterEntry[]; matching: number } {
   const matching = sortByAge(entries).filter((e) => options.stage === undefined || e.letter?.stage === options.stage)
   const shown = options.limit === undefined ? matching : matching.slice(Math.max(0, matching.length - options.limit))
   return { shown, matching: matching.length }
@@ -149,9 +182,16 @@ function plural(n: number, word: string): string {
 }
 
 /** The last line of `dlq list`: how many there are and how many are shown. */
-export function listSummary(topic: string, shown: number, matching: number, total: number, stage: string | undefined): string {
+export function listSummary(
+  topic: string,
+  shown: number,
+  matching: number,
+  total: number,
+  stage: string | undefined,
+): string {
   const of = stage === undefined ? '' : ` of stage ${stage}`
-  if (matching === 0) return `no dead letters${of} in ${topic}${stage !== undefined && total > 0 ? ` (${total} of other stages or unreadable)` : ''}`
+  if (matching === 0)
+    return `no dead letters${of} in ${topic}${stage !== undefined && total > 0 ? ` (${total} of other stages or unreadable)` : ''}`
   if (shown < matching) return `showing the newest ${shown} of ${plural(matching, 'dead letter')}${of} in ${topic}`
   return `${plural(matching, 'dead letter')}${of} in ${topic}${stage !== undefined && total > matching ? ` (${total} in all)` : ''}`
 }
@@ -189,7 +229,12 @@ export interface ReplaySelection {
  * not resend it twice; naming it with an id sends it.
  * @throws NightshiftError NOT_FOUND listing every id that is not on the DLQ
  */
-export function planReplay(entries: readonly DeadLetterEntry[], selection: ReplaySelection, existingTopics: ReadonlySet<string>, dlqTopic: string): ReplayPlan {
+export function planReplay(
+  entries: readonly DeadLetterEntry[],
+  selection: ReplaySelection,
+  existingTopics: ReadonlySet<string>,
+  dlqTopic: string,
+): ReplayPlan {
   const byId = new Map(entries.map((e) => [e.id, e]))
   const replayedAs = new Map<string, string[]>()
   for (const e of sortByAge(entries)) {
@@ -255,7 +300,9 @@ export function formatReplay(plan: ReplayPlan, dryRun: boolean): string[] {
   }
   for (const { entry, reason } of plan.notReplayable) lines.push(`not replayable ${entry.id}: ${escapeControl(reason)}`)
   for (const { entry, replayedAs } of plan.skipped) {
-    lines.push(`skipped ${entry.id}: replayed before, failed again as ${replayedAs.join(', ')} (replay that one, or name ${entry.id} with --id)`)
+    lines.push(
+      `skipped ${entry.id}: replayed before, failed again as ${replayedAs.join(', ')} (replay that one, or name ${entry.id} with --id)`,
+    )
   }
   const topics = [...new Set(plan.send.map((p) => p.record.topic))].map(escapeControl).join(', ')
   const counts = [
@@ -274,7 +321,11 @@ interface CommonOptions {
 
 function withCommonOptions(command: Command, env: NodeJS.ProcessEnv): Command {
   return command
-    .option('--prefix <prefix>', "prefix of the topology's topic names (tests, replays)", env.NIGHTSHIFT_TOPIC_PREFIX ?? '')
+    .option(
+      '--prefix <prefix>',
+      "prefix of the topology's topic names (tests, replays)",
+      env.NIGHTSHIFT_TOPIC_PREFIX ?? '',
+    )
     .option('--log-level <level>', 'pino log level (stderr)', 'warn')
 }
 
@@ -295,11 +346,17 @@ export function addDlqCommands(program: Command, deps: DlqCommandDeps = {}): voi
 
   /** Every record on the DLQ now (it is written in transactions: read to a barrier). */
   const readDlq = async (settings: KafkaSettings, registry: Registry, topic: string): Promise<DeadLetterEntry[]> => {
-    const records = await readTopicToBarrier(settings, topic, deps.readTimeoutMs === undefined ? {} : { timeoutMs: deps.readTimeoutMs })
+    const records = await readTopicToBarrier(
+      settings,
+      topic,
+      deps.readTimeoutMs === undefined ? {} : { timeoutMs: deps.readTimeoutMs },
+    )
     return Promise.all(records.map((r) => toEntry(registry, r)))
   }
 
-  const dlq = program.command('dlq').description('dead letters on <prefix>nightshift.dlq: list them, send their records back')
+  const dlq = program
+    .command('dlq')
+    .description('dead letters on <prefix>nightshift.dlq: list them, send their records back')
 
   withCommonOptions(
     dlq
@@ -316,12 +373,19 @@ export function addDlqCommands(program: Command, deps: DlqCommandDeps = {}): voi
     const limit = opts.limit === undefined ? undefined : parsePositiveInt(opts.limit, '--limit')
     const { settings, registry, topic } = connectionFor(opts)
     const entries = await readDlq(settings, registry, topic)
-    const { shown, matching } = selectForList(entries, { ...(opts.stage === undefined ? {} : { stage: opts.stage }), ...(limit === undefined ? {} : { limit }) })
+    const { shown, matching } = selectForList(entries, {
+      ...(opts.stage === undefined ? {} : { stage: opts.stage }),
+      ...(limit === undefined ? {} : { limit }),
+    })
     if (opts.json) {
       print(JSON.stringify(shown.map(deadLetterJson), null, 2))
       return
     }
-    print([...shown.map(formatDeadLetterLine), listSummary(topic, shown.length, matching, entries.length, opts.stage)].join('\n'))
+    print(
+      [...shown.map(formatDeadLetterLine), listSummary(topic, shown.length, matching, entries.length, opts.stage)].join(
+        '\n',
+      ),
+    )
   })
 
   withCommonOptions(
@@ -341,22 +405,35 @@ export function addDlqCommands(program: Command, deps: DlqCommandDeps = {}): voi
   ).action(async (opts: CommonOptions & { id?: string[]; all?: boolean; stage?: string; dryRun?: boolean }) => {
     // Everything is checked before connecting.
     const hasIds = opts.id !== undefined && opts.id.length > 0
-    if (hasIds === (opts.all === true)) throw new ConfigError('dlq replay needs either --id <partition:offset> (repeatable) or --all, not both')
-    if (opts.stage !== undefined && !opts.all) throw new ConfigError('--stage selects dead letters for --all; with --id, the ids alone say which')
+    if (hasIds === (opts.all === true))
+      throw new ConfigError('dlq replay needs either --id <partition:offset> (repeatable) or --all, not both')
+    if (opts.stage !== undefined && !opts.all)
+      throw new ConfigError('--stage selects dead letters for --all; with --id, the ids alone say which')
     const ids = hasIds ? opts.id!.map(parseDeadLetterId) : undefined
     const { settings, registry, topic } = connectionFor(opts)
     const entries = await readDlq(settings, registry, topic)
     const existing = new Set(await listTopics(settings))
-    const selection: ReplaySelection = ids ? { ids } : { all: true, ...(opts.stage === undefined ? {} : { stage: opts.stage }) }
+    const selection: ReplaySelection = ids
+      ? { ids }
+      : { all: true, ...(opts.stage === undefined ? {} : { stage: opts.stage }) }
     const plan = planReplay(entries, selection, existing, topic)
-    if (plan.send.length > 0 && !opts.dryRun) await send(settings, plan.send.map((p) => p.record))
+    if (plan.send.length > 0 && !opts.dryRun)
+      await send(
+        settings,
+        plan.send.map((p) => p.record),
+      )
     print(formatReplay(plan, opts.dryRun === true).join('\n'))
   })
 }
 
 /** Reads one DLQ record as a dead letter; a record that is not one is kept, marked unreadable. */
 async function toEntry(registry: Registry, record: InRecord): Promise<DeadLetterEntry> {
-  const base = { id: deadLetterId(record.partition, record.offset), partition: record.partition, offset: record.offset, timestamp: Number(record.timestamp) }
+  const base = {
+    id: deadLetterId(record.partition, record.offset),
+    partition: record.partition,
+    offset: record.offset,
+    timestamp: Number(record.timestamp),
+  }
   if (record.value === null) return { ...base, unreadable: 'a tombstone' }
   let decoded: unknown
   try {

@@ -69,7 +69,11 @@ function withScopeOptions(command: Command, verb: string): Command {
 
 function withCommonOptions(command: Command, env: NodeJS.ProcessEnv): Command {
   return command
-    .option('--prefix <prefix>', 'prefix of the topology\'s topic names (tests, replays)', env.NIGHTSHIFT_TOPIC_PREFIX ?? '')
+    .option(
+      '--prefix <prefix>',
+      "prefix of the topology's topic names (tests, replays)",
+      env.NIGHTSHIFT_TOPIC_PREFIX ?? '',
+    )
     .option('--log-level <level>', 'pino log level', env.LOG_LEVEL ?? 'info')
 }
 
@@ -82,13 +86,23 @@ export function addPauseCommands(program: Command, deps: PauseCommandDeps = {}):
   /** The Kafka settings, logger and control topic of one invocation. */
   const connectionFor = (opts: CommonOptions): { settings: KafkaSettings; logger: Logger; topic: string } => {
     const endpoints = endpointsFromEnv(env)
-    const logger = deps.logger ?? createLogger({ level: opts.logLevel, pretty: process.stderr.isTTY === true, destination: 'stderr' })
-    return { settings: { brokers: endpoints.brokers, clientId: 'nightshift-cli', logger }, logger, topic: topicNames(opts.prefix).control }
+    const logger =
+      deps.logger ??
+      createLogger({ level: opts.logLevel, pretty: process.stderr.isTTY === true, destination: 'stderr' })
+    return {
+      settings: { brokers: endpoints.brokers, clientId: 'nightshift-cli', logger },
+      logger,
+      topic: topicNames(opts.prefix).control,
+    }
   }
 
   /** Every pause the control topic holds now. */
   const readBoard = async (settings: KafkaSettings, logger: Logger, topic: string): Promise<PauseBoard> => {
-    const records: InRecord[] = await readTopic(settings, topic, deps.readTimeoutMs === undefined ? {} : { timeoutMs: deps.readTimeoutMs })
+    const records: InRecord[] = await readTopic(
+      settings,
+      topic,
+      deps.readTimeoutMs === undefined ? {} : { timeoutMs: deps.readTimeoutMs },
+    )
     const board = new PauseBoard(logger)
     for (const record of records) board.apply(record)
     return board
@@ -120,18 +134,29 @@ export function addPauseCommands(program: Command, deps: PauseCommandDeps = {}):
     if (opts.for === undefined) throw new ConfigError('pause needs --for <duration>, e.g. --for 2h')
     const forMs = parseDuration(opts.for, '--for')
     const createdBy = opts.by ?? env.USER ?? env.LOGNAME ?? env.USERNAME
-    const pause = newPause({ id, scope, reason: opts.reason ?? '', forMs, now: clock(), escalate: opts.escalate === true, ...(createdBy ? { createdBy } : {}) })
+    const pause = newPause({
+      id,
+      scope,
+      reason: opts.reason ?? '',
+      forMs,
+      now: clock(),
+      escalate: opts.escalate === true,
+      ...(createdBy ? { createdBy } : {}),
+    })
     const { settings, logger, topic } = connectionFor(opts)
     await requireTopic(settings, topic)
     await send(settings, [pauseRecord(pause, topic)])
-    await printAfterLogs(logger, `paused ${describePause(pause, pause.createdAt)}\nwritten to ${topic} (key ${pause.id})`)
+    await printAfterLogs(
+      logger,
+      `paused ${describePause(pause, pause.createdAt)}\nwritten to ${topic} (key ${pause.id})`,
+    )
   })
 
   withCommonOptions(
     withScopeOptions(program.command('resume'), 'resume')
       .summary('lift the pause on exactly this scope')
       .description(
-        'lift the pause whose scope is exactly the given --team/--service/--action (`resume --team payments` lifts the team\'s ' +
+        "lift the pause whose scope is exactly the given --team/--service/--action (`resume --team payments` lifts the team's " +
           'pause, not a pause of one of its services), expired or not, by writing a tombstone to <prefix>nightshift.control.',
       ),
     env,
@@ -145,11 +170,20 @@ export function addPauseCommands(program: Command, deps: PauseCommandDeps = {}):
     const { lifted } = liftPause(board.all(), selector)
     if (lifted.length === 0) {
       const active = board.active(now).map((p) => describePause(p, now))
-      throw new NightshiftError(ERROR_CODES.NOT_FOUND, `no pause on ${describeScope(selector)}; active: ${active.length > 0 ? active.join('; ') : 'none'}`)
+      throw new NightshiftError(
+        ERROR_CODES.NOT_FOUND,
+        `no pause on ${describeScope(selector)}; active: ${active.length > 0 ? active.join('; ') : 'none'}`,
+      )
     }
     const tombstones = lifted.map((p) => resumeRecord(p.scope, topic))
     await send(settings, tombstones)
-    await printAfterLogs(logger, [...lifted.map((p) => `lifted ${describePause(p, now)}`), `tombstone written to ${topic} (key ${tombstones.map((t) => t.key).join(', ')})`].join('\n'))
+    await printAfterLogs(
+      logger,
+      [
+        ...lifted.map((p) => `lifted ${describePause(p, now)}`),
+        `tombstone written to ${topic} (key ${tombstones.map((t) => t.key).join(', ')})`,
+      ].join('\n'),
+    )
   })
 
   withCommonOptions(

@@ -54,7 +54,8 @@ interface ReplayCliOptions {
 /** `--limit`: a whole number ≥ 0 (0: no cap). */
 function parseLimit(raw: string): number {
   const n = Number(raw)
-  if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(n)) throw new ConfigError(`--limit must be a whole number ≥ 0 (0: list all), got "${raw}"`)
+  if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(n))
+    throw new ConfigError(`--limit must be a whole number ≥ 0 (0: list all), got "${raw}"`)
   return n
 }
 
@@ -106,14 +107,28 @@ export function addReplayCommands(program: Command, deps: ReplayCommandDeps = {}
         '(no action runs), and print what would change: actions that would be requested, alerts that would be throttled or unrouted. ' +
         'Against KAFKA_BROKERS / SCHEMA_REGISTRY_URL (default: the local stack).',
     )
-    .requiredOption('--from <time>', 'start of the window: an RFC 3339 time (2026-05-01T00:00:00Z) or a duration ago (7d, 2h, 90m)')
+    .requiredOption(
+      '--from <time>',
+      'start of the window: an RFC 3339 time (2026-05-01T00:00:00Z) or a duration ago (7d, 2h, 90m)',
+    )
     .option('--to <time>', 'end of the window, exclusive, in the same forms (default: now)')
     .option('--prefix <prefix>', 'topic prefix of the run to replay (tests)', env.NIGHTSHIFT_TOPIC_PREFIX ?? '')
-    .option('--config-dir <dir>', 'folder of topics.yaml, catalog.yaml, limits.yaml, routes.yaml to replay through (default: NIGHTSHIFT_CONFIG_DIR, else the shipped topology/)', env.NIGHTSHIFT_CONFIG_DIR)
+    .option(
+      '--config-dir <dir>',
+      'folder of topics.yaml, catalog.yaml, limits.yaml, routes.yaml to replay through (default: NIGHTSHIFT_CONFIG_DIR, else the shipped topology/)',
+      env.NIGHTSHIFT_CONFIG_DIR,
+    )
     .option('--limit <n>', 'list at most this many changed alerts (0: all)', '50')
     .option('--json', 'print the report as JSON (and no progress)')
-    .option('--keep', 'keep the replay topics and print their prefix, for `nightshift tail --prefix` and `nightshift trace --prefix`')
-    .option('--dedup-ttl <duration>', "the replay's dedup TTL (as `nightshift run --dedup-ttl`)", env.NIGHTSHIFT_DEDUP_TTL ?? '48h')
+    .option(
+      '--keep',
+      'keep the replay topics and print their prefix, for `nightshift tail --prefix` and `nightshift trace --prefix`',
+    )
+    .option(
+      '--dedup-ttl <duration>',
+      "the replay's dedup TTL (as `nightshift run --dedup-ttl`)",
+      env.NIGHTSHIFT_DEDUP_TTL ?? '48h',
+    )
     .option('--timeout <duration>', 'give up when the replay stages make no progress for this long', '2m')
     .option('--quiet', 'no progress on stderr')
     .option('--log-level <level>', 'pino log level (stderr)', 'warn')
@@ -126,7 +141,10 @@ export function addReplayCommands(program: Command, deps: ReplayCommandDeps = {}
       const stallTimeoutMs = parseDuration(opts.timeout, '--timeout')
       const endpoints = endpointsFromEnv(env)
       const logger = deps.logger ?? createLogger({ level: opts.logLevel, destination: 'stderr' })
-      const progress = createProgress({ quiet: opts.quiet === true || opts.json === true, ...(deps.progressStream ? { stream: deps.progressStream } : {}) })
+      const progress = createProgress({
+        quiet: opts.quiet === true || opts.json === true,
+        ...(deps.progressStream ? { stream: deps.progressStream } : {}),
+      })
       const report = await runReplay({
         endpoints,
         logger,

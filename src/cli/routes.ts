@@ -31,7 +31,8 @@ export function parseLabelArgs(args: readonly string[]): Record<string, string> 
   for (const arg of args) {
     const eq = arg.indexOf('=')
     const name = eq < 0 ? arg : arg.slice(0, eq)
-    if (eq < 0 || !LABEL_NAME.test(name)) throw new ConfigError(`label argument "${arg}": expected <label name>=<value>, e.g. severity=critical`)
+    if (eq < 0 || !LABEL_NAME.test(name))
+      throw new ConfigError(`label argument "${arg}": expected <label name>=<value>, e.g. severity=critical`)
     labels[name] = arg.slice(eq + 1)
   }
   return labels
@@ -67,7 +68,9 @@ export function testAlert(labels: Record<string, string>, now: number): Enriched
 
 /** What `routes test` prints for a plan. */
 export function formatRoutePlan(tree: RouteTree, labels: Readonly<Record<string, string>>, plan: RoutePlan): string {
-  const set = `{${Object.entries(labels).map(([k, v]) => `${k}=${quoteValue(v)}`).join(', ')}}`
+  const set = `{${Object.entries(labels)
+    .map(([k, v]) => `${k}=${quoteValue(v)}`)
+    .join(', ')}}`
   const lines = [`${tree.file}: ${set}`, `matched: ${plan.matched.map((r) => r.id).join(', ')}`]
   if (plan.actions.length === 0) {
     lines.push(`no action: the alert would go to ${TOPICS.unrouted}`)
@@ -89,7 +92,10 @@ export function addRoutesCommands(program: Command, deps: RoutesCommandDeps = {}
   const print = deps.print ?? ((text: string) => process.stdout.write(`${text}\n`))
   const now = deps.now ?? Date.now
   const load = (file: string | undefined, topicsFile: string | undefined): RouteTree => {
-    const topics = loadTopicsFile(SchemaSet.load(deps.schemasDir), topicsFile === undefined ? TOPICS_FILE : path.resolve(topicsFile))
+    const topics = loadTopicsFile(
+      SchemaSet.load(deps.schemasDir),
+      topicsFile === undefined ? TOPICS_FILE : path.resolve(topicsFile),
+    )
     return loadRoutesFile(topics.actions, file === undefined ? ROUTES_FILE : path.resolve(file))
   }
   const routes = program.command('routes').description('check topology/routes.yaml without a broker')

@@ -1,7 +1,11 @@
 import type { Logger } from '../log'
 
 /** Runs `start`, then waits for SIGINT/SIGTERM and runs `stop`; a second signal exits at once. */
-export async function runUntilSignal(log: Logger, start: () => Promise<void>, stop: () => Promise<void>): Promise<void> {
+export async function runUntilSignal(
+  log: Logger,
+  start: () => Promise<void>,
+  stop: () => Promise<void>,
+): Promise<void> {
   let stopping = false
   // A pending promise does not keep Node alive; this timer does, until the stop.
   const keepAlive = setInterval(() => undefined, 1 << 30)

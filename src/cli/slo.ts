@@ -34,7 +34,9 @@ export function addSloCommands(cli: Command, deps: SloCommandDeps = {}): void {
     })
   slo
     .command('report')
-    .description('each SLO: objective, budget left, burn rates (5m…3d), bad minutes, remediations and how many did not hold')
+    .description(
+      'each SLO: objective, budget left, burn rates (5m…3d), bad minutes, remediations and how many did not hold',
+    )
     .option('--file <file>', 'the SLO file', SLOS_FILE)
     .option('--prefix <prefix>', 'topic prefix of the run to report on', process.env.NIGHTSHIFT_TOPIC_PREFIX ?? '')
     .option('--json', 'print JSON (one object per SLO) instead of a table')
@@ -43,7 +45,11 @@ export function addSloCommands(cli: Command, deps: SloCommandDeps = {}): void {
       const config = loadSlosFile(path.resolve(opts.file))
       const endpoints = endpointsFromEnv(deps.env ?? process.env)
       const logger = deps.logger ?? createLogger({ level: opts.logLevel, destination: 'stderr' })
-      const budgets = await readBudgets({ brokers: endpoints.brokers, clientId: 'nightshift-cli', logger }, new Registry(endpoints.registryUrl), topicNames(opts.prefix).budget)
+      const budgets = await readBudgets(
+        { brokers: endpoints.brokers, clientId: 'nightshift-cli', logger },
+        new Registry(endpoints.registryUrl),
+        topicNames(opts.prefix).budget,
+      )
       const rows = sloReport(config, budgets, (deps.now ?? Date.now)())
       print(opts.json ? JSON.stringify(rows, null, 2) : formatSloReport(rows))
     })

@@ -81,7 +81,10 @@ export function formatKey(key: Buffer | null): string {
   if (key === null) return '∅'
   const text = utf8OrUndefined(key)
   if (text === undefined) return bytesText(key)
-  return quotedIfNeeded(text, (t) => t.length > 0 && t !== '∅' && !t.startsWith('"') && !/\s/.test(t) && !UNSAFE_TEST.test(t))
+  return quotedIfNeeded(
+    text,
+    (t) => t.length > 0 && t !== '∅' && !t.startsWith('"') && !/\s/.test(t) && !UNSAFE_TEST.test(t),
+  )
 }
 
 /** A value that is not Avro: its text (quoted when it holds control characters), or {@link bytesText}. */
@@ -104,8 +107,12 @@ export function formatTimestamp(timestamp: string): string {
  * <key> <value>`. `decoded` is the registry-decoded value, or undefined when the value is
  * not Avro (then the raw text is shown); a tombstone's value is `∅`. Always one line.
  */
-export function formatRecordLine(record: Pick<InRecord, 'partition' | 'offset' | 'timestamp' | 'key' | 'value'>, decoded: { value: unknown } | undefined): string {
-  const value = record.value === null ? '∅' : decoded !== undefined ? compactJson(decoded.value) : formatRawValue(record.value)
+export function formatRecordLine(
+  record: Pick<InRecord, 'partition' | 'offset' | 'timestamp' | 'key' | 'value'>,
+  decoded: { value: unknown } | undefined,
+): string {
+  const value =
+    record.value === null ? '∅' : decoded !== undefined ? compactJson(decoded.value) : formatRawValue(record.value)
   return `${record.partition}:${escapeControl(record.offset)} ${formatTimestamp(record.timestamp)} ${formatKey(record.key)} ${value}`
 }
 
@@ -119,7 +126,10 @@ function wireFormat(value: Buffer): boolean {
  * or that does not decode (unknown schema id, wrong bytes), is shown raw: tail is for
  * looking at what is there, poison included. An unreachable registry is thrown.
  */
-export async function decodeForDisplay(registry: Registry, value: Buffer | null): Promise<{ value: unknown } | undefined> {
+export async function decodeForDisplay(
+  registry: Registry,
+  value: Buffer | null,
+): Promise<{ value: unknown } | undefined> {
   if (value === null || !wireFormat(value)) return undefined
   try {
     return { value: await registry.decode(value) }
@@ -132,7 +142,8 @@ export async function decodeForDisplay(registry: Registry, value: Buffer | null)
 /** A whole number ≥ 1 given to `flag`, or a ConfigError. */
 export function parsePositiveInt(raw: string, flag: string): number {
   const n = Number(raw)
-  if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(n) || n < 1) throw new ConfigError(`${flag} must be a whole number ≥ 1, got "${raw}"`)
+  if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(n) || n < 1)
+    throw new ConfigError(`${flag} must be a whole number ≥ 1, got "${raw}"`)
   return n
 }
 
@@ -156,7 +167,11 @@ export function addTailCommands(program: Command, deps: TailCommandDeps = {}): v
         '<N bytes> when long), other values as text, tombstones as ∅; control characters are escaped. Prints new records only, ' +
         'unless --from-beginning. Stops on Ctrl-C (SIGINT/SIGTERM) or after --max records.',
     )
-    .option('--prefix <prefix>', "prefix of the topology's topic names (tests, replays)", env.NIGHTSHIFT_TOPIC_PREFIX ?? '')
+    .option(
+      '--prefix <prefix>',
+      "prefix of the topology's topic names (tests, replays)",
+      env.NIGHTSHIFT_TOPIC_PREFIX ?? '',
+    )
     .option('--from-beginning', 'print the records already on the topic first')
     .option('--max <n>', 'exit after printing this many records')
     .option('--log-level <level>', 'pino log level (stderr)', 'warn')
@@ -177,16 +192,26 @@ export function addTailCommands(program: Command, deps: TailCommandDeps = {}): v
  * Where printing starts, per partition: 0 with --from-beginning, else the end offsets now.
  * @throws ConfigError naming the topics under the prefix when `topic` does not exist.
  */
-async function startOffsets(settings: KafkaSettings, topic: string, prefix: string, fromBeginning: boolean): Promise<Map<number, bigint>> {
+async function startOffsets(
+  settings: KafkaSettings,
+  topic: string,
+  prefix: string,
+  fromBeginning: boolean,
+): Promise<Map<number, bigint>> {
   const admin = await KafkaAdmin.connect(settings)
   try {
     const topics = await admin.listTopics()
     if (!topics.includes(topic)) {
-      const known = topics.filter((t) => t.startsWith(prefix) && !t.startsWith('__')).map((t) => t.slice(prefix.length)).sort()
+      const known = topics
+        .filter((t) => t.startsWith(prefix) && !t.startsWith('__'))
+        .map((t) => t.slice(prefix.length))
+        .sort()
       const shown = known.length > 20 ? [...known.slice(0, 20), '…'] : known
       throw new ConfigError(
         `topic ${topic} does not exist; ` +
-          (known.length > 0 ? `topics${prefix ? ` under prefix "${prefix}"` : ''}: ${shown.join(', ')}` : `no topics${prefix ? ` under prefix "${prefix}"` : ''}: run \`nightshift topology apply\` (with the same --prefix)`),
+          (known.length > 0
+            ? `topics${prefix ? ` under prefix "${prefix}"` : ''}: ${shown.join(', ')}`
+            : `no topics${prefix ? ` under prefix "${prefix}"` : ''}: run \`nightshift topology apply\` (with the same --prefix)`),
       )
     }
     if (fromBeginning) return new Map()
@@ -200,7 +225,14 @@ async function startOffsets(settings: KafkaSettings, topic: string, prefix: stri
  * Follows `topic`, printing records at or past `startAt`, until `max` were printed, a
  * signal arrives, or decoding fails for a reason other than the record (registry down).
  */
-async function follow(settings: KafkaSettings, topic: string, startAt: ReadonlyMap<number, bigint>, max: number | undefined, print: (line: string) => void, registry: Registry): Promise<void> {
+async function follow(
+  settings: KafkaSettings,
+  topic: string,
+  startAt: ReadonlyMap<number, bigint>,
+  max: number | undefined,
+  print: (line: string) => void,
+  registry: Registry,
+): Promise<void> {
   let printed = 0
   let finished = false
   let finish: (err?: unknown) => void = () => undefined

@@ -26,7 +26,10 @@ export interface TopologyCommandDeps {
   progressStream?: { write(text: string): unknown; isTTY?: boolean }
 }
 
-function loadFiles(file: string | undefined, schemasDir: string | undefined): { schemas: SchemaSet; topology: TopicsFile } {
+function loadFiles(
+  file: string | undefined,
+  schemasDir: string | undefined,
+): { schemas: SchemaSet; topology: TopicsFile } {
   const schemas = SchemaSet.load(schemasDir)
   return { schemas, topology: loadTopicsFile(schemas, file === undefined ? TOPICS_FILE : path.resolve(file)) }
 }
@@ -44,27 +47,32 @@ export function formatApplyReport(report: ApplyReport, file: string, prefix: str
     `  existing ${report.existing.length} topic(s)${list(report.existing)}`,
   ]
   if (report.dryRun) {
-    lines.push(`  would register ${report.wouldRegister.length} subject(s) with ${SUBJECT_COMPATIBILITY} compatibility:`)
+    lines.push(
+      `  would register ${report.wouldRegister.length} subject(s) with ${SUBJECT_COMPATIBILITY} compatibility:`,
+    )
     for (const s of report.wouldRegister) lines.push(`    ${s.subject}  ${s.schema}`)
   } else {
     lines.push(`  registered ${report.registered.length} subject(s) with ${SUBJECT_COMPATIBILITY} compatibility:`)
     for (const s of report.registered) lines.push(`    ${s.subject}  ${s.schema}  id ${s.id}`)
   }
-  for (const d of report.drift) lines.push(`  warning: existing topic ${d.topic} left unchanged: ${d.differences.join('; ')}`)
+  for (const d of report.drift)
+    lines.push(`  warning: existing topic ${d.topic} left unchanged: ${d.differences.join('; ')}`)
   return lines.join('\n')
 }
 
 /** Adds the `topology` command group (`apply`, `validate`) to `program`. */
 export function addTopologyCommands(program: Command, deps: TopologyCommandDeps = {}): Command {
   const print = deps.print ?? ((text: string) => process.stdout.write(`${text}\n`))
-  const topology = program.command('topology').description('create the topics of topology/topics.yaml and register their schemas')
+  const topology = program
+    .command('topology')
+    .description('create the topics of topology/topics.yaml and register their schemas')
 
   /** `topology apply` and its short form `apply`: the same command. */
   const withApply = (command: Command) =>
     command
       .summary('create the missing topics and register their schemas')
       .description(
-        'create the missing topics and register each topic\'s schema under <prefix><topic>-value with BACKWARD compatibility, ' +
+        "create the missing topics and register each topic's schema under <prefix><topic>-value with BACKWARD compatibility, " +
           'against KAFKA_BROKERS / SCHEMA_REGISTRY_URL (default: the local stack). Safe to run again; existing topics are never changed, ' +
           'differences are reported.',
       )
@@ -76,13 +84,24 @@ export function addTopologyCommands(program: Command, deps: TopologyCommandDeps 
         const { schemas, topology: topics } = loadFiles(opts.file, deps.schemasDir)
         planTopology(topics, opts.prefix) // rejects a bad prefix before any connection
         const endpoints = endpointsFromEnv(deps.env)
-        const logger = deps.logger ?? createLogger({ level: opts.logLevel, pretty: process.stderr.isTTY === true, destination: 'stderr' })
+        const logger =
+          deps.logger ??
+          createLogger({ level: opts.logLevel, pretty: process.stderr.isTTY === true, destination: 'stderr' })
         const registry = new Registry(endpoints.registryUrl)
         if (!opts.dryRun) await registry.ping()
         const admin = await KafkaAdmin.connect({ brokers: endpoints.brokers, clientId: 'nightshift-topology', logger })
         try {
           const progress = createProgress(deps.progressStream ? { stream: deps.progressStream } : {})
-          const report = await applyTopology({ admin, registry, schemas, topology: topics, prefix: opts.prefix, logger, dryRun: opts.dryRun === true, progress })
+          const report = await applyTopology({
+            admin,
+            registry,
+            schemas,
+            topology: topics,
+            prefix: opts.prefix,
+            logger,
+            dryRun: opts.dryRun === true,
+            progress,
+          })
           // The summary comes after the last log line, not in the middle of them.
           await new Promise<void>((resolve) => logger.flush(() => resolve()))
           print(formatApplyReport(report, topics.file, opts.prefix))
@@ -102,7 +121,9 @@ export function addTopologyCommands(program: Command, deps: TopologyCommandDeps 
     .action((opts: { file?: string }) => {
       const { topology: topics } = loadFiles(opts.file, deps.schemasDir)
       const subjects = topics.topics.filter((t) => t.schema !== undefined).length
-      print(`${topics.file}: valid (${topics.topics.length} topics, ${subjects} with a schema, ${topics.actions.length} actions)`)
+      print(
+        `${topics.file}: valid (${topics.topics.length} topics, ${subjects} with a schema, ${topics.actions.length} actions)`,
+      )
     })
 
   return topology

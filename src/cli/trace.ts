@@ -43,7 +43,11 @@ export type TraceRecord = TracePosition &
     | { role: 'outcomes'; value: ActionOutcomeRecord }
     | { role: 'sloEvents'; value: SloEventRecord }
     /** `original`: the dead-lettered record, decoded. */
-    | { role: 'dlq'; value: DeadLetterRecord; original: { role: TraceRole; fingerprint: string; startsAt: string; status: string } }
+    | {
+        role: 'dlq'
+        value: DeadLetterRecord
+        original: { role: TraceRole; fingerprint: string; startsAt: string; status: string }
+      }
   )
 
 export type TraceRole = TraceRecord['role']
@@ -159,7 +163,9 @@ export function traceEvents(records: readonly TraceRecord[]): TraceEvent[] {
   const reasonFor = (role: TraceRole, alert: AlertRecord): string | undefined => {
     const explained = EXPLAINED_BY_DECISION.find((e) => e.role === role)
     if (!explained) return undefined
-    const decision = decisions.get(decisionKey(explained.stage, explained.kind, alert.startsAt, alert.status))?.find((d) => !used.has(d))
+    const decision = decisions
+      .get(decisionKey(explained.stage, explained.kind, alert.startsAt, alert.status))
+      ?.find((d) => !used.has(d))
     if (!decision) return undefined
     used.add(decision)
     return decision.value.reason
@@ -176,42 +182,79 @@ export function traceEvents(records: readonly TraceRecord[]): TraceEvent[] {
     switch (r.role) {
       case 'raw': {
         const a = r.value
-        push(r, { stage: 'ingest', kind: 'received', startsAt: a.startsAt, status: a.status, text: `received (${a.status}, startsAt ${a.startsAt}) on ${on}` })
+        push(r, {
+          stage: 'ingest',
+          kind: 'received',
+          startsAt: a.startsAt,
+          status: a.status,
+          text: `received (${a.status}, startsAt ${a.startsAt}) on ${on}`,
+        })
         break
       }
       case 'deduped': {
         const a = r.value
-        push(r, { stage: 'dedup', kind: 'forwarded', startsAt: a.startsAt, status: a.status, text: `deduped: forwarded (${a.status}) to ${on}` })
+        push(r, {
+          stage: 'dedup',
+          kind: 'forwarded',
+          startsAt: a.startsAt,
+          status: a.status,
+          text: `deduped: forwarded (${a.status}) to ${on}`,
+        })
         break
       }
       case 'enriched': {
         const e = r.value
         const base = { stage: 'enrich' as const, startsAt: e.alert.startsAt, status: e.alert.status }
         if (e.service === null) {
-          const reason = reasonFor('enriched', e.alert) ?? 'no catalog service matched the alert\'s labels'
+          const reason = reasonFor('enriched', e.alert) ?? "no catalog service matched the alert's labels"
           push(r, { ...base, kind: 'unowned', reason, text: `enriched: unowned (team ${e.team}) — ${reason}` })
         } else {
-          const parts = [`team ${e.team}`, `service ${e.service}`, ...(e.tier ? [`tier ${e.tier}`] : []), ...(e.slo ? [`slo ${e.slo}`] : [])]
+          const parts = [
+            `team ${e.team}`,
+            `service ${e.service}`,
+            ...(e.tier ? [`tier ${e.tier}`] : []),
+            ...(e.slo ? [`slo ${e.slo}`] : []),
+          ]
           push(r, { ...base, kind: 'enriched', text: `enriched: ${parts.join(', ')}` })
         }
         break
       }
       case 'admitted': {
         const a = r.value.alert
-        push(r, { stage: 'ratelimit', kind: 'admitted', startsAt: a.startsAt, status: a.status, text: `admitted (${a.status}) to ${on}` })
+        push(r, {
+          stage: 'ratelimit',
+          kind: 'admitted',
+          startsAt: a.startsAt,
+          status: a.status,
+          text: `admitted (${a.status}) to ${on}`,
+        })
         break
       }
       case 'throttled': {
         const a = r.value.alert
         const by = r.value.throttledBy ?? 'a rate limit'
         const reason = reasonFor('throttled', a) ?? `over the limit ${by}`
-        push(r, { stage: 'ratelimit', kind: 'throttled', startsAt: a.startsAt, status: a.status, reason: `throttled by ${by} — ${reason}`, text: `throttled by ${by} — ${reason}` })
+        push(r, {
+          stage: 'ratelimit',
+          kind: 'throttled',
+          startsAt: a.startsAt,
+          status: a.status,
+          reason: `throttled by ${by} — ${reason}`,
+          text: `throttled by ${by} — ${reason}`,
+        })
         break
       }
       case 'unrouted': {
         const a = r.value.alert
         const reason = reasonFor('unrouted', a) ?? 'no route with an action matched the alert'
-        push(r, { stage: 'route', kind: 'unrouted', startsAt: a.startsAt, status: a.status, reason, text: `unrouted — ${reason}` })
+        push(r, {
+          stage: 'route',
+          kind: 'unrouted',
+          startsAt: a.startsAt,
+          status: a.status,
+          reason,
+          text: `unrouted — ${reason}`,
+        })
         break
       }
       case 'action': {
@@ -220,9 +263,24 @@ export function traceEvents(records: readonly TraceRecord[]): TraceEvent[] {
         const dry = q.dryRun ? ', dry run' : ''
         if (q.params.escalatedFrom !== undefined) {
           const reason = q.params.reason ?? 'no reason given'
-          push(r, { stage: 'action', kind: 'escalated', action: q.action, startsAt: a.startsAt, status: a.status, reason, text: `escalated from ${q.params.escalatedFrom} → ${on}: ${reason} (idempotency key ${q.idempotencyKey}${dry})` })
+          push(r, {
+            stage: 'action',
+            kind: 'escalated',
+            action: q.action,
+            startsAt: a.startsAt,
+            status: a.status,
+            reason,
+            text: `escalated from ${q.params.escalatedFrom} → ${on}: ${reason} (idempotency key ${q.idempotencyKey}${dry})`,
+          })
         } else {
-          push(r, { stage: 'route', kind: 'routed', action: q.action, startsAt: a.startsAt, status: a.status, text: `routed (${a.status}) by ${q.route} → ${on} (idempotency key ${q.idempotencyKey}${dry})` })
+          push(r, {
+            stage: 'route',
+            kind: 'routed',
+            action: q.action,
+            startsAt: a.startsAt,
+            status: a.status,
+            text: `routed (${a.status}) by ${q.route} → ${on} (idempotency key ${q.idempotencyKey}${dry})`,
+          })
         }
         break
       }
@@ -233,31 +291,70 @@ export function traceEvents(records: readonly TraceRecord[]): TraceEvent[] {
         const escalated = o.escalatedTo ? `; escalated to ${o.escalatedTo}` : ''
         // A resolved notification that runs (page's onResolved: run) has its own key.
         const status = o.idempotencyKey.endsWith('#resolved') ? 'resolved' : 'firing'
-        push(r, { stage: 'action', kind: 'outcome', action: o.action, outcome: o.status, startsAt: o.startsAt, status, ...(o.detail ? { reason: o.detail } : {}), text: `action ${o.action}: ${o.status}${attempts}${detail}${escalated}` })
+        push(r, {
+          stage: 'action',
+          kind: 'outcome',
+          action: o.action,
+          outcome: o.status,
+          startsAt: o.startsAt,
+          status,
+          ...(o.detail ? { reason: o.detail } : {}),
+          text: `action ${o.action}: ${o.status}${attempts}${detail}${escalated}`,
+        })
         break
       }
       case 'sloEvents': {
         const s = r.value
         if (s.kind === 'alert') {
-          push(r, { stage: 'slo', kind: 'slo_alert', startsAt: s.startsAt, status: s.status, text: `charged to SLO ${s.slo} (${s.status})` })
+          push(r, {
+            stage: 'slo',
+            kind: 'slo_alert',
+            startsAt: s.startsAt,
+            status: s.status,
+            text: `charged to SLO ${s.slo} (${s.status})`,
+          })
         } else {
-          push(r, { stage: 'slo', kind: 'slo_outcome', action: s.action ?? undefined, outcome: s.status, startsAt: s.startsAt, status: 'firing', text: `remediation recorded against SLO ${s.slo}: ${s.action ?? 'an action'} ${s.status}` })
+          push(r, {
+            stage: 'slo',
+            kind: 'slo_outcome',
+            action: s.action ?? undefined,
+            outcome: s.status,
+            startsAt: s.startsAt,
+            status: 'firing',
+            text: `remediation recorded against SLO ${s.slo}: ${s.action ?? 'an action'} ${s.status}`,
+          })
         }
         break
       }
       case 'dlq': {
         const d = r.value
         const from = d.source ? ` (from ${d.source.topic} ${d.source.partition}:${d.source.offset})` : ''
-        push(r, { stage: 'dlq', kind: 'dead_letter', startsAt: r.original.startsAt, status: r.original.status, reason: d.errorMessage, text: `dead-lettered by ${d.stage}${from}: ${d.errorCode} — ${d.errorMessage}` })
+        push(r, {
+          stage: 'dlq',
+          kind: 'dead_letter',
+          startsAt: r.original.startsAt,
+          status: r.original.status,
+          reason: d.errorMessage,
+          text: `dead-lettered by ${d.stage}${from}: ${d.errorCode} — ${d.errorMessage}`,
+        })
         break
       }
       case 'decisions': {
         if (used.has(r)) break
         const d = r.value
         // Decision.stage is a StageName: `actions` is the action workers' stage here.
-        const stage: TraceStage = d.stage === 'actions' ? 'action' : (TRACE_STAGES as readonly string[]).includes(d.stage) ? (d.stage as TraceStage) : 'route'
+        const stage: TraceStage =
+          d.stage === 'actions'
+            ? 'action'
+            : (TRACE_STAGES as readonly string[]).includes(d.stage)
+              ? (d.stage as TraceStage)
+              : 'route'
         const text =
-          d.stage === 'dedup' ? `dropped by dedup: ${d.kind} (${d.status}) — ${d.reason}` : d.stage === 'enrich' && d.kind === 'unowned' ? `unowned — ${d.reason}` : `${d.stage}: ${d.kind} — ${d.reason}`
+          d.stage === 'dedup'
+            ? `dropped by dedup: ${d.kind} (${d.status}) — ${d.reason}`
+            : d.stage === 'enrich' && d.kind === 'unowned'
+              ? `unowned — ${d.reason}`
+              : `${d.stage}: ${d.kind} — ${d.reason}`
         push(r, { stage, kind: d.kind, startsAt: d.startsAt, status: d.status, reason: d.reason, text })
         break
       }
@@ -320,17 +417,26 @@ export function traceVerdict(startsAt: string, episodeEvents: readonly TraceEven
   const furthest = events
     .map((e) => e.stage)
     .filter((s) => s !== 'slo' && s !== 'dlq')
-    .reduce<TraceStage | 'none'>((best, s) => (best === 'none' || STAGE_RANK.get(s)! > STAGE_RANK.get(best)! ? s : best), 'none')
+    .reduce<TraceStage | 'none'>(
+      (best, s) => (best === 'none' || STAGE_RANK.get(s)! > STAGE_RANK.get(best)! ? s : best),
+      'none',
+    )
   const verdict = (fired: boolean, text: string): TraceVerdict => ({ startsAt, fired, furthest, text })
   const only = firing.length === 0 ? ' Only resolved notifications of this episode were found.' : ''
-  const dead = of('dead_letter').map((e) => ` A record of it was dead-lettered: ${e.reason ?? 'see nightshift.dlq'}.`).join('')
+  const dead = of('dead_letter')
+    .map((e) => ` A record of it was dead-lettered: ${e.reason ?? 'see nightshift.dlq'}.`)
+    .join('')
 
   if (succeeded.length > 0) {
     const others = outcomes.filter((e) => e.outcome !== 'succeeded').map((e) => `${e.action} ${e.outcome}`)
-    return verdict(true, `It fired: ${succeeded.map((e) => `action ${e.action} succeeded`).join(', ')}${others.length > 0 ? ` (also: ${others.join(', ')})` : ''}.${dead}`)
+    return verdict(
+      true,
+      `It fired: ${succeeded.map((e) => `action ${e.action} succeeded`).join(', ')}${others.length > 0 ? ` (also: ${others.join(', ')})` : ''}.${dead}`,
+    )
   }
   const no = `No action succeeded for episode ${startsAt}.`
-  const stopped = (where: string, why: string) => verdict(false, `${no} Furthest stage: ${where}. Why: ${why}.${only}${dead}`)
+  const stopped = (where: string, why: string) =>
+    verdict(false, `${no} Furthest stage: ${where}. Why: ${why}.${only}${dead}`)
 
   if (outcomes.length > 0) {
     const byAction = new Map<string, TraceEvent>()
@@ -347,21 +453,35 @@ export function traceVerdict(startsAt: string, episodeEvents: readonly TraceEven
   }
   const routeProblem = events.find((e) => e.stage === 'route' && e.kind !== 'routed')
   const unowned = of('unowned')[0]
-  const ownerNote = unowned ? ` The alert was unowned (${unowned.reason ?? 'no catalog service matched'}), which routes matching team or service labels do not see.` : ''
+  const ownerNote = unowned
+    ? ` The alert was unowned (${unowned.reason ?? 'no catalog service matched'}), which routes matching team or service labels do not see.`
+    : ''
   if (routeProblem) {
-    const why = routeProblem.kind === 'unrouted' ? `unrouted — ${routeProblem.reason ?? 'no route with an action matched'}` : `${routeProblem.kind} — ${routeProblem.reason ?? ''}`
+    const why =
+      routeProblem.kind === 'unrouted'
+        ? `unrouted — ${routeProblem.reason ?? 'no route with an action matched'}`
+        : `${routeProblem.kind} — ${routeProblem.reason ?? ''}`
     return verdict(false, `${no} Furthest stage: route. Why: ${why}.${ownerNote}${only}${dead}`)
   }
   const throttled = of('throttled')[0]
   if (throttled) return stopped('rate limit', throttled.reason ?? 'throttled')
-  if (of('admitted').length > 0) return stopped('rate limit (admitted)', `not routed yet: the route stage is not running or is behind${ownerNote ? `;${ownerNote.slice(0, -1)}` : ''}`)
+  if (of('admitted').length > 0)
+    return stopped(
+      'rate limit (admitted)',
+      `not routed yet: the route stage is not running or is behind${ownerNote ? `;${ownerNote.slice(0, -1)}` : ''}`,
+    )
   if (of('enriched').length > 0 || unowned) {
-    return stopped(`enrich${unowned ? ' (unowned)' : ''}`, 'not through the rate limit yet: the ratelimit stage is not running or is behind')
+    return stopped(
+      `enrich${unowned ? ' (unowned)' : ''}`,
+      'not through the rate limit yet: the ratelimit stage is not running or is behind',
+    )
   }
   const dropped = events.find((e) => e.stage === 'dedup' && e.kind !== 'forwarded')
-  if (of('forwarded').length > 0) return stopped('dedup (forwarded)', 'not enriched yet: the enrich stage is not running or is behind')
+  if (of('forwarded').length > 0)
+    return stopped('dedup (forwarded)', 'not enriched yet: the enrich stage is not running or is behind')
   if (dropped) return stopped('dedup', `dropped by dedup as ${dropped.kind} — ${dropped.reason ?? ''}`)
-  if (of('received').length > 0) return stopped('ingest (alerts.raw)', 'not through dedup yet: the dedup stage is not running or is behind')
+  if (of('received').length > 0)
+    return stopped('ingest (alerts.raw)', 'not through dedup yet: the dedup stage is not running or is behind')
   return verdict(false, `${no} It was never received on alerts.raw in the topics read.${dead}`)
 }
 
@@ -373,7 +493,9 @@ function iso(ms: number): string {
 export function formatTrace(fingerprint: string, prefix: string, events: readonly TraceEvent[]): string {
   const episodes = traceEpisodes(events)
   const width = Math.max(...TRACE_STAGES.map((s) => s.length))
-  const lines = [`trace of ${fingerprint}${prefix ? ` (prefix ${prefix})` : ''}: ${plural(events.length, 'record')}, ${plural(episodes.length, 'episode')}`]
+  const lines = [
+    `trace of ${fingerprint}${prefix ? ` (prefix ${prefix})` : ''}: ${plural(events.length, 'record')}, ${plural(episodes.length, 'episode')}`,
+  ]
   for (const { startsAt, events: list } of episodes) {
     lines.push('')
     if (episodes.length > 1) lines.push(`episode startsAt ${startsAt}`)
@@ -393,7 +515,10 @@ export interface TraceCommandDeps {
 }
 
 /** The topics a trace reads under `prefix`, by role; action topics are every existing `actions.<name>`. */
-export async function traceTopics(settings: KafkaSettings, prefix: string): Promise<Array<{ role: TraceRole; topic: string }>> {
+export async function traceTopics(
+  settings: KafkaSettings,
+  prefix: string,
+): Promise<Array<{ role: TraceRole; topic: string }>> {
   const names = topicNames(prefix)
   const admin = await KafkaAdmin.connect(settings)
   let existing: string[]
@@ -404,7 +529,20 @@ export async function traceTopics(settings: KafkaSettings, prefix: string): Prom
   }
   const actionPrefix = `${prefix}${actionTopic('')}`
   const actions = existing.filter((t) => t.startsWith(actionPrefix) && t !== names.outcomes).sort()
-  const fixed: Array<{ role: TraceRole; topic: string }> = (['raw', 'deduped', 'enriched', 'admitted', 'throttled', 'unrouted', 'decisions', 'outcomes', 'sloEvents', 'dlq'] as const).map((role) => ({ role, topic: names[role] }))
+  const fixed: Array<{ role: TraceRole; topic: string }> = (
+    [
+      'raw',
+      'deduped',
+      'enriched',
+      'admitted',
+      'throttled',
+      'unrouted',
+      'decisions',
+      'outcomes',
+      'sloEvents',
+      'dlq',
+    ] as const
+  ).map((role) => ({ role, topic: names[role] }))
   return [...fixed, ...actions.map((topic) => ({ role: 'action' as const, topic }))]
 }
 
@@ -413,11 +551,22 @@ export async function traceTopics(settings: KafkaSettings, prefix: string): Prom
  * counted in `undecodable` (logged), not dropped silently; dead letters whose original
  * does not decode (webhook bodies, bytes of another format) are not the alert's.
  */
-async function matching(registry: Registry, role: TraceRole, records: InRecord[], fingerprint: string, undecodable: InRecord[]): Promise<TraceRecord[]> {
+async function matching(
+  registry: Registry,
+  role: TraceRole,
+  records: InRecord[],
+  fingerprint: string,
+  undecodable: InRecord[],
+): Promise<TraceRecord[]> {
   const out: TraceRecord[] = []
   for (const record of records) {
     if (record.value === null) continue
-    const position: TracePosition = { topic: record.topic, partition: record.partition, offset: record.offset, timestamp: Number(record.timestamp) }
+    const position: TracePosition = {
+      topic: record.topic,
+      partition: record.partition,
+      offset: record.offset,
+      timestamp: Number(record.timestamp),
+    }
     let value: unknown
     try {
       value = await registry.decode(record.value)
@@ -438,7 +587,12 @@ async function matching(registry: Registry, role: TraceRole, records: InRecord[]
       })
       if (original === undefined || fingerprintOf(originalRole, original) !== fingerprint) continue
       const alert = alertOf(originalRole, original)
-      out.push({ ...position, role, value: letter, original: { role: originalRole, fingerprint, startsAt: alert?.startsAt ?? '?', status: alert?.status ?? '?' } })
+      out.push({
+        ...position,
+        role,
+        value: letter,
+        original: { role: originalRole, fingerprint, startsAt: alert?.startsAt ?? '?', status: alert?.status ?? '?' },
+      })
       continue
     }
     if (fingerprintOf(role, value) === fingerprint) out.push({ ...position, role, value } as TraceRecord)
@@ -449,14 +603,30 @@ async function matching(registry: Registry, role: TraceRole, records: InRecord[]
 /** The role of a (prefixed) topic name, for dead letters' sources. */
 function roleOfTopic(topic: string): Exclude<TraceRole, 'dlq'> | undefined {
   for (const [role, name] of Object.entries(TOPICS)) {
-    if (topic.endsWith(name) && ['raw', 'deduped', 'enriched', 'admitted', 'throttled', 'unrouted', 'decisions', 'outcomes', 'sloEvents'].includes(role)) {
+    if (
+      topic.endsWith(name) &&
+      [
+        'raw',
+        'deduped',
+        'enriched',
+        'admitted',
+        'throttled',
+        'unrouted',
+        'decisions',
+        'outcomes',
+        'sloEvents',
+      ].includes(role)
+    ) {
       return role as Exclude<TraceRole, 'dlq'>
     }
   }
   return /(^|\.)actions\.[a-z][a-z0-9-]*$/.test(topic) ? 'action' : undefined
 }
 
-function alertOf(role: Exclude<TraceRole, 'dlq'>, value: unknown): Pick<AlertRecord, 'startsAt' | 'status'> | undefined {
+function alertOf(
+  role: Exclude<TraceRole, 'dlq'>,
+  value: unknown,
+): Pick<AlertRecord, 'startsAt' | 'status'> | undefined {
   switch (role) {
     case 'raw':
     case 'deduped':
@@ -486,16 +656,24 @@ export function addTraceCommands(cli: Command, deps: TraceCommandDeps = {}): voi
     .action(async (fingerprint: string, opts: { prefix: string; json?: boolean; logLevel: string }) => {
       if (fingerprint.trim() === '') throw new ConfigError('trace: the fingerprint is empty')
       const endpoints = endpointsFromEnv(deps.env ?? process.env)
-      const logger = (deps.logger ?? createLogger({ level: opts.logLevel, destination: 'stderr' })).child({ module: 'trace' })
+      const logger = (deps.logger ?? createLogger({ level: opts.logLevel, destination: 'stderr' })).child({
+        module: 'trace',
+      })
       const settings: KafkaSettings = { brokers: endpoints.brokers, clientId: 'nightshift-cli', logger }
       const registry = new Registry(endpoints.registryUrl)
       const topics = await traceTopics(settings, opts.prefix)
       const undecodable: InRecord[] = []
       const read = { ...(deps.readTimeoutMs === undefined ? {} : { timeoutMs: deps.readTimeoutMs }) }
       const found = await Promise.all(
-        topics.map(async ({ role, topic }) => matching(registry, role, await readTopicToBarrier(settings, topic, read), fingerprint, undecodable)),
+        topics.map(async ({ role, topic }) =>
+          matching(registry, role, await readTopicToBarrier(settings, topic, read), fingerprint, undecodable),
+        ),
       )
-      for (const r of undecodable) logger.warn({ topic: r.topic, partition: r.partition, offset: r.offset }, 'record does not decode; left out of the trace')
+      for (const r of undecodable)
+        logger.warn(
+          { topic: r.topic, partition: r.partition, offset: r.offset },
+          'record does not decode; left out of the trace',
+        )
       const records = found.flat()
       if (records.length === 0) {
         throw new NightshiftError(
@@ -510,6 +688,7 @@ export function addTraceCommands(cli: Command, deps: TraceCommandDeps = {}): voi
         return
       }
       print(formatTrace(fingerprint, opts.prefix, events))
-      if (undecodable.length > 0) print(`(${plural(undecodable.length, 'record')} did not decode and were left out; see the log)`)
+      if (undecodable.length > 0)
+        print(`(${plural(undecodable.length, 'record')} did not decode and were left out; see the log)`)
     })
 }

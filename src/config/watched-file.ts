@@ -15,9 +15,24 @@ export interface ConfigMetrics {
 export function createConfigMetrics(registry: Registry): ConfigMetrics {
   const registers = [registry]
   return {
-    reloads: new Counter({ name: 'nightshift_config_reloads_total', help: 'Reloads of a watched config file, by result (ok, rejected).', labelNames: ['file', 'result'], registers }),
-    valid: new Gauge({ name: 'nightshift_config_last_reload_ok', help: '1 when the last edit of the file was accepted, 0 when it was rejected (the last good version runs).', labelNames: ['file'], registers }),
-    loadedAt: new Gauge({ name: 'nightshift_config_loaded_timestamp_seconds', help: 'When the running version of the file was loaded.', labelNames: ['file'], registers }),
+    reloads: new Counter({
+      name: 'nightshift_config_reloads_total',
+      help: 'Reloads of a watched config file, by result (ok, rejected).',
+      labelNames: ['file', 'result'],
+      registers,
+    }),
+    valid: new Gauge({
+      name: 'nightshift_config_last_reload_ok',
+      help: '1 when the last edit of the file was accepted, 0 when it was rejected (the last good version runs).',
+      labelNames: ['file'],
+      registers,
+    }),
+    loadedAt: new Gauge({
+      name: 'nightshift_config_loaded_timestamp_seconds',
+      help: 'When the running version of the file was loaded.',
+      labelNames: ['file'],
+      registers,
+    }),
   }
 }
 

@@ -31,7 +31,9 @@ export function parseYaml(text: string, name: string): unknown {
   if (first) {
     const pos = first.linePos?.[0]
     const reason = (first.message.split('\n')[0] ?? first.message).replace(/ at line \d+, column \d+:?$/, '')
-    throw new ConfigError(`${name}:${pos ? ` line ${pos.line}, column ${pos.col}:` : ''} invalid YAML: ${reason}`, { cause: first })
+    throw new ConfigError(`${name}:${pos ? ` line ${pos.line}, column ${pos.col}:` : ''} invalid YAML: ${reason}`, {
+      cause: first,
+    })
   }
   return doc.toJS() as unknown
 }
@@ -79,16 +81,24 @@ export interface YamlFormat<T> {
  * `additionalProperties: false` on every object, so unknown keys are rejected.
  * @param emptyMeans what an empty file lacks, for the error ("the keys services")
  */
-export function yamlFormat<T>(schema: object, options: { emptyMeans: string; patternMeans?: Readonly<Record<string, string>> }): YamlFormat<T> {
+export function yamlFormat<T>(
+  schema: object,
+  options: { emptyMeans: string; patternMeans?: Readonly<Record<string, string>> },
+): YamlFormat<T> {
   const ajv = new Ajv({ allErrors: true, verbose: true, allowUnionTypes: true, strict: true })
   const validate: ValidateFunction<T> = ajv.compile<T>(schema)
   return {
     parse(text, file) {
       const name = displayName(file)
       const data = parseYaml(text, name)
-      if (data === null || data === undefined) throw new ConfigError(`${name}: the file is empty; expected ${options.emptyMeans}`)
+      if (data === null || data === undefined)
+        throw new ConfigError(`${name}: the file is empty; expected ${options.emptyMeans}`)
       if (!validate(data)) {
-        const problems = [...new Set((validate.errors ?? []).map((e) => describeAjvError(e, options.patternMeans)).filter((p) => p.length > 0))]
+        const problems = [
+          ...new Set(
+            (validate.errors ?? []).map((e) => describeAjvError(e, options.patternMeans)).filter((p) => p.length > 0),
+          ),
+        ]
         throw new ConfigError(problems.map((p) => `${name}: ${p}`).join('\n'))
       }
       return data

@@ -66,7 +66,18 @@ export interface ActionRequestRecord {
   gate?: { minBudgetRemaining: number | null; maxBurnRate: number | null; burnWindow: string | null } | null
 }
 
-export type OutcomeStatus = 'succeeded' | 'failed' | 'timed_out' | 'skipped_duplicate' | 'circuit_open' | 'cancelled_resolved' | 'dry_run' | 'skipped_paused' | 'gated' | 'error' | 'not_effective'
+export type OutcomeStatus =
+  | 'succeeded'
+  | 'failed'
+  | 'timed_out'
+  | 'skipped_duplicate'
+  | 'circuit_open'
+  | 'cancelled_resolved'
+  | 'dry_run'
+  | 'skipped_paused'
+  | 'gated'
+  | 'error'
+  | 'not_effective'
 
 /** What became of one action request (schemas/action-outcome.avsc). */
 export interface ActionOutcomeRecord {

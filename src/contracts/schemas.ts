@@ -27,7 +27,10 @@ export class SchemaSet {
   /** Loads every `*.avsc` of `dir`; a duplicate or unnamed type is a ConfigError naming the file. */
   static load(dir: string = SCHEMA_DIR): SchemaSet {
     const byName = new Map<string, { file: string; schema: AvroSchema }>()
-    for (const file of fs.readdirSync(dir).filter((f) => f.endsWith('.avsc')).sort()) {
+    for (const file of fs
+      .readdirSync(dir)
+      .filter((f) => f.endsWith('.avsc'))
+      .sort()) {
       const full = path.join(dir, file)
       let schema: AvroSchema
       try {
@@ -72,7 +75,9 @@ export class SchemaSet {
     try {
       return avro.Type.forSchema(this.resolve(full) as avro.Schema)
     } catch (cause) {
-      throw new ConfigError(`${this.byName.get(full)!.file}: invalid Avro schema: ${(cause as Error).message}`, { cause })
+      throw new ConfigError(`${this.byName.get(full)!.file}: invalid Avro schema: ${(cause as Error).message}`, {
+        cause,
+      })
     }
   }
 
@@ -90,16 +95,24 @@ export class SchemaSet {
     const out: { [key: string]: Json } = { ...node }
     let ns = namespace
     if (typeof node.name === 'string' && (node.type === 'record' || node.type === 'enum' || node.type === 'fixed')) {
-      ns = typeof node.namespace === 'string' ? node.namespace : node.name.includes('.') ? node.name.slice(0, node.name.lastIndexOf('.')) : namespace
+      ns =
+        typeof node.namespace === 'string'
+          ? node.namespace
+          : node.name.includes('.')
+            ? node.name.slice(0, node.name.lastIndexOf('.'))
+            : namespace
       const full = qualify(node.name, ns)
       defined.add(full)
       // Pin the namespace so an inlined type keeps its own, wherever it lands.
       if (ns && !node.name.includes('.')) out.namespace = ns
     }
     if (node.type !== undefined && typeof node.type !== 'string') out.type = this.inline(node.type, ns, defined)
-    else if (typeof node.type === 'string' && !['record', 'enum', 'fixed', 'array', 'map'].includes(node.type)) out.type = this.inline(node.type, ns, defined)
+    else if (typeof node.type === 'string' && !['record', 'enum', 'fixed', 'array', 'map'].includes(node.type))
+      out.type = this.inline(node.type, ns, defined)
     if (Array.isArray(node.fields)) {
-      out.fields = node.fields.map((f) => (f && typeof f === 'object' && !Array.isArray(f) ? { ...f, type: this.inline(f.type as Json, ns, defined) } : f))
+      out.fields = node.fields.map((f) =>
+        f && typeof f === 'object' && !Array.isArray(f) ? { ...f, type: this.inline(f.type as Json, ns, defined) } : f,
+      )
     }
     if (node.items !== undefined) out.items = this.inline(node.items, ns, defined)
     if (node.values !== undefined) out.values = this.inline(node.values, ns, defined)

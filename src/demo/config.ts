@@ -28,9 +28,14 @@ export function writeDemoConfig(dir: string, o: DemoConfigOptions): string {
   fs.mkdirSync(dir, { recursive: true })
   fs.copyFileSync(path.join(SHIPPED, 'topics.yaml'), path.join(dir, 'topics.yaml'))
 
-  const limits = parse(fs.readFileSync(path.join(SHIPPED, 'limits.yaml'), 'utf8')) as { teams?: Record<string, unknown> }
+  const limits = parse(fs.readFileSync(path.join(SHIPPED, 'limits.yaml'), 'utf8')) as {
+    teams?: Record<string, unknown>
+  }
   limits.teams = { ...(limits.teams ?? {}), [DEMO_TEAM]: { alert: { rate: '600/1h', burst: 100 } } }
-  fs.writeFileSync(path.join(dir, 'limits.yaml'), `# The shipped limits, and room for the demo team.\n${stringify(limits)}`)
+  fs.writeFileSync(
+    path.join(dir, 'limits.yaml'),
+    `# The shipped limits, and room for the demo team.\n${stringify(limits)}`,
+  )
 
   const files: Record<string, unknown> = {
     'catalog.yaml': {
@@ -68,7 +73,13 @@ export function writeDemoConfig(dir: string, o: DemoConfigOptions): string {
             name: DEMO_ROUTE,
             matchers: [`service="${DEMO_SERVICE}"`, `alertname="${DEMO_ALERT}"`],
             action: 'log-level',
-            params: { url: '{{ endpoints.admin }}/loggers', logger: DEMO_LOGGER, level: 'DEBUG', duration: o.raiseFor, alert: '{{ labels.alertname }}' },
+            params: {
+              url: '{{ endpoints.admin }}/loggers',
+              logger: DEMO_LOGGER,
+              level: 'DEBUG',
+              duration: o.raiseFor,
+              alert: '{{ labels.alertname }}',
+            },
           },
         ],
       },
@@ -77,12 +88,22 @@ export function writeDemoConfig(dir: string, o: DemoConfigOptions): string {
       dryRun: false,
       artifactsDir: o.artifactsDir,
       notEffectiveWindow: '30m',
-      defaults: { timeout: '10s', maxAttempts: 3, backoff: { initial: '500ms', max: '5s' }, concurrency: 4, perServiceConcurrency: 2, escalateTo: null },
+      defaults: {
+        timeout: '10s',
+        maxAttempts: 3,
+        backoff: { initial: '500ms', max: '5s' },
+        concurrency: 4,
+        perServiceConcurrency: 2,
+        escalateTo: null,
+      },
       actions: { 'log-level': { config: { flavour: 'spring', defaultDuration: o.raiseFor, maxDuration: '1h' } } },
     },
   }
   for (const [file, content] of Object.entries(files)) {
-    fs.writeFileSync(path.join(dir, file), `# Written by the Nightshift demo (src/demo/config.ts).\n${stringify(content)}`)
+    fs.writeFileSync(
+      path.join(dir, file),
+      `# Written by the Nightshift demo (src/demo/config.ts).\n${stringify(content)}`,
+    )
   }
   return dir
 }

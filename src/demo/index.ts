@@ -69,7 +69,8 @@ export async function startDemo(o: DemoOptions): Promise<RunningDemo> {
   const registry = new Registry(o.endpoints.registryUrl)
   const stops: Array<() => Promise<void>> = []
   const stop = async () => {
-    for (const s of stops.splice(0).reverse()) await s().catch((err: unknown) => o.logger.warn({ err }, 'demo: stopping a part failed'))
+    for (const s of stops.splice(0).reverse())
+      await s().catch((err: unknown) => o.logger.warn({ err }, 'demo: stopping a part failed'))
   }
 
   try {
@@ -77,7 +78,15 @@ export async function startDemo(o: DemoOptions): Promise<RunningDemo> {
     await registry.ping()
     const admin = await KafkaAdmin.connect(kafka)
     try {
-      await applyTopology({ admin, registry, schemas, topology: loadTopicsFile(schemas), prefix, logger: o.logger, progress })
+      await applyTopology({
+        admin,
+        registry,
+        schemas,
+        topology: loadTopicsFile(schemas),
+        prefix,
+        logger: o.logger,
+        progress,
+      })
     } finally {
       await admin.disconnect()
     }
@@ -87,20 +96,30 @@ export async function startDemo(o: DemoOptions): Promise<RunningDemo> {
     stops.push(() => service.close())
     progress.done(`demo-checkout at ${service.url} (metrics at /metrics, admin API at /actuator)`)
 
-    const configDir = writeDemoConfig(path.join(dir, 'config'), { serviceUrl: service.url, raiseFor, artifactsDir: path.join(dir, 'artifacts') })
+    const configDir = writeDemoConfig(path.join(dir, 'config'), {
+      serviceUrl: service.url,
+      raiseFor,
+      artifactsDir: path.join(dir, 'artifacts'),
+    })
     progress.step('starting Nightshift: every stage, the webhook and the action workers')
     const app = buildApp({
       endpoints: o.endpoints,
       logger: o.logger,
       prefix,
       configDir,
-      http: { host: o.http?.host ?? '127.0.0.1', port: o.http?.port ?? 0, ...(o.webhookToken ? { auth: { bearerToken: o.webhookToken } } : {}) },
+      http: {
+        host: o.http?.host ?? '127.0.0.1',
+        port: o.http?.port ?? 0,
+        ...(o.webhookToken ? { auth: { bearerToken: o.webhookToken } } : {}),
+      },
       ...(o.sessionTimeoutMs ? { sessionTimeoutMs: o.sessionTimeoutMs } : {}),
     })
     stops.push(() => app.stop())
     await app.start()
     const address = app.httpAddress()!
-    progress.done(`Nightshift ready: webhook ${address}/webhook/alertmanager, SLO page ${address}/slo (config: ${configDir})`)
+    progress.done(
+      `Nightshift ready: webhook ${address}/webhook/alertmanager, SLO page ${address}/slo (config: ${configDir})`,
+    )
 
     progress.step('starting Prometheus and Alertmanager')
     const observability = await startObservability({
@@ -112,7 +131,9 @@ export async function startDemo(o: DemoOptions): Promise<RunningDemo> {
       logger: o.logger,
     })
     stops.push(() => observability.stop())
-    progress.done(`Prometheus ${observability.prometheusUrl}, Alertmanager ${observability.alertmanagerUrl} (configs and logs in ${dir})`)
+    progress.done(
+      `Prometheus ${observability.prometheusUrl}, Alertmanager ${observability.alertmanagerUrl} (configs and logs in ${dir})`,
+    )
 
     return { app, service, observability, kafka, registry, prefix, raiseForMs, dir, stop }
   } catch (err) {

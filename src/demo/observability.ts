@@ -76,8 +76,14 @@ export interface Observability {
 }
 
 /** Binaries, from PATH unless PROMETHEUS_BIN / ALERTMANAGER_BIN say otherwise. */
-export function observabilityBinaries(env: NodeJS.ProcessEnv = process.env): { prometheus: string; alertmanager: string } {
-  return { prometheus: env.PROMETHEUS_BIN ?? 'prometheus', alertmanager: env.ALERTMANAGER_BIN ?? 'prometheus-alertmanager' }
+export function observabilityBinaries(env: NodeJS.ProcessEnv = process.env): {
+  prometheus: string
+  alertmanager: string
+} {
+  return {
+    prometheus: env.PROMETHEUS_BIN ?? 'prometheus',
+    alertmanager: env.ALERTMANAGER_BIN ?? 'prometheus-alertmanager',
+  }
 }
 
 function onPath(program: string): boolean {
@@ -88,11 +94,18 @@ function onPath(program: string): boolean {
 /**
  * @throws ConfigError naming the apt packages when a binary is missing.
  */
-export function checkObservabilityBinaries(env: NodeJS.ProcessEnv = process.env): { prometheus: string; alertmanager: string } {
+export function checkObservabilityBinaries(env: NodeJS.ProcessEnv = process.env): {
+  prometheus: string
+  alertmanager: string
+} {
   const bins = observabilityBinaries(env)
-  const missing = Object.entries(bins).filter(([, bin]) => !onPath(bin)).map(([, bin]) => bin)
+  const missing = Object.entries(bins)
+    .filter(([, bin]) => !onPath(bin))
+    .map(([, bin]) => bin)
   if (missing.length > 0) {
-    throw new ConfigError(`${missing.join(' and ')} not found: install them with \`apt-get install prometheus prometheus-alertmanager\` (or set PROMETHEUS_BIN / ALERTMANAGER_BIN)`)
+    throw new ConfigError(
+      `${missing.join(' and ')} not found: install them with \`apt-get install prometheus prometheus-alertmanager\` (or set PROMETHEUS_BIN / ALERTMANAGER_BIN)`,
+    )
   }
   return bins
 }
@@ -134,7 +147,12 @@ export function demoRules(): string {
 }
 
 /** prometheus.yml for the demo (rule files relative to the config's folder). */
-export function prometheusConfig(o: { interval: string; alertmanager: string; demoTarget: string; nightshiftTarget: string }): string {
+export function prometheusConfig(o: {
+  interval: string
+  alertmanager: string
+  demoTarget: string
+  nightshiftTarget: string
+}): string {
   return stringify({
     global: { scrape_interval: o.interval, evaluation_interval: o.interval },
     rule_files: ['demo-rules.yaml', 'nightshift-rules.yaml'],
@@ -149,7 +167,13 @@ export function prometheusConfig(o: { interval: string; alertmanager: string; de
 /** alertmanager.yml: one route, one receiver, Nightshift's webhook — what the README shows. */
 export function alertmanagerConfig(o: { webhookUrl: string; webhookToken?: string; repeatInterval: string }): string {
   return stringify({
-    route: { receiver: 'nightshift', group_by: ['alertname', 'service'], group_wait: '1s', group_interval: '2s', repeat_interval: o.repeatInterval },
+    route: {
+      receiver: 'nightshift',
+      group_by: ['alertname', 'service'],
+      group_wait: '1s',
+      group_interval: '2s',
+      repeat_interval: o.repeatInterval,
+    },
     receivers: [
       {
         name: 'nightshift',
@@ -157,7 +181,9 @@ export function alertmanagerConfig(o: { webhookUrl: string; webhookToken?: strin
           {
             url: o.webhookUrl,
             send_resolved: true,
-            ...(o.webhookToken ? { http_config: { authorization: { type: 'Bearer', credentials: o.webhookToken } } } : {}),
+            ...(o.webhookToken
+              ? { http_config: { authorization: { type: 'Bearer', credentials: o.webhookToken } } }
+              : {}),
           },
         ],
       },
@@ -201,14 +227,18 @@ async function getJson<T>(url: string): Promise<T> {
   const res = await fetch(url, { signal: AbortSignal.timeout(5000) })
   if (!res.ok) throw new NightshiftError(ERROR_CODES.DEMO, `GET ${url}: HTTP ${res.status}`)
   const body = (await res.json()) as { status?: string; data?: T }
-  if (body.status !== 'success' || body.data === undefined) throw new NightshiftError(ERROR_CODES.DEMO, `GET ${url}: ${JSON.stringify(body).slice(0, 200)}`)
+  if (body.status !== 'success' || body.data === undefined)
+    throw new NightshiftError(ERROR_CODES.DEMO, `GET ${url}: ${JSON.stringify(body).slice(0, 200)}`)
   return body.data
 }
 
 async function waitReady(child: Child, url: string, deadline: number): Promise<void> {
   for (;;) {
     if (child.process.exitCode !== null) {
-      throw new NightshiftError(ERROR_CODES.DEMO, `${child.name} exited with code ${child.process.exitCode}; its log (${child.logFile}):\n${tailOf(child.logFile)}`)
+      throw new NightshiftError(
+        ERROR_CODES.DEMO,
+        `${child.name} exited with code ${child.process.exitCode}; its log (${child.logFile}):\n${tailOf(child.logFile)}`,
+      )
     }
     try {
       const res = await fetch(`${url}/-/ready`, { signal: AbortSignal.timeout(1000) })
@@ -216,7 +246,11 @@ async function waitReady(child: Child, url: string, deadline: number): Promise<v
     } catch {
       // not listening yet
     }
-    if (Date.now() > deadline) throw new NightshiftError(ERROR_CODES.DEMO, `${child.name} at ${url} not ready in time; its log (${child.logFile}):\n${tailOf(child.logFile)}`)
+    if (Date.now() > deadline)
+      throw new NightshiftError(
+        ERROR_CODES.DEMO,
+        `${child.name} at ${url} not ready in time; its log (${child.logFile}):\n${tailOf(child.logFile)}`,
+      )
     await new Promise((resolve) => setTimeout(resolve, 200))
   }
 }
@@ -241,11 +275,20 @@ export async function startObservability(options: ObservabilityOptions): Promise
   fs.copyFileSync(NIGHTSHIFT_RULES, path.join(dir, 'nightshift-rules.yaml'))
   fs.writeFileSync(
     path.join(dir, 'prometheus.yml'),
-    prometheusConfig({ interval: options.interval ?? '1s', alertmanager: `127.0.0.1:${amPort}`, demoTarget: options.demoTarget, nightshiftTarget: options.nightshiftTarget }),
+    prometheusConfig({
+      interval: options.interval ?? '1s',
+      alertmanager: `127.0.0.1:${amPort}`,
+      demoTarget: options.demoTarget,
+      nightshiftTarget: options.nightshiftTarget,
+    }),
   )
   fs.writeFileSync(
     path.join(dir, 'alertmanager.yml'),
-    alertmanagerConfig({ webhookUrl: options.webhookUrl, repeatInterval: options.repeatInterval ?? '10s', ...(options.webhookToken ? { webhookToken: options.webhookToken } : {}) }),
+    alertmanagerConfig({
+      webhookUrl: options.webhookUrl,
+      repeatInterval: options.repeatInterval ?? '10s',
+      ...(options.webhookToken ? { webhookToken: options.webhookToken } : {}),
+    }),
   )
 
   const children: Child[] = []
@@ -296,10 +339,16 @@ export async function startObservability(options: ObservabilityOptions): Promise
       return (await getJson<{ alerts: PrometheusAlert[] }>(`${prometheusUrl}/api/v1/alerts`)).alerts
     },
     async rules() {
-      return (await getJson<{ groups: Array<{ name: string; file: string; rules: PrometheusRule[] }> }>(`${prometheusUrl}/api/v1/rules`)).groups
+      return (
+        await getJson<{ groups: Array<{ name: string; file: string; rules: PrometheusRule[] }> }>(
+          `${prometheusUrl}/api/v1/rules`,
+        )
+      ).groups
     },
     async targets() {
-      const data = await getJson<{ activeTargets: Array<{ labels: Record<string, string>; health: string }> }>(`${prometheusUrl}/api/v1/targets`)
+      const data = await getJson<{ activeTargets: Array<{ labels: Record<string, string>; health: string }> }>(
+        `${prometheusUrl}/api/v1/targets`,
+      )
       return Object.fromEntries(data.activeTargets.map((t) => [t.labels.job ?? '?', t.health]))
     },
     stop,

@@ -17,7 +17,14 @@
  * The test (test/integration/e2e-prometheus.test.ts) asserts the returned
  * {@link ScenarioReport}; `nightshift demo` prints the same steps as they happen.
  */
-import type { ActionOutcomeRecord, ActionRequestRecord, AlertRecord, DecisionRecord, EnrichedAlertRecord, SloBudgetRecord } from '../contracts/records'
+import type {
+  ActionOutcomeRecord,
+  ActionRequestRecord,
+  AlertRecord,
+  DecisionRecord,
+  EnrichedAlertRecord,
+  SloBudgetRecord,
+} from '../contracts/records'
 import { ERROR_CODES, NightshiftError, describeError } from '../errors'
 import { TopicTail, type InRecord, type KafkaSettings, type Registry } from '../kafka'
 import type { Progress } from '../cli/progress'
@@ -120,16 +127,30 @@ class Watch {
       })
     const seen = <T>(into: Seen<T>, value: T) => into.push({ at: Date.now(), value })
     const passed = (a: AlertRecord, step: PathStep) => {
-      if (a.labels.alertname === DEMO_ALERT) seen(this.passages, { fingerprint: a.fingerprint, startsAt: a.startsAt, status: a.status, step })
+      if (a.labels.alertname === DEMO_ALERT)
+        seen(this.passages, { fingerprint: a.fingerprint, startsAt: a.startsAt, status: a.status, step })
     }
-    const enriched = (e: EnrichedAlertRecord) => `team=${e.team} service=${e.service ?? '(none)'} slo=${e.slo ?? '(none)'}`
+    const enriched = (e: EnrichedAlertRecord) =>
+      `team=${e.team} service=${e.service ?? '(none)'} slo=${e.slo ?? '(none)'}`
     const tails = await Promise.all([
       follow<AlertRecord>(topics.raw, (a) => a.labels.alertname === DEMO_ALERT && seen(this.raw, a)),
-      follow<AlertRecord>(topics.deduped, (a) => passed(a, { stage: 'dedup', topic: topics.deduped, detail: 'forwarded: a new notification of this episode' })),
-      follow<EnrichedAlertRecord>(topics.enriched, (e) => passed(e.alert, { stage: 'enrich', topic: topics.enriched, detail: enriched(e) })),
-      follow<EnrichedAlertRecord>(topics.admitted, (e) => passed(e.alert, { stage: 'ratelimit', topic: topics.admitted, detail: 'admitted: within the limits' })),
+      follow<AlertRecord>(topics.deduped, (a) =>
+        passed(a, { stage: 'dedup', topic: topics.deduped, detail: 'forwarded: a new notification of this episode' }),
+      ),
+      follow<EnrichedAlertRecord>(topics.enriched, (e) =>
+        passed(e.alert, { stage: 'enrich', topic: topics.enriched, detail: enriched(e) }),
+      ),
+      follow<EnrichedAlertRecord>(topics.admitted, (e) =>
+        passed(e.alert, { stage: 'ratelimit', topic: topics.admitted, detail: 'admitted: within the limits' }),
+      ),
       follow<ActionRequestRecord>(`${prefix}${actionTopic(action)}`, (r) =>
-        passed(r.alert.alert, { stage: 'route', topic: `${prefix}${actionTopic(action)}`, detail: `route ${r.route} → ${r.action} ${Object.entries(r.params).map(([k, v]) => `${k}=${v}`).join(' ')}` }),
+        passed(r.alert.alert, {
+          stage: 'route',
+          topic: `${prefix}${actionTopic(action)}`,
+          detail: `route ${r.route} → ${r.action} ${Object.entries(r.params)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(' ')}`,
+        }),
       ),
       follow<DecisionRecord>(topics.decisions, (d) => seen(this.decisions, d)),
       follow<ActionOutcomeRecord>(topics.outcomes, (o) => o.service === DEMO_SERVICE && seen(this.outcomes, o)),
@@ -140,7 +161,9 @@ class Watch {
 
   /** The episode's path through the stages so far, in stage order. */
   path(fingerprint: string, startsAt: string, status: string): PathStep[] {
-    const mine = this.passages.map((p) => p.value).filter((p) => p.fingerprint === fingerprint && p.startsAt === startsAt && p.status === status)
+    const mine = this.passages
+      .map((p) => p.value)
+      .filter((p) => p.fingerprint === fingerprint && p.startsAt === startsAt && p.status === status)
     return PIPELINE_STAGES.flatMap((stage) => mine.find((p) => p.step.stage === stage)?.step ?? [])
   }
 
@@ -148,9 +171,17 @@ class Watch {
   check(episode?: { fingerprint: string; startsAt: string; status: string; allowed: readonly string[] }): void {
     if (!episode) return
     const stop = this.decisions.find(
-      ({ value: d }) => d.fingerprint === episode.fingerprint && d.startsAt === episode.startsAt && d.status === episode.status && !episode.allowed.includes(d.kind),
+      ({ value: d }) =>
+        d.fingerprint === episode.fingerprint &&
+        d.startsAt === episode.startsAt &&
+        d.status === episode.status &&
+        !episode.allowed.includes(d.kind),
     )
-    if (stop) throw new NightshiftError(ERROR_CODES.DEMO, `demo: the ${episode.status} alert went no further: ${describeDecision(stop.value)}`)
+    if (stop)
+      throw new NightshiftError(
+        ERROR_CODES.DEMO,
+        `demo: the ${episode.status} alert went no further: ${describeDecision(stop.value)}`,
+      )
   }
 
   async stop(): Promise<void> {
@@ -159,7 +190,12 @@ class Watch {
 }
 
 /** Polls `probe` every 200 ms until it returns a value; rejects naming `what` after `timeoutMs`. */
-async function until<T>(what: string, timeoutMs: number, probe: () => T | undefined | Promise<T | undefined>, check?: () => void): Promise<T> {
+async function until<T>(
+  what: string,
+  timeoutMs: number,
+  probe: () => T | undefined | Promise<T | undefined>,
+  check?: () => void,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs
   let lastError: unknown
   for (;;) {
@@ -171,7 +207,10 @@ async function until<T>(what: string, timeoutMs: number, probe: () => T | undefi
       lastError = err
     }
     if (Date.now() > deadline) {
-      throw new NightshiftError(ERROR_CODES.DEMO, `demo: ${what} did not happen within ${Math.round(timeoutMs / 1000)} s${lastError ? ` (last error: ${describeError(lastError)})` : ''}`)
+      throw new NightshiftError(
+        ERROR_CODES.DEMO,
+        `demo: ${what} did not happen within ${Math.round(timeoutMs / 1000)} s${lastError ? ` (last error: ${describeError(lastError)})` : ''}`,
+      )
     }
     await new Promise((resolve) => setTimeout(resolve, 200))
   }
@@ -213,9 +252,13 @@ export async function runDemoScenario(o: ScenarioOptions): Promise<ScenarioRepor
     const nightshiftRules = {
       groups: own.length,
       rules: own.reduce((n, g) => n + g.rules.length, 0),
-      unhealthy: own.flatMap((g) => g.rules.filter((r) => r.health === 'err').map((r) => `${r.name}: ${r.lastError ?? 'error'}`)),
+      unhealthy: own.flatMap((g) =>
+        g.rules.filter((r) => r.health === 'err').map((r) => `${r.name}: ${r.lastError ?? 'error'}`),
+      ),
     }
-    progress.done(`Prometheus scrapes both; Nightshift's ${nightshiftRules.rules} alerting rules loaded in ${nightshiftRules.groups} group(s)`)
+    progress.done(
+      `Prometheus scrapes both; Nightshift's ${nightshiftRules.rules} alerting rules loaded in ${nightshiftRules.groups} group(s)`,
+    )
 
     progress.step('following the alert through the topics, from alerts.raw to slo.budget')
     await watch.start(o.kafka, o.prefix, 'log-level')
@@ -234,7 +277,7 @@ export async function runDemoScenario(o: ScenarioOptions): Promise<ScenarioRepor
     const firing = await until(
       `the firing ${DEMO_ALERT} on alerts.raw`,
       timeout,
-      () => watch.raw.find((r) => r.value.status === 'firing' && r.value.receivedAt >= brokenAt)?.value
+      () => watch.raw.find((r) => r.value.status === 'firing' && r.value.receivedAt >= brokenAt)?.value,
     )
     const { fingerprint, startsAt } = firing
     // Decisions that do not stop an episode; any other one on it ends the demo with its reason.
@@ -253,7 +296,9 @@ export async function runDemoScenario(o: ScenarioOptions): Promise<ScenarioRepor
       for (const step of path) progress.note(`${step.stage}: ${step.detail} (${step.topic})`)
       return path
     }
-    progress.done(`alerts.raw: ${DEMO_ALERT} firing, fingerprint ${fingerprint}, startsAt ${startsAt} (received ${seconds(firing.receivedAt - brokenAt)} after the break)`)
+    progress.done(
+      `alerts.raw: ${DEMO_ALERT} firing, fingerprint ${fingerprint}, startsAt ${startsAt} (received ${seconds(firing.receivedAt - brokenAt)} after the break)`,
+    )
 
     progress.step('dedup → enrich → ratelimit → route')
     const firingPath = await throughTheStages('firing')
@@ -266,18 +311,38 @@ export async function runDemoScenario(o: ScenarioOptions): Promise<ScenarioRepor
       () =>
         watch.outcomes
           .map((r) => r.value)
-          .find((r) => r.fingerprint === fingerprint && r.startsAt === startsAt && r.action === 'log-level' && !r.idempotencyKey.endsWith('/revert')),
+          .find(
+            (r) =>
+              r.fingerprint === fingerprint &&
+              r.startsAt === startsAt &&
+              r.action === 'log-level' &&
+              !r.idempotencyKey.endsWith('/revert'),
+          ),
       check('firing'),
     )
-    if (outcome.status !== 'succeeded') throw new NightshiftError(ERROR_CODES.DEMO, `demo: the log-level action ended ${outcome.status}: ${outcome.detail ?? ''}`)
+    if (outcome.status !== 'succeeded')
+      throw new NightshiftError(
+        ERROR_CODES.DEMO,
+        `demo: the log-level action ended ${outcome.status}: ${outcome.detail ?? ''}`,
+      )
     const raise = service.levelChanges.find((c) => c.logger === DEMO_LOGGER && c.to === 'DEBUG' && c.at >= brokenAt)
-    if (!raise) throw new NightshiftError(ERROR_CODES.DEMO, `demo: the outcome says succeeded but demo-checkout saw no level change of ${DEMO_LOGGER}`)
-    progress.done(`demo-checkout: ${DEMO_LOGGER} ${raise.from ?? '(inherited)'} → ${raise.to}; outcome ${outcome.status} on actions.outcomes (${outcome.detail ?? ''})`)
+    if (!raise)
+      throw new NightshiftError(
+        ERROR_CODES.DEMO,
+        `demo: the outcome says succeeded but demo-checkout saw no level change of ${DEMO_LOGGER}`,
+      )
+    progress.done(
+      `demo-checkout: ${DEMO_LOGGER} ${raise.from ?? '(inherited)'} → ${raise.to}; outcome ${outcome.status} on actions.outcomes (${outcome.detail ?? ''})`,
+    )
 
     progress.step(`SLO ${DEMO_SLO} charged while the alert fires`)
     const episode = `${fingerprint}|${startsAt}`
-    const budgetWhileFiring = await until('the budget with the episode open', timeout, () => watch.budgets.map((b) => b.value).find((b) => b.open[episode] !== undefined))
-    progress.done(`slo.budget: episode open since ${new Date(budgetWhileFiring.open[episode]!).toISOString()}, ${(budgetWhileFiring.remainingRatio * 100).toFixed(2)}% of the budget left`)
+    const budgetWhileFiring = await until('the budget with the episode open', timeout, () =>
+      watch.budgets.map((b) => b.value).find((b) => b.open[episode] !== undefined),
+    )
+    progress.done(
+      `slo.budget: episode open since ${new Date(budgetWhileFiring.open[episode]!).toISOString()}, ${(budgetWhileFiring.remainingRatio * 100).toFixed(2)}% of the budget left`,
+    )
 
     progress.step('fixing demo-checkout')
     const fixedAt = Date.now()
@@ -292,34 +357,50 @@ export async function runDemoScenario(o: ScenarioOptions): Promise<ScenarioRepor
     const resolved = await until(
       `the resolved ${DEMO_ALERT} on alerts.raw`,
       timeout,
-      () => watch.raw.find((r) => r.value.status === 'resolved' && r.value.fingerprint === fingerprint && r.value.startsAt === startsAt)?.value
+      () =>
+        watch.raw.find(
+          (r) => r.value.status === 'resolved' && r.value.fingerprint === fingerprint && r.value.startsAt === startsAt,
+        )?.value,
     )
     const resolvedPath = await throughTheStages('resolved')
     progress.done(`alerts.raw: resolved, endsAt ${resolved.endsAt ?? '?'}`)
 
     progress.step('the budget closes the episode')
-    const budgetAfterResolve = await until(
-      'the budget with the episode closed',
-      timeout,
-      () => watch.budgets.map((b) => b.value).find((b) => b.open[episode] === undefined && b.asOf >= firing.receivedAt && b.intervals.some((i) => i.start === budgetWhileFiring.open[episode]))
+    const budgetAfterResolve = await until('the budget with the episode closed', timeout, () =>
+      watch.budgets
+        .map((b) => b.value)
+        .find(
+          (b) =>
+            b.open[episode] === undefined &&
+            b.asOf >= firing.receivedAt &&
+            b.intervals.some((i) => i.start === budgetWhileFiring.open[episode]),
+        ),
     )
     const interval = budgetAfterResolve.intervals.find((i) => i.start === budgetWhileFiring.open[episode])!
-    progress.done(`slo.budget: ${seconds(interval.end - interval.start)} of bad time charged, ${(budgetAfterResolve.remainingRatio * 100).toFixed(2)}% left (charged although automation acted)`)
+    progress.done(
+      `slo.budget: ${seconds(interval.end - interval.start)} of bad time charged, ${(budgetAfterResolve.remainingRatio * 100).toFixed(2)}% left (charged although automation acted)`,
+    )
 
     const dueAt = raise.at + o.raiseForMs
     progress.step(`${DEMO_LOGGER} goes back at ${new Date(dueAt).toISOString()} (raised for ${seconds(o.raiseForMs)})`)
-    const revertOutcome = await until(
-      'the revert outcome',
-      Math.max(timeout, dueAt - Date.now() + timeout),
-      () => watch.outcomes.map((r) => r.value).find((r) => r.idempotencyKey === `${outcome.idempotencyKey}/revert`)
+    const revertOutcome = await until('the revert outcome', Math.max(timeout, dueAt - Date.now() + timeout), () =>
+      watch.outcomes.map((r) => r.value).find((r) => r.idempotencyKey === `${outcome.idempotencyKey}/revert`),
     )
     const revert = service.levelChanges.find((c) => c.logger === DEMO_LOGGER && c.from === 'DEBUG' && c.at > raise.at)
     if (revertOutcome.status !== 'succeeded' || !revert) {
-      throw new NightshiftError(ERROR_CODES.DEMO, `demo: the revert ended ${revertOutcome.status} (${revertOutcome.detail ?? ''}); demo-checkout saw ${revert ? 'it' : 'no change back'}`)
+      throw new NightshiftError(
+        ERROR_CODES.DEMO,
+        `demo: the revert ended ${revertOutcome.status} (${revertOutcome.detail ?? ''}); demo-checkout saw ${revert ? 'it' : 'no change back'}`,
+      )
     }
-    progress.done(`demo-checkout: ${DEMO_LOGGER} DEBUG → ${revert.to ?? '(inherited)'} after ${seconds(revert.at - raise.at)}; revert outcome ${revertOutcome.status}`)
+    progress.done(
+      `demo-checkout: ${DEMO_LOGGER} DEBUG → ${revert.to ?? '(inherited)'} after ${seconds(revert.at - raise.at)}; revert outcome ${revertOutcome.status}`,
+    )
     progress.note(`the whole loop took ${seconds(Date.now() - began)}`)
-    if (watch.firstUndecodable) progress.note(`skipped ${watch.undecodable} record(s) that no registered schema decodes, first: ${watch.firstUndecodable}`)
+    if (watch.firstUndecodable)
+      progress.note(
+        `skipped ${watch.undecodable} record(s) that no registered schema decodes, first: ${watch.firstUndecodable}`,
+      )
 
     return {
       fingerprint,

@@ -65,17 +65,32 @@ function isLevel(value: unknown): value is Level {
 /** Starts the demo service; resolves once it listens. */
 export async function startDemoService(options: DemoServiceOptions): Promise<DemoService> {
   const log = options.logger.child({ module: 'demo-service' })
-  const configured = new Map<string, Level | null>([['ROOT', 'INFO'], [DEMO_LOGGER, null]])
+  const configured = new Map<string, Level | null>([
+    ['ROOT', 'INFO'],
+    [DEMO_LOGGER, null],
+  ])
   const levelChanges: LevelChange[] = []
   let isBroken = false
   let debugLines = 0
   let tick = 0
 
   const metrics = new Registry()
-  const requests = new Counter({ name: 'demo_checkout_requests_total', help: 'Simulated checkout requests by outcome.', labelNames: ['outcome'], registers: [metrics] })
+  const requests = new Counter({
+    name: 'demo_checkout_requests_total',
+    help: 'Simulated checkout requests by outcome.',
+    labelNames: ['outcome'],
+    registers: [metrics],
+  })
   requests.inc({ outcome: 'ok' }, 0)
   requests.inc({ outcome: 'error' }, 0)
-  new Gauge({ name: 'demo_checkout_broken', help: '1 while the demo service is broken (POST /demo/break).', registers: [metrics], collect() { this.set(isBroken ? 1 : 0) } })
+  new Gauge({
+    name: 'demo_checkout_broken',
+    help: '1 while the demo service is broken (POST /demo/break).',
+    registers: [metrics],
+    collect() {
+      this.set(isBroken ? 1 : 0)
+    },
+  })
   new Gauge({
     name: 'demo_checkout_log_level',
     help: 'Configured level of each logger: TRACE 0, DEBUG 1, INFO 2, WARN 3, ERROR 4, FATAL 5, OFF 6; -1 inherited.',
@@ -108,7 +123,8 @@ export async function startDemoService(options: DemoServiceOptions): Promise<Dem
     const { name } = req.params
     const body = req.body as { configuredLevel?: unknown } | undefined
     const wanted = body?.configuredLevel
-    if (wanted !== null && !isLevel(wanted)) return reply.code(400).send({ error: `configuredLevel must be one of ${LEVELS.join(', ')} or null` })
+    if (wanted !== null && !isLevel(wanted))
+      return reply.code(400).send({ error: `configuredLevel must be one of ${LEVELS.join(', ')} or null` })
     const to = wanted === null ? null : (wanted.toUpperCase() as Level)
     if (name === 'ROOT' && to === null) return reply.code(400).send({ error: 'ROOT cannot inherit' })
     const from = configured.get(name) ?? null
@@ -120,7 +136,9 @@ export async function startDemoService(options: DemoServiceOptions): Promise<Dem
   app.get('/actuator/threaddump', async (_req, reply) =>
     reply
       .type('text/plain')
-      .send(`"main" #1 prio=5 os_prio=0 tid=0x1 nid=0x1 runnable\n   java.lang.Thread.State: RUNNABLE\n\n"checkout-worker-1" #12 prio=5 tid=0x2 nid=0x2 waiting on condition\n   java.lang.Thread.State: TIMED_WAITING (sleeping)\n`),
+      .send(
+        `"main" #1 prio=5 os_prio=0 tid=0x1 nid=0x1 runnable\n   java.lang.Thread.State: RUNNABLE\n\n"checkout-worker-1" #12 prio=5 tid=0x2 nid=0x2 waiting on condition\n   java.lang.Thread.State: TIMED_WAITING (sleeping)\n`,
+      ),
   )
   app.post('/demo/break', async (_req, reply) => {
     isBroken = true

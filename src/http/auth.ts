@@ -47,7 +47,8 @@ export function createAuthenticator(auth: WebhookAuth | undefined): Authenticato
   }
   if (auth.basic !== undefined) {
     const { username, password } = auth.basic
-    if (username === '' || username.includes(':')) throw new ConfigError('webhook auth: basic username must be non-empty and contain no ":" (RFC 7617)')
+    if (username === '' || username.includes(':'))
+      throw new ConfigError('webhook auth: basic username must be non-empty and contain no ":" (RFC 7617)')
     if (password === '') throw new ConfigError('webhook auth: basic password must be non-empty')
     basic = digest(Buffer.from(`${username}:${password}`, 'utf8'))
     challenges.push(`Basic realm="${REALM}", charset="UTF-8"`)

@@ -10,8 +10,22 @@ export interface IngestMetrics {
 export function createIngestMetrics(registry: Registry): IngestMetrics {
   const registers = [registry]
   return {
-    requests: new Counter({ name: 'nightshift_ingest_requests_total', help: 'Webhook requests by HTTP status.', labelNames: ['status'], registers }),
-    alerts: new Counter({ name: 'nightshift_ingest_alerts_total', help: 'Alerts acknowledged by Kafka on alerts.raw.', registers }),
-    deadLetters: new Counter({ name: 'nightshift_ingest_dead_letters_total', help: 'Webhook bodies written to the DLQ, by error code.', labelNames: ['code'], registers }),
+    requests: new Counter({
+      name: 'nightshift_ingest_requests_total',
+      help: 'Webhook requests by HTTP status.',
+      labelNames: ['status'],
+      registers,
+    }),
+    alerts: new Counter({
+      name: 'nightshift_ingest_alerts_total',
+      help: 'Alerts acknowledged by Kafka on alerts.raw.',
+      registers,
+    }),
+    deadLetters: new Counter({
+      name: 'nightshift_ingest_dead_letters_total',
+      help: 'Webhook bodies written to the DLQ, by error code.',
+      labelNames: ['code'],
+      registers,
+    }),
   }
 }

@@ -13,7 +13,9 @@ export function buildOpsServer(logger: Logger): FastifyInstance {
     loggerInstance: logger.child({ module: 'http' }) as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
   })
-  app.setNotFoundHandler((request, reply) => sendError(reply, 404, HTTP_ERROR_CODES.notFound, `no route for ${request.method} ${request.url}`))
+  app.setNotFoundHandler((request, reply) =>
+    sendError(reply, 404, HTTP_ERROR_CODES.notFound, `no route for ${request.method} ${request.url}`),
+  )
   app.get('/healthz', async () => ({ status: 'ok' }))
   app.get('/readyz', async () => ({ ready: true }))
   return app

@@ -1,6 +1,12 @@
 import { randomUUID } from 'node:crypto'
 import type { IncomingHttpHeaders } from 'node:http'
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify'
 import type { Registry as MetricsRegistry } from 'prom-client'
 import { ConfigError, ERROR_CODES, NightshiftError, PoisonRecordError, describeError } from '../errors'
 import { toAlerts } from '../ingest/alerts'
@@ -82,9 +88,11 @@ function statusCodeOf(err: unknown): number | undefined {
  */
 export function buildHttpServer(options: HttpServerOptions): FastifyInstance {
   const bodyLimit = options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES
-  if (!Number.isSafeInteger(bodyLimit) || bodyLimit < 1) throw new ConfigError(`http: bodyLimitBytes must be a positive integer, got ${String(bodyLimit)}`)
+  if (!Number.isSafeInteger(bodyLimit) || bodyLimit < 1)
+    throw new ConfigError(`http: bodyLimitBytes must be a positive integer, got ${String(bodyLimit)}`)
   const requestTimeout = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS
-  if (!Number.isSafeInteger(requestTimeout) || requestTimeout < 1) throw new ConfigError(`http: requestTimeoutMs must be a positive integer, got ${String(requestTimeout)}`)
+  if (!Number.isSafeInteger(requestTimeout) || requestTimeout < 1)
+    throw new ConfigError(`http: requestTimeoutMs must be a positive integer, got ${String(requestTimeout)}`)
   const authenticator = createAuthenticator(options.auth)
   const validator = createPayloadValidator(options.limits)
   const now = options.now ?? Date.now
@@ -120,37 +128,68 @@ export function buildHttpServer(options: HttpServerOptions): FastifyInstance {
       return sendError(reply, 500, err.code, err.message)
     }
     const status = statusCodeOf(err)
-    if (status === 413) return sendError(reply, 413, HTTP_ERROR_CODES.payloadTooLarge, `the body exceeds the limit of ${bodyLimit} bytes`)
+    if (status === 413)
+      return sendError(reply, 413, HTTP_ERROR_CODES.payloadTooLarge, `the body exceeds the limit of ${bodyLimit} bytes`)
     if (status === 415) {
       // Every media type is accepted (see the parser above), so fastify's "Unsupported
       // Media Type" would mislead: the header is refused because it does not parse.
       const header = request.headers['content-type']
-      return sendError(reply, 415, HTTP_ERROR_CODES.badRequest, `the content-type header ${JSON.stringify(header ?? '')} is not a valid media type (type/subtype, e.g. application/json)`)
+      return sendError(
+        reply,
+        415,
+        HTTP_ERROR_CODES.badRequest,
+        `the content-type header ${JSON.stringify(header ?? '')} is not a valid media type (type/subtype, e.g. application/json)`,
+      )
     }
-    if (status !== undefined && status >= 400 && status < 500) return sendError(reply, status, HTTP_ERROR_CODES.badRequest, describeError(err))
+    if (status !== undefined && status >= 400 && status < 500)
+      return sendError(reply, status, HTTP_ERROR_CODES.badRequest, describeError(err))
     request.log.error({ err }, 'answering 500: unexpected error')
     return sendError(reply, 500, HTTP_ERROR_CODES.internal, 'internal error')
   })
 
-  app.setNotFoundHandler((request, reply) => sendError(reply, 404, HTTP_ERROR_CODES.notFound, `no route for ${request.method} ${request.url}`))
+  app.setNotFoundHandler((request, reply) =>
+    sendError(reply, 404, HTTP_ERROR_CODES.notFound, `no route for ${request.method} ${request.url}`),
+  )
 
   app.get('/healthz', async () => ({ status: 'ok' }))
 
   app.get('/readyz', async (_request, reply) => {
     const { ready, missing } = publisher.readiness()
     if (ready) return { ready }
-    const code = missing.some((m) => m.startsWith('kafka')) ? HTTP_ERROR_CODES.kafkaUnavailable : HTTP_ERROR_CODES.registryUnavailable
+    const code = missing.some((m) => m.startsWith('kafka'))
+      ? HTTP_ERROR_CODES.kafkaUnavailable
+      : HTTP_ERROR_CODES.registryUnavailable
     return reply.code(503).send({ ready, missing, error: { code, message: `not ready: ${missing.join('; ')}` } })
   })
 
   /** The invalid body goes to the DLQ, then 400; if the DLQ cannot take it, 503. */
-  async function refuse(request: FastifyRequest, reply: FastifyReply, raw: Buffer, err: PoisonRecordError, failedAt: number): Promise<FastifyReply> {
+  async function refuse(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    raw: Buffer,
+    err: PoisonRecordError,
+    failedAt: number,
+  ): Promise<FastifyReply> {
     try {
-      await publisher.publishDeadLetter({ error: err, body: raw, requestHeaders: selectHeaders(request.headers), failedAt, requestId: request.id })
+      await publisher.publishDeadLetter({
+        error: err,
+        body: raw,
+        requestHeaders: selectHeaders(request.headers),
+        failedAt,
+        requestId: request.id,
+      })
     } catch (dlqErr) {
-      request.log.error({ reason: err.message, err: describeError(dlqErr) }, 'invalid webhook body could not be dead-lettered; answering 503 so Alertmanager retries')
+      request.log.error(
+        { reason: err.message, err: describeError(dlqErr) },
+        'invalid webhook body could not be dead-lettered; answering 503 so Alertmanager retries',
+      )
       const code = dlqErr instanceof NightshiftError ? dlqErr.code : ERROR_CODES.KAFKA_UNAVAILABLE
-      return sendError(reply, 503, code, `${err.message}; the body could not be kept on the dead-letter queue (${describeError(dlqErr)}), retry later`)
+      return sendError(
+        reply,
+        503,
+        code,
+        `${err.message}; the body could not be kept on the dead-letter queue (${describeError(dlqErr)}), retry later`,
+      )
     }
     metrics?.deadLetters.inc({ code: err.code })
     request.log.warn({ reason: err.message, bytes: raw.length }, 'invalid webhook body dead-lettered')
@@ -169,7 +208,10 @@ export function buildHttpServer(options: HttpServerOptions): FastifyInstance {
       onResponse: async (request, reply) => {
         metrics?.requests.inc({ status: String(reply.statusCode) })
         const level = reply.statusCode < 400 ? 'info' : 'warn'
-        request.log[level]({ status: reply.statusCode, ms: Math.round(reply.elapsedTime), userAgent: request.headers['user-agent'] }, 'webhook answered')
+        request.log[level](
+          { status: reply.statusCode, ms: Math.round(reply.elapsedTime), userAgent: request.headers['user-agent'] },
+          'webhook answered',
+        )
       },
     },
     async (request, reply) => {
@@ -180,12 +222,18 @@ export function buildHttpServer(options: HttpServerOptions): FastifyInstance {
         const payload = validator.parse(raw)
         if (payload.truncatedAlerts !== undefined && payload.truncatedAlerts > 0) {
           // Alertmanager's max_alerts dropped these before sending; they cannot be recovered here.
-          request.log.warn({ truncatedAlerts: payload.truncatedAlerts, groupKey: payload.groupKey }, 'Alertmanager truncated the notification')
+          request.log.warn(
+            { truncatedAlerts: payload.truncatedAlerts, groupKey: payload.groupKey },
+            'Alertmanager truncated the notification',
+          )
         }
         const alerts = toAlerts(payload, receivedAt)
         await publisher.publishAlerts(alerts, { receivedAt, requestId: request.id })
         accepted = alerts.length
-        request.log.info({ accepted, receiver: payload.receiver, groupKey: payload.groupKey, status: payload.status }, 'alerts published')
+        request.log.info(
+          { accepted, receiver: payload.receiver, groupKey: payload.groupKey, status: payload.status },
+          'alerts published',
+        )
       } catch (err) {
         if (err instanceof PoisonRecordError) return refuse(request, reply, raw, err, receivedAt)
         throw err

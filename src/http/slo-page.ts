@@ -100,7 +100,9 @@ const PAGE = `<!doctype html>
 
 /** Registers `/slo` and its assets on the server. */
 export function registerSloPage(server: FastifyInstance): void {
-  const assets = new Map(Object.entries(ASSETS).map(([name, a]) => [name, { body: fs.readFileSync(a.file), type: a.type }]))
+  const assets = new Map(
+    Object.entries(ASSETS).map(([name, a]) => [name, { body: fs.readFileSync(a.file), type: a.type }]),
+  )
   server.get('/slo', async (_request, reply) => reply.type('text/html; charset=utf-8').send(PAGE))
   server.get<{ Params: { name: string } }>('/assets/:name', async (request, reply) => {
     const asset = assets.get(request.params.name)

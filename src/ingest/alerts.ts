@@ -25,7 +25,10 @@ function copyMap(map: Readonly<Record<string, string>> | undefined): Record<stri
  */
 export function toAlerts(payload: WebhookPayload, receivedAt: number): AlertRecord[] {
   return payload.alerts.map((alert) => ({
-    fingerprint: alert.fingerprint !== undefined && FINGERPRINT_PATTERN.test(alert.fingerprint) ? alert.fingerprint : fingerprint(alert.labels),
+    fingerprint:
+      alert.fingerprint !== undefined && FINGERPRINT_PATTERN.test(alert.fingerprint)
+        ? alert.fingerprint
+        : fingerprint(alert.labels),
     status: alert.status,
     labels: copyMap(alert.labels),
     annotations: copyMap(alert.annotations),

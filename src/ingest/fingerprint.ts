@@ -51,7 +51,10 @@ class Fnv64a {
  * comment). Label order in `labels` does not matter.
  */
 export function fingerprint(labels: Readonly<Record<string, string>>): string {
-  const entries = Object.entries(labels).map(([name, value]) => ({ name: Buffer.from(name, 'utf8'), value: Buffer.from(value, 'utf8') }))
+  const entries = Object.entries(labels).map(([name, value]) => ({
+    name: Buffer.from(name, 'utf8'),
+    value: Buffer.from(value, 'utf8'),
+  }))
   // Go sorts strings by bytes; JS string order (UTF-16 units) differs beyond the BMP.
   entries.sort((a, b) => Buffer.compare(a.name, b.name))
   const hash = new Fnv64a()

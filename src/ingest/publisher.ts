@@ -76,7 +76,8 @@ export interface KafkaIngestPublisherOptions {
 export function recordBytes(record: OutRecord): number {
   let size = record.value?.length ?? 0
   if (record.key !== null) size += typeof record.key === 'string' ? Buffer.byteLength(record.key) : record.key.length
-  for (const [name, value] of Object.entries(record.headers ?? {})) size += Buffer.byteLength(name) + Buffer.byteLength(value)
+  for (const [name, value] of Object.entries(record.headers ?? {}))
+    size += Buffer.byteLength(name) + Buffer.byteLength(value)
   return size
 }
 
@@ -98,7 +99,6 @@ export function chunkRecords(records: OutRecord[], maxBytes: number): OutRecord[
   if (current.length > 0) chunks.push(current)
   return chunks
 }
-
 
 interface ReadyState {
   producer: RecordProducer
@@ -151,8 +151,14 @@ export class KafkaIngestPublisher implements IngestPublisher {
     this.maxRecordBytes = options.maxRecordBytes ?? 1_000_000
     const backoff = options.reconnectBackoff ?? { initialMs: 200, maxMs: 10000 }
     this.backoff = { ...backoff, maxAttempts: Number.POSITIVE_INFINITY }
-    for (const [name, value] of Object.entries({ publishTimeoutMs: this.timeoutMs, maxBatchBytes: this.maxBatchBytes, maxRecordBytes: this.maxRecordBytes, ...backoff })) {
-      if (!Number.isFinite(value) || value <= 0) throw new ConfigError(`ingest publisher: ${name} must be a positive number, got ${String(value)}`)
+    for (const [name, value] of Object.entries({
+      publishTimeoutMs: this.timeoutMs,
+      maxBatchBytes: this.maxBatchBytes,
+      maxRecordBytes: this.maxRecordBytes,
+      ...backoff,
+    })) {
+      if (!Number.isFinite(value) || value <= 0)
+        throw new ConfigError(`ingest publisher: ${name} must be a positive number, got ${String(value)}`)
     }
   }
 
@@ -168,7 +174,8 @@ export class KafkaIngestPublisher implements IngestPublisher {
     const missing: string[] = []
     if (this.closed) missing.push('publisher: closed')
     else if (!this.started) missing.push('publisher: not started')
-    if (!this.producer) missing.push(`kafka: no producer connected to ${this.options.kafka.brokers.join(',')} (${this.kafkaProblem})`)
+    if (!this.producer)
+      missing.push(`kafka: no producer connected to ${this.options.kafka.brokers.join(',')} (${this.kafkaProblem})`)
     if (this.alertId === undefined || this.deadLetterId === undefined) missing.push(`registry: ${this.registryProblem}`)
     return { ready: missing.length === 0, missing }
   }
@@ -192,7 +199,9 @@ export class KafkaIngestPublisher implements IngestPublisher {
       for (const [i, record] of records.entries()) {
         const size = recordBytes(record)
         if (size > this.maxRecordBytes) {
-          throw new PoisonRecordError(`/alerts/${i} makes a Kafka record of ${size} bytes, more than the ${this.maxRecordBytes} allowed`)
+          throw new PoisonRecordError(
+            `/alerts/${i} makes a Kafka record of ${size} bytes, more than the ${this.maxRecordBytes} allowed`,
+          )
         }
       }
       await this.send(state.producer, records, signal)
@@ -215,7 +224,11 @@ export class KafkaIngestPublisher implements IngestPublisher {
       const headers = { ...dead.headers }
       if (letter.requestId) headers[INGEST_HEADERS.requestId] = letter.requestId
       const value = await this.encode(state.deadLetterId, dead.value, 'dead letter')
-      await this.send(state.producer, [{ topic, key: letter.requestId ?? null, value, headers, timestamp: String(letter.failedAt) }], signal)
+      await this.send(
+        state.producer,
+        [{ topic, key: letter.requestId ?? null, value, headers, timestamp: String(letter.failedAt) }],
+        signal,
+      )
     })
   }
 
@@ -228,7 +241,9 @@ export class KafkaIngestPublisher implements IngestPublisher {
     await Promise.all([this.connectLoop, this.registryLoop])
     const producer = this.producer
     this.producer = undefined
-    await producer?.disconnect().catch((err: unknown) => this.log.warn({ err: describeError(err) }, 'disconnecting the producer failed'))
+    await producer
+      ?.disconnect()
+      .catch((err: unknown) => this.log.warn({ err: describeError(err) }, 'disconnecting the producer failed'))
     this.log.info({}, 'ingest publisher closed')
   }
 
@@ -255,7 +270,8 @@ export class KafkaIngestPublisher implements IngestPublisher {
         return
       } catch (err) {
         this.kafkaProblem = describeError(err)
-        if (attempt === 1 || attempt % 10 === 0) this.log.warn({ brokers, attempt, err: this.kafkaProblem }, 'cannot connect to Kafka; retrying')
+        if (attempt === 1 || attempt % 10 === 0)
+          this.log.warn({ brokers, attempt, err: this.kafkaProblem }, 'cannot connect to Kafka; retrying')
         await this.sleep(backoffDelay(attempt, this.backoff, 0.5 + Math.random() / 2))
       }
     }
@@ -278,7 +294,8 @@ export class KafkaIngestPublisher implements IngestPublisher {
         return
       } catch (err) {
         this.registryProblem = describeError(err)
-        if (attempt === 1 || attempt % 10 === 0) this.log.warn({ attempt, err: this.registryProblem }, 'cannot resolve schema ids; retrying')
+        if (attempt === 1 || attempt % 10 === 0)
+          this.log.warn({ attempt, err: this.registryProblem }, 'cannot resolve schema ids; retrying')
         await this.sleep(backoffDelay(attempt, this.backoff, 0.5 + Math.random() / 2))
       }
     }
@@ -290,7 +307,11 @@ export class KafkaIngestPublisher implements IngestPublisher {
     try {
       return await this.options.registry.idOf(subject, this.options.schemas.resolve(schema))
     } catch (err) {
-      throw new RetriableError(ERROR_CODES.REGISTRY_UNAVAILABLE, `no schema id for subject ${subject} (registered by \`nightshift topology apply\`): ${describeError(err)}`, { cause: err })
+      throw new RetriableError(
+        ERROR_CODES.REGISTRY_UNAVAILABLE,
+        `no schema id for subject ${subject} (registered by \`nightshift topology apply\`): ${describeError(err)}`,
+        { cause: err },
+      )
     }
   }
 
@@ -299,7 +320,10 @@ export class KafkaIngestPublisher implements IngestPublisher {
       return await this.options.registry.encode(id, value)
     } catch (err) {
       // The payload was validated, so this is a mismatch with the registered schema.
-      throw new ConfigError(`encoding ${what} with schema id ${id} failed: ${describeError(err)}`, { code: ERROR_CODES.SCHEMA_INVALID, cause: err })
+      throw new ConfigError(`encoding ${what} with schema id ${id} failed: ${describeError(err)}`, {
+        code: ERROR_CODES.SCHEMA_INVALID,
+        cause: err,
+      })
     }
   }
 
@@ -315,7 +339,11 @@ export class KafkaIngestPublisher implements IngestPublisher {
     } catch (err) {
       if (signal.aborted) throw signal.reason
       this.replaceProducer(producer, describeError(err))
-      throw new RetriableError(ERROR_CODES.KAFKA_UNAVAILABLE, `Kafka did not take ${records.length} record(s): ${describeError(err)}`, { cause: err })
+      throw new RetriableError(
+        ERROR_CODES.KAFKA_UNAVAILABLE,
+        `Kafka did not take ${records.length} record(s): ${describeError(err)}`,
+        { cause: err },
+      )
     } finally {
       signal.removeEventListener('abort', onAbort)
     }
@@ -338,7 +366,9 @@ export class KafkaIngestPublisher implements IngestPublisher {
     const timedOut = new Promise<never>((_resolve, reject) => {
       timer = setTimeout(() => {
         const state = this.readiness()
-        const why = state.ready ? `Kafka did not acknowledge within ${this.timeoutMs} ms` : `not ready within ${this.timeoutMs} ms: ${state.missing.join('; ')}`
+        const why = state.ready
+          ? `Kafka did not acknowledge within ${this.timeoutMs} ms`
+          : `not ready within ${this.timeoutMs} ms: ${state.missing.join('; ')}`
         const err = new RetriableError(ERROR_CODES.KAFKA_UNAVAILABLE, `${what}: ${why}`)
         controller.abort(err)
         reject(err)

@@ -77,14 +77,19 @@ export class KafkaAdmin {
     if (names.length === 0) return described
     const [{ topics }, { resources }] = await Promise.all([
       this.admin.fetchTopicMetadata({ topics: names }),
-      this.admin.describeConfigs({ resources: names.map((name) => ({ type: ConfigResourceTypes.TOPIC, name })), includeSynonyms: false }),
+      this.admin.describeConfigs({
+        resources: names.map((name) => ({ type: ConfigResourceTypes.TOPIC, name })),
+        includeSynonyms: false,
+      }),
     ])
     const configs = new Map(resources.map((r) => [r.resourceName, r.configEntries]))
     for (const t of topics) {
       const entries = configs.get(t.name) ?? []
       described.set(t.name, {
         partitions: t.partitions.length,
-        configs: Object.fromEntries(entries.filter((e) => e.configValue !== null).map((e) => [e.configName, e.configValue])),
+        configs: Object.fromEntries(
+          entries.filter((e) => e.configValue !== null).map((e) => [e.configName, e.configValue]),
+        ),
       })
     }
     return described
@@ -110,11 +115,21 @@ export class KafkaAdmin {
       await this.admin.deleteGroups(groupIds)
       return groupIds
     } catch (err) {
-      const failed = (err as { groups?: Array<{ groupId: string; error?: { type?: string; message?: string } }> }).groups
-      if (!Array.isArray(failed)) throw new NightshiftError(ERROR_CODES.KAFKA, `deleting consumer groups ${groupIds.join(', ')} failed: ${describeError(err)}`, { cause: err })
+      const failed = (err as { groups?: Array<{ groupId: string; error?: { type?: string; message?: string } }> })
+        .groups
+      if (!Array.isArray(failed))
+        throw new NightshiftError(
+          ERROR_CODES.KAFKA,
+          `deleting consumer groups ${groupIds.join(', ')} failed: ${describeError(err)}`,
+          { cause: err },
+        )
       const real = failed.filter((g) => g.error?.type !== 'GROUP_ID_NOT_FOUND')
       if (real.length > 0) {
-        throw new NightshiftError(ERROR_CODES.KAFKA, `could not delete consumer group(s): ${real.map((g) => `${g.groupId} (${g.error?.message ?? 'unknown error'})`).join(', ')}`, { cause: err })
+        throw new NightshiftError(
+          ERROR_CODES.KAFKA,
+          `could not delete consumer group(s): ${real.map((g) => `${g.groupId} (${g.error?.message ?? 'unknown error'})`).join(', ')}`,
+          { cause: err },
+        )
       }
       const missing = new Set(failed.map((g) => g.groupId))
       return groupIds.filter((g) => !missing.has(g))
@@ -141,10 +156,19 @@ export class KafkaAdmin {
    * is the only one that knows kafkajs).
    */
   async stableOffsets(topic: string): Promise<Map<number, string>> {
-    const factory = Object.getOwnPropertySymbols(this.kafka).find((s) => s.description === 'private:Kafka:createCluster')
+    const factory = Object.getOwnPropertySymbols(this.kafka).find(
+      (s) => s.description === 'private:Kafka:createCluster',
+    )
     const create = factory === undefined ? undefined : (this.kafka as unknown as Record<symbol, unknown>)[factory]
-    if (typeof create !== 'function') throw new NightshiftError(ERROR_CODES.KAFKA, 'this kafkajs build has no cluster factory: last stable offsets cannot be read')
-    const cluster = (create as (o: object) => ReadCommittedCluster)({ allowAutoTopicCreation: false, isolationLevel: READ_COMMITTED })
+    if (typeof create !== 'function')
+      throw new NightshiftError(
+        ERROR_CODES.KAFKA,
+        'this kafkajs build has no cluster factory: last stable offsets cannot be read',
+      )
+    const cluster = (create as (o: object) => ReadCommittedCluster)({
+      allowAutoTopicCreation: false,
+      isolationLevel: READ_COMMITTED,
+    })
     await cluster.connect()
     try {
       await cluster.addTargetTopic(topic)
@@ -169,7 +193,9 @@ interface ReadCommittedCluster {
   connect(): Promise<void>
   disconnect(): Promise<void>
   addTargetTopic(topic: string): Promise<void>
-  fetchTopicsOffset(topics: Array<{ topic: string; partitions: Array<{ partition: number }>; fromBeginning: boolean }>): Promise<Array<{ topic: string; partitions: Array<{ partition: number; offset: string }> }>>
+  fetchTopicsOffset(
+    topics: Array<{ topic: string; partitions: Array<{ partition: number }>; fromBeginning: boolean }>,
+  ): Promise<Array<{ topic: string; partitions: Array<{ partition: number; offset: string }> }>>
 }
 
 export interface WaitForBrokerOptions {

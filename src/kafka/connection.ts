@@ -72,11 +72,18 @@ export function createKafka(settings: KafkaSettings): Kafka {
  * Connects a kafkajs client (admin, producer). A failure is a RetriableError saying which
  * brokers did not answer, so every caller reports an unreachable Kafka the same way.
  */
-export async function connectClient<T extends { connect(): Promise<void> }>(settings: KafkaSettings, client: T): Promise<T> {
+export async function connectClient<T extends { connect(): Promise<void> }>(
+  settings: KafkaSettings,
+  client: T,
+): Promise<T> {
   try {
     await client.connect()
   } catch (cause) {
-    throw new RetriableError(ERROR_CODES.KAFKA_UNAVAILABLE, `Kafka at ${settings.brokers.join(',')} is unreachable: ${describeError(cause)}`, { cause })
+    throw new RetriableError(
+      ERROR_CODES.KAFKA_UNAVAILABLE,
+      `Kafka at ${settings.brokers.join(',')} is unreachable: ${describeError(cause)}`,
+      { cause },
+    )
   }
   return client
 }

@@ -126,7 +126,10 @@ export class RecordConsumer {
         return
       }
       if (this.stopped || this.consumer !== consumer) return
-      log.error({ err: describeError(error), inMs: REBUILD_DELAY_MS }, 'consumer crashed and kafkajs will not restart it; building a new one')
+      log.error(
+        { err: describeError(error), inMs: REBUILD_DELAY_MS },
+        'consumer crashed and kafkajs will not restart it; building a new one',
+      )
       this.rebuilding = setTimeout(() => void this.rebuild(consumer, log), REBUILD_DELAY_MS)
     })
   }
@@ -178,5 +181,8 @@ export class RecordConsumer {
  * consumer is restarted (kafkajs reads only the innermost `cause`), and saying what failed.
  */
 function restartable(err: unknown): Error {
-  return Object.assign(new Error(`batch handler failed: ${describeError(err)}`), { name: 'NightshiftBatchFailed', retriable: true })
+  return Object.assign(new Error(`batch handler failed: ${describeError(err)}`), {
+    name: 'NightshiftBatchFailed',
+    retriable: true,
+  })
 }

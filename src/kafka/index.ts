@@ -8,6 +8,22 @@ export { nextOffset } from './records'
 export { KafkaAdmin, waitForBroker, type TopicSpec, type TopicDescription } from './admin'
 export { RecordProducer } from './producer'
 export { TransactionalProducer, type Transaction, type OffsetToCommit } from './transaction'
-export { RecordConsumer, type ConsumerOptions, type RecordBatch, type BatchControl, type BatchHandler } from './consumer'
+export {
+  RecordConsumer,
+  type ConsumerOptions,
+  type RecordBatch,
+  type BatchControl,
+  type BatchHandler,
+} from './consumer'
 export { Registry, type AvroSchema, type Compatibility } from './registry'
-export { TopicTail, readTopic, readTopicToBarrier, readTopicWindow, isBarrier, BARRIER_KEY_PREFIX, DEFAULT_READ_TIMEOUT_MS, type ReadTopicOptions, type ReadWindowOptions } from './topic-reader'
+export {
+  TopicTail,
+  readTopic,
+  readTopicToBarrier,
+  readTopicWindow,
+  isBarrier,
+  BARRIER_KEY_PREFIX,
+  DEFAULT_READ_TIMEOUT_MS,
+  type ReadTopicOptions,
+  type ReadWindowOptions,
+} from './topic-reader'

@@ -38,7 +38,16 @@ export class RecordProducer {
 
   /** @throws RetriableError when Kafka does not answer. */
   static async connect(settings: KafkaSettings): Promise<RecordProducer> {
-    return new RecordProducer(await connectClient(settings, createKafka(settings).producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: KEY_PARTITIONER })))
+    return new RecordProducer(
+      await connectClient(
+        settings,
+        createKafka(settings).producer({
+          idempotent: true,
+          maxInFlightRequests: 1,
+          createPartitioner: KEY_PARTITIONER,
+        }),
+      ),
+    )
   }
 
   async send(records: OutRecord[]): Promise<void> {

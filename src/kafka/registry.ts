@@ -9,7 +9,8 @@ import {
   describeError,
 } from '../errors'
 
-export type Compatibility = 'BACKWARD' | 'BACKWARD_TRANSITIVE' | 'FORWARD' | 'FORWARD_TRANSITIVE' | 'FULL' | 'FULL_TRANSITIVE' | 'NONE'
+export type Compatibility =
+  'BACKWARD' | 'BACKWARD_TRANSITIVE' | 'FORWARD' | 'FORWARD_TRANSITIVE' | 'FULL' | 'FULL_TRANSITIVE' | 'NONE'
 
 /** An Avro schema as parsed from `schemas/*.avsc`. */
 export interface AvroSchema {
@@ -68,10 +69,17 @@ export class Registry {
     try {
       res = await fetch(`${this.url}/subjects`, { signal: AbortSignal.timeout(2000) })
     } catch (cause) {
-      throw new RetriableError(ERROR_CODES.REGISTRY_UNAVAILABLE, `schema registry at ${this.url} is unreachable: ${describeError(cause)}`, { cause })
+      throw new RetriableError(
+        ERROR_CODES.REGISTRY_UNAVAILABLE,
+        `schema registry at ${this.url} is unreachable: ${describeError(cause)}`,
+        { cause },
+      )
     }
     if (!res.ok) {
-      throw new RetriableError(ERROR_CODES.REGISTRY_UNAVAILABLE, `schema registry at ${this.url} answered ${res.status} to GET /subjects`)
+      throw new RetriableError(
+        ERROR_CODES.REGISTRY_UNAVAILABLE,
+        `schema registry at ${this.url} answered ${res.status} to GET /subjects`,
+      )
     }
   }
 
@@ -91,7 +99,10 @@ export class Registry {
     })
     if (res.status === 404) return false
     if (!res.ok) {
-      throw new NightshiftError(ERROR_CODES.REGISTRY, `setting compatibility ${compatibility} on ${subject} failed: ${res.status} ${await res.text()}`)
+      throw new NightshiftError(
+        ERROR_CODES.REGISTRY,
+        `setting compatibility ${compatibility} on ${subject} failed: ${res.status} ${await res.text()}`,
+      )
     }
     return true
   }
@@ -113,15 +124,32 @@ export class Registry {
     } catch (err) {
       const status = statusOf(err)
       if (status === 409) {
-        throw new SchemaIncompatibleError(fullName(schema), subject, `the registry refused it under ${compatibility} compatibility: ${describeError(err)}`, err)
+        throw new SchemaIncompatibleError(
+          fullName(schema),
+          subject,
+          `the registry refused it under ${compatibility} compatibility: ${describeError(err)}`,
+          err,
+        )
       }
       if (status === 422) {
-        throw new NightshiftError(ERROR_CODES.SCHEMA_INVALID, `schema ${fullName(schema)} for subject ${subject} is invalid: ${describeError(err)}`, { cause: err })
+        throw new NightshiftError(
+          ERROR_CODES.SCHEMA_INVALID,
+          `schema ${fullName(schema)} for subject ${subject} is invalid: ${describeError(err)}`,
+          { cause: err },
+        )
       }
       if (status === undefined || status >= 500) {
-        throw new RetriableError(ERROR_CODES.REGISTRY_UNAVAILABLE, `registering ${fullName(schema)} under ${subject} failed: ${describeError(err)}`, { cause: err })
+        throw new RetriableError(
+          ERROR_CODES.REGISTRY_UNAVAILABLE,
+          `registering ${fullName(schema)} under ${subject} failed: ${describeError(err)}`,
+          { cause: err },
+        )
       }
-      throw new NightshiftError(ERROR_CODES.REGISTRY, `registering ${fullName(schema)} under ${subject} failed: ${describeError(err)}`, { cause: err })
+      throw new NightshiftError(
+        ERROR_CODES.REGISTRY,
+        `registering ${fullName(schema)} under ${subject} failed: ${describeError(err)}`,
+        { cause: err },
+      )
     }
   }
 
@@ -135,12 +163,22 @@ export class Registry {
     for (const query of ['', '?permanent=true']) {
       let res: Response
       try {
-        res = await fetch(`${this.url}/subjects/${encodeURIComponent(subject)}${query}`, { method: 'DELETE', signal: AbortSignal.timeout(10_000) })
+        res = await fetch(`${this.url}/subjects/${encodeURIComponent(subject)}${query}`, {
+          method: 'DELETE',
+          signal: AbortSignal.timeout(10_000),
+        })
       } catch (cause) {
-        throw new RetriableError(ERROR_CODES.REGISTRY_UNAVAILABLE, `deleting subject ${subject} failed: ${describeError(cause)}`, { cause })
+        throw new RetriableError(
+          ERROR_CODES.REGISTRY_UNAVAILABLE,
+          `deleting subject ${subject} failed: ${describeError(cause)}`,
+          { cause },
+        )
       }
       if (!res.ok && res.status !== 404) {
-        throw new NightshiftError(ERROR_CODES.REGISTRY, `deleting subject ${subject} failed: ${res.status} ${await res.text()}`)
+        throw new NightshiftError(
+          ERROR_CODES.REGISTRY,
+          `deleting subject ${subject} failed: ${res.status} ${await res.text()}`,
+        )
       }
     }
   }
@@ -161,9 +199,17 @@ export class Registry {
     } catch (err) {
       const status = statusOf(err)
       if (status === 404 || (err instanceof Error && /not found|does not exist/i.test(err.message))) {
-        throw new RetriableError(ERROR_CODES.REGISTRY, `schema ${fullName(schema)} is not registered under ${subject}; run \`nightshift topology apply\``, { cause: err })
+        throw new RetriableError(
+          ERROR_CODES.REGISTRY,
+          `schema ${fullName(schema)} is not registered under ${subject}; run \`nightshift topology apply\``,
+          { cause: err },
+        )
       }
-      throw new RetriableError(ERROR_CODES.REGISTRY_UNAVAILABLE, `looking up ${fullName(schema)} under ${subject} failed: ${describeError(err)}`, { cause: err })
+      throw new RetriableError(
+        ERROR_CODES.REGISTRY_UNAVAILABLE,
+        `looking up ${fullName(schema)} under ${subject} failed: ${describeError(err)}`,
+        { cause: err },
+      )
     }
   }
 
@@ -182,7 +228,10 @@ export class Registry {
       try {
         resolver = reader.createResolver(schema)
       } catch (err) {
-        throw new PoisonRecordError(`value was written with schema id ${id}, which cannot be read as ${reader.name ?? 'the expected type'}: ${describeError(err)}`, { cause: err })
+        throw new PoisonRecordError(
+          `value was written with schema id ${id}, which cannot be read as ${reader.name ?? 'the expected type'}: ${describeError(err)}`,
+          { cause: err },
+        )
       }
       this.resolvers.set(cacheKey, resolver)
     }
@@ -260,8 +309,11 @@ export class Registry {
       if (status !== undefined && status >= 400 && status < 500) {
         throw new PoisonRecordError(`schema id ${id} is unknown to the registry (${status})`, { cause: err })
       }
-      throw new RetriableError(ERROR_CODES.REGISTRY_UNAVAILABLE, `fetching schema id ${id} failed: ${describeError(err)}`, { cause: err })
+      throw new RetriableError(
+        ERROR_CODES.REGISTRY_UNAVAILABLE,
+        `fetching schema id ${id} failed: ${describeError(err)}`,
+        { cause: err },
+      )
     }
   }
-
 }

@@ -120,17 +120,31 @@ export class TopicTail {
     try {
       consumer = await RecordConsumer.connect(
         { ...settings, clientId: `${settings.clientId}-tail` },
-        { groupId: `nightshift-tail-${randomUUID()}`, topics: [topic], fromBeginning: true, readCommitted: true, autoCommit: false },
+        {
+          groupId: `nightshift-tail-${randomUUID()}`,
+          topics: [topic],
+          fromBeginning: true,
+          readCommitted: true,
+          autoCommit: false,
+        },
       )
     } catch (cause) {
-      throw new RetriableError(ERROR_CODES.KAFKA_UNAVAILABLE, `could not start reading ${topic} from Kafka at ${settings.brokers.join(',')}: ${describeError(cause)}`, { cause })
+      throw new RetriableError(
+        ERROR_CODES.KAFKA_UNAVAILABLE,
+        `could not start reading ${topic} from Kafka at ${settings.brokers.join(',')}: ${describeError(cause)}`,
+        { cause },
+      )
     }
     tail.consumer = consumer
     try {
       await consumer.run(async (batch) => tail.deliver(batch))
     } catch (cause) {
       await consumer.disconnect().catch(() => undefined)
-      throw new RetriableError(ERROR_CODES.KAFKA_UNAVAILABLE, `could not start reading ${topic}: ${describeError(cause)}`, { cause })
+      throw new RetriableError(
+        ERROR_CODES.KAFKA_UNAVAILABLE,
+        `could not start reading ${topic}: ${describeError(cause)}`,
+        { cause },
+      )
     }
     return tail
   }
@@ -146,8 +160,15 @@ export class TopicTail {
     let timer: NodeJS.Timeout | undefined
     const timeout = new Promise<never>((_resolve, reject) => {
       timer = setTimeout(() => {
-        const behind = [...this.pending].map(([p, end]) => `partition ${p} at offset ${this.next.get(p) ?? 'start'} of ${end}`)
-        reject(new RetriableError(ERROR_CODES.KAFKA_UNAVAILABLE, `reading ${this.topic} did not reach its end offsets within ${timeoutMs} ms: ${behind.join(', ')}`))
+        const behind = [...this.pending].map(
+          ([p, end]) => `partition ${p} at offset ${this.next.get(p) ?? 'start'} of ${end}`,
+        )
+        reject(
+          new RetriableError(
+            ERROR_CODES.KAFKA_UNAVAILABLE,
+            `reading ${this.topic} did not reach its end offsets within ${timeoutMs} ms: ${behind.join(', ')}`,
+          ),
+        )
       }, timeoutMs)
     })
     return Promise.race([this.caught, timeout]).finally(() => clearTimeout(timer))
@@ -157,7 +178,10 @@ export class TopicTail {
   async stop(): Promise<void> {
     if (this.stopped) return
     this.stopped = true
-    if (this.pending.size > 0) this.rejectCaught(new NightshiftError(ERROR_CODES.KAFKA, `the tail of ${this.topic} was stopped before it caught up`))
+    if (this.pending.size > 0)
+      this.rejectCaught(
+        new NightshiftError(ERROR_CODES.KAFKA, `the tail of ${this.topic} was stopped before it caught up`),
+      )
     await this.consumer?.disconnect()
   }
 
@@ -172,7 +196,10 @@ export class TopicTail {
       try {
         this.onRecord(record)
       } catch (err) {
-        this.log.error({ partition: record.partition, offset: record.offset, err: describeError(err) }, 'record handler failed; record skipped')
+        this.log.error(
+          { partition: record.partition, offset: record.offset, err: describeError(err) },
+          'record handler failed; record skipped',
+        )
       }
     }
     const end = this.pending.get(batch.partition)
@@ -203,7 +230,11 @@ export interface ReadTopicOptions {
  * @throws RetriableError when the end offsets are not reached within `timeoutMs`;
  *   ConfigError when the topic does not exist.
  */
-export async function readTopic(settings: KafkaSettings, topic: string, options: ReadTopicOptions = {}): Promise<InRecord[]> {
+export async function readTopic(
+  settings: KafkaSettings,
+  topic: string,
+  options: ReadTopicOptions = {},
+): Promise<InRecord[]> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_READ_TIMEOUT_MS
   const startedAt = Date.now()
   const ranges = await partitionRanges(settings, topic)
@@ -241,7 +272,11 @@ export function isBarrier(record: Pick<InRecord, 'key' | 'value'>): boolean {
  * time (ListOffsets by timestamp, then a seek once the reader runs).
  * @throws ConfigError when the topic does not exist; RetriableError on timeout.
  */
-export async function readTopicToBarrier(settings: KafkaSettings, topic: string, options: ReadTopicOptions = {}): Promise<InRecord[]> {
+export async function readTopicToBarrier(
+  settings: KafkaSettings,
+  topic: string,
+  options: ReadTopicOptions = {},
+): Promise<InRecord[]> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_READ_TIMEOUT_MS
   const { since } = options
   const { ranges, starts } = await withAdmin(settings, async (admin) => {
@@ -251,7 +286,12 @@ export async function readTopicToBarrier(settings: KafkaSettings, topic: string,
   const barriers = new Map<number, string>()
   const producer = await RecordProducer.connect(settings)
   try {
-    const records = [...ranges.keys()].map((partition) => ({ topic, partition, key: `${BARRIER_KEY_PREFIX}${randomUUID()}`, value: null }))
+    const records = [...ranges.keys()].map((partition) => ({
+      topic,
+      partition,
+      key: `${BARRIER_KEY_PREFIX}${randomUUID()}`,
+      value: null,
+    }))
     await producer.send(records)
     for (const r of records) barriers.set(r.partition, r.key)
   } finally {
@@ -263,7 +303,13 @@ export async function readTopicToBarrier(settings: KafkaSettings, topic: string,
   const done = new Promise<void>((resolve) => (finish = resolve))
   const reader = await RecordConsumer.connect(
     { ...settings, clientId: `${settings.clientId}-read` },
-    { groupId: `nightshift-read-${randomUUID()}`, topics: [topic], fromBeginning: true, readCommitted: true, autoCommit: false },
+    {
+      groupId: `nightshift-read-${randomUUID()}`,
+      topics: [topic],
+      fromBeginning: true,
+      readCommitted: true,
+      autoCommit: false,
+    },
   )
   // Next offset to take per partition: below it, a record is before `since` or was handed out already (a batch fetched before the seek).
   const next = new Map([...ranges.keys()].map((p) => [p, starts.get(p) ?? 0n]))
@@ -290,7 +336,10 @@ export async function readTopicToBarrier(settings: KafkaSettings, topic: string,
     await reader.disconnect().catch(() => undefined)
   }
   if (pending.size > 0) {
-    throw new RetriableError(ERROR_CODES.KAFKA_UNAVAILABLE, `reading ${topic} did not reach the end of partition(s) ${[...pending].join(', ')} within ${timeoutMs} ms`)
+    throw new RetriableError(
+      ERROR_CODES.KAFKA_UNAVAILABLE,
+      `reading ${topic} did not reach the end of partition(s) ${[...pending].join(', ')} within ${timeoutMs} ms`,
+    )
   }
   return collected.sort((a, b) => a.partition - b.partition || (BigInt(a.offset) < BigInt(b.offset) ? -1 : 1))
 }
@@ -322,7 +371,11 @@ export interface ReadWindowOptions {
  * @throws ConfigError when the topic does not exist; RetriableError when Kafka is
  *   unreachable or no record arrived for `idleTimeoutMs`.
  */
-export async function readTopicWindow(settings: KafkaSettings, topic: string, options: ReadWindowOptions): Promise<InRecord[]> {
+export async function readTopicWindow(
+  settings: KafkaSettings,
+  topic: string,
+  options: ReadWindowOptions,
+): Promise<InRecord[]> {
   const idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_READ_TIMEOUT_MS
   const windows = await withAdmin(settings, async (admin) => {
     const ranges = await rangesOf(admin, topic)
@@ -342,19 +395,32 @@ export async function readTopicWindow(settings: KafkaSettings, topic: string, op
   let read = 0
   const collected: InRecord[] = []
   let settle: (err?: unknown) => void = () => undefined
-  const done = new Promise<void>((resolve, reject) => (settle = (err?: unknown) => (err === undefined ? resolve() : reject(err))))
+  const done = new Promise<void>(
+    (resolve, reject) => (settle = (err?: unknown) => (err === undefined ? resolve() : reject(err))),
+  )
   done.catch(() => undefined)
   let timer: NodeJS.Timeout | undefined
   const idle = () => {
     clearTimeout(timer)
     timer = setTimeout(() => {
       const behind = [...pending].map(([p, w]) => `partition ${p} (offsets ${w.start}–${w.end})`)
-      settle(new RetriableError(ERROR_CODES.KAFKA_UNAVAILABLE, `reading ${topic}: no record arrived for ${idleTimeoutMs} ms; not finished: ${behind.join(', ')}`))
+      settle(
+        new RetriableError(
+          ERROR_CODES.KAFKA_UNAVAILABLE,
+          `reading ${topic}: no record arrived for ${idleTimeoutMs} ms; not finished: ${behind.join(', ')}`,
+        ),
+      )
     }, idleTimeoutMs)
   }
   const reader = await RecordConsumer.connect(
     { ...settings, clientId: `${settings.clientId}-read` },
-    { groupId: `nightshift-read-${randomUUID()}`, topics: [topic], fromBeginning: true, readCommitted: true, autoCommit: false },
+    {
+      groupId: `nightshift-read-${randomUUID()}`,
+      topics: [topic],
+      fromBeginning: true,
+      readCommitted: true,
+      autoCommit: false,
+    },
   )
   // Next offset to take per partition: below it, a record is before the window or was handed out already (a batch fetched before the seek).
   const next = new Map([...pending].map(([p, w]) => [p, w.start]))

@@ -44,8 +44,15 @@ function compile(name: string, type: MatchType, value: string): RegExp {
     const { source, flags } = translateRe2(value)
     return new RegExp(`^(?:${source})$`, flags)
   } catch (cause) {
-    const why = cause instanceof Error ? cause.message.replace(/^Invalid regular expression: (\/.*\/[a-z]*: )?/s, '') : String(cause)
-    throw new InvalidMatcherError(`${name}${type}${quoteValue(value)}`, `invalid regular expression: ${why}`, cause instanceof RegexSyntaxError ? undefined : cause)
+    const why =
+      cause instanceof Error
+        ? cause.message.replace(/^Invalid regular expression: (\/.*\/[a-z]*: )?/s, '')
+        : String(cause)
+    throw new InvalidMatcherError(
+      `${name}${type}${quoteValue(value)}`,
+      `invalid regular expression: ${why}`,
+      cause instanceof RegexSyntaxError ? undefined : cause,
+    )
   }
 }
 
@@ -56,9 +63,13 @@ function compile(name: string, type: MatchType, value: string): RegExp {
  * @throws ConfigError for an unknown type, a bad label name or an invalid regex (RE2 syntax).
  */
 export function newMatcher(type: MatchType, name: string, value: string): Matcher {
-  if (!MATCH_TYPES.includes(type)) throw new InvalidMatcherError(name, `unknown match type "${String(type)}"; expected one of =, !=, =~, !~`)
+  if (!MATCH_TYPES.includes(type))
+    throw new InvalidMatcherError(name, `unknown match type "${String(type)}"; expected one of =, !=, =~, !~`)
   if (!LABEL_NAME.test(name)) {
-    throw new InvalidMatcherError(`${name}${type}${quoteValue(value)}`, `"${name}" is not a valid label name (expected [a-zA-Z_:][a-zA-Z0-9_:]*)`)
+    throw new InvalidMatcherError(
+      `${name}${type}${quoteValue(value)}`,
+      `"${name}" is not a valid label name (expected [a-zA-Z_:][a-zA-Z0-9_:]*)`,
+    )
   }
   let test: (s: string) => boolean
   switch (type) {

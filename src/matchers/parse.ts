@@ -28,7 +28,10 @@ function bad(text: string, why: string): ConfigError {
 export function parseMatcher(text: string): Matcher {
   const m = MATCHER.exec(text)
   if (!m) {
-    throw bad(text, 'expected <label name><operator><value> with operator =, !=, =~ or !~ and a label name matching [a-zA-Z_:][a-zA-Z0-9_:]*')
+    throw bad(
+      text,
+      'expected <label name><operator><value> with operator =, !=, =~ or !~ and a label name matching [a-zA-Z_:][a-zA-Z0-9_:]*',
+    )
   }
   const name = m[1]!
   const type = m[2]! as MatchType
@@ -54,7 +57,8 @@ export function parseMatcher(text: string): Matcher {
       continue
     }
     if (c === '"') {
-      if (!expectClosingQuote || i < chars.length - 1) throw bad(text, 'the value contains an unescaped double quote (write \\" inside quotes)')
+      if (!expectClosingQuote || i < chars.length - 1)
+        throw bad(text, 'the value contains an unescaped double quote (write \\" inside quotes)')
       expectClosingQuote = false
       continue
     }

@@ -83,9 +83,18 @@ export function translateRe2(pattern: string): TranslatedRegex {
     if (c === undefined) throw new RegexSyntaxError('trailing backslash at the end of the pattern')
     i += 2
     switch (c) {
-      case 'd': case 'D': case 'w': case 'W': case 't': case 'n': case 'f': case 'r': case 'v':
+      case 'd':
+      case 'D':
+      case 'w':
+      case 'W':
+      case 't':
+      case 'n':
+      case 'f':
+      case 'r':
+      case 'v':
         return `\\${c}`
-      case 'b': case 'B':
+      case 'b':
+      case 'B':
         if (inClass) throw new RegexSyntaxError(`\\${c} is not allowed in a character class`)
         return `\\${c}`
       case 'a':
@@ -112,16 +121,19 @@ export function translateRe2(pattern: string): TranslatedRegex {
         if (peek() === '{') {
           const close = cps.indexOf('}', i)
           const hex = close < 0 ? '' : cps.slice(i + 1, close).join('')
-          if (!/^[0-9A-Fa-f]{1,6}$/.test(hex) || parseInt(hex, 16) > 0x10ffff) throw new RegexSyntaxError('invalid escape \\x{…}')
+          if (!/^[0-9A-Fa-f]{1,6}$/.test(hex) || parseInt(hex, 16) > 0x10ffff)
+            throw new RegexSyntaxError('invalid escape \\x{…}')
           i = close + 1
           return hexCode(hex)
         }
         const hex = `${peek() ?? ''}${peek(1) ?? ''}`
-        if (!/^[0-9A-Fa-f]{2}$/.test(hex)) throw new RegexSyntaxError('invalid escape \\x: expected two hex digits or \\x{…}')
+        if (!/^[0-9A-Fa-f]{2}$/.test(hex))
+          throw new RegexSyntaxError('invalid escape \\x: expected two hex digits or \\x{…}')
         i += 2
         return hexCode(hex)
       }
-      case 'p': case 'P': {
+      case 'p':
+      case 'P': {
         let name: string
         if (peek() === '{') {
           const close = cps.indexOf('}', i)
@@ -223,7 +235,8 @@ export function translateRe2(pattern: string): TranslatedRegex {
       const m = /^\{(\d+)(,(\d*))?\}/.exec(rest)
       if (m) {
         // RE2 caps repetition counts at 1000.
-        if (Number(m[1]) > 1000 || (m[3] !== undefined && m[3] !== '' && Number(m[3]) > 1000)) throw new RegexSyntaxError(`invalid repeat count ${m[0]}`)
+        if (Number(m[1]) > 1000 || (m[3] !== undefined && m[3] !== '' && Number(m[3]) > 1000))
+          throw new RegexSyntaxError(`invalid repeat count ${m[0]}`)
         out += m[0]
         i += m[0].length
       } else {

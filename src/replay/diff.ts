@@ -40,7 +40,15 @@ export interface RequestSummary {
 /** The part of an ActionRequest the comparison uses. */
 export function requestSummary(request: ActionRequestRecord): RequestSummary {
   const { alert } = request.alert
-  return { fingerprint: alert.fingerprint, startsAt: alert.startsAt, status: alert.status, receivedAt: alert.receivedAt, action: request.action, route: request.route, dryRun: request.dryRun }
+  return {
+    fingerprint: alert.fingerprint,
+    startsAt: alert.startsAt,
+    status: alert.status,
+    receivedAt: alert.receivedAt,
+    action: request.action,
+    route: request.route,
+    dryRun: request.dryRun,
+  }
 }
 
 /** What one run (the original, or the replay) recorded about alerts. */
@@ -127,7 +135,10 @@ export function alertKey(a: { fingerprint: string; startsAt: string; status: str
 }
 
 /** One notification: its alert and its receive time. */
-export function notificationKey(a: { fingerprint: string; startsAt: string; status: string }, receivedAt: number): string {
+export function notificationKey(
+  a: { fingerprint: string; startsAt: string; status: string },
+  receivedAt: number,
+): string {
   return `${alertKey(a)}|${receivedAt}`
 }
 
@@ -137,7 +148,8 @@ function unique(values: readonly string[]): string[] {
 
 /** The fate one run's records about one alert give it (see the module comment). */
 export function fateOf(decisions: readonly DecisionRecord[], requests: readonly RequestSummary[]): Fate {
-  const of = (stage: string, kind?: string) => decisions.filter((d) => d.stage === stage && (kind === undefined || d.kind === kind))
+  const of = (stage: string, kind?: string) =>
+    decisions.filter((d) => d.stage === stage && (kind === undefined || d.kind === kind))
   const templateErrors = unique(of('route', 'template_error').map((d) => d.detail.action ?? d.reason)).sort()
   const failed = templateErrors.length > 0 ? `template error for ${templateErrors.join(', ')}` : ''
   if (requests.length > 0) {
@@ -147,14 +159,29 @@ export function fateOf(decisions: readonly DecisionRecord[], requests: readonly 
   if (failed) return { kind: 'error', text: `error (${failed})` }
   if (of('route', 'unrouted').length > 0) return { kind: 'unrouted', text: 'unrouted' }
   const throttled = of('ratelimit', 'throttled')
-  if (throttled.length > 0) return { kind: 'throttled', text: `throttled (${unique(throttled.map((d) => d.detail.limit ?? d.reason)).sort().join(', ')})` }
+  if (throttled.length > 0)
+    return {
+      kind: 'throttled',
+      text: `throttled (${unique(throttled.map((d) => d.detail.limit ?? d.reason))
+        .sort()
+        .join(', ')})`,
+    }
   const dropped = of('dedup')
-  if (dropped.length > 0) return { kind: 'dropped', text: `dropped by dedup (${unique(dropped.map((d) => d.kind)).sort().join(', ')})` }
+  if (dropped.length > 0)
+    return {
+      kind: 'dropped',
+      text: `dropped by dedup (${unique(dropped.map((d) => d.kind))
+        .sort()
+        .join(', ')})`,
+    }
   return { kind: 'none', text: 'no outcome' }
 }
 
 /** One run's records about the replayed notifications, by alert; records about other notifications are left out. */
-function byAlert(run: RunRecords, replayed: ReadonlySet<string>): Map<string, { decisions: DecisionRecord[]; requests: RequestSummary[] }> {
+function byAlert(
+  run: RunRecords,
+  replayed: ReadonlySet<string>,
+): Map<string, { decisions: DecisionRecord[]; requests: RequestSummary[] }> {
   const out = new Map<string, { decisions: DecisionRecord[]; requests: RequestSummary[] }>()
   const entry = (key: string) => {
     let e = out.get(key)
@@ -206,7 +233,16 @@ export function replayDiff(input: DiffInput): ReplayDiff {
   }
   changed.sort(
     (a, b) =>
-      a.firstReceivedAt - b.firstReceivedAt || a.fingerprint.localeCompare(b.fingerprint) || a.startsAt.localeCompare(b.startsAt) || a.status.localeCompare(b.status),
+      a.firstReceivedAt - b.firstReceivedAt ||
+      a.fingerprint.localeCompare(b.fingerprint) ||
+      a.startsAt.localeCompare(b.startsAt) ||
+      a.status.localeCompare(b.status),
   )
-  return { notifications: input.alerts.length, alerts: alerts.size, summary: [...counts.values()], changed, unchanged: alerts.size - changed.length }
+  return {
+    notifications: input.alerts.length,
+    alerts: alerts.size,
+    summary: [...counts.values()],
+    changed,
+    unchanged: alerts.size - changed.length,
+  }
 }

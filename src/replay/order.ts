@@ -29,9 +29,13 @@ export interface RawNotification {
  * (`enrichedOffsets`, by {@link notificationKey}; those the original dedup dropped have
  * none and come after), then by Kafka timestamp, partition and offset.
  */
-export function replayOrder<T extends RawNotification>(items: readonly T[], enrichedOffsets: ReadonlyMap<string, bigint>): T[] {
+export function replayOrder<T extends RawNotification>(
+  items: readonly T[],
+  enrichedOffsets: ReadonlyMap<string, bigint>,
+): T[] {
   const rank = (n: T) => enrichedOffsets.get(notificationKey(n.alert, n.alert.receivedAt))
-  const compareBig = (a: bigint | undefined, b: bigint | undefined) => (a === b ? 0 : a === undefined ? 1 : b === undefined ? -1 : a < b ? -1 : 1)
+  const compareBig = (a: bigint | undefined, b: bigint | undefined) =>
+    a === b ? 0 : a === undefined ? 1 : b === undefined ? -1 : a < b ? -1 : 1
   return items
     .map((item) => ({ item, rank: rank(item), offset: BigInt(item.offset) }))
     .sort(

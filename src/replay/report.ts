@@ -48,9 +48,13 @@ function keptHint(replayPrefix: string): string {
  */
 export function formatReplayReport(report: ReplayReport, limit: number): string {
   const window = `from ${iso(report.window.from)} to ${iso(report.window.to)}`
-  const skipped = report.undecodable > 0 ? [`(${plural(report.undecodable, 'record')} of the window did not decode as an Alert and were not replayed)`] : []
+  const skipped =
+    report.undecodable > 0
+      ? [`(${plural(report.undecodable, 'record')} of the window did not decode as an Alert and were not replayed)`]
+      : []
   const { diff } = report
-  if (!diff || report.replayed === 0) return [`no records on ${report.topic} ${window}: nothing to replay`, ...skipped].join('\n')
+  if (!diff || report.replayed === 0)
+    return [`no records on ${report.topic} ${window}: nothing to replay`, ...skipped].join('\n')
 
   const lines = [
     `replayed ${plural(diff.notifications, 'notification')} (${plural(diff.alerts, 'alert')}) of ${report.topic} ${window} through ${displayName(report.configDir)}; dry run: no action ran`,
@@ -61,22 +65,33 @@ export function formatReplayReport(report: ReplayReport, limit: number): string 
   const width = Math.max(4, ...rows.map((r) => FATE_LABELS[r.kind].length))
   const numWidth = Math.max(6, ...rows.map((r) => String(r.before).length))
   lines.push(`${'fate'.padEnd(width)}  ${'before'.padStart(numWidth)} → after`)
-  for (const r of rows) lines.push(`${FATE_LABELS[r.kind].padEnd(width)}  ${String(r.before).padStart(numWidth)} → ${r.after}${r.before === r.after ? '' : ` (${r.after > r.before ? '+' : ''}${r.after - r.before})`}`)
+  for (const r of rows)
+    lines.push(
+      `${FATE_LABELS[r.kind].padEnd(width)}  ${String(r.before).padStart(numWidth)} → ${r.after}${r.before === r.after ? '' : ` (${r.after > r.before ? '+' : ''}${r.after - r.before})`}`,
+    )
   lines.push('')
 
   if (diff.changed.length === 0) {
     lines.push(`no alert changed fate (${plural(diff.alerts, 'alert')} compared)`)
   } else {
     const shown = limit > 0 ? diff.changed.slice(0, limit) : diff.changed
-    lines.push(`${diff.changed.length} of ${plural(diff.alerts, 'alert')} changed fate (fingerprint alertname service: before → after):`)
+    lines.push(
+      `${diff.changed.length} of ${plural(diff.alerts, 'alert')} changed fate (fingerprint alertname service: before → after):`,
+    )
     for (const c of shown) lines.push(changeLine(c))
-    if (shown.length < diff.changed.length) lines.push(`  … and ${diff.changed.length - shown.length} more (--limit 0 lists all)`)
+    if (shown.length < diff.changed.length)
+      lines.push(`  … and ${diff.changed.length - shown.length} more (--limit 0 lists all)`)
     if (shown.some((c) => c.beganBeforeWindow)) {
-      lines.push("  * the episode began before --from: the original run's dedup and rate limits knew its earlier notifications, the replay's started empty")
+      lines.push(
+        "  * the episode began before --from: the original run's dedup and rate limits knew its earlier notifications, the replay's started empty",
+      )
     }
   }
   lines.push('')
-  if (report.replayPrefix) lines.push(report.kept ? keptHint(report.replayPrefix) : `replay topics under prefix ${report.replayPrefix} deleted`)
+  if (report.replayPrefix)
+    lines.push(
+      report.kept ? keptHint(report.replayPrefix) : `replay topics under prefix ${report.replayPrefix} deleted`,
+    )
   for (const p of report.cleanupProblems) lines.push(`warning: ${p}`)
   return lines.join('\n')
 }

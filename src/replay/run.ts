@@ -112,7 +112,8 @@ interface Clients {
 function loadConfig(configDir: string): { schemas: SchemaSet; topology: TopicsFile } {
   const schemas = SchemaSet.load()
   const topology = loadTopicsFile(schemas, path.join(configDir, 'topics.yaml'))
-  const parse = <T>(file: string, what: string, parser: (text: string, file: string) => T): T => parser(readConfigFile(path.join(configDir, file), what), path.join(configDir, file))
+  const parse = <T>(file: string, what: string, parser: (text: string, file: string) => T): T =>
+    parser(readConfigFile(path.join(configDir, file), what), path.join(configDir, file))
   parse<Catalog>('catalog.yaml', 'service catalog', parseCatalog)
   parse<LimitsConfig>('limits.yaml', 'rate limits file', parseLimits)
   parse<RouteTree>('routes.yaml', 'routes file', (text, file) => parseRoutesFile(text, file, topology.actions))
@@ -123,7 +124,10 @@ function loadConfig(configDir: string): { schemas: SchemaSet; topology: TopicsFi
  * The consumer group and input topic of each replay stage, as the stage definitions
  * name them (their config callbacks are never called here).
  */
-function replayStageInputs(topics: TopicNames, prefix: string): Array<{ name: string; groupId: string; input: string }> {
+function replayStageInputs(
+  topics: TopicNames,
+  prefix: string,
+): Array<{ name: string; groupId: string; input: string }> {
   const unused = (): never => {
     throw new Error('not called: only the group id and input topic are read')
   }
@@ -166,7 +170,13 @@ async function readWindow(
   for (const record of records) {
     const timestamp = Number(record.timestamp)
     // Offsets by timestamp bound the read; a record's own time decides (timestamps need not grow with offsets).
-    if (record.value === null || isBarrier(record) || timestamp < window.from || (!options.openEnded && timestamp >= window.to)) continue
+    if (
+      record.value === null ||
+      isBarrier(record) ||
+      timestamp < window.from ||
+      (!options.openEnded && timestamp >= window.to)
+    )
+      continue
     const alert = (await decodeOrSkip(clients.registry, record, skipped)) as AlertRecord | undefined
     if (alert === undefined || typeof alert.fingerprint !== 'string' || typeof alert.receivedAt !== 'number') {
       if (alert !== undefined) skipped.count += 1
@@ -179,7 +189,10 @@ async function readWindow(
 
 /** Offsets on the original alerts.enriched of the window's notifications: the order the original rate limit saw them in. */
 async function originalOrder(clients: Clients, topic: string, options: ReplayOptions): Promise<Map<string, bigint>> {
-  const records = await readTopicToBarrier(clients.settings, topic, { since: options.window.from - CLOCK_SKEW_MARGIN_MS, timeoutMs: options.readTimeoutMs ?? 300_000 })
+  const records = await readTopicToBarrier(clients.settings, topic, {
+    since: options.window.from - CLOCK_SKEW_MARGIN_MS,
+    timeoutMs: options.readTimeoutMs ?? 300_000,
+  })
   const offsets = new Map<string, bigint>()
   const skipped = { count: 0 }
   for (const record of records) {
@@ -193,7 +206,12 @@ async function originalOrder(clients: Clients, topic: string, options: ReplayOpt
 }
 
 /** Writes the notifications to the replay's alerts.raw, in order: key, value, headers and timestamp as they were. */
-async function sendReplay(clients: Clients, topic: string, notifications: ReadonlyArray<{ record: InRecord }>, progress: Progress): Promise<void> {
+async function sendReplay(
+  clients: Clients,
+  topic: string,
+  notifications: ReadonlyArray<{ record: InRecord }>,
+  progress: Progress,
+): Promise<void> {
   const producer = await RecordProducer.connect(clients.settings)
   try {
     let chunk: OutRecord[] = []
@@ -235,12 +253,24 @@ export const REPLAY_OF_HEADER = 'nightshift-replay-of'
  * transactions, whose commit markers take offsets no consumer is handed.
  * @throws NightshiftError when a stage's committed offsets do not move for `stallTimeoutMs`.
  */
-async function waitForStages(clients: Clients, stages: ReadonlyArray<{ name: string; groupId: string; input: string }>, progress: Progress, stallTimeoutMs: number): Promise<void> {
+async function waitForStages(
+  clients: Clients,
+  stages: ReadonlyArray<{ name: string; groupId: string; input: string }>,
+  progress: Progress,
+  stallTimeoutMs: number,
+): Promise<void> {
   const producer = await RecordProducer.connect(clients.settings)
   try {
     for (const stage of stages) {
       const partitions = [...(await clients.admin.endOffsets(stage.input)).keys()]
-      await producer.send(partitions.map((partition) => ({ topic: stage.input, partition, key: `${BARRIER_KEY_PREFIX}replay/${randomUUID()}`, value: null })))
+      await producer.send(
+        partitions.map((partition) => ({
+          topic: stage.input,
+          partition,
+          key: `${BARRIER_KEY_PREFIX}replay/${randomUUID()}`,
+          value: null,
+        })),
+      )
       const ends = new Map([...(await clients.admin.endOffsets(stage.input))].map(([p, end]) => [p, BigInt(end)]))
       const total = [...ends.values()].reduce((sum, end) => sum + end, 0n)
       let last = -1n
@@ -274,11 +304,25 @@ async function waitForStages(clients: Clients, stages: ReadonlyArray<{ name: str
 }
 
 /** Decisions and action requests of the run under `prefix`, from `since` on (all when undefined). */
-async function runRecords(clients: Clients, prefix: string, since: number | undefined, readTimeoutMs: number, logger: Logger): Promise<RunRecords> {
-  const topics = (await traceTopics(clients.settings, prefix)).filter((t) => t.role === 'decisions' || t.role === 'action')
+async function runRecords(
+  clients: Clients,
+  prefix: string,
+  since: number | undefined,
+  readTimeoutMs: number,
+  logger: Logger,
+): Promise<RunRecords> {
+  const topics = (await traceTopics(clients.settings, prefix)).filter(
+    (t) => t.role === 'decisions' || t.role === 'action',
+  )
   const skipped = { count: 0 }
   const read = await Promise.all(
-    topics.map(async ({ role, topic }) => ({ role, records: await readTopicToBarrier(clients.settings, topic, { timeoutMs: readTimeoutMs, ...(since === undefined ? {} : { since }) }) })),
+    topics.map(async ({ role, topic }) => ({
+      role,
+      records: await readTopicToBarrier(clients.settings, topic, {
+        timeoutMs: readTimeoutMs,
+        ...(since === undefined ? {} : { since }),
+      }),
+    })),
   )
   const decisions: DecisionRecord[] = []
   const requests: RunRecords['requests'][number][] = []
@@ -290,12 +334,20 @@ async function runRecords(clients: Clients, prefix: string, since: number | unde
       else requests.push(requestSummary(value as ActionRequestRecord))
     }
   }
-  if (skipped.count > 0) logger.warn({ prefix, records: skipped.count }, 'records of the decisions or action topics do not decode; left out of the comparison')
+  if (skipped.count > 0)
+    logger.warn(
+      { prefix, records: skipped.count },
+      'records of the decisions or action topics do not decode; left out of the comparison',
+    )
   return { decisions, requests }
 }
 
 /** Catalog service by fingerprint, as the replay's enrich stage found it. */
-async function replayServices(clients: Clients, topic: string, readTimeoutMs: number): Promise<Map<string, string | null>> {
+async function replayServices(
+  clients: Clients,
+  topic: string,
+  readTimeoutMs: number,
+): Promise<Map<string, string | null>> {
   const services = new Map<string, string | null>()
   const skipped = { count: 0 }
   for (const record of await readTopicToBarrier(clients.settings, topic, { timeoutMs: readTimeoutMs })) {
@@ -306,7 +358,12 @@ async function replayServices(clients: Clients, topic: string, readTimeoutMs: nu
 }
 
 /** Deletes what a replay created; returns what could not be deleted, one sentence each. */
-async function cleanUp(clients: Clients, replayPrefix: string, groups: string[], subjects: string[]): Promise<string[]> {
+async function cleanUp(
+  clients: Clients,
+  replayPrefix: string,
+  groups: string[],
+  subjects: string[],
+): Promise<string[]> {
   const problems: string[] = []
   try {
     const topics = (await clients.admin.listTopics()).filter((t) => t.startsWith(replayPrefix))
@@ -345,11 +402,22 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayReport> {
   const log = options.logger.child({ module: 'replay' })
   const names = topicNames(options.prefix)
   const { schemas, topology } = loadConfig(options.configDir)
-  const base = { prefix: options.prefix, topic: names.raw, window, configDir: options.configDir, kept: false, cleanupProblems: [] as string[] }
+  const base = {
+    prefix: options.prefix,
+    topic: names.raw,
+    window,
+    configDir: options.configDir,
+    kept: false,
+    cleanupProblems: [] as string[],
+  }
 
   const registry = new Registry(options.endpoints.registryUrl)
   await registry.ping()
-  const settings: KafkaSettings = { brokers: options.endpoints.brokers, clientId: 'nightshift-replay', logger: options.logger }
+  const settings: KafkaSettings = {
+    brokers: options.endpoints.brokers,
+    clientId: 'nightshift-replay',
+    logger: options.logger,
+  }
   const clients: Clients = { settings, registry, admin: await KafkaAdmin.connect(settings) }
   let step = ''
   const begin = (message: string) => {
@@ -365,7 +433,11 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayReport> {
   try {
     begin(`reading ${names.raw} from ${new Date(window.from).toISOString()} to ${new Date(window.to).toISOString()}`)
     const { notifications, undecodable } = await readWindow(clients, names.raw, options)
-    if (undecodable > 0) log.warn({ topic: names.raw, records: undecodable }, 'records of the window do not decode as an Alert; not replayed')
+    if (undecodable > 0)
+      log.warn(
+        { topic: names.raw, records: undecodable },
+        'records of the window do not decode as an Alert; not replayed',
+      )
     if (notifications.length === 0) {
       progress.done(`no records on ${names.raw} in the window`)
       return { ...base, replayed: 0, undecodable }
@@ -378,7 +450,11 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayReport> {
     const replayPrefix = makeReplayPrefix(options.prefix, now(), options.random?.() ?? randomBytes(3).toString('hex'))
     const replayNames = topicNames(replayPrefix)
     const stages = replayStageInputs(replayNames, replayPrefix)
-    const replayTopics = replayTopology(topology, ordered.reduce((min, n) => Math.min(min, n.timestamp), Infinity), now())
+    const replayTopics = replayTopology(
+      topology,
+      ordered.reduce((min, n) => Math.min(min, n.timestamp), Infinity),
+      now(),
+    )
     const subjects = planTopology(replayTopics, replayPrefix).subjects.map((s) => s.subject)
     // One partition now holds what the original spread over several: as much room for episodes.
     const rawPartitions = (await clients.admin.describeTopics([names.raw])).get(names.raw)?.partitions ?? 1
@@ -389,11 +465,20 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayReport> {
     const stopApp = () => {
       const running = app
       app = undefined
-      stopping ??= running?.stop().catch((err: unknown) => log.warn({ err: describeError(err) }, 'stopping the replay stages failed'))
+      stopping ??= running
+        ?.stop()
+        .catch((err: unknown) => log.warn({ err: describeError(err) }, 'stopping the replay stages failed'))
     }
     try {
       begin(`creating the replay topics under ${replayPrefix}`)
-      await applyTopology({ admin: clients.admin, registry, schemas, topology: replayTopics, prefix: replayPrefix, logger: options.logger })
+      await applyTopology({
+        admin: clients.admin,
+        registry,
+        schemas,
+        topology: replayTopics,
+        prefix: replayPrefix,
+        logger: options.logger,
+      })
 
       begin(`replaying ${ordered.length} records into ${replayNames.raw}`)
       await sendReplay(clients, replayNames.raw, ordered, progress)
@@ -420,7 +505,13 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayReport> {
         runRecords(clients, replayPrefix, undefined, readTimeoutMs, log),
         replayServices(clients, replayNames.enriched, readTimeoutMs),
       ])
-      const diff = replayDiff({ alerts: ordered.map((n) => n.alert), before, after, services, windowStart: window.from })
+      const diff = replayDiff({
+        alerts: ordered.map((n) => n.alert),
+        before,
+        after,
+        services,
+        windowStart: window.from,
+      })
       progress.done(`compared ${diff.alerts} alerts: ${diff.changed.length} changed fate`)
       return { ...base, replayed: ordered.length, undecodable, replayPrefix, kept: options.keep === true, diff }
     } catch (err) {
@@ -433,7 +524,12 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayReport> {
         progress.note(`replay topics kept under prefix ${replayPrefix}`)
       } else {
         begin(`deleting the replay topics, consumer groups and subjects under ${replayPrefix}`)
-        const problems = await cleanUp(clients, replayPrefix, stages.map((s) => s.groupId), subjects)
+        const problems = await cleanUp(
+          clients,
+          replayPrefix,
+          stages.map((s) => s.groupId),
+          subjects,
+        )
         for (const p of problems) {
           log.warn({ replayPrefix }, p)
           progress.note(`warning: ${p}`)

@@ -27,7 +27,9 @@ export function parseReplayTime(text: string, what: string, now: number): number
       // Reported below with both accepted forms.
     }
   }
-  throw new ConfigError(`${what} must be an RFC 3339 time such as 2026-05-01T00:00:00Z, or a duration ago such as 7d, 2h or 1h30m; got "${text}"`)
+  throw new ConfigError(
+    `${what} must be an RFC 3339 time such as 2026-05-01T00:00:00Z, or a duration ago such as 7d, 2h or 1h30m; got "${text}"`,
+  )
 }
 
 /**
@@ -37,8 +39,12 @@ export function parseReplayTime(text: string, what: string, now: number): number
 export function parseReplayWindow(from: string, to: string | undefined, now: number): ReplayWindow {
   const start = parseReplayTime(from, '--from', now)
   const end = to === undefined ? now : parseReplayTime(to, '--to', now)
-  if (start >= now) throw new ConfigError(`--from ${new Date(start).toISOString()} is not in the past (now is ${new Date(now).toISOString()})`)
-  if (start >= end) throw new ConfigError(`--from ${new Date(start).toISOString()} must be before --to ${new Date(end).toISOString()}`)
+  if (start >= now)
+    throw new ConfigError(
+      `--from ${new Date(start).toISOString()} is not in the past (now is ${new Date(now).toISOString()})`,
+    )
+  if (start >= end)
+    throw new ConfigError(`--from ${new Date(start).toISOString()} must be before --to ${new Date(end).toISOString()}`)
   return { from: start, to: end }
 }
 

@@ -14,7 +14,9 @@ export interface StageMetrics {
 }
 
 /** One consumer group's lag per input partition: end offset − committed offset. */
-export type LagProbe = () => Promise<Array<{ stage: string; group: string; topic: string; partition: number; lag: number }>>
+export type LagProbe = () => Promise<
+  Array<{ stage: string; group: string; topic: string; partition: number; lag: number }>
+>
 
 export function createStageMetrics(registry: Registry): StageMetrics {
   const registers = [registry]
@@ -29,16 +31,42 @@ export function createStageMetrics(registry: Registry): StageMetrics {
       const results = await Promise.allSettled([...lagProbes].map((probe) => probe()))
       for (const result of results) {
         if (result.status !== 'fulfilled') continue
-        for (const l of result.value) this.set({ stage: l.stage, group: l.group, topic: l.topic, partition: String(l.partition) }, l.lag)
+        for (const l of result.value)
+          this.set({ stage: l.stage, group: l.group, topic: l.topic, partition: String(l.partition) }, l.lag)
       }
     },
   })
   return {
-    recordsIn: new Counter({ name: 'nightshift_stage_records_in_total', help: 'Records consumed by a stage.', labelNames: ['stage', 'topic'], registers }),
-    recordsOut: new Counter({ name: 'nightshift_stage_records_out_total', help: 'Records produced by a stage (outputs, decisions, DLQ).', labelNames: ['stage', 'topic'], registers }),
-    decisions: new Counter({ name: 'nightshift_stage_decisions_total', help: 'Decisions by kind.', labelNames: ['stage', 'kind'], registers }),
-    deadLetters: new Counter({ name: 'nightshift_stage_dead_letters_total', help: 'Records sent to the DLQ.', labelNames: ['stage', 'code'], registers }),
-    retries: new Counter({ name: 'nightshift_stage_retries_total', help: 'Batch retries after retriable errors.', labelNames: ['stage', 'code'], registers }),
+    recordsIn: new Counter({
+      name: 'nightshift_stage_records_in_total',
+      help: 'Records consumed by a stage.',
+      labelNames: ['stage', 'topic'],
+      registers,
+    }),
+    recordsOut: new Counter({
+      name: 'nightshift_stage_records_out_total',
+      help: 'Records produced by a stage (outputs, decisions, DLQ).',
+      labelNames: ['stage', 'topic'],
+      registers,
+    }),
+    decisions: new Counter({
+      name: 'nightshift_stage_decisions_total',
+      help: 'Decisions by kind.',
+      labelNames: ['stage', 'kind'],
+      registers,
+    }),
+    deadLetters: new Counter({
+      name: 'nightshift_stage_dead_letters_total',
+      help: 'Records sent to the DLQ.',
+      labelNames: ['stage', 'code'],
+      registers,
+    }),
+    retries: new Counter({
+      name: 'nightshift_stage_retries_total',
+      help: 'Batch retries after retriable errors.',
+      labelNames: ['stage', 'code'],
+      registers,
+    }),
     transactionSeconds: new Histogram({
       name: 'nightshift_stage_transaction_seconds',
       help: 'Time to produce a batch and commit its transaction.',
@@ -46,7 +74,12 @@ export function createStageMetrics(registry: Registry): StageMetrics {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers,
     }),
-    restoredEntries: new Counter({ name: 'nightshift_stage_restored_entries_total', help: 'State entries restored from changelogs.', labelNames: ['stage'], registers }),
+    restoredEntries: new Counter({
+      name: 'nightshift_stage_restored_entries_total',
+      help: 'State entries restored from changelogs.',
+      labelNames: ['stage'],
+      registers,
+    }),
     lagProbes,
   }
 }

@@ -1,6 +1,13 @@
 import { randomUUID } from 'node:crypto'
 import { ERROR_CODES, RetriableError, describeError } from '../errors'
-import { BARRIER_KEY_PREFIX, RecordConsumer, isBarrier, type KafkaSettings, type OutRecord, type Registry } from '../kafka'
+import {
+  BARRIER_KEY_PREFIX,
+  RecordConsumer,
+  isBarrier,
+  type KafkaSettings,
+  type OutRecord,
+  type Registry,
+} from '../kafka'
 import type { Logger } from '../log'
 
 /** Header marking a restore barrier; its key starts with NUL so no stage key can equal it. */
@@ -49,7 +56,13 @@ export async function restoreFromChangelog(args: RestoreArgs): Promise<number> {
 
   const reader = await RecordConsumer.connect(
     { ...args.kafka, clientId: `${args.kafka.clientId}-restore` },
-    { groupId: `nightshift-restore-${randomUUID()}`, topics: [args.changelogTopic], fromBeginning: true, readCommitted: true, autoCommit: false },
+    {
+      groupId: `nightshift-restore-${randomUUID()}`,
+      topics: [args.changelogTopic],
+      fromBeginning: true,
+      readCommitted: true,
+      autoCommit: false,
+    },
   )
   const beat = setInterval(() => {
     args.heartbeat().catch((err: unknown) => {
@@ -84,7 +97,10 @@ export async function restoreFromChangelog(args: RestoreArgs): Promise<number> {
             args.apply(batch.partition, key, await args.registry.decode(record.value))
           } catch (err) {
             if (err instanceof RetriableError) throw err
-            args.logger.error({ topic: record.topic, partition: record.partition, offset: record.offset, err: describeError(err) }, 'skipping undecodable state record')
+            args.logger.error(
+              { topic: record.topic, partition: record.partition, offset: record.offset, err: describeError(err) },
+              'skipping undecodable state record',
+            )
             continue
           }
         }

@@ -137,25 +137,42 @@ export class StageRunner<I, S extends object = never> {
   }
 
   private async checkTopics(admin: KafkaAdmin): Promise<void> {
-    const needed = [...this.stage.inputTopics, this.options.dlqTopic, ...(this.stage.state ? [this.stage.state.changelogTopic] : [])]
+    const needed = [
+      ...this.stage.inputTopics,
+      this.options.dlqTopic,
+      ...(this.stage.state ? [this.stage.state.changelogTopic] : []),
+    ]
     const existing = new Set(await admin.listTopics())
     const missing = needed.filter((t) => !existing.has(t))
     if (missing.length > 0) {
-      throw new ConfigError(`stage ${this.stage.name} needs topic(s) ${missing.join(', ')}, which do not exist; run \`nightshift topology apply\``)
+      throw new ConfigError(
+        `stage ${this.stage.name} needs topic(s) ${missing.join(', ')}, which do not exist; run \`nightshift topology apply\``,
+      )
     }
   }
 
   /** This group's lag per input partition, for /metrics (asked at scrape time). */
-  private readonly lagProbe = async (): Promise<Array<{ stage: string; group: string; topic: string; partition: number; lag: number }>> => {
+  private readonly lagProbe = async (): Promise<
+    Array<{ stage: string; group: string; topic: string; partition: number; lag: number }>
+  > => {
     const admin = this.admin
     if (!admin) return []
     const out: Array<{ stage: string; group: string; topic: string; partition: number; lag: number }> = []
     for (const topic of this.stage.inputTopics) {
-      const [ends, committed] = await Promise.all([admin.endOffsets(topic), admin.committedOffsets(this.stage.groupId, topic)])
+      const [ends, committed] = await Promise.all([
+        admin.endOffsets(topic),
+        admin.committedOffsets(this.stage.groupId, topic),
+      ])
       for (const [partition, end] of ends) {
         const at = BigInt(committed.get(partition) ?? '-1')
         const lag = BigInt(end) - (at < 0n ? 0n : at)
-        out.push({ stage: this.stage.name, group: this.stage.groupId, topic, partition, lag: Number(lag < 0n ? 0n : lag) })
+        out.push({
+          stage: this.stage.name,
+          group: this.stage.groupId,
+          topic,
+          partition,
+          lag: Number(lag < 0n ? 0n : lag),
+        })
       }
     }
     return out
@@ -204,19 +221,39 @@ export class StageRunner<I, S extends object = never> {
         const from = await this.position(batch.topic, batch.partition)
         const records = batch.records.filter((r) => BigInt(r.offset) >= from)
         if (records.length < batch.records.length) {
-          this.log.info({ topic: batch.topic, partition: batch.partition, skipped: batch.records.length - records.length, from: from.toString() }, 'skipping redelivered records already committed')
+          this.log.info(
+            {
+              topic: batch.topic,
+              partition: batch.partition,
+              skipped: batch.records.length - records.length,
+              from: from.toString(),
+            },
+            'skipping redelivered records already committed',
+          )
         }
         if (records.length === 0) return
         await this.processBatch({ ...batch, records }, control)
         return
       } catch (err) {
         if (!isRetriable(err) || attempt >= this.backoff.maxAttempts || !control.isRunning()) {
-          this.log.error({ topic: batch.topic, partition: batch.partition, offset: batch.records[0]?.offset, attempt, err: describeError(err) }, 'batch failed; the consumer restarts from the last commit')
+          this.log.error(
+            {
+              topic: batch.topic,
+              partition: batch.partition,
+              offset: batch.records[0]?.offset,
+              attempt,
+              err: describeError(err),
+            },
+            'batch failed; the consumer restarts from the last commit',
+          )
           throw err
         }
         const delay = backoffDelay(attempt, this.backoff, Math.random())
         this.options.metrics.retries.inc({ stage: this.stage.name, code: errorCode(err) })
-        this.log.warn({ topic: batch.topic, partition: batch.partition, attempt, delayMs: delay, err: describeError(err) }, 'retriable error; retrying the batch')
+        this.log.warn(
+          { topic: batch.topic, partition: batch.partition, attempt, delayMs: delay, err: describeError(err) },
+          'retriable error; retrying the batch',
+        )
         await control.heartbeat().catch(() => undefined)
         await new Promise((resolve) => setTimeout(resolve, delay))
       }
@@ -244,7 +281,7 @@ export class StageRunner<I, S extends object = never> {
     const decoded = await this.decodeAll(batch.records)
     // A batch is committed in parts when its effects exceed the stage's bound; without
     // effects (or a bound) the whole batch is one part, one transaction.
-    for (let start = 0; ; ) {
+    for (let start = 0; ;) {
       const next = await this.processPart(batch, decoded, start, control)
       if (next === undefined) return
       if (next >= decoded.length) break
@@ -258,7 +295,12 @@ export class StageRunner<I, S extends object = never> {
    * effects is reached, and commits that part with its offsets. Returns where the next
    * part starts, or undefined when the partition was revoked (nothing committed).
    */
-  private async processPart(batch: RecordBatch, decoded: DecodedRecord<I>[], start: number, control: BatchControl): Promise<number | undefined> {
+  private async processPart(
+    batch: RecordBatch,
+    decoded: DecodedRecord<I>[],
+    start: number,
+    control: BatchControl,
+  ): Promise<number | undefined> {
     const { topic, partition } = batch
     const overlay = this.store ? new BatchOverlay<S>(this.store.partition(partition)) : undefined
     const state = overlay ?? (NO_STATE as StateView<S>)
@@ -272,7 +314,10 @@ export class StageRunner<I, S extends object = never> {
       if (isRetriable(err)) throw err
       const code = errorCode(err)
       deadLetters.set(code, (deadLetters.get(code) ?? 0) + 1)
-      this.log.warn({ topic, partition, offset: record.offset, code, err: describeError(err) }, 'record sent to the DLQ')
+      this.log.warn(
+        { topic, partition, offset: record.offset, code, err: describeError(err) },
+        'record sent to the DLQ',
+      )
       out.push(await this.deadLetter(record, source, err))
     }
     /** Takes a result's outputs whole or not at all. */
@@ -297,7 +342,12 @@ export class StageRunner<I, S extends object = never> {
         }
         try {
           // The lookahead: the batch's inputs after this one (also in later parts), built only when asked.
-          const result = this.stage.process(item.input, { state, source, timestamp: Number(record.timestamp), later: () => decoded.slice(i + 1).flatMap((d) => ('input' in d ? [d.input] : [])) })
+          const result = this.stage.process(item.input, {
+            state,
+            source,
+            timestamp: Number(record.timestamp),
+            later: () => decoded.slice(i + 1).flatMap((d) => ('input' in d ? [d.input] : [])),
+          })
           if (result.effect) {
             for (const change of result.effect.before) overlay?.set(change)
             effects.push({ record, source, effect: result.effect })
@@ -371,7 +421,10 @@ export class StageRunner<I, S extends object = never> {
     for (const [outTopic, n] of perTopic) m.recordsOut.inc({ stage: this.stage.name, topic: outTopic }, n)
     for (const [kind, n] of kinds) m.decisions.inc({ stage: this.stage.name, kind }, n)
     for (const [code, n] of deadLetters) m.deadLetters.inc({ stage: this.stage.name, code }, n)
-    this.log.debug({ topic, partition, offset: last.offset, records: end - start, out: out.length, effects: effects.length }, 'batch committed')
+    this.log.debug(
+      { topic, partition, offset: last.offset, records: end - start, out: out.length, effects: effects.length },
+      'batch committed',
+    )
     return end
   }
 
@@ -384,7 +437,11 @@ export class StageRunner<I, S extends object = never> {
       const source: SourcePosition = { topic: record.topic, partition: record.partition, offset: record.offset }
       try {
         if (record.value === null) throw new PoisonRecordError('record has no value (a tombstone) on an input topic')
-        decoded.push({ record, source, input: (await this.options.registry.decodeAs(record.value, this.inputType)) as I })
+        decoded.push({
+          record,
+          source,
+          input: (await this.options.registry.decodeAs(record.value, this.inputType)) as I,
+        })
       } catch (err) {
         if (isRetriable(err)) throw err
         decoded.push({ record, source, error: err })
@@ -394,7 +451,12 @@ export class StageRunner<I, S extends object = never> {
   }
 
   /** One transaction of the partition's producer: `records`, and the offsets when given. */
-  private async commit(topic: string, partition: number, records: OutRecord[], offsets: OffsetToCommit | undefined): Promise<void> {
+  private async commit(
+    topic: string,
+    partition: number,
+    records: OutRecord[],
+    offsets: OffsetToCommit | undefined,
+  ): Promise<void> {
     const producer = await this.producerFor(topic, partition)
     try {
       await producer.run(async (tx) => {
@@ -408,19 +470,31 @@ export class StageRunner<I, S extends object = never> {
     }
   }
 
-  private async commitWithRetries(topic: string, partition: number, records: OutRecord[], offsets: OffsetToCommit, control: BatchControl): Promise<void> {
+  private async commitWithRetries(
+    topic: string,
+    partition: number,
+    records: OutRecord[],
+    offsets: OffsetToCommit,
+    control: BatchControl,
+  ): Promise<void> {
     for (let attempt = 1; ; attempt += 1) {
       try {
         await this.commit(topic, partition, records, offsets)
         return
       } catch (err) {
         if (!isRetriable(err) || attempt >= this.backoff.maxAttempts) {
-          this.log.error({ topic, partition, attempt, err: describeError(err) }, 'could not record the results of effects that ran; the next owner finds their marks and does not run them again')
+          this.log.error(
+            { topic, partition, attempt, err: describeError(err) },
+            'could not record the results of effects that ran; the next owner finds their marks and does not run them again',
+          )
           throw err
         }
         const delay = backoffDelay(attempt, this.backoff, Math.random())
         this.options.metrics.retries.inc({ stage: this.stage.name, code: errorCode(err) })
-        this.log.warn({ topic, partition, attempt, delayMs: delay, err: describeError(err) }, 'retriable error committing effect results; retrying the commit')
+        this.log.warn(
+          { topic, partition, attempt, delayMs: delay, err: describeError(err) },
+          'retriable error committing effect results; retrying the commit',
+        )
         await control.heartbeat().catch(() => undefined)
         await new Promise((resolve) => setTimeout(resolve, delay))
       }
@@ -476,7 +550,9 @@ export class StageRunner<I, S extends object = never> {
       barriers.set(p, barrier.key)
       this.store!.drop(p)
     }
-    const restoredChanges = this.stage.hooks?.restored ? new Map(wanted.map((p) => [p, [] as StateChange<S>[]])) : undefined
+    const restoredChanges = this.stage.hooks?.restored
+      ? new Map(wanted.map((p) => [p, [] as StateChange<S>[]]))
+      : undefined
     const entries = await restoreFromChangelog({
       kafka: this.options.kafka,
       registry: this.options.registry,
@@ -494,7 +570,10 @@ export class StageRunner<I, S extends object = never> {
     for (const p of wanted) this.restored.add(p)
     for (const [p, changes] of restoredChanges ?? []) this.stage.hooks!.restored!(p, changes)
     this.options.metrics.restoredEntries.inc({ stage: this.stage.name }, entries)
-    this.log.info({ partitions: wanted, entries, ms: Math.round(performance.now() - started) }, 'state restored from changelog')
+    this.log.info(
+      { partitions: wanted, entries, ms: Math.round(performance.now() - started) },
+      'state restored from changelog',
+    )
   }
 
   private async producerFor(topic: string, partition: number): Promise<TransactionalProducer> {
@@ -537,15 +616,25 @@ export class StageRunner<I, S extends object = never> {
     try {
       value = await this.options.registry.encode(id, emit.value)
     } catch (err) {
-      throw new PoisonRecordError(`output for ${emit.topic} does not match ${emit.schema}: ${describeError(err)}`, { cause: err })
+      throw new PoisonRecordError(`output for ${emit.topic} does not match ${emit.schema}: ${describeError(err)}`, {
+        cause: err,
+      })
     }
     const record: OutRecord = { topic: emit.topic, key: emit.key, value }
     if (emit.headers) record.headers = emit.headers
     return record
   }
 
-  private async stateRecord(topic: string, schema: string, partition: number, change: StateChange<S>): Promise<OutRecord> {
-    const value = change.value === null ? null : await this.options.registry.encode(await this.schemaId(topic, schema), change.value)
+  private async stateRecord(
+    topic: string,
+    schema: string,
+    partition: number,
+    change: StateChange<S>,
+  ): Promise<OutRecord> {
+    const value =
+      change.value === null
+        ? null
+        : await this.options.registry.encode(await this.schemaId(topic, schema), change.value)
     return { topic, partition, key: change.key, value }
   }
 

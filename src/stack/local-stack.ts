@@ -6,7 +6,14 @@ import path from 'node:path'
 import { ERROR_CODES, StackError, describeError, type ErrorCode } from '../errors'
 import { waitForBroker } from '../kafka'
 import type { Logger } from '../log'
-import { FETCH_POM, LOG4J_PROPERTIES, renderKafkaPom, renderServerProperties, stackEndpoints, type StackSettings } from './settings'
+import {
+  FETCH_POM,
+  LOG4J_PROPERTIES,
+  renderKafkaPom,
+  renderServerProperties,
+  stackEndpoints,
+  type StackSettings,
+} from './settings'
 
 /** The two services the local stack runs. */
 export type ServiceName = 'kafka' | 'registry'
@@ -35,7 +42,10 @@ const marker = (s: StackSettings, name: ServiceName) => `-Dnightshift.stack=${s.
 export function tail(file: string, lines = 40): string {
   try {
     const text = fs.readFileSync(file, 'utf8')
-    return text.split('\n').slice(-lines - 1).join('\n')
+    return text
+      .split('\n')
+      .slice(-lines - 1)
+      .join('\n')
   } catch {
     return `(no log at ${file})`
   }
@@ -50,7 +60,11 @@ function firstError(file: string, from: number): string {
     return '(no output)'
   }
   // eslint-disable-next-line no-control-regex
-  const lines = text.replace(/\u001b\[[0-9;]*m/g, '').split('\n').map((l) => l.trim()).filter(Boolean)
+  const lines = text
+    .replace(/\u001b\[[0-9;]*m/g, '')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
   return lines.find((l) => l.startsWith('[ERROR]')) ?? lines[lines.length - 1] ?? '(no output)'
 }
 
@@ -98,7 +112,10 @@ const HEARTBEAT_MS = 5000
  */
 async function withHeartbeat<T>(log: Logger, what: string, work: Promise<T>): Promise<T> {
   const started = Date.now()
-  const timer = setInterval(() => log.info({ waitedS: Math.round((Date.now() - started) / 1000) }, `still ${what}`), HEARTBEAT_MS)
+  const timer = setInterval(
+    () => log.info({ waitedS: Math.round((Date.now() - started) / 1000) }, `still ${what}`),
+    HEARTBEAT_MS,
+  )
   try {
     return await work
   } finally {
@@ -107,7 +124,13 @@ async function withHeartbeat<T>(log: Logger, what: string, work: Promise<T>): Pr
 }
 
 /** Runs a command to completion with its output appended to `log`; throws with the log's tail. */
-function runLogged(command: string, args: string[], log: string, what: string, code: ErrorCode = ERROR_CODES.STACK): Promise<void> {
+function runLogged(
+  command: string,
+  args: string[],
+  log: string,
+  what: string,
+  code: ErrorCode = ERROR_CODES.STACK,
+): Promise<void> {
   const startSize = fs.existsSync(log) ? fs.statSync(log).size : 0
   fs.mkdirSync(path.dirname(log), { recursive: true })
   const out = fs.openSync(log, 'a')
@@ -120,7 +143,13 @@ function runLogged(command: string, args: string[], log: string, what: string, c
     child.once('exit', (status, signal) => {
       fs.closeSync(out)
       if (status === 0) resolve()
-      else reject(new StackError(code, `${what} failed (${signal ?? `exit ${status}`}): ${firstError(log, startSize)}\nlast lines of ${log}:\n${tail(log)}`))
+      else
+        reject(
+          new StackError(
+            code,
+            `${what} failed (${signal ?? `exit ${status}`}): ${firstError(log, startSize)}\nlast lines of ${log}:\n${tail(log)}`,
+          ),
+        )
     })
   })
 }
@@ -137,15 +166,30 @@ async function fetchKafka(settings: StackSettings, log: Logger): Promise<string>
   fs.writeFileSync(pom, renderKafkaPom(settings.kafkaVersion))
   log.info({ version: settings.kafkaVersion }, 'fetching Kafka jars with Maven')
   const started = Date.now()
-  await withHeartbeat(log, 'fetching Kafka jars with Maven', runLogged(
-    settings.mavenBin,
-    ['-B', '-q', '-f', pom, 'org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies', `-DoutputDirectory=${libs}`, '-DincludeScope=runtime'],
-    path.join(paths(settings).logs, 'fetch.log'),
-    `fetching Kafka ${settings.kafkaVersion}`,
-    ERROR_CODES.STACK_FETCH,
-  ))
+  await withHeartbeat(
+    log,
+    'fetching Kafka jars with Maven',
+    runLogged(
+      settings.mavenBin,
+      [
+        '-B',
+        '-q',
+        '-f',
+        pom,
+        'org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies',
+        `-DoutputDirectory=${libs}`,
+        '-DincludeScope=runtime',
+      ],
+      path.join(paths(settings).logs, 'fetch.log'),
+      `fetching Kafka ${settings.kafkaVersion}`,
+      ERROR_CODES.STACK_FETCH,
+    ),
+  )
   fs.writeFileSync(done, new Date().toISOString())
-  log.info({ version: settings.kafkaVersion, ms: Date.now() - started, jars: fs.readdirSync(libs).length }, 'Kafka jars ready')
+  log.info(
+    { version: settings.kafkaVersion, ms: Date.now() - started, jars: fs.readdirSync(libs).length },
+    'Kafka jars ready',
+  )
   return libs
 }
 
@@ -162,7 +206,9 @@ function apicurioJar(appDir: string): string | undefined {
 async function fetchApicurio(settings: StackSettings, log: Logger): Promise<{ version: string; jar: string }> {
   const dirOf = (v: string) => path.join(paths(settings).dist, `apicurio-registry-${v}`)
   for (const version of settings.apicurioVersions) {
-    const jar = fs.existsSync(path.join(dirOf(version), '.complete')) ? apicurioJar(path.join(dirOf(version), 'app')) : undefined
+    const jar = fs.existsSync(path.join(dirOf(version), '.complete'))
+      ? apicurioJar(path.join(dirOf(version), 'app'))
+      : undefined
     if (jar) return { version, jar }
   }
   const failures: string[] = []
@@ -173,26 +219,35 @@ async function fetchApicurio(settings: StackSettings, log: Logger): Promise<{ ve
     fs.writeFileSync(path.join(dir, 'pom.xml'), FETCH_POM)
     log.info({ version }, 'fetching Apicurio Registry with Maven')
     try {
-      await withHeartbeat(log, `fetching Apicurio Registry ${version} with Maven`, runLogged(
-        settings.mavenBin,
-        [
-          '-B',
-          '-q',
-          '-f',
-          path.join(dir, 'pom.xml'),
-          // 2.8 on purpose: later versions read the artifact's descriptor, whose parent
-          // POM (io.apicurio:apicurio-registry) Maven Central does not carry for 3.0.x.
-          'org.apache.maven.plugins:maven-dependency-plugin:2.8:copy',
-          `-Dartifact=io.apicurio:apicurio-registry-app:${version}:tar.gz:all`,
-          `-DoutputDirectory=${dir}`,
-        ],
-        path.join(paths(settings).logs, 'fetch.log'),
-        `fetching Apicurio Registry ${version}`,
-        ERROR_CODES.STACK_FETCH,
-      ))
+      await withHeartbeat(
+        log,
+        `fetching Apicurio Registry ${version} with Maven`,
+        runLogged(
+          settings.mavenBin,
+          [
+            '-B',
+            '-q',
+            '-f',
+            path.join(dir, 'pom.xml'),
+            // 2.8 on purpose: later versions read the artifact's descriptor, whose parent
+            // POM (io.apicurio:apicurio-registry) Maven Central does not carry for 3.0.x.
+            'org.apache.maven.plugins:maven-dependency-plugin:2.8:copy',
+            `-Dartifact=io.apicurio:apicurio-registry-app:${version}:tar.gz:all`,
+            `-DoutputDirectory=${dir}`,
+          ],
+          path.join(paths(settings).logs, 'fetch.log'),
+          `fetching Apicurio Registry ${version}`,
+          ERROR_CODES.STACK_FETCH,
+        ),
+      )
       const archive = fs.readdirSync(dir).find((f) => f.endsWith('.tar.gz'))
       if (!archive) throw new StackError(ERROR_CODES.STACK_FETCH, `Maven fetched no archive for Apicurio ${version}`)
-      await runLogged('tar', ['xzf', path.join(dir, archive), '-C', path.join(dir, 'app')], path.join(paths(settings).logs, 'fetch.log'), `unpacking Apicurio ${version}`)
+      await runLogged(
+        'tar',
+        ['xzf', path.join(dir, archive), '-C', path.join(dir, 'app')],
+        path.join(paths(settings).logs, 'fetch.log'),
+        `unpacking Apicurio ${version}`,
+      )
       fs.rmSync(path.join(dir, archive))
       const jar = apicurioJar(path.join(dir, 'app'))
       if (!jar) throw new StackError(ERROR_CODES.STACK_FETCH, `Apicurio ${version} archive holds no runnable jar`)
@@ -204,7 +259,10 @@ async function fetchApicurio(settings: StackSettings, log: Logger): Promise<{ ve
       fs.rmSync(dir, { recursive: true, force: true })
     }
   }
-  throw new StackError(ERROR_CODES.STACK_FETCH, `no Apicurio Registry version could be fetched:\n  ${failures.join('\n  ')}\n(see ${path.join(paths(settings).logs, 'fetch.log')})`)
+  throw new StackError(
+    ERROR_CODES.STACK_FETCH,
+    `no Apicurio Registry version could be fetched:\n  ${failures.join('\n  ')}\n(see ${path.join(paths(settings).logs, 'fetch.log')})`,
+  )
 }
 
 /** Starts a detached JVM whose output goes to the service's log; records its pid. */
@@ -214,7 +272,11 @@ function startJvm(settings: StackSettings, name: ServiceName, args: string[], cw
   const log = logFile(settings, name)
   fs.appendFileSync(log, `\n==== nightshift stack: starting ${name} at ${new Date().toISOString()} ====\n`)
   const out = fs.openSync(log, 'a')
-  const child = spawn(settings.javaBin, [marker(settings, name), ...args], { cwd, detached: true, stdio: ['ignore', out, out] })
+  const child = spawn(settings.javaBin, [marker(settings, name), ...args], {
+    cwd,
+    detached: true,
+    stdio: ['ignore', out, out],
+  })
   fs.closeSync(out)
   if (child.pid === undefined) throw new StackError(ERROR_CODES.STACK, `could not start ${name} (${settings.javaBin})`)
   child.unref()
@@ -232,11 +294,17 @@ async function waitUntil(
   const deadline = Date.now() + timeoutMs
   for (;;) {
     if (runningPid(settings, name) === undefined) {
-      throw new StackError(ERROR_CODES.STACK_NOT_READY, `${name} exited during start-up; last lines of ${logFile(settings, name)}:\n${tail(logFile(settings, name))}`)
+      throw new StackError(
+        ERROR_CODES.STACK_NOT_READY,
+        `${name} exited during start-up; last lines of ${logFile(settings, name)}:\n${tail(logFile(settings, name))}`,
+      )
     }
     if (await check()) return
     if (Date.now() > deadline) {
-      throw new StackError(ERROR_CODES.STACK_NOT_READY, `${name} was not ready within ${timeoutMs} ms; last lines of ${logFile(settings, name)}:\n${tail(logFile(settings, name))}`)
+      throw new StackError(
+        ERROR_CODES.STACK_NOT_READY,
+        `${name} was not ready within ${timeoutMs} ms; last lines of ${logFile(settings, name)}:\n${tail(logFile(settings, name))}`,
+      )
     }
     await new Promise((resolve) => setTimeout(resolve, 250))
   }
@@ -253,7 +321,13 @@ async function startKafka(settings: StackSettings, log: Logger): Promise<void> {
   const readiness = () =>
     waitForBroker(
       { brokers, clientId: 'nightshift-stack', logger: kafkaLog },
-      { timeoutMs: settings.readyTimeoutMs, abortReason: () => (runningPid(settings, 'kafka') === undefined ? `kafka exited during start-up; last lines of ${logFile(settings, 'kafka')}:\n${tail(logFile(settings, 'kafka'))}` : undefined) },
+      {
+        timeoutMs: settings.readyTimeoutMs,
+        abortReason: () =>
+          runningPid(settings, 'kafka') === undefined
+            ? `kafka exited during start-up; last lines of ${logFile(settings, 'kafka')}:\n${tail(logFile(settings, 'kafka'))}`
+            : undefined,
+      },
     )
   if (runningPid(settings, 'kafka') !== undefined) {
     kafkaLog.info({ brokers }, 'reusing the running broker')
@@ -261,10 +335,16 @@ async function startKafka(settings: StackSettings, log: Logger): Promise<void> {
     return
   }
   if (await portInUse(settings.kafkaPort)) {
-    throw new StackError(ERROR_CODES.STACK_PORT_IN_USE, `port ${settings.kafkaPort} is taken by a process this stack did not start; stop it, set KAFKA_PORT, or point KAFKA_BROKERS at it to use it as an external cluster`)
+    throw new StackError(
+      ERROR_CODES.STACK_PORT_IN_USE,
+      `port ${settings.kafkaPort} is taken by a process this stack did not start; stop it, set KAFKA_PORT, or point KAFKA_BROKERS at it to use it as an external cluster`,
+    )
   }
   if (await portInUse(settings.controllerPort)) {
-    throw new StackError(ERROR_CODES.STACK_PORT_IN_USE, `controller port ${settings.controllerPort} is taken; set KAFKA_CONTROLLER_PORT`)
+    throw new StackError(
+      ERROR_CODES.STACK_PORT_IN_USE,
+      `controller port ${settings.controllerPort} is taken; set KAFKA_CONTROLLER_PORT`,
+    )
   }
   const libs = await fetchKafka(settings, kafkaLog)
   const home = path.join(settings.stateDir, `kafka-${settings.kafkaVersion}`)
@@ -285,7 +365,20 @@ async function startKafka(settings: StackSettings, log: Logger): Promise<void> {
     )
   }
   const started = Date.now()
-  const pid = startJvm(settings, 'kafka', [`-Xms${settings.heap}`, `-Xmx${settings.heap}`, '-XX:+UseG1GC', '-Djava.awt.headless=true', ...classpath, 'kafka.Kafka', props], home)
+  const pid = startJvm(
+    settings,
+    'kafka',
+    [
+      `-Xms${settings.heap}`,
+      `-Xmx${settings.heap}`,
+      '-XX:+UseG1GC',
+      '-Djava.awt.headless=true',
+      ...classpath,
+      'kafka.Kafka',
+      props,
+    ],
+    home,
+  )
   kafkaLog.info({ pid, version: settings.kafkaVersion, brokers }, 'starting broker')
   await withHeartbeat(kafkaLog, 'waiting for the broker', readiness())
   kafkaLog.info({ pid, ms: Date.now() - started }, 'broker ready')
@@ -309,23 +402,43 @@ async function startRegistry(settings: StackSettings, log: Logger): Promise<void
     return
   }
   if (await portInUse(settings.registryPort)) {
-    throw new StackError(ERROR_CODES.STACK_PORT_IN_USE, `port ${settings.registryPort} is taken by a process this stack did not start; stop it, set REGISTRY_PORT, or point SCHEMA_REGISTRY_URL at it`)
+    throw new StackError(
+      ERROR_CODES.STACK_PORT_IN_USE,
+      `port ${settings.registryPort} is taken by a process this stack did not start; stop it, set REGISTRY_PORT, or point SCHEMA_REGISTRY_URL at it`,
+    )
   }
   const { version, jar } = await fetchApicurio(settings, regLog)
   const started = Date.now()
   // Apicurio 3 keeps its schemas in an in-memory H2 database by default: a restarted
   // registry would hand out the ids of the records already in Kafka to other schemas.
   // A file database next to Kafka's data keeps both in step (2.x runner jars are in-memory only).
-  const storage = version.startsWith('2.') ? [] : [`-Dapicurio.datasource.url=jdbc:h2:file:${path.join(settings.stateDir, 'registry', 'registry-db')}`]
-  if (storage.length === 0) regLog.warn({ version }, 'this Apicurio version keeps schemas in memory only: after a restart, records already in Kafka name unknown schema ids')
+  const storage = version.startsWith('2.')
+    ? []
+    : [`-Dapicurio.datasource.url=jdbc:h2:file:${path.join(settings.stateDir, 'registry', 'registry-db')}`]
+  if (storage.length === 0)
+    regLog.warn(
+      { version },
+      'this Apicurio version keeps schemas in memory only: after a restart, records already in Kafka name unknown schema ids',
+    )
   const pid = startJvm(
     settings,
     'registry',
-    [`-Xmx${settings.heap}`, `-Dquarkus.http.port=${settings.registryPort}`, '-Dquarkus.http.host=127.0.0.1', ...storage, '-jar', jar],
+    [
+      `-Xmx${settings.heap}`,
+      `-Dquarkus.http.port=${settings.registryPort}`,
+      '-Dquarkus.http.host=127.0.0.1',
+      ...storage,
+      '-jar',
+      jar,
+    ],
     path.dirname(jar),
   )
   regLog.info({ pid, version }, 'starting Apicurio Registry')
-  await withHeartbeat(regLog, 'waiting for the registry', waitUntil(settings, 'registry', () => registryReady(health), settings.readyTimeoutMs))
+  await withHeartbeat(
+    regLog,
+    'waiting for the registry',
+    waitUntil(settings, 'registry', () => registryReady(health), settings.readyTimeoutMs),
+  )
   regLog.info({ pid, ms: Date.now() - started }, 'registry ready')
 }
 
@@ -334,12 +447,18 @@ async function startRegistry(settings: StackSettings, log: Logger): Promise<void
  * With KAFKA_BROKERS / SCHEMA_REGISTRY_URL set it starts nothing for that service and
  * only checks that it answers.
  */
-export async function stackUp(settings: StackSettings, log: Logger): Promise<{ brokers: string[]; registryUrl: string }> {
+export async function stackUp(
+  settings: StackSettings,
+  log: Logger,
+): Promise<{ brokers: string[]; registryUrl: string }> {
   const endpoints = stackEndpoints(settings)
   const tasks: Promise<void>[] = []
   if (settings.externalBrokers) {
     tasks.push(
-      waitForBroker({ brokers: endpoints.brokers, clientId: 'nightshift-stack', logger: log }, { timeoutMs: 15000 }).then(() => {
+      waitForBroker(
+        { brokers: endpoints.brokers, clientId: 'nightshift-stack', logger: log },
+        { timeoutMs: 15000 },
+      ).then(() => {
         log.info({ brokers: endpoints.brokers }, 'using external Kafka')
       }),
     )
@@ -349,7 +468,11 @@ export async function stackUp(settings: StackSettings, log: Logger): Promise<{ b
   if (settings.externalRegistryUrl) {
     tasks.push(
       registryReady(`${endpoints.registryUrl}/subjects`).then((ok) => {
-        if (!ok) throw new StackError(ERROR_CODES.STACK_NOT_READY, `external schema registry ${endpoints.registryUrl} does not answer GET /subjects`)
+        if (!ok)
+          throw new StackError(
+            ERROR_CODES.STACK_NOT_READY,
+            `external schema registry ${endpoints.registryUrl} does not answer GET /subjects`,
+          )
         log.info({ url: endpoints.registryUrl }, 'using external schema registry')
       }),
     )
@@ -395,7 +518,11 @@ export async function stackDown(settings: StackSettings, log: Logger): Promise<v
  * clients, for tests that prove nothing is lost across one.
  */
 export async function restartKafka(settings: StackSettings, log: Logger): Promise<void> {
-  if (settings.externalBrokers) throw new StackError(ERROR_CODES.STACK, 'KAFKA_BROKERS names an external cluster: this stack did not start it and cannot restart it')
+  if (settings.externalBrokers)
+    throw new StackError(
+      ERROR_CODES.STACK,
+      'KAFKA_BROKERS names an external cluster: this stack did not start it and cannot restart it',
+    )
   await stopService(settings, 'kafka', log)
   await startKafka(settings, log)
 }
@@ -404,4 +531,3 @@ export async function restartKafka(settings: StackSettings, log: Logger): Promis
 export function stackStatus(settings: StackSettings): Record<ServiceName, number | undefined> {
   return { kafka: runningPid(settings, 'kafka'), registry: runningPid(settings, 'registry') }
 }
-

@@ -1,6 +1,12 @@
 import path from 'node:path'
 import { ConfigError } from '../errors'
-import { CCOMPAT_PATH, DEFAULT_KAFKA_PORT, DEFAULT_REGISTRY_PORT, parseBrokers, parseRegistryUrl } from '../config/endpoints'
+import {
+  CCOMPAT_PATH,
+  DEFAULT_KAFKA_PORT,
+  DEFAULT_REGISTRY_PORT,
+  parseBrokers,
+  parseRegistryUrl,
+} from '../config/endpoints'
 
 /** Kafka used when KAFKA_VERSION is not set. */
 export const DEFAULT_KAFKA_VERSION = '3.9.1'

@@ -23,7 +23,13 @@ let producer: RecordProducer
 const workers: NightshiftProcess[] = []
 
 function request(i: number, pathName: string): ActionRequestRecord {
-  return actionRequest({ action: 'webhook', fingerprint: `crash${String(i).padStart(3, '0')}`, startsAt: STARTS, service: `svc-${i}`, params: { url: `${target.url}${pathName}` } })
+  return actionRequest({
+    action: 'webhook',
+    fingerprint: `crash${String(i).padStart(3, '0')}`,
+    startsAt: STARTS,
+    service: `svc-${i}`,
+    params: { url: `${target.url}${pathName}` },
+  })
 }
 
 const send = (requests: ActionRequestRecord[]) => sendActionRequests(t, producer, requests)
@@ -35,9 +41,24 @@ async function outcomesOf(keys: string[]): Promise<Map<string, ActionOutcomeReco
 }
 
 function startWorker(): NightshiftProcess {
-  const worker = startNightshift(['run', '--stage', 'actions', '--action', 'webhook', 'page', 'log-level', '--prefix', t.prefix, '--config-dir', dir], {
-    NIGHTSHIFT_SESSION_TIMEOUT_MS: '6000',
-  })
+  const worker = startNightshift(
+    [
+      'run',
+      '--stage',
+      'actions',
+      '--action',
+      'webhook',
+      'page',
+      'log-level',
+      '--prefix',
+      t.prefix,
+      '--config-dir',
+      dir,
+    ],
+    {
+      NIGHTSHIFT_SESSION_TIMEOUT_MS: '6000',
+    },
+  )
   workers.push(worker)
   return worker
 }
@@ -80,16 +101,28 @@ it('SIGKILL mid-action, then restart: no action runs twice, each request has exa
   })
 
   const first = startWorker()
-  await waitFor('the first worker to start', () => (first.logs('action workers started').length > 0 ? true : undefined), 60000)
+  await waitFor(
+    'the first worker to start',
+    () => (first.logs('action workers started').length > 0 ? true : undefined),
+    60000,
+  )
   await send([done])
-  await waitFor('the first request to complete', async () => ((await outcomesOf([done.idempotencyKey])).get(done.idempotencyKey)!.length > 0 ? true : undefined))
+  await waitFor('the first request to complete', async () =>
+    (await outcomesOf([done.idempotencyKey])).get(done.idempotencyKey)!.length > 0 ? true : undefined,
+  )
   await send(slow)
-  await waitFor('every slow call to reach the target', () => (slow.every((_, i) => target.calls(`/slow/${i + 1}`).length === 1) ? true : undefined))
+  await waitFor('every slow call to reach the target', () =>
+    slow.every((_, i) => target.calls(`/slow/${i + 1}`).length === 1) ? true : undefined,
+  )
   first.child.kill('SIGKILL')
   await first.exited
 
   const second = startWorker()
-  await waitFor('the second worker to start', () => (second.logs('action workers started').length > 0 ? true : undefined), 60000)
+  await waitFor(
+    'the second worker to start',
+    () => (second.logs('action workers started').length > 0 ? true : undefined),
+    60000,
+  )
   const keys = [done, ...slow].map((r) => r.idempotencyKey)
   const settled = await waitFor(
     'an outcome for every request after the restart',
@@ -121,26 +154,52 @@ it('SIGKILL mid-action, then restart: no action runs twice, each request has exa
   }
   expect(settled.size).toBe(7)
   // A human heard of each interrupted action.
-  await waitFor('a page for every interrupted action', () => (target.calls('/slack').length >= slow.length ? true : undefined))
+  await waitFor('a page for every interrupted action', () =>
+    target.calls('/slack').length >= slow.length ? true : undefined,
+  )
   second.child.kill('SIGTERM')
   expect(await second.exited).toBe(0)
 }, 180000)
 
 it('a revert due when the worker dies runs after the restart (the ledger keeps it)', async () => {
-  target.on('/actuator/loggers/com.crash', { status: 200, body: '{"configuredLevel":"INFO","effectiveLevel":"INFO"}' }, 204, 204)
-  const r = actionRequest({ action: 'log-level', fingerprint: 'crashlog', startsAt: STARTS, params: { url: `${target.url}/actuator/loggers`, logger: 'com.crash', level: 'TRACE', duration: '8s' } })
+  target.on(
+    '/actuator/loggers/com.crash',
+    { status: 200, body: '{"configuredLevel":"INFO","effectiveLevel":"INFO"}' },
+    204,
+    204,
+  )
+  const r = actionRequest({
+    action: 'log-level',
+    fingerprint: 'crashlog',
+    startsAt: STARTS,
+    params: { url: `${target.url}/actuator/loggers`, logger: 'com.crash', level: 'TRACE', duration: '8s' },
+  })
   const first = startWorker()
-  await waitFor('the first worker to start', () => (first.logs('action workers started').length > 0 ? true : undefined), 60000)
+  await waitFor(
+    'the first worker to start',
+    () => (first.logs('action workers started').length > 0 ? true : undefined),
+    60000,
+  )
   await send([r])
-  await waitFor('the raise to succeed', async () => ((await outcomesOf([r.idempotencyKey])).get(r.idempotencyKey)!.length > 0 ? true : undefined))
+  await waitFor('the raise to succeed', async () =>
+    (await outcomesOf([r.idempotencyKey])).get(r.idempotencyKey)!.length > 0 ? true : undefined,
+  )
   first.child.kill('SIGKILL')
   await first.exited
-  const posts = () => target.calls('/actuator/loggers/com.crash').filter((c) => c.method === 'POST').map((c) => JSON.parse(c.body) as unknown)
+  const posts = () =>
+    target
+      .calls('/actuator/loggers/com.crash')
+      .filter((c) => c.method === 'POST')
+      .map((c) => JSON.parse(c.body) as unknown)
   expect(posts()).toEqual([{ configuredLevel: 'TRACE' }])
 
   const second = startWorker()
   const revertKey = `${r.idempotencyKey}/revert`
-  const done = await waitFor('the revert outcome from the restarted worker', async () => (await outcomesOf([revertKey])).get(revertKey)!.at(0), 60000)
+  const done = await waitFor(
+    'the revert outcome from the restarted worker',
+    async () => (await outcomesOf([revertKey])).get(revertKey)!.at(0),
+    60000,
+  )
   expect(done.status).toBe('succeeded')
   expect(posts()).toEqual([{ configuredLevel: 'TRACE' }, { configuredLevel: 'INFO' }])
   second.child.kill('SIGTERM')

@@ -111,13 +111,26 @@ beforeAll(async () => {
       `customActionsDir: ${JSON.stringify(path.resolve(__dirname, '..', '..', 'topology', 'custom-actions'))}`,
     ]
   })
-  fs.writeFileSync(path.join(dir, 'slos.yaml'), ['slos:', '  - name: shop-gated', '    service: shop', '    team: payments', '    objective: 0.999', '    indicator:', '      matchers: [\'slo="shop-gated"\']'].join('\n'))
+  fs.writeFileSync(
+    path.join(dir, 'slos.yaml'),
+    [
+      'slos:',
+      '  - name: shop-gated',
+      '    service: shop',
+      '    team: payments',
+      '    objective: 0.999',
+      '    indicator:',
+      '      matchers: [\'slo="shop-gated"\']',
+    ].join('\n'),
+  )
   producer = await RecordProducer.connect(kafkaSettings('test-actions-feed'))
   outcomes = await collect(t.topics.outcomes)
   // The budget of shop-gated as the slo stage writes it: 60 bad minutes of the 43.2 allowed.
   const now = Math.floor(Date.now() / 60_000) * 60_000 // on a minute boundary: exactly 60 bad 1m slices
   const budget: SloBudgetRecord = {
-    ...emptyBudget(parseSlos(fs.readFileSync(path.join(dir, 'slos.yaml'), 'utf8'), 'slos.yaml').byName.get('shop-gated')!),
+    ...emptyBudget(
+      parseSlos(fs.readFileSync(path.join(dir, 'slos.yaml'), 'utf8'), 'slos.yaml').byName.get('shop-gated')!,
+    ),
     asOf: now - 60 * 60_000,
     intervals: [{ start: now - 2 * 60 * 60_000, end: now - 60 * 60_000 }],
   }
@@ -128,7 +141,12 @@ beforeAll(async () => {
   // its resolved notification (cancellation), and a pause already in force.
   await send(
     request({ action: 'webhook', fingerprint: 'cancel01', params: { url: `${target.url}/cancelled` } }),
-    request({ action: 'webhook', fingerprint: 'cancel01', params: { url: `${target.url}/cancelled` }, status: 'resolved' }),
+    request({
+      action: 'webhook',
+      fingerprint: 'cancel01',
+      params: { url: `${target.url}/cancelled` },
+      status: 'resolved',
+    }),
   )
   await control(pauseRecord(pause({ service: 'paused-svc' }, 'deploy freeze'), t.topics.control))
 
@@ -157,10 +175,22 @@ afterAll(async () => {
 describe('action workers', () => {
   it('webhook: a 2xx succeeds once, with the secret header filled and the idempotency key sent', async () => {
     target.on('/ok', 200)
-    const r = request({ action: 'webhook', fingerprint: 'ok000001', params: { url: `${target.url}/ok`, body: '{"flush":true}' } })
+    const r = request({
+      action: 'webhook',
+      fingerprint: 'ok000001',
+      params: { url: `${target.url}/ok`, body: '{"flush":true}' },
+    })
     await send(r)
     const [o] = await outcomesOf(r.idempotencyKey)
-    expect(o).toMatchObject({ status: 'succeeded', attempts: 1, action: 'webhook', service: 'checkout', team: r.alert.team, alertname: 'HighLatency', escalatedTo: null })
+    expect(o).toMatchObject({
+      status: 'succeeded',
+      attempts: 1,
+      action: 'webhook',
+      service: 'checkout',
+      team: r.alert.team,
+      alertname: 'HighLatency',
+      escalatedTo: null,
+    })
     expect(o!.durationMs).not.toBeNull()
     const calls = target.calls('/ok')
     expect(calls).toHaveLength(1)
@@ -188,7 +218,16 @@ describe('action workers', () => {
     expect(target.calls('/gone')).toHaveLength(1)
     const [page] = await outcomesOf(`${r.idempotencyKey}>page`)
     expect(page).toMatchObject({ status: 'succeeded', action: 'page' })
-    const sent = target.calls('/pd').map((c) => JSON.parse(c.body) as { routing_key: string; event_action: string; payload: { custom_details: { params: Record<string, string> } } })
+    const sent = target
+      .calls('/pd')
+      .map(
+        (c) =>
+          JSON.parse(c.body) as {
+            routing_key: string
+            event_action: string
+            payload: { custom_details: { params: Record<string, string> } }
+          },
+      )
     const event = sent.find((e) => e.payload.custom_details.params.escalatedKey === r.idempotencyKey)
     expect(event).toMatchObject({ routing_key: PD_KEY, event_action: 'trigger' })
     expect(event!.payload.custom_details.params.reason).toContain('failed')
@@ -196,7 +235,12 @@ describe('action workers', () => {
 
   it('an attempt over the time limit is aborted: timed_out after every attempt', async () => {
     target.on('/slow', { status: 200, delayMs: 5000 })
-    const r = request({ action: 'webhook', fingerprint: 'slow0001', service: 'slow-svc', params: { url: `${target.url}/slow` } })
+    const r = request({
+      action: 'webhook',
+      fingerprint: 'slow0001',
+      service: 'slow-svc',
+      params: { url: `${target.url}/slow` },
+    })
     await send(r)
     const [o] = await outcomesOf(r.idempotencyKey)
     expect(o).toMatchObject({ status: 'timed_out', attempts: 3, escalatedTo: 'page' })
@@ -205,7 +249,9 @@ describe('action workers', () => {
 
   it('the circuit opens after consecutive failures against a service: not run, escalated to page', async () => {
     target.on('/broken', 500).on('/pd', 202)
-    const rs = ['brk00001', 'brk00002', 'brk00003'].map((fp) => request({ action: 'webhook', fingerprint: fp, service: 'broken-svc', params: { url: `${target.url}/broken` } }))
+    const rs = ['brk00001', 'brk00002', 'brk00003'].map((fp) =>
+      request({ action: 'webhook', fingerprint: fp, service: 'broken-svc', params: { url: `${target.url}/broken` } }),
+    )
     // One after the other: the circuit counts requests in the order they finish.
     for (const r of rs) {
       await send(r)
@@ -227,7 +273,12 @@ describe('action workers', () => {
 
   it('a pause is honoured (skipped_paused, escalated) and resume lifts it within seconds', async () => {
     target.on('/paused', 200).on('/pd', 202)
-    const first = request({ action: 'webhook', fingerprint: 'pause001', service: 'paused-svc', params: { url: `${target.url}/paused` } })
+    const first = request({
+      action: 'webhook',
+      fingerprint: 'pause001',
+      service: 'paused-svc',
+      params: { url: `${target.url}/paused` },
+    })
     await send(first)
     const [o] = await outcomesOf(first.idempotencyKey)
     expect(o).toMatchObject({ status: 'skipped_paused', escalatedTo: 'page' })
@@ -239,7 +290,12 @@ describe('action workers', () => {
     let n = 0
     const ran = await waitFor('a request of paused-svc to run after resume', async () => {
       n += 1
-      const r = request({ action: 'webhook', fingerprint: `pause1${String(n).padStart(2, '0')}`, service: 'paused-svc', params: { url: `${target.url}/paused` } })
+      const r = request({
+        action: 'webhook',
+        fingerprint: `pause1${String(n).padStart(2, '0')}`,
+        service: 'paused-svc',
+        params: { url: `${target.url}/paused` },
+      })
       await send(r)
       const [out] = await outcomesOf(r.idempotencyKey)
       return out!.status === 'succeeded' ? out : undefined
@@ -250,7 +306,12 @@ describe('action workers', () => {
   })
 
   it('dry run (route flag) runs nothing and says what would have run', async () => {
-    const r = request({ action: 'webhook', fingerprint: 'dry00001', dryRun: true, params: { url: `${target.url}/dry`, method: 'PUT' } })
+    const r = request({
+      action: 'webhook',
+      fingerprint: 'dry00001',
+      dryRun: true,
+      params: { url: `${target.url}/dry`, method: 'PUT' },
+    })
     await send(r)
     const [o] = await outcomesOf(r.idempotencyKey)
     expect(o).toMatchObject({ status: 'dry_run', dryRun: true, attempts: 0 })
@@ -276,7 +337,12 @@ describe('action workers', () => {
     const first = request({ action: 'webhook', fingerprint: 'fix00001', params: { url: `${target.url}/fix` } })
     await send(first)
     expect((await outcomesOf(first.idempotencyKey))[0]!.status).toBe('succeeded')
-    const again = request({ action: 'webhook', fingerprint: 'fix00001', startsAt: new Date(Date.now() + 1000).toISOString(), params: { url: `${target.url}/fix` } })
+    const again = request({
+      action: 'webhook',
+      fingerprint: 'fix00001',
+      startsAt: new Date(Date.now() + 1000).toISOString(),
+      params: { url: `${target.url}/fix` },
+    })
     await send(again)
     const follow = await outcomesOf(first.idempotencyKey, 2)
     expect(follow.map((o) => o.status)).toEqual(['succeeded', 'not_effective'])
@@ -288,7 +354,12 @@ describe('action workers', () => {
     const hostile = ['; rm -rf /', '$(id)', '`id`', 'a\nb\r\nc', '"quoted" \'single\' | & > /tmp/x', 'x'.repeat(20000)]
     const before = new Set(fs.readdirSync(callsDir))
     for (const [i, payload] of hostile.entries()) {
-      const r = request({ action: 'exec', fingerprint: `exec000${i}`, labels: { payload }, params: { command: 'record-argv', extra: `$HOME ${payload.slice(0, 10)}` } })
+      const r = request({
+        action: 'exec',
+        fingerprint: `exec000${i}`,
+        labels: { payload },
+        params: { command: 'record-argv', extra: `$HOME ${payload.slice(0, 10)}` },
+      })
       await send(r)
       const [o] = await outcomesOf(r.idempotencyKey)
       expect(o).toMatchObject({ status: 'succeeded', attempts: 1 })
@@ -311,14 +382,21 @@ describe('action workers', () => {
 
   it('log-level: raises through the Spring actuator, then reverts by itself and records both steps', async () => {
     target.on('/actuator/loggers/com.shop', { status: 200, body: '{"configuredLevel":null,"effectiveLevel":"INFO"}' })
-    const r = request({ action: 'log-level', fingerprint: 'log00001', params: { url: `${target.url}/actuator/loggers`, logger: 'com.shop', level: 'debug', duration: '2s' } })
+    const r = request({
+      action: 'log-level',
+      fingerprint: 'log00001',
+      params: { url: `${target.url}/actuator/loggers`, logger: 'com.shop', level: 'debug', duration: '2s' },
+    })
     await send(r)
     const [o] = await outcomesOf(r.idempotencyKey)
     expect(o).toMatchObject({ status: 'succeeded' })
     expect(o!.output.revertAt).toBeDefined()
     const [revert] = await outcomesOf(`${r.idempotencyKey}/revert`, 1, 30000)
     expect(revert).toMatchObject({ status: 'succeeded', action: 'log-level', service: 'checkout' })
-    const posts = target.calls('/actuator/loggers/com.shop').filter((c) => c.method === 'POST').map((c) => JSON.parse(c.body) as unknown)
+    const posts = target
+      .calls('/actuator/loggers/com.shop')
+      .filter((c) => c.method === 'POST')
+      .map((c) => JSON.parse(c.body) as unknown)
     expect(posts).toEqual([{ configuredLevel: 'DEBUG' }, { configuredLevel: null }])
   })
 
@@ -326,20 +404,38 @@ describe('action workers', () => {
     const state = { status: 200, body: '{"configuredLevel":"WARN","effectiveLevel":"WARN"}' }
     // Three attempts of GET then POST (each POST 502), then the revert's POST.
     target.on('/actuator/loggers/com.lost', state, 502, state, 502, state, 502, 204)
-    const r = request({ action: 'log-level', fingerprint: 'log00003', service: 'log-lost', params: { url: `${target.url}/actuator/loggers`, logger: 'com.lost', level: 'DEBUG', duration: '1s' } })
+    const r = request({
+      action: 'log-level',
+      fingerprint: 'log00003',
+      service: 'log-lost',
+      params: { url: `${target.url}/actuator/loggers`, logger: 'com.lost', level: 'DEBUG', duration: '1s' },
+    })
     await send(r)
     const [o] = await outcomesOf(r.idempotencyKey)
     expect(o).toMatchObject({ status: 'failed', attempts: 3, escalatedTo: 'page' })
     expect(o!.output.revertAt).toBeDefined()
     const [revert] = await outcomesOf(`${r.idempotencyKey}/revert`)
     expect(revert!.status).toBe('succeeded')
-    const posts = target.calls('/actuator/loggers/com.lost').filter((c) => c.method === 'POST').map((c) => JSON.parse(c.body) as unknown)
-    expect(posts).toEqual([{ configuredLevel: 'DEBUG' }, { configuredLevel: 'DEBUG' }, { configuredLevel: 'DEBUG' }, { configuredLevel: 'WARN' }])
+    const posts = target
+      .calls('/actuator/loggers/com.lost')
+      .filter((c) => c.method === 'POST')
+      .map((c) => JSON.parse(c.body) as unknown)
+    expect(posts).toEqual([
+      { configuredLevel: 'DEBUG' },
+      { configuredLevel: 'DEBUG' },
+      { configuredLevel: 'DEBUG' },
+      { configuredLevel: 'WARN' },
+    ])
   })
 
   it('log-level: the target refusing the change is a final failure, escalated', async () => {
     target.on('/actuator/loggers/bad.logger', 400)
-    const r = request({ action: 'log-level', fingerprint: 'log00002', service: 'log-bad', params: { url: `${target.url}/actuator/loggers`, logger: 'bad.logger', level: 'DEBUG' } })
+    const r = request({
+      action: 'log-level',
+      fingerprint: 'log00002',
+      service: 'log-bad',
+      params: { url: `${target.url}/actuator/loggers`, logger: 'bad.logger', level: 'DEBUG' },
+    })
     await send(r)
     const [o] = await outcomesOf(r.idempotencyKey)
     expect(o).toMatchObject({ status: 'failed', escalatedTo: 'page' })
@@ -347,29 +443,48 @@ describe('action workers', () => {
 
   it('thread-dump: stores the actuator dump as an artifact referenced by the outcome; a failing endpoint fails', async () => {
     target.on('/actuator/threaddump', { status: 200, body: '"main" #1 prio=5\n   java.lang.Thread.State: RUNNABLE\n' })
-    const r = request({ action: 'thread-dump', fingerprint: 'tdump001', params: { url: `${target.url}/actuator/threaddump` } })
+    const r = request({
+      action: 'thread-dump',
+      fingerprint: 'tdump001',
+      params: { url: `${target.url}/actuator/threaddump` },
+    })
     await send(r)
     const [o] = await outcomesOf(r.idempotencyKey)
     expect(o).toMatchObject({ status: 'succeeded' })
     expect(o!.artifact).toMatch(/^thread-dumps\/checkout\//)
-    expect(fs.readFileSync(path.join(dir, 'artifacts', o!.artifact!), 'utf8')).toContain('java.lang.Thread.State: RUNNABLE')
+    expect(fs.readFileSync(path.join(dir, 'artifacts', o!.artifact!), 'utf8')).toContain(
+      'java.lang.Thread.State: RUNNABLE',
+    )
 
     target.on('/broken-dump', 500)
-    const bad = request({ action: 'thread-dump', fingerprint: 'tdump002', service: 'dump-bad', params: { url: `${target.url}/broken-dump` } })
+    const bad = request({
+      action: 'thread-dump',
+      fingerprint: 'tdump002',
+      service: 'dump-bad',
+      params: { url: `${target.url}/broken-dump` },
+    })
     await send(bad)
     expect((await outcomesOf(bad.idempotencyKey))[0]).toMatchObject({ status: 'failed', artifact: null })
   })
 
   it('thread-dump: jcmd <pid> Thread.print of a real JVM, stored as an artifact', async () => {
     const source = path.join(dir, 'Sleeper.java')
-    fs.writeFileSync(source, 'public class Sleeper { public static void main(String[] a) throws Exception { System.out.println("ready"); Thread.sleep(120000); } }\n')
+    fs.writeFileSync(
+      source,
+      'public class Sleeper { public static void main(String[] a) throws Exception { System.out.println("ready"); Thread.sleep(120000); } }\n',
+    )
     const jvm = spawn('java', ['-Xmx32m', source], { stdio: ['ignore', 'pipe', 'inherit'] })
     try {
       await new Promise<void>((resolve, reject) => {
         jvm.stdout.on('data', (d: Buffer) => d.toString().includes('ready') && resolve())
         jvm.once('exit', (code) => reject(new Error(`the JVM exited early (${code})`)))
       })
-      const r = request({ action: 'thread-dump', fingerprint: 'tdump003', service: 'jvm-svc', params: { pid: String(jvm.pid) } })
+      const r = request({
+        action: 'thread-dump',
+        fingerprint: 'tdump003',
+        service: 'jvm-svc',
+        params: { pid: String(jvm.pid) },
+      })
       await send(r)
       const [o] = await outcomesOf(r.idempotencyKey, 1, 60000)
       expect(o).toMatchObject({ status: 'succeeded', output: { source: 'jcmd', pid: String(jvm.pid) } })
@@ -386,7 +501,12 @@ describe('action workers', () => {
     const firing = request({ action: 'page', fingerprint: 'page0001', params: { summary: 'checkout is slow' } })
     await send(firing)
     expect((await outcomesOf(firing.idempotencyKey))[0]!.status).toBe('succeeded')
-    const resolved = request({ action: 'page', fingerprint: 'page0001', status: 'resolved', params: { summary: 'checkout is slow' } })
+    const resolved = request({
+      action: 'page',
+      fingerprint: 'page0001',
+      status: 'resolved',
+      params: { summary: 'checkout is slow' },
+    })
     await send(resolved)
     expect((await outcomesOf(`${resolved.idempotencyKey}#resolved`))[0]!.status).toBe('succeeded')
     const events = target.calls('/pd').map((c) => JSON.parse(c.body) as { event_action: string; dedup_key: string })
@@ -409,7 +529,13 @@ describe('action workers', () => {
 
   it('budget gate: an action for a service whose SLO budget is spent is gated and paged, not run', async () => {
     target.on('/gated', 200).on('/pd', 202)
-    const r = request({ action: 'webhook', fingerprint: 'gate0001', service: 'shop', slo: 'shop-gated', params: { url: `${target.url}/gated` } })
+    const r = request({
+      action: 'webhook',
+      fingerprint: 'gate0001',
+      service: 'shop',
+      slo: 'shop-gated',
+      params: { url: `${target.url}/gated` },
+    })
     await send(r)
     const [o] = await outcomesOf(r.idempotencyKey)
     expect(o).toMatchObject({ status: 'gated', attempts: 0, escalatedTo: 'page' })
@@ -418,13 +544,28 @@ describe('action workers', () => {
     const [page] = await outcomesOf(`${r.idempotencyKey}>page`)
     expect(page!.status).toBe('succeeded')
     // A route's gate (carried on the request) stops an action that has none of its own.
-    const viaRoute = { ...request({ action: 'exec', fingerprint: 'gate0003', service: 'shop', slo: 'shop-gated', params: { command: 'record-argv', extra: 'x' } }), gate: { minBudgetRemaining: null, maxBurnRate: 5, burnWindow: '3d' } }
+    const viaRoute = {
+      ...request({
+        action: 'exec',
+        fingerprint: 'gate0003',
+        service: 'shop',
+        slo: 'shop-gated',
+        params: { command: 'record-argv', extra: 'x' },
+      }),
+      gate: { minBudgetRemaining: null, maxBurnRate: 5, burnWindow: '3d' },
+    }
     await send(viaRoute)
     const [routed] = await outcomesOf(viaRoute.idempotencyKey)
     expect(routed).toMatchObject({ status: 'gated', escalatedTo: 'page' })
     expect(routed!.detail).toContain('over 3d (gate: at most 5×)')
     // The same action for a service with budget left runs.
-    const ok = request({ action: 'webhook', fingerprint: 'gate0002', service: 'shop', slo: 'no-such-slo', params: { url: `${target.url}/gated` } })
+    const ok = request({
+      action: 'webhook',
+      fingerprint: 'gate0002',
+      service: 'shop',
+      slo: 'no-such-slo',
+      params: { url: `${target.url}/gated` },
+    })
     await send(ok)
     expect((await outcomesOf(ok.idempotencyKey))[0]!.status).toBe('succeeded')
   })
@@ -433,11 +574,21 @@ describe('action workers', () => {
     target.track('/cap/').track('/par/')
     const capped = [1, 2, 3].map((i) => {
       target.on(`/cap/${i}`, { status: 200, delayMs: 300 })
-      return request({ action: 'webhook', fingerprint: `cap0000${i}`, service: 'capped-svc', params: { url: `${target.url}/cap/${i}` } })
+      return request({
+        action: 'webhook',
+        fingerprint: `cap0000${i}`,
+        service: 'capped-svc',
+        params: { url: `${target.url}/cap/${i}` },
+      })
     })
     const parallel = [1, 2, 3].map((i) => {
       target.on(`/par/${i}`, { status: 200, delayMs: 300 })
-      return request({ action: 'webhook', fingerprint: `par0000${i}`, service: `par-svc-${i}`, params: { url: `${target.url}/par/${i}` } })
+      return request({
+        action: 'webhook',
+        fingerprint: `par0000${i}`,
+        service: `par-svc-${i}`,
+        params: { url: `${target.url}/par/${i}` },
+      })
     })
     await send(...capped, ...parallel)
     for (const r of [...capped, ...parallel]) expect((await outcomesOf(r.idempotencyKey))[0]!.status).toBe('succeeded')

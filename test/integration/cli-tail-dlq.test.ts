@@ -74,7 +74,11 @@ describe('nightshift dlq', () => {
   it('list: exactly the poison record, with its source, then the count; --json has the original bytes', async () => {
     const out = await nightshift(['dlq', 'list'])
     expect(out).toEqual([
-      expect.stringMatching(new RegExp(`^0:\\d+ ${ISO} stage=dedup code=NS_POISON_RECORD source=${t.topics.raw.replace(/\./g, '\\.')}/0@0 value is not in the Confluent wire format`)),
+      expect.stringMatching(
+        new RegExp(
+          `^0:\\d+ ${ISO} stage=dedup code=NS_POISON_RECORD source=${t.topics.raw.replace(/\./g, '\\.')}/0@0 value is not in the Confluent wire format`,
+        ),
+      ),
       `1 dead letter in ${t.topics.dlq}`,
     ])
     firstId = out[0]!.split(' ')[0]!
@@ -92,7 +96,9 @@ describe('nightshift dlq', () => {
         headers: { trace: 't-1' },
       }),
     ])
-    expect(await nightshift(['dlq', 'list', '--stage', 'ingest'])).toEqual([`no dead letters of stage ingest in ${t.topics.dlq} (1 of other stages or unreadable)`])
+    expect(await nightshift(['dlq', 'list', '--stage', 'ingest'])).toEqual([
+      `no dead letters of stage ingest in ${t.topics.dlq} (1 of other stages or unreadable)`,
+    ])
   })
 
   it('replay of an unknown id fails naming it, and sends nothing', async () => {
@@ -102,7 +108,9 @@ describe('nightshift dlq', () => {
     await expect(attempt).rejects.toMatchObject({ code: 'NS_NOT_FOUND' })
     await expect(attempt).rejects.toThrow(`no dead letter 0:9999 in ${t.topics.dlq}`)
     await expect(nightshift(['dlq', 'replay', '--id', 'zero'])).rejects.toThrow(ConfigError)
-    await expect(nightshift(['dlq', 'replay'])).rejects.toThrow('dlq replay needs either --id <partition:offset> (repeatable) or --all')
+    await expect(nightshift(['dlq', 'replay'])).rejects.toThrow(
+      'dlq replay needs either --id <partition:offset> (repeatable) or --all',
+    )
     expect(await nightshift(['dlq', 'replay', '--id', firstId, '--dry-run'])).toEqual([
       `would send ${firstId} → ${t.topics.raw}/0 key=poison-0 value=${POISON.length} bytes headers=2`,
       `dry run: would replay 1 dead letter to ${t.topics.raw}; 0 not replayable; nothing sent`,
@@ -115,20 +123,31 @@ describe('nightshift dlq', () => {
       `sent ${firstId} → ${t.topics.raw}/0 key=poison-0 value=${POISON.length} bytes headers=2`,
       `replayed 1 dead letter to ${t.topics.raw}; 0 not replayable`,
     ])
-    const replayed = await waitFor('the replayed record on alerts.raw', () => raw.records.find((r) => r.headers[REPLAYED_FROM_HEADER] === firstId))
+    const replayed = await waitFor('the replayed record on alerts.raw', () =>
+      raw.records.find((r) => r.headers[REPLAYED_FROM_HEADER] === firstId),
+    )
     expect(replayed.key).toEqual(Buffer.from('poison-0'))
     expect(replayed.value).toEqual(POISON)
     expect(replayed.headers).toEqual({ trace: 't-1', [REPLAYED_FROM_HEADER]: firstId })
     expect(raw.records.filter((r) => r.headers[REPLAYED_FROM_HEADER] !== undefined)).toHaveLength(1)
 
-    const second = await waitFor('the second dead letter', () => (letters().length === 2 ? letters()[1] : undefined), 30000)
+    const second = await waitFor(
+      'the second dead letter',
+      () => (letters().length === 2 ? letters()[1] : undefined),
+      30000,
+    )
     expect(second.headers).toMatchObject({ [DLQ_HEADERS.topic]: t.topics.raw, [DLQ_HEADERS.offset]: replayed.offset })
 
     const out = await nightshift(['dlq', 'list'])
     expect(out).toHaveLength(3)
-    expect(out[1]).toMatch(new RegExp(`^0:${second.offset} ${ISO} stage=dedup code=NS_POISON_RECORD source=.*/0@${replayed.offset} `))
+    expect(out[1]).toMatch(
+      new RegExp(`^0:${second.offset} ${ISO} stage=dedup code=NS_POISON_RECORD source=.*/0@${replayed.offset} `),
+    )
     expect(out[2]).toBe(`2 dead letters in ${t.topics.dlq}`)
-    expect(await nightshift(['dlq', 'list', '--limit', '1'])).toEqual([out[1], `showing the newest 1 of 2 dead letters in ${t.topics.dlq}`])
+    expect(await nightshift(['dlq', 'list', '--limit', '1'])).toEqual([
+      out[1],
+      `showing the newest 1 of 2 dead letters in ${t.topics.dlq}`,
+    ])
 
     // --all would not send the first again: its replay failed and is on the DLQ itself.
     expect(await nightshift(['dlq', 'replay', '--all', '--dry-run'])).toEqual([
@@ -143,14 +162,24 @@ describe('nightshift tail', () => {
   it('--from-beginning --max 1 prints the good alert of alerts.deduped as one line, and returns', async () => {
     const out = await nightshift(['tail', 'alerts.deduped', '--from-beginning', '--max', '1'])
     expect(out).toHaveLength(1)
-    expect(out[0]).toMatch(new RegExp(`^0:0 ${ISO} 00000000000000aa \\{"fingerprint":"00000000000000aa","status":"firing","labels":\\{"alertname":"TargetUp"\\},`))
+    expect(out[0]).toMatch(
+      new RegExp(
+        `^0:0 ${ISO} 00000000000000aa \\{"fingerprint":"00000000000000aa","status":"firing","labels":\\{"alertname":"TargetUp"\\},`,
+      ),
+    )
     const json = out[0]!.split(' ').slice(3).join(' ')
     expect(JSON.parse(json)).toEqual(GOOD)
   })
 
   it('--from-beginning shows the dead letter on nightshift.dlq with its bytes in base64', async () => {
     const out = await nightshift(['tail', 'nightshift.dlq', '--from-beginning', '--max', '1'])
-    expect(out).toEqual([expect.stringMatching(new RegExp(`^0:0 ${ISO} poison-0 \\{"stage":"dedup",.*"value":"base64:${POISON.toString('base64')}",.*"headers":\\{"trace":"t-1"\\}`))])
+    expect(out).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `^0:0 ${ISO} poison-0 \\{"stage":"dedup",.*"value":"base64:${POISON.toString('base64')}",.*"headers":\\{"trace":"t-1"\\}`,
+        ),
+      ),
+    ])
   })
 
   it('without --from-beginning prints only new records; raw (non-Avro) values as text, hostile ones on one line', async () => {
@@ -164,24 +193,36 @@ describe('nightshift tail', () => {
     // The tail takes the end offsets when it starts; new records are sent until it prints one.
     await waitFor('the tail to print a new record', async () => {
       if (finished) return true
-      await produce([{ topic: t.topics.control, key: 'new key\nfake', value: Buffer.from('line1\nline2 \u001b[31mred') }])
+      await produce([
+        { topic: t.topics.control, key: 'new key\nfake', value: Buffer.from('line1\nline2 \u001b[31mred') },
+      ])
       await new Promise((resolve) => setTimeout(resolve, 300))
       return finished ? true : undefined
     })
     await tailing
-    expect(out).toEqual([expect.stringMatching(new RegExp(`^0:[1-9]\\d* ${ISO} "new key\\\\nfake" "line1\\\\nline2 \\\\u001b\\[31mred"$`))])
+    expect(out).toEqual([
+      expect.stringMatching(new RegExp(`^0:[1-9]\\d* ${ISO} "new key\\\\nfake" "line1\\\\nline2 \\\\u001b\\[31mred"$`)),
+    ])
   })
 
   it('a topic that does not exist: a ConfigError naming the topics there are', async () => {
     const attempt = nightshift(['tail', 'alerts.dedupd'])
     await expect(attempt).rejects.toBeInstanceOf(ConfigError)
-    await expect(attempt).rejects.toThrow(new RegExp(`^topic ${t.prefix.replace(/\./g, '\\.')}alerts\\.dedupd does not exist; topics under prefix "${t.prefix.replace(/\./g, '\\.')}": .*alerts\\.deduped`))
+    await expect(attempt).rejects.toThrow(
+      new RegExp(
+        `^topic ${t.prefix.replace(/\./g, '\\.')}alerts\\.dedupd does not exist; topics under prefix "${t.prefix.replace(/\./g, '\\.')}": .*alerts\\.deduped`,
+      ),
+    )
   })
 
   it('stops cleanly on SIGINT as a real process (exit 0)', async () => {
     const proc = startNightshift(['tail', 'alerts.deduped', '--from-beginning', '--prefix', t.prefix])
     try {
-      await waitFor('the tail to print the alert', () => (proc.lines.some((l) => l.startsWith('0:0 ')) ? true : undefined), 30000)
+      await waitFor(
+        'the tail to print the alert',
+        () => (proc.lines.some((l) => l.startsWith('0:0 ')) ? true : undefined),
+        30000,
+      )
       proc.child.kill('SIGINT')
       expect(await proc.exited).toBe(0)
       expect(proc.lines.filter((l) => /^\d+:\d+ /.test(l))).toHaveLength(1)

@@ -25,21 +25,33 @@ afterAll(async () => {
 
 it.each([
   ['a plain Error', () => new Error('boom: not retriable')],
-  ['an error whose root cause says not retriable', () => Object.assign(new Error('fenced'), { cause: Object.assign(new Error('producer fenced'), { retriable: false }) })],
-])('a handler failing with %s: the batch is handed out again and consumed', async (_name, failure) => {
-  const consumer = await RecordConsumer.connect(kafkaSettings('it-consumer-recovery'), { groupId: uniqueName('consumer-recovery.group'), topics: [topic], autoCommit: true })
-  let calls = 0
-  const handled: string[] = []
-  try {
-    await consumer.run(async (batch) => {
-      calls += 1
-      if (calls === 1) throw failure()
-      handled.push(...batch.records.map((r) => r.value!.toString()))
+  [
+    'an error whose root cause says not retriable',
+    () =>
+      Object.assign(new Error('fenced'), { cause: Object.assign(new Error('producer fenced'), { retriable: false }) }),
+  ],
+])(
+  'a handler failing with %s: the batch is handed out again and consumed',
+  async (_name, failure) => {
+    const consumer = await RecordConsumer.connect(kafkaSettings('it-consumer-recovery'), {
+      groupId: uniqueName('consumer-recovery.group'),
+      topics: [topic],
+      autoCommit: true,
     })
-    await waitFor('the records after the failure', () => (handled.length >= 3 ? true : undefined), 45000)
-    expect(handled.slice(0, 3)).toEqual(['v0', 'v1', 'v2'])
-    expect(calls).toBeGreaterThanOrEqual(2)
-  } finally {
-    await consumer.disconnect()
-  }
-}, 60000)
+    let calls = 0
+    const handled: string[] = []
+    try {
+      await consumer.run(async (batch) => {
+        calls += 1
+        if (calls === 1) throw failure()
+        handled.push(...batch.records.map((r) => r.value!.toString()))
+      })
+      await waitFor('the records after the failure', () => (handled.length >= 3 ? true : undefined), 45000)
+      expect(handled.slice(0, 3)).toEqual(['v0', 'v1', 'v2'])
+      expect(calls).toBeGreaterThanOrEqual(2)
+    } finally {
+      await consumer.disconnect()
+    }
+  },
+  60000,
+)

@@ -28,7 +28,9 @@ async function produceAlerts(t: TestTopology, alerts: AlertRecord[]): Promise<vo
   const id = await t.registry.idOf(valueSubject(t.topics.raw), schemas.resolve('Alert'))
   const producer = await RecordProducer.connect(kafkaSettings('test-dedup-feed'))
   try {
-    const records = await Promise.all(alerts.map(async (a) => ({ topic: t.topics.raw, key: a.fingerprint, value: await t.registry.encode(id, a) })))
+    const records = await Promise.all(
+      alerts.map(async (a) => ({ topic: t.topics.raw, key: a.fingerprint, value: await t.registry.encode(id, a) })),
+    )
     await producer.send(records)
   } finally {
     await producer.disconnect()
@@ -72,10 +74,17 @@ describe('dedup stage (real broker and registry)', () => {
         const phase1 = (async () => {
           for (let i = 0; i < fingerprints.length; i += 10) {
             const chunk = fingerprints.slice(i, i + 10)
-            await produceAlerts(t, [...chunk.map((f) => alert(f, 'firing', 1000 + i)), ...chunk.map((f) => alert(f, 'firing', 5000 + i))])
+            await produceAlerts(t, [
+              ...chunk.map((f) => alert(f, 'firing', 1000 + i)),
+              ...chunk.map((f) => alert(f, 'firing', 5000 + i)),
+            ])
           }
         })()
-        await waitFor('the first instance to forward some alerts', () => (deduped.records.length >= 20 ? true : undefined), 60000)
+        await waitFor(
+          'the first instance to forward some alerts',
+          () => (deduped.records.length >= 20 ? true : undefined),
+          60000,
+        )
         first.child.kill('SIGKILL') // mid-stream: no clean shutdown, maybe mid-transaction
         expect(await first.exited).not.toBe(0)
         await phase1
@@ -91,7 +100,10 @@ describe('dedup stage (real broker and registry)', () => {
         const a = run()
         const b = run()
         procs.push(a, b)
-        await waitForCaughtUp([{ groupId: `${t.prefix}nightshift-dedup`, topic: t.topics.raw, transactional: false }], 90000)
+        await waitForCaughtUp(
+          [{ groupId: `${t.prefix}nightshift-dedup`, topic: t.topics.raw, transactional: false }],
+          90000,
+        )
 
         const forwarded = await episodes(t, deduped.records)
         const expected = fingerprints.flatMap((f) => [`${f}/firing`, `${f}/resolved`])
@@ -131,14 +143,23 @@ describe('dedup stage (real broker and registry)', () => {
 
     it('sends undecodable and wrong-schema records to the DLQ with error headers and goes on', async () => {
       const entryId = await t.registry.idOf(valueSubject(t.changelog), schemas.resolve('DedupEntry'))
-      const wrongSchema = await t.registry.encode(entryId, { fingerprint: 'x', startsAt: STARTS, firingSeen: true, resolvedSeen: false, lastSeenAt: 1 })
+      const wrongSchema = await t.registry.encode(entryId, {
+        fingerprint: 'x',
+        startsAt: STARTS,
+        firingSeen: true,
+        resolvedSeen: false,
+        lastSeenAt: 1,
+      })
       const poison = [
         Buffer.from('{"this":"is json, not avro"}'),
         Buffer.from([0, 0x7f, 0, 0, 1, 2, 3]), // wire format, unknown schema id
         wrongSchema, // valid Avro of another contract
       ]
       const producer = await RecordProducer.connect(kafkaSettings('test-dedup-poison'))
-      await producer.send([...poison.map((value, i) => ({ topic: t.topics.raw, key: `poison-${i}`, value })), { topic: t.topics.raw, key: 'tomb', value: null }])
+      await producer.send([
+        ...poison.map((value, i) => ({ topic: t.topics.raw, key: `poison-${i}`, value })),
+        { topic: t.topics.raw, key: 'tomb', value: null },
+      ])
       await producer.disconnect()
       await produceAlerts(t, [alert('00000000000000aa', 'firing', 1)])
 
@@ -151,9 +172,18 @@ describe('dedup stage (real broker and registry)', () => {
         const offsets = dlq.records.map((r) => r.headers[DLQ_HEADERS.offset])
         expect(offsets).toEqual(['0', '1', '2', '3'])
         for (const r of dlq.records) {
-          expect(r.headers).toMatchObject({ [DLQ_HEADERS.stage]: 'dedup', [DLQ_HEADERS.code]: 'NS_POISON_RECORD', [DLQ_HEADERS.topic]: t.topics.raw, [DLQ_HEADERS.partition]: '0' })
+          expect(r.headers).toMatchObject({
+            [DLQ_HEADERS.stage]: 'dedup',
+            [DLQ_HEADERS.code]: 'NS_POISON_RECORD',
+            [DLQ_HEADERS.topic]: t.topics.raw,
+            [DLQ_HEADERS.partition]: '0',
+          })
         }
-        const letters = await Promise.all(dlq.records.map(async (r) => (await t.registry.decode(r.value!)) as { value: Buffer | null; errorMessage: string }))
+        const letters = await Promise.all(
+          dlq.records.map(
+            async (r) => (await t.registry.decode(r.value!)) as { value: Buffer | null; errorMessage: string },
+          ),
+        )
         expect(letters.slice(0, 3).map((l) => l.value)).toEqual(poison) // byte for byte, replayable
         expect(letters[3]!.value).toBeNull()
         expect(letters[0]!.errorMessage).toMatch(/not in the Confluent wire format/)

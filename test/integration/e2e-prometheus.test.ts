@@ -52,7 +52,7 @@ afterAll(async () => {
 }, 60_000)
 
 describe('Prometheus → Alertmanager → Nightshift → demo service, and back', () => {
-  test('Prometheus loaded Nightshift\'s own alerting rules and all of them evaluate', () => {
+  test("Prometheus loaded Nightshift's own alerting rules and all of them evaluate", () => {
     expect(report.nightshiftRules.groups).toBeGreaterThan(0)
     expect(report.nightshiftRules.rules).toBeGreaterThanOrEqual(4)
     expect(report.nightshiftRules.unhealthy).toEqual([])
@@ -60,7 +60,12 @@ describe('Prometheus → Alertmanager → Nightshift → demo service, and back'
 
   test('the rule fired and Alertmanager delivered it to the webhook as a real notification', () => {
     expect(report.firing.status).toBe('firing')
-    expect(report.firing.labels).toMatchObject({ alertname: DEMO_ALERT, service: DEMO_SERVICE, severity: 'critical', team: DEMO_TEAM })
+    expect(report.firing.labels).toMatchObject({
+      alertname: DEMO_ALERT,
+      service: DEMO_SERVICE,
+      severity: 'critical',
+      team: DEMO_TEAM,
+    })
     expect(report.firing.receiver).toBe('nightshift')
     expect(report.firing.groupKey).toContain(DEMO_ALERT)
     expect(report.firing.generatorURL).toContain('/graph?')
@@ -79,8 +84,15 @@ describe('Prometheus → Alertmanager → Nightshift → demo service, and back'
     expect(route!.detail).toContain(`logger=${DEMO_LOGGER} level=DEBUG`)
   })
 
-  test('the log-level action raised the service\'s logger, and the service saw it', () => {
-    expect(report.outcome).toMatchObject({ action: 'log-level', route: DEMO_ROUTE, status: 'succeeded', service: DEMO_SERVICE, slo: DEMO_SLO, dryRun: false })
+  test("the log-level action raised the service's logger, and the service saw it", () => {
+    expect(report.outcome).toMatchObject({
+      action: 'log-level',
+      route: DEMO_ROUTE,
+      status: 'succeeded',
+      service: DEMO_SERVICE,
+      slo: DEMO_SLO,
+      dryRun: false,
+    })
     const [raise, back] = report.levelChanges
     expect(raise).toMatchObject({ logger: DEMO_LOGGER, from: null, to: 'DEBUG' })
     // Raised while it was failing: the service wrote debug lines it would not have written at INFO.
@@ -108,7 +120,11 @@ describe('Prometheus → Alertmanager → Nightshift → demo service, and back'
   })
 
   test('the level went back on schedule, recorded as the revert outcome', () => {
-    expect(report.revertOutcome).toMatchObject({ action: 'log-level', status: 'succeeded', idempotencyKey: `${report.outcome.idempotencyKey}/revert` })
+    expect(report.revertOutcome).toMatchObject({
+      action: 'log-level',
+      status: 'succeeded',
+      idempotencyKey: `${report.outcome.idempotencyKey}/revert`,
+    })
     // Due RAISE_FOR_MS after the raise; the worker checks its schedule every second or so.
     expect(report.raisedForMs).toBeGreaterThanOrEqual(RAISE_FOR_MS - 100)
     expect(report.raisedForMs).toBeLessThan(RAISE_FOR_MS + 10_000)
@@ -116,7 +132,16 @@ describe('Prometheus → Alertmanager → Nightshift → demo service, and back'
 
   test('every step was shown as it happened', () => {
     const text = progressLines.join('')
-    for (const line of ['Prometheus: DemoCheckoutErrors firing', 'alerts.raw: DemoCheckoutErrors firing', 'ratelimit: admitted', `${DEMO_LOGGER} (inherited) → DEBUG`, 'slo.budget: episode open', 'Prometheus: DemoCheckoutErrors resolved', 'of bad time charged', `${DEMO_LOGGER} DEBUG → (inherited)`]) {
+    for (const line of [
+      'Prometheus: DemoCheckoutErrors firing',
+      'alerts.raw: DemoCheckoutErrors firing',
+      'ratelimit: admitted',
+      `${DEMO_LOGGER} (inherited) → DEBUG`,
+      'slo.budget: episode open',
+      'Prometheus: DemoCheckoutErrors resolved',
+      'of bad time charged',
+      `${DEMO_LOGGER} DEBUG → (inherited)`,
+    ]) {
       expect(text).toContain(line)
     }
     expect(text).not.toContain('✗')

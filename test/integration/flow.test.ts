@@ -46,7 +46,8 @@ function alert(labels: Record<string, string>, status: 'firing' | 'resolved' = '
     status,
     labels,
     annotations: {},
-    startsAt: startsAt ?? `2026-11-25T02:00:${String(sequence % 60).padStart(2, '0')}.${String(sequence).padStart(3, '0')}Z`,
+    startsAt:
+      startsAt ?? `2026-11-25T02:00:${String(sequence % 60).padStart(2, '0')}.${String(sequence).padStart(3, '0')}Z`,
     endsAt: status === 'resolved' ? '2026-11-25T03:00:00Z' : '0001-01-01T00:00:00Z',
     generatorURL: 'http://prometheus.example/graph',
   }
@@ -62,7 +63,18 @@ describe('ingest → dedup → enrich → ratelimit → route (in-process app, r
     const res = await fetch(`${app.httpAddress()}/webhook/alertmanager`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ version: '4', status: 'firing', receiver: 'nightshift', groupKey: 'g', groupLabels: {}, commonLabels: {}, commonAnnotations: {}, externalURL: 'http://am', truncatedAlerts: 0, alerts }),
+      body: JSON.stringify({
+        version: '4',
+        status: 'firing',
+        receiver: 'nightshift',
+        groupKey: 'g',
+        groupLabels: {},
+        commonLabels: {},
+        commonAnnotations: {},
+        externalURL: 'http://am',
+        truncatedAlerts: 0,
+        alerts,
+      }),
     })
     expect(res.status).toBe(200)
   }
@@ -70,7 +82,14 @@ describe('ingest → dedup → enrich → ratelimit → route (in-process app, r
   /** Waits until every stage committed everything its input topic holds. */
   const settled = () =>
     waitForCaughtUp(
-      ([['dedup', t.topics.raw], ['enrich', t.topics.deduped], ['ratelimit', t.topics.enriched], ['route', t.topics.admitted]] as const).map(([stage, topic]) => ({
+      (
+        [
+          ['dedup', t.topics.raw],
+          ['enrich', t.topics.deduped],
+          ['ratelimit', t.topics.enriched],
+          ['route', t.topics.admitted],
+        ] as const
+      ).map(([stage, topic]) => ({
         groupId: `${t.prefix}nightshift-${stage}`,
         topic,
         transactional: topic !== t.topics.raw,
@@ -86,7 +105,16 @@ describe('ingest → dedup → enrich → ratelimit → route (in-process app, r
     fs.writeFileSync(path.join(dir, 'routes.yaml'), routes('log-level'))
     fs.copyFileSync(path.resolve(__dirname, '..', '..', 'topology', 'topics.yaml'), path.join(dir, 'topics.yaml'))
     t = await provisionTopology(`${uniqueName('flow')}.`, 3)
-    app = buildApp({ endpoints, logger: testLogger, stages: ['ingest', 'dedup', 'enrich', 'ratelimit', 'route'], prefix: t.prefix, http: { port: 0 }, configDir: dir, configPollMs: 100, sessionTimeoutMs: 6000 })
+    app = buildApp({
+      endpoints,
+      logger: testLogger,
+      stages: ['ingest', 'dedup', 'enrich', 'ratelimit', 'route'],
+      prefix: t.prefix,
+      http: { port: 0 },
+      configDir: dir,
+      configPollMs: 100,
+      sessionTimeoutMs: 6000,
+    })
     await app.start()
     const topics = {
       admitted: t.topics.admitted,
@@ -97,7 +125,11 @@ describe('ingest → dedup → enrich → ratelimit → route (in-process app, r
       threadDump: `${t.prefix}${actionTopic('thread-dump')}`,
     }
     for (const [name, topic] of Object.entries(topics)) c[name] = await collect(topic)
-    await waitFor('the webhook to be ready', async () => ((await fetch(`${app.httpAddress()}/readyz`)).ok ? true : undefined), 30000)
+    await waitFor(
+      'the webhook to be ready',
+      async () => ((await fetch(`${app.httpAddress()}/readyz`)).ok ? true : undefined),
+      30000,
+    )
   })
 
   afterAll(async () => {
@@ -108,14 +140,20 @@ describe('ingest → dedup → enrich → ratelimit → route (in-process app, r
   })
 
   it('routes a mixed storm to exactly the expected topics, and follows routes.yaml edits', async () => {
-    const slow = [1, 2, 3, 4, 5, 6].map((i) => alert({ alertname: 'Slow', service: 'checkout', severity: 'warning', instance: `i${i}` }))
+    const slow = [1, 2, 3, 4, 5, 6].map((i) =>
+      alert({ alertname: 'Slow', service: 'checkout', severity: 'warning', instance: `i${i}` }),
+    )
     await post([
       // 3 critical checkout alerts → page (first match, no continue)
-      ...['a', 'b', 'c'].map((i) => alert({ alertname: 'Down', service: 'checkout', severity: 'critical', instance: i })),
+      ...['a', 'b', 'c'].map((i) =>
+        alert({ alertname: 'Down', service: 'checkout', severity: 'critical', instance: i }),
+      ),
       // 6 warnings of one alert key: 4 admitted → log-level, 2 throttled
       ...slow,
       // 2 warnings of another team's service, and 1 of no catalog service: admitted, no route
-      ...['x', 'y'].map((i) => alert({ alertname: 'TargetUp', service: 'prometheus', severity: 'warning', instance: i })),
+      ...['x', 'y'].map((i) =>
+        alert({ alertname: 'TargetUp', service: 'prometheus', severity: 'warning', instance: i }),
+      ),
       alert({ alertname: 'Mystery', service: 'nobody-owns-this', severity: 'warning' }),
     ])
     await settled()
@@ -126,14 +164,26 @@ describe('ingest → dedup → enrich → ratelimit → route (in-process app, r
 
     // An edit of routes.yaml applies to later alerts, without a restart.
     fs.writeFileSync(path.join(dir, 'routes.yaml'), routes('thread-dump'))
-    await waitFor('the reload', async () => ((await (await fetch(`${app.httpAddress()}/metrics`)).text()).match(/nightshift_config_reloads_total\{file="[^"]*routes\.yaml",result="ok"\} 1/) ? true : undefined))
+    await waitFor('the reload', async () =>
+      (await (await fetch(`${app.httpAddress()}/metrics`)).text()).match(
+        /nightshift_config_reloads_total\{file="[^"]*routes\.yaml",result="ok"\} 1/,
+      )
+        ? true
+        : undefined,
+    )
     await post([alert({ alertname: 'Other', service: 'checkout', severity: 'warning' })])
     await settled()
     expect(counts()).toMatchObject({ logLevel: 5, threadDump: 1 })
 
     // An invalid edit is rejected: routing stays as it was, and the metric says so.
     fs.writeFileSync(path.join(dir, 'routes.yaml'), `${routes('log-level')}\nsurprise: key\n`)
-    await waitFor('the rejection', async () => ((await (await fetch(`${app.httpAddress()}/metrics`)).text()).match(/nightshift_config_last_reload_ok\{file="[^"]*routes\.yaml"\} 0/) ? true : undefined))
+    await waitFor('the rejection', async () =>
+      (await (await fetch(`${app.httpAddress()}/metrics`)).text()).match(
+        /nightshift_config_last_reload_ok\{file="[^"]*routes\.yaml"\} 0/,
+      )
+        ? true
+        : undefined,
+    )
     await post([alert({ alertname: 'Third', service: 'checkout', severity: 'warning' })])
     await settled()
     expect(counts()).toMatchObject({ logLevel: 5, threadDump: 2 })

@@ -6,7 +6,15 @@ import type { AlertRecord, DeadLetterRecord } from '../../src/contracts/records'
 import { KafkaAdmin } from '../../src/kafka'
 import { INGEST_HEADERS } from '../../src/ingest'
 import { DLQ_HEADERS } from '../../src/runner/dead-letter'
-import { PROBE_LABEL, goodRequest, goodTemplate, hostileRequest, type ExpectedAlert, type GoodRequest, type HostileRequest } from '../support/hostile'
+import {
+  PROBE_LABEL,
+  goodRequest,
+  goodTemplate,
+  hostileRequest,
+  type ExpectedAlert,
+  type GoodRequest,
+  type HostileRequest,
+} from '../support/hostile'
 import { collect, endpoints, kafkaSettings, testLogger, uniqueName, waitFor } from '../support/kafka'
 import { provisionTopology, type TestTopology } from '../support/topology'
 
@@ -144,7 +152,13 @@ describe('hostile input: generated bad requests between good ones (real webhook,
     t = await provisionTopology(`${uniqueName('hostile')}.`, 3)
     admin = await KafkaAdmin.connect(kafkaSettings('it-hostile-admin'))
     // A line per refused request would bury the report: the app logs errors only.
-    app = buildApp({ endpoints, logger: testLogger.child({}, { level: 'error' }), stages: ['ingest'], prefix: t.prefix, http: { host: '127.0.0.1', port: 0, auth: { bearerToken: TOKEN } } })
+    app = buildApp({
+      endpoints,
+      logger: testLogger.child({}, { level: 'error' }),
+      stages: ['ingest'],
+      prefix: t.prefix,
+      http: { host: '127.0.0.1', port: 0, auth: { bearerToken: TOKEN } },
+    })
     await app.start()
     base = app.httpAddress()!
     await waitFor('the webhook to be ready', async () => ((await fetch(`${base}/readyz`)).ok ? true : undefined), 30000)
@@ -161,11 +175,25 @@ describe('hostile input: generated bad requests between good ones (real webhook,
     return [...ends.values()].reduce((sum, offset) => sum + Number(offset), 0)
   }
 
-  async function readAll<T>(topic: string, count: number): Promise<Array<{ key: string | undefined; headers: Record<string, string>; raw: Buffer; value: T }>> {
+  async function readAll<T>(
+    topic: string,
+    count: number,
+  ): Promise<Array<{ key: string | undefined; headers: Record<string, string>; raw: Buffer; value: T }>> {
     const reader = await collect(topic)
     try {
-      const records = await waitFor(`${count} record(s) on ${topic}`, () => (reader.records.length >= count ? [...reader.records] : undefined), 30000)
-      return await Promise.all(records.map(async (r) => ({ key: r.key?.toString(), headers: r.headers, raw: r.value!, value: (await t.registry.decode(r.value!)) as T })))
+      const records = await waitFor(
+        `${count} record(s) on ${topic}`,
+        () => (reader.records.length >= count ? [...reader.records] : undefined),
+        30000,
+      )
+      return await Promise.all(
+        records.map(async (r) => ({
+          key: r.key?.toString(),
+          headers: r.headers,
+          raw: r.value!,
+          value: (await t.registry.decode(r.value!)) as T,
+        })),
+      )
     } finally {
       await reader.stop()
     }
@@ -176,157 +204,240 @@ describe('hostile input: generated bad requests between good ones (real webhook,
     try {
       await test()
     } catch (err) {
-      if (err instanceof Error && !err.message.includes(`HOSTILE_SEED=${SEED}`)) err.message = `hostile input, seed ${SEED} (rerun with HOSTILE_SEED=${SEED}): ${err.message}`
+      if (err instanceof Error && !err.message.includes(`HOSTILE_SEED=${SEED}`))
+        err.message = `hostile input, seed ${SEED} (rerun with HOSTILE_SEED=${SEED}): ${err.message}`
       throw err
     }
   }
 
-  it(`refuses ${BAD_COUNT} bad requests with a clear 4xx, dead-letters exactly those it read, and delivers every good alert once, intact`, withSeed(async () => {
-    const failures: string[] = []
-    const fail = (request: Sent, problem: string) => failures.push(`${describeRequest(request)}: ${problem}`)
-    const report = (what: string) => {
-      if (failures.length === 0) return
-      const shown = failures.slice(0, 25).join('\n  ')
-      throw new Error(`hostile input, seed ${SEED} (rerun with HOSTILE_SEED=${SEED}): ${failures.length} failure(s) ${what}:\n  ${shown}`)
-    }
-
-    // Generate: bad and good requests, interleaved in a seeded order.
-    const started = Date.now()
-    const bad = fc.sample(hostileRequest({ token: TOKEN }), { seed: SEED, numRuns: BAD_COUNT })
-    const good = fc.sample(goodTemplate, { seed: SEED + 1, numRuns: GOOD_COUNT }).map((template, i) => goodRequest(template, i, { token: TOKEN }))
-    const all: Array<HostileRequest | GoodRequest> = [...bad, ...good]
-    const [order] = fc.sample(fc.shuffledSubarray(all.map((_, i) => i), { minLength: all.length }), { seed: SEED + 2, numRuns: 1 })
-    const sequence: Sent[] = order!.map((i, index) => ({ ...all[i]!, index, userAgent: `nightshift-hostile/1 (#${index})` }))
-    expect(sequence.filter((r) => r.kind !== 'good').length).toBeGreaterThanOrEqual(1000)
-    const generatedMs = Date.now() - started
-
-    // Send, 8 at a time.
-    const sendStarted = Date.now()
-    const answers = await inPool(sequence, CONCURRENCY, (request) => send(base, request))
-    const sendMs = Date.now() - sendStarted
-
-    // Every answer: bad → the expected 4xx with a JSON error naming the problem; good → 200.
-    const deadLettered: Array<{ request: Sent; answer: Answer; error: ErrorBody['error'] }> = []
-    for (const [i, request] of sequence.entries()) {
-      const answer = answers[i]!
-      if (typeof answer === 'string') {
-        fail(request, answer)
-        continue
+  it(
+    `refuses ${BAD_COUNT} bad requests with a clear 4xx, dead-letters exactly those it read, and delivers every good alert once, intact`,
+    withSeed(async () => {
+      const failures: string[] = []
+      const fail = (request: Sent, problem: string) => failures.push(`${describeRequest(request)}: ${problem}`)
+      const report = (what: string) => {
+        if (failures.length === 0) return
+        const shown = failures.slice(0, 25).join('\n  ')
+        throw new Error(
+          `hostile input, seed ${SEED} (rerun with HOSTILE_SEED=${SEED}): ${failures.length} failure(s) ${what}:\n  ${shown}`,
+        )
       }
-      if (request.kind === 'good') {
-        if (answer.status !== 200 || JSON.stringify(answer.body) !== JSON.stringify({ accepted: request.alerts.length })) {
-          fail(request, `expected 200 { accepted: ${request.alerts.length} }, got ${answer.status} ${answer.text.slice(0, 300)}`)
+
+      // Generate: bad and good requests, interleaved in a seeded order.
+      const started = Date.now()
+      const bad = fc.sample(hostileRequest({ token: TOKEN }), { seed: SEED, numRuns: BAD_COUNT })
+      const good = fc
+        .sample(goodTemplate, { seed: SEED + 1, numRuns: GOOD_COUNT })
+        .map((template, i) => goodRequest(template, i, { token: TOKEN }))
+      const all: Array<HostileRequest | GoodRequest> = [...bad, ...good]
+      const [order] = fc.sample(
+        fc.shuffledSubarray(
+          all.map((_, i) => i),
+          { minLength: all.length },
+        ),
+        { seed: SEED + 2, numRuns: 1 },
+      )
+      const sequence: Sent[] = order!.map((i, index) => ({
+        ...all[i]!,
+        index,
+        userAgent: `nightshift-hostile/1 (#${index})`,
+      }))
+      expect(sequence.filter((r) => r.kind !== 'good').length).toBeGreaterThanOrEqual(1000)
+      const generatedMs = Date.now() - started
+
+      // Send, 8 at a time.
+      const sendStarted = Date.now()
+      const answers = await inPool(sequence, CONCURRENCY, (request) => send(base, request))
+      const sendMs = Date.now() - sendStarted
+
+      // Every answer: bad → the expected 4xx with a JSON error naming the problem; good → 200.
+      const deadLettered: Array<{ request: Sent; answer: Answer; error: ErrorBody['error'] }> = []
+      for (const [i, request] of sequence.entries()) {
+        const answer = answers[i]!
+        if (typeof answer === 'string') {
+          fail(request, answer)
+          continue
         }
-        continue
-      }
-      const { expected } = request
-      const error = (answer.body as Partial<ErrorBody> | undefined)?.error
-      if (answer.status !== expected.status) {
-        fail(request, `expected ${expected.status}, got ${answer.status} ${answer.text.slice(0, 300)}`)
-        continue
-      }
-      if (!/^application\/json/.test(answer.headers.get('content-type') ?? '')) fail(request, `answer is ${answer.headers.get('content-type')}, not JSON`)
-      if (!error || typeof error.message !== 'string' || typeof error.code !== 'string' || typeof error.requestId !== 'string') {
-        fail(request, `no { error: { code, message, requestId } } in ${answer.text.slice(0, 300)}`)
-        continue
-      }
-      if (error.code !== expected.code) fail(request, `code ${error.code}, expected ${expected.code}`)
-      if (error.message.trim() === '' || !expected.message.test(error.message)) fail(request, `message ${JSON.stringify(error.message.slice(0, 300))} does not match ${String(expected.message).slice(0, 300)}`)
-      if (!UUID.test(error.requestId)) fail(request, `requestId ${error.requestId}`)
-      if (expected.status === 401 && !(answer.headers.get('www-authenticate') ?? '').includes('Bearer realm="nightshift"')) fail(request, 'a 401 without WWW-Authenticate')
-      if (expected.deadLetter) deadLettered.push({ request, answer, error })
-    }
-    report('in the answers')
-
-    // The process is still up and still ready.
-    expect(await (await fetch(`${base}/healthz`)).json()).toEqual({ status: 'ok' })
-    expect((await fetch(`${base}/readyz`)).status).toBe(200)
-
-    // The DLQ: one dead letter per 400, keyed by the request id, and nothing else. Each
-    // 400 came after Kafka acknowledged the dead letter, so the count is final already.
-    const badStatuses = answers.filter((a): a is Answer => typeof a !== 'string' && a.status === 400).length
-    expect(deadLettered.length).toBe(badStatuses)
-    expect(await recordCount(t.topics.dlq)).toBe(deadLettered.length)
-    const expectedAlerts = new Map<string, { request: Sent; alert: ExpectedAlert }>()
-    for (const request of sequence) if (request.kind === 'good') for (const alert of request.alerts) expectedAlerts.set(alert.probe, { request, alert })
-    expect(await recordCount(t.topics.raw)).toBe(expectedAlerts.size)
-    // Both topics read at once: each reader's group join is most of the time spent here.
-    const [dlqRecords, rawRecords] = await Promise.all([readAll<DeadLetterRecord>(t.topics.dlq, deadLettered.length), readAll<AlertRecord>(t.topics.raw, expectedAlerts.size)])
-    const letters = new Map<string | undefined, { headers: Record<string, string>; value: DeadLetterRecord }>()
-    for (const r of dlqRecords) letters.set(r.key, r)
-    for (const { request, error } of deadLettered) {
-      const letter = letters.get(error.requestId)
-      if (!letter) {
-        fail(request, `no dead letter keyed ${error.requestId}`)
-        continue
-      }
-      const message = asDeadLetterMessage(error.message)
-      // A chunked request has no content-length to keep.
-      const expectedHeaders: Record<string, string> = { 'user-agent': request.userAgent }
-      if (!request.chunked) expectedHeaders['content-length'] = String(request.body.length)
-      if (request.headers['content-type'] !== undefined) expectedHeaders['content-type'] = request.headers['content-type']
-      const { value } = letter
-      const problems = [
-        value.stage === 'ingest' ? '' : `stage ${value.stage}`,
-        value.errorCode === error.code ? '' : `errorCode ${value.errorCode}, answered ${error.code}`,
-        value.errorMessage === message ? '' : `errorMessage ${JSON.stringify(value.errorMessage.slice(0, 200))}, answered ${JSON.stringify(message.slice(0, 200))}`,
-        value.source === null && value.key === null ? '' : 'a source or key on a webhook dead letter',
-        value.value !== null && Buffer.from(value.value).equals(request.body) ? '' : `value is not the body byte for byte (${value.value?.length ?? 'null'} vs ${request.body.length} bytes)`,
-        isDeepStrictEqual(plain(value.headers), expectedHeaders) ? '' : `request headers ${JSON.stringify(value.headers)}, expected ${JSON.stringify(expectedHeaders)}`,
-        letter.headers[DLQ_HEADERS.stage] === 'ingest' && letter.headers[DLQ_HEADERS.code] === error.code && letter.headers[DLQ_HEADERS.message] === message && letter.headers[INGEST_HEADERS.requestId] === error.requestId
-          ? ''
-          : `record headers ${JSON.stringify(letter.headers).slice(0, 300)}`,
-        value.failedAt >= started && value.failedAt <= Date.now() ? '' : `failedAt ${value.failedAt}`,
-      ].filter((p) => p !== '')
-      if (problems.length > 0) fail(request, `dead letter: ${problems.join('; ')}`)
-    }
-    report('on the DLQ')
-
-    // alerts.raw: every good alert exactly once, as sent; nothing from a bad request.
-    const seen = new Map<string, number>()
-    for (const record of rawRecords) {
-      const probe = record.value.labels[PROBE_LABEL]
-      const entry = probe === undefined ? undefined : expectedAlerts.get(probe)
-      if (!entry) {
-        failures.push(`an alert on ${t.topics.raw} that no good request sent: ${JSON.stringify(record.value).slice(0, 300)}`)
-        continue
-      }
-      seen.set(probe!, (seen.get(probe!) ?? 0) + 1)
-      const { request, alert } = entry
-      const { fingerprint, receivedAt, ...rest } = record.value
-      const { probe: _probe, fingerprint: _sent, ...want } = alert
-      if (alert.fingerprint !== undefined ? fingerprint !== alert.fingerprint : !/^[0-9a-f]{16}$/.test(fingerprint)) fail(request, `${probe}: fingerprint ${fingerprint}, sent ${alert.fingerprint ?? 'none usable'}`)
-      if (record.key !== fingerprint) fail(request, `${probe}: key ${record.key} is not the fingerprint ${fingerprint}`)
-      const asDecoded = (sent: Record<string, string>, got: Record<string, string>) =>
-        Object.hasOwn(got, MAY_DROP_ON_DECODE) ? sent : Object.fromEntries(Object.entries(sent).filter(([name]) => name !== MAY_DROP_ON_DECODE))
-      const wantDecoded = { ...want, labels: asDecoded(want.labels, rest.labels), annotations: asDecoded(want.annotations, rest.annotations) }
-      if (!isDeepStrictEqual(plain(rest), plain(wantDecoded))) {
-        fail(request, `${probe}: record ${JSON.stringify(rest).slice(0, 300)} is not what was sent ${JSON.stringify(want).slice(0, 300)}`)
-      }
-      // Byte-identical on the wire: every label and annotation, name and value, in the
-      // record's bytes exactly as Avro writes the UTF-8 that was sent.
-      for (const [what, map] of [['label', alert.labels], ['annotation', alert.annotations]] as const) {
-        for (const [name, value] of Object.entries(map)) {
-          if (!record.raw.includes(Buffer.concat([avroString(name), avroString(value)]))) fail(request, `${probe}: ${what} ${JSON.stringify(name).slice(0, 80)}=${JSON.stringify(value).slice(0, 80)} is not in the record's bytes`)
+        if (request.kind === 'good') {
+          if (
+            answer.status !== 200 ||
+            JSON.stringify(answer.body) !== JSON.stringify({ accepted: request.alerts.length })
+          ) {
+            fail(
+              request,
+              `expected 200 { accepted: ${request.alerts.length} }, got ${answer.status} ${answer.text.slice(0, 300)}`,
+            )
+          }
+          continue
         }
+        const { expected } = request
+        const error = (answer.body as Partial<ErrorBody> | undefined)?.error
+        if (answer.status !== expected.status) {
+          fail(request, `expected ${expected.status}, got ${answer.status} ${answer.text.slice(0, 300)}`)
+          continue
+        }
+        if (!/^application\/json/.test(answer.headers.get('content-type') ?? ''))
+          fail(request, `answer is ${answer.headers.get('content-type')}, not JSON`)
+        if (
+          !error ||
+          typeof error.message !== 'string' ||
+          typeof error.code !== 'string' ||
+          typeof error.requestId !== 'string'
+        ) {
+          fail(request, `no { error: { code, message, requestId } } in ${answer.text.slice(0, 300)}`)
+          continue
+        }
+        if (error.code !== expected.code) fail(request, `code ${error.code}, expected ${expected.code}`)
+        if (error.message.trim() === '' || !expected.message.test(error.message))
+          fail(
+            request,
+            `message ${JSON.stringify(error.message.slice(0, 300))} does not match ${String(expected.message).slice(0, 300)}`,
+          )
+        if (!UUID.test(error.requestId)) fail(request, `requestId ${error.requestId}`)
+        if (
+          expected.status === 401 &&
+          !(answer.headers.get('www-authenticate') ?? '').includes('Bearer realm="nightshift"')
+        )
+          fail(request, 'a 401 without WWW-Authenticate')
+        if (expected.deadLetter) deadLettered.push({ request, answer, error })
       }
-      if (!(receivedAt >= started && receivedAt <= Date.now())) fail(request, `${probe}: receivedAt ${receivedAt}`)
-    }
-    for (const [probe, { request }] of expectedAlerts) {
-      const n = seen.get(probe) ?? 0
-      if (n !== 1) fail(request, `${probe} is on ${t.topics.raw} ${n} time(s)`)
-    }
-    report(`on ${t.topics.raw}`)
+      report('in the answers')
 
-    // The webhook's own counters agree.
-    const metrics = await app.metrics.metrics()
-    expect(metrics).toContain(`nightshift_ingest_dead_letters_total{code="NS_POISON_RECORD"} ${deadLettered.length}`)
-    expect(metrics).toContain(`nightshift_ingest_alerts_total ${expectedAlerts.size}`)
+      // The process is still up and still ready.
+      expect(await (await fetch(`${base}/healthz`)).json()).toEqual({ status: 'ok' })
+      expect((await fetch(`${base}/readyz`)).status).toBe(200)
 
-    const kinds = new Map<string, number>()
-    for (const r of sequence) kinds.set(r.kind, (kinds.get(r.kind) ?? 0) + 1)
-    if (process.env.HOSTILE_VERBOSE) {
-      console.info(JSON.stringify({ seed: SEED, requests: sequence.length, deadLetters: deadLettered.length, goodAlerts: expectedAlerts.size, generatedMs, sendMs, kinds: Object.fromEntries(kinds) }))
-    }
-  }))
+      // The DLQ: one dead letter per 400, keyed by the request id, and nothing else. Each
+      // 400 came after Kafka acknowledged the dead letter, so the count is final already.
+      const badStatuses = answers.filter((a): a is Answer => typeof a !== 'string' && a.status === 400).length
+      expect(deadLettered.length).toBe(badStatuses)
+      expect(await recordCount(t.topics.dlq)).toBe(deadLettered.length)
+      const expectedAlerts = new Map<string, { request: Sent; alert: ExpectedAlert }>()
+      for (const request of sequence)
+        if (request.kind === 'good')
+          for (const alert of request.alerts) expectedAlerts.set(alert.probe, { request, alert })
+      expect(await recordCount(t.topics.raw)).toBe(expectedAlerts.size)
+      // Both topics read at once: each reader's group join is most of the time spent here.
+      const [dlqRecords, rawRecords] = await Promise.all([
+        readAll<DeadLetterRecord>(t.topics.dlq, deadLettered.length),
+        readAll<AlertRecord>(t.topics.raw, expectedAlerts.size),
+      ])
+      const letters = new Map<string | undefined, { headers: Record<string, string>; value: DeadLetterRecord }>()
+      for (const r of dlqRecords) letters.set(r.key, r)
+      for (const { request, error } of deadLettered) {
+        const letter = letters.get(error.requestId)
+        if (!letter) {
+          fail(request, `no dead letter keyed ${error.requestId}`)
+          continue
+        }
+        const message = asDeadLetterMessage(error.message)
+        // A chunked request has no content-length to keep.
+        const expectedHeaders: Record<string, string> = { 'user-agent': request.userAgent }
+        if (!request.chunked) expectedHeaders['content-length'] = String(request.body.length)
+        if (request.headers['content-type'] !== undefined)
+          expectedHeaders['content-type'] = request.headers['content-type']
+        const { value } = letter
+        const problems = [
+          value.stage === 'ingest' ? '' : `stage ${value.stage}`,
+          value.errorCode === error.code ? '' : `errorCode ${value.errorCode}, answered ${error.code}`,
+          value.errorMessage === message
+            ? ''
+            : `errorMessage ${JSON.stringify(value.errorMessage.slice(0, 200))}, answered ${JSON.stringify(message.slice(0, 200))}`,
+          value.source === null && value.key === null ? '' : 'a source or key on a webhook dead letter',
+          value.value !== null && Buffer.from(value.value).equals(request.body)
+            ? ''
+            : `value is not the body byte for byte (${value.value?.length ?? 'null'} vs ${request.body.length} bytes)`,
+          isDeepStrictEqual(plain(value.headers), expectedHeaders)
+            ? ''
+            : `request headers ${JSON.stringify(value.headers)}, expected ${JSON.stringify(expectedHeaders)}`,
+          letter.headers[DLQ_HEADERS.stage] === 'ingest' &&
+          letter.headers[DLQ_HEADERS.code] === error.code &&
+          letter.headers[DLQ_HEADERS.message] === message &&
+          letter.headers[INGEST_HEADERS.requestId] === error.requestId
+            ? ''
+            : `record headers ${JSON.stringify(letter.headers).slice(0, 300)}`,
+          value.failedAt >= started && value.failedAt <= Date.now() ? '' : `failedAt ${value.failedAt}`,
+        ].filter((p) => p !== '')
+        if (problems.length > 0) fail(request, `dead letter: ${problems.join('; ')}`)
+      }
+      report('on the DLQ')
+
+      // alerts.raw: every good alert exactly once, as sent; nothing from a bad request.
+      const seen = new Map<string, number>()
+      for (const record of rawRecords) {
+        const probe = record.value.labels[PROBE_LABEL]
+        const entry = probe === undefined ? undefined : expectedAlerts.get(probe)
+        if (!entry) {
+          failures.push(
+            `an alert on ${t.topics.raw} that no good request sent: ${JSON.stringify(record.value).slice(0, 300)}`,
+          )
+          continue
+        }
+        seen.set(probe!, (seen.get(probe!) ?? 0) + 1)
+        const { request, alert } = entry
+        const { fingerprint, receivedAt, ...rest } = record.value
+        const { probe: _probe, fingerprint: _sent, ...want } = alert
+        if (alert.fingerprint !== undefined ? fingerprint !== alert.fingerprint : !/^[0-9a-f]{16}$/.test(fingerprint))
+          fail(request, `${probe}: fingerprint ${fingerprint}, sent ${alert.fingerprint ?? 'none usable'}`)
+        if (record.key !== fingerprint)
+          fail(request, `${probe}: key ${record.key} is not the fingerprint ${fingerprint}`)
+        const asDecoded = (sent: Record<string, string>, got: Record<string, string>) =>
+          Object.hasOwn(got, MAY_DROP_ON_DECODE)
+            ? sent
+            : Object.fromEntries(Object.entries(sent).filter(([name]) => name !== MAY_DROP_ON_DECODE))
+        const wantDecoded = {
+          ...want,
+          labels: asDecoded(want.labels, rest.labels),
+          annotations: asDecoded(want.annotations, rest.annotations),
+        }
+        if (!isDeepStrictEqual(plain(rest), plain(wantDecoded))) {
+          fail(
+            request,
+            `${probe}: record ${JSON.stringify(rest).slice(0, 300)} is not what was sent ${JSON.stringify(want).slice(0, 300)}`,
+          )
+        }
+        // Byte-identical on the wire: every label and annotation, name and value, in the
+        // record's bytes exactly as Avro writes the UTF-8 that was sent.
+        for (const [what, map] of [
+          ['label', alert.labels],
+          ['annotation', alert.annotations],
+        ] as const) {
+          for (const [name, value] of Object.entries(map)) {
+            if (!record.raw.includes(Buffer.concat([avroString(name), avroString(value)])))
+              fail(
+                request,
+                `${probe}: ${what} ${JSON.stringify(name).slice(0, 80)}=${JSON.stringify(value).slice(0, 80)} is not in the record's bytes`,
+              )
+          }
+        }
+        if (!(receivedAt >= started && receivedAt <= Date.now())) fail(request, `${probe}: receivedAt ${receivedAt}`)
+      }
+      for (const [probe, { request }] of expectedAlerts) {
+        const n = seen.get(probe) ?? 0
+        if (n !== 1) fail(request, `${probe} is on ${t.topics.raw} ${n} time(s)`)
+      }
+      report(`on ${t.topics.raw}`)
+
+      // The webhook's own counters agree.
+      const metrics = await app.metrics.metrics()
+      expect(metrics).toContain(`nightshift_ingest_dead_letters_total{code="NS_POISON_RECORD"} ${deadLettered.length}`)
+      expect(metrics).toContain(`nightshift_ingest_alerts_total ${expectedAlerts.size}`)
+
+      const kinds = new Map<string, number>()
+      for (const r of sequence) kinds.set(r.kind, (kinds.get(r.kind) ?? 0) + 1)
+      if (process.env.HOSTILE_VERBOSE) {
+        console.info(
+          JSON.stringify({
+            seed: SEED,
+            requests: sequence.length,
+            deadLetters: deadLettered.length,
+            goodAlerts: expectedAlerts.size,
+            generatedMs,
+            sendMs,
+            kinds: Object.fromEntries(kinds),
+          }),
+        )
+      }
+    }),
+  )
 })

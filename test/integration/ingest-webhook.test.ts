@@ -12,7 +12,10 @@ import { collect, endpoints, kafkaSettings, testLogger, uniqueName, waitFor } fr
 import { ALERTMANAGER_FIXTURES } from '../support/fixtures'
 
 const FIXTURES = ALERTMANAGER_FIXTURES
-const FIXTURE_FILES = fs.readdirSync(FIXTURES).filter((f) => f.endsWith('.json')).sort()
+const FIXTURE_FILES = fs
+  .readdirSync(FIXTURES)
+  .filter((f) => f.endsWith('.json'))
+  .sort()
 const TOKEN = 'it-ingest-token'
 const AUTH = { authorization: `Bearer ${TOKEN}` }
 const JSON_HEADERS = { 'content-type': 'application/json', 'user-agent': 'Alertmanager/0.25.0', ...AUTH }
@@ -50,7 +53,10 @@ interface Ingest {
   app: FastifyInstance
   url: string
   clock: { now: number }
-  post(body: Buffer | string, headers?: Record<string, string>): Promise<{ status: number; body: unknown; headers: Headers }>
+  post(
+    body: Buffer | string,
+    headers?: Record<string, string>,
+  ): Promise<{ status: number; body: unknown; headers: Headers }>
   get(route: string): Promise<{ status: number; body: unknown }>
 }
 
@@ -91,7 +97,11 @@ describe('ingest webhook (real HTTP server, real broker and registry)', () => {
 
   async function startIngest(
     topics: TopicNames,
-    options: { kafka?: Partial<KafkaSettings>; publisher?: Partial<KafkaIngestPublisherOptions>; auth?: WebhookAuth } = {},
+    options: {
+      kafka?: Partial<KafkaSettings>
+      publisher?: Partial<KafkaIngestPublisherOptions>
+      auth?: WebhookAuth
+    } = {},
   ): Promise<Ingest> {
     const publisher = new KafkaIngestPublisher({
       kafka: { ...kafkaSettings(uniqueName('it-ingest')), ...options.kafka },
@@ -104,7 +114,12 @@ describe('ingest webhook (real HTTP server, real broker and registry)', () => {
     })
     publisher.start()
     const clock = { now: BASE_TIME }
-    const app = buildHttpServer({ logger: testLogger, publisher, auth: options.auth ?? { bearerToken: TOKEN }, now: () => clock.now })
+    const app = buildHttpServer({
+      logger: testLogger,
+      publisher,
+      auth: options.auth ?? { bearerToken: TOKEN },
+      now: () => clock.now,
+    })
     await app.listen({ host: '127.0.0.1', port: 0 })
     cleanups.push(async () => {
       await app.close()
@@ -129,7 +144,8 @@ describe('ingest webhook (real HTTP server, real broker and registry)', () => {
     }
   }
 
-  const ready = (ingest: Ingest) => waitFor('the publisher to be ready', () => (ingest.publisher.readiness().ready ? true : undefined))
+  const ready = (ingest: Ingest) =>
+    waitFor('the publisher to be ready', () => (ingest.publisher.readiness().ready ? true : undefined))
 
   async function recordCount(topic: string): Promise<number> {
     const ends = await admin.endOffsets(topic)
@@ -139,7 +155,9 @@ describe('ingest webhook (real HTTP server, real broker and registry)', () => {
   async function readAll(topic: string, count: number): Promise<InRecord[]> {
     const reader = await collect(topic)
     try {
-      return await waitFor(`${count} record(s) on ${topic}`, () => (reader.records.length >= count ? [...reader.records] : undefined))
+      return await waitFor(`${count} record(s) on ${topic}`, () =>
+        reader.records.length >= count ? [...reader.records] : undefined,
+      )
     } finally {
       await reader.stop()
     }
@@ -157,7 +175,11 @@ describe('ingest webhook (real HTTP server, real broker and registry)', () => {
       ingest.clock.now = BASE_TIME + i
       const body = JSON.parse(readFixture(file).toString()) as FixtureBody
       const res = await ingest.post(readFixture(file))
-      expect({ file, status: res.status, body: res.body }).toEqual({ file, status: 200, body: { accepted: body.alerts.length } })
+      expect({ file, status: res.status, body: res.body }).toEqual({
+        file,
+        status: 200,
+        body: { accepted: body.alerts.length },
+      })
       for (const a of body.alerts) {
         expected.push({
           fingerprint: a.fingerprint,
@@ -194,7 +216,8 @@ describe('ingest webhook (real HTTP server, real broker and registry)', () => {
     expect(decoded.sort(order)).toEqual(expected.sort(order))
     // Same fingerprint, same partition: Alertmanager's re-sends stay in order for dedup.
     const partitions = new Map<string, Set<number>>()
-    for (const r of records) partitions.set(r.key!.toString(), (partitions.get(r.key!.toString()) ?? new Set()).add(r.partition))
+    for (const r of records)
+      partitions.set(r.key!.toString(), (partitions.get(r.key!.toString()) ?? new Set()).add(r.partition))
     expect([...partitions.values()].every((p) => p.size === 1)).toBe(true)
     expect(await recordCount(topics.dlq)).toBe(0)
   })
@@ -210,10 +233,20 @@ describe('ingest webhook (real HTTP server, real broker and registry)', () => {
     const first = await ingest.post(malformed)
     expect(first.status).toBe(400)
     const firstError = (first.body as ErrorResponse).error
-    expect(firstError).toMatchObject({ code: ERROR_CODES.POISON_RECORD, message: expect.stringMatching(/^malformed JSON: /) as unknown })
+    expect(firstError).toMatchObject({
+      code: ERROR_CODES.POISON_RECORD,
+      message: expect.stringMatching(/^malformed JSON: /) as unknown,
+    })
 
     ingest.clock.now = BASE_TIME + 2
-    const invalid = Buffer.from(readFixture('02-firing-handlerseen.json').toString().replace('"status": "firing",\n      "labels": {\n        "alertname": "HandlerSeen",\n        "handler": "/api/v1/query"', '"status": "pending",\n      "labels": {\n        "alertname": "HandlerSeen",\n        "handler": "/api/v1/query"'))
+    const invalid = Buffer.from(
+      readFixture('02-firing-handlerseen.json')
+        .toString()
+        .replace(
+          '"status": "firing",\n      "labels": {\n        "alertname": "HandlerSeen",\n        "handler": "/api/v1/query"',
+          '"status": "pending",\n      "labels": {\n        "alertname": "HandlerSeen",\n        "handler": "/api/v1/query"',
+        ),
+    )
     const second = await ingest.post(invalid)
     expect(second.status).toBe(400)
     const secondError = (second.body as ErrorResponse).error
@@ -244,7 +277,11 @@ describe('ingest webhook (real HTTP server, real broker and registry)', () => {
         key: null,
         value: c.body,
         // Selected request headers only: the Authorization header is never kept.
-        headers: { 'content-type': 'application/json', 'user-agent': 'Alertmanager/0.25.0', 'content-length': String(c.body.length) },
+        headers: {
+          'content-type': 'application/json',
+          'user-agent': 'Alertmanager/0.25.0',
+          'content-length': String(c.body.length),
+        },
         failedAt: c.failedAt,
       })
     }
@@ -253,7 +290,10 @@ describe('ingest webhook (real HTTP server, real broker and registry)', () => {
   it.each<[string, Record<string, string>]>([
     ['no credentials', { 'content-type': 'application/json' }],
     ['a wrong bearer token', { 'content-type': 'application/json', authorization: 'Bearer nope' }],
-    ['basic credentials where a bearer token is configured', { 'content-type': 'application/json', authorization: `Basic ${Buffer.from(`am:${TOKEN}`).toString('base64')}` }],
+    [
+      'basic credentials where a bearer token is configured',
+      { 'content-type': 'application/json', authorization: `Basic ${Buffer.from(`am:${TOKEN}`).toString('base64')}` },
+    ],
   ])('answers 401 with WWW-Authenticate for %s, and writes nothing', async (_name, headers) => {
     const topics = await createTopics('ingest.auth')
     await registerSchemas(topics)
@@ -279,7 +319,9 @@ describe('ingest webhook (real HTTP server, real broker and registry)', () => {
     const readiness = await ingest.get('/readyz')
     expect(readiness.status).toBe(503)
     expect(readiness.body).toMatchObject({ ready: false, error: { code: ERROR_CODES.KAFKA_UNAVAILABLE } })
-    expect((readiness.body as { missing: string[] }).missing.join('\n')).toMatch(/^kafka: no producer connected to 127\.0\.0\.1:1/m)
+    expect((readiness.body as { missing: string[] }).missing.join('\n')).toMatch(
+      /^kafka: no producer connected to 127\.0\.0\.1:1/m,
+    )
     expect(await ingest.get('/healthz')).toEqual({ status: 200, body: { status: 'ok' } })
 
     for (const body of [readFixture('02-firing-handlerseen.json'), Buffer.from('not json')]) {
@@ -300,8 +342,14 @@ describe('ingest webhook (real HTTP server, real broker and registry)', () => {
     await registerSchemas(topics)
     // A port nothing listens on yet; later a proxy to the real broker opens there.
     const port = await freePort()
-    const ingest = await startIngest(topics, { kafka: { brokers: [`127.0.0.1:${port}`], retries: 1, connectionTimeoutMs: 500, logger: quietLogger } })
-    await waitFor('a failed connection attempt', () => (/kafka: no producer connected to .*\((?!not connected yet)/.test(ingest.publisher.readiness().missing.join('\n')) ? true : undefined))
+    const ingest = await startIngest(topics, {
+      kafka: { brokers: [`127.0.0.1:${port}`], retries: 1, connectionTimeoutMs: 500, logger: quietLogger },
+    })
+    await waitFor('a failed connection attempt', () =>
+      /kafka: no producer connected to .*\((?!not connected yet)/.test(ingest.publisher.readiness().missing.join('\n'))
+        ? true
+        : undefined,
+    )
     expect((await ingest.get('/readyz')).status).toBe(503)
 
     const proxy = await startProxy(port, endpoints.brokers[0]!)
@@ -316,16 +364,26 @@ describe('ingest webhook (real HTTP server, real broker and registry)', () => {
   it('waits for the schema ids: not ready until the subjects are registered, then accepts', async () => {
     const topics = await createTopics('ingest.subjects')
     const ingest = await startIngest(topics, { publisher: { publishTimeoutMs: 1000 } })
-    await waitFor('a failed schema lookup', () => (/registry: no schema id for subject .*nightshift\.dlq-value/.test(ingest.publisher.readiness().missing.join('\n')) ? true : undefined))
+    await waitFor('a failed schema lookup', () =>
+      /registry: no schema id for subject .*nightshift\.dlq-value/.test(ingest.publisher.readiness().missing.join('\n'))
+        ? true
+        : undefined,
+    )
     const readiness = await ingest.get('/readyz')
-    expect(readiness).toMatchObject({ status: 503, body: { ready: false, error: { code: ERROR_CODES.REGISTRY_UNAVAILABLE } } })
+    expect(readiness).toMatchObject({
+      status: 503,
+      body: { ready: false, error: { code: ERROR_CODES.REGISTRY_UNAVAILABLE } },
+    })
     const early = await ingest.post(readFixture('01-firing-targetup.json'))
     expect(early.status).toBe(503)
     expect((early.body as ErrorResponse).error.message).toMatch(/not ready within 1000 ms: registry: /)
 
     await registerSchemas(topics)
     await ready(ingest)
-    expect(await ingest.post(readFixture('01-firing-targetup.json'))).toMatchObject({ status: 200, body: { accepted: 1 } })
+    expect(await ingest.post(readFixture('01-firing-targetup.json'))).toMatchObject({
+      status: 200,
+      body: { accepted: 1 },
+    })
     expect(await recordCount(topics.raw)).toBe(1)
   })
 

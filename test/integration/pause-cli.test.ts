@@ -16,7 +16,12 @@ const checkoutRestart = { team: 'payments', service: 'checkout', action: 'restar
 async function nightshift(prefix: string, args: string[], now: () => number = Date.now): Promise<string[]> {
   const out: string[] = []
   const program = new Command('nightshift').exitOverride()
-  addPauseCommands(program, { print: (text) => out.push(...text.split('\n')), logger: testLogger, env: { ...process.env, USER: 'alice' }, now })
+  addPauseCommands(program, {
+    print: (text) => out.push(...text.split('\n')),
+    logger: testLogger,
+    env: { ...process.env, USER: 'alice' },
+    now,
+  })
   await program.parseAsync(['node', 'nightshift', ...args, '--prefix', prefix])
   return out
 }
@@ -54,21 +59,62 @@ describe('nightshift pause / resume / pauses (real broker)', () => {
     const started = Date.now()
     const out = await nightshift(prefix, ['pause', '--team', 'payments', '--for', '2h', '--reason', 'deploy freeze'])
     const written = Date.now()
-    expect(out).toEqual(['paused team=payments for 2h more: deploy freeze (by alice)', `written to ${control} (key pause/team=payments)`])
+    expect(out).toEqual([
+      'paused team=payments for 2h more: deploy freeze (by alice)',
+      `written to ${control} (key pause/team=payments)`,
+    ])
 
     const seen = await waitFor('the tail to see the pause', () => board.pauseFor(checkoutRestart, Date.now()), 5000)
     const delays = { fromCommand: Date.now() - started, fromAck: Date.now() - written }
     expect(delays.fromAck).toBeLessThan(5000)
-    expect(seen).toMatchObject({ id: 'pause/team=payments', scope: { team: 'payments' }, reason: 'deploy freeze', createdBy: 'alice', escalate: false })
+    expect(seen).toMatchObject({
+      id: 'pause/team=payments',
+      scope: { team: 'payments' },
+      reason: 'deploy freeze',
+      createdBy: 'alice',
+      escalate: false,
+    })
     expect(seen.until - seen.createdAt).toBe(2 * H)
-    if (process.env.PAUSE_TIMINGS) process.stderr.write(`pause seen by tail ${delays.fromAck} ms after the ack, ${delays.fromCommand} ms after the command started\n`)
+    if (process.env.PAUSE_TIMINGS)
+      process.stderr.write(
+        `pause seen by tail ${delays.fromAck} ms after the ack, ${delays.fromCommand} ms after the command started\n`,
+      )
   })
 
   it('pause on the same scope replaces the old one; other scopes add up; pauses lists them by end', async () => {
-    await nightshift(prefix, ['pause', '--team', 'payments', '--for', '3h', '--reason', 'db migration', '--escalate', '--by', 'bob'])
-    await nightshift(prefix, ['pause', '--service', 'checkout', '--action', 'restart', '--for', '30m', '--reason', 'flapping'])
-    await waitFor('the tail to see both', () => (board.all().length === 2 && board.all()[1]?.reason === 'db migration' ? true : undefined), 5000)
-    expect(board.pauseFor(checkoutRestart, Date.now())).toMatchObject({ id: 'pause/team=payments', escalate: true, createdBy: 'bob' })
+    await nightshift(prefix, [
+      'pause',
+      '--team',
+      'payments',
+      '--for',
+      '3h',
+      '--reason',
+      'db migration',
+      '--escalate',
+      '--by',
+      'bob',
+    ])
+    await nightshift(prefix, [
+      'pause',
+      '--service',
+      'checkout',
+      '--action',
+      'restart',
+      '--for',
+      '30m',
+      '--reason',
+      'flapping',
+    ])
+    await waitFor(
+      'the tail to see both',
+      () => (board.all().length === 2 && board.all()[1]?.reason === 'db migration' ? true : undefined),
+      5000,
+    )
+    expect(board.pauseFor(checkoutRestart, Date.now())).toMatchObject({
+      id: 'pause/team=payments',
+      escalate: true,
+      createdBy: 'bob',
+    })
 
     expect(await nightshift(prefix, ['pauses'])).toEqual([
       expect.stringMatching(/^service=checkout action=restart for (30m|29m\d+s) more: flapping \(by alice\)$/),
@@ -78,8 +124,15 @@ describe('nightshift pause / resume / pauses (real broker)', () => {
 
   it('resume: lifts exactly that scope with a tombstone the tail sees', async () => {
     const out = await nightshift(prefix, ['resume', '--team', 'payments'])
-    expect(out).toEqual([expect.stringMatching(/^lifted team=payments for .* more: db migration/), `tombstone written to ${control} (key pause/team=payments)`])
-    await waitFor('the tail to see the tombstone', () => (board.all().some((p) => p.id === 'pause/team=payments') ? undefined : true), 5000)
+    expect(out).toEqual([
+      expect.stringMatching(/^lifted team=payments for .* more: db migration/),
+      `tombstone written to ${control} (key pause/team=payments)`,
+    ])
+    await waitFor(
+      'the tail to see the tombstone',
+      () => (board.all().some((p) => p.id === 'pause/team=payments') ? undefined : true),
+      5000,
+    )
     expect(board.all().map((p) => p.id)).toEqual(['pause/service=checkout action=restart'])
     // The narrower pause still stops a restart of checkout.
     expect(board.pauseFor(checkoutRestart, Date.now())?.id).toBe('pause/service=checkout action=restart')
@@ -89,9 +142,13 @@ describe('nightshift pause / resume / pauses (real broker)', () => {
     const attempt = nightshift(prefix, ['resume', '--team', 'ledger'])
     await expect(attempt).rejects.toBeInstanceOf(NightshiftError)
     await expect(attempt).rejects.toMatchObject({ code: 'NS_NOT_FOUND' })
-    await expect(attempt).rejects.toThrow(/^no pause on team=ledger; active: service=checkout action=restart for .* more: flapping \(by alice\)$/)
+    await expect(attempt).rejects.toThrow(
+      /^no pause on team=ledger; active: service=checkout action=restart for .* more: flapping \(by alice\)$/,
+    )
     // Not a broader or narrower scope either: `--service checkout` is not `--service checkout --action restart`.
-    await expect(nightshift(prefix, ['resume', '--service', 'checkout'])).rejects.toThrow(/^no pause on service=checkout; active: /)
+    await expect(nightshift(prefix, ['resume', '--service', 'checkout'])).rejects.toThrow(
+      /^no pause on service=checkout; active: /,
+    )
   })
 
   it('pauses --all shows an expired pause; resume lifts it too', async () => {
@@ -106,7 +163,9 @@ describe('nightshift pause / resume / pauses (real broker)', () => {
       expect.stringMatching(/^lifted team=search ended 2h ago: old freeze/),
       `tombstone written to ${control} (key pause/team=search)`,
     ])
-    expect(await nightshift(prefix, ['pauses', '--all'])).toEqual([expect.stringMatching(/^service=checkout action=restart /)])
+    expect(await nightshift(prefix, ['pauses', '--all'])).toEqual([
+      expect.stringMatching(/^service=checkout action=restart /),
+    ])
   })
 
   it('a malformed record on the topic is logged and skipped; the tail goes on', async () => {
@@ -120,16 +179,34 @@ describe('nightshift pause / resume / pauses (real broker)', () => {
       await producer.disconnect()
     }
     await nightshift(prefix, ['pause', '--team', 'junk', '--for', '10m', '--reason', 'after the junk'])
-    await waitFor('the tail to see the pause after the junk', () => board.all().find((p) => p.id === 'pause/team=junk'), 5000)
-    expect(await nightshift(prefix, ['pauses'])).toEqual([expect.stringMatching(/^team=junk for (10m|9m\d+s) more/), expect.stringMatching(/^service=checkout action=restart /)])
+    await waitFor(
+      'the tail to see the pause after the junk',
+      () => board.all().find((p) => p.id === 'pause/team=junk'),
+      5000,
+    )
+    expect(await nightshift(prefix, ['pauses'])).toEqual([
+      expect.stringMatching(/^team=junk for (10m|9m\d+s) more/),
+      expect.stringMatching(/^service=checkout action=restart /),
+    ])
   })
 
   it('readTopic returns every record up to the end, in log order per partition; a new tail catches up', async () => {
     const records = await readTopic(kafkaSettings(uniqueName('read')), control, { timeoutMs: 10000 })
     const keys = records.map((r) => r.key?.toString())
     expect(keys.filter((k) => k === 'pause/team=payments')).toHaveLength(3) // pause, replacement, tombstone
-    expect(records.filter((r) => r.key?.toString() === 'pause/team=payments').map((r) => r.value === null)).toEqual([false, false, true])
-    expect(keys).toEqual(expect.arrayContaining(['pause/team=search', 'pause/team=junk', 'dryrun/route=page-critical', pauseKey({ service: 'checkout', action: 'restart' })]))
+    expect(records.filter((r) => r.key?.toString() === 'pause/team=payments').map((r) => r.value === null)).toEqual([
+      false,
+      false,
+      true,
+    ])
+    expect(keys).toEqual(
+      expect.arrayContaining([
+        'pause/team=search',
+        'pause/team=junk',
+        'dryrun/route=page-critical',
+        pauseKey({ service: 'checkout', action: 'restart' }),
+      ]),
+    )
 
     const fresh = new PauseBoard(testLogger)
     const started = Date.now()
@@ -166,8 +243,12 @@ describe('nightshift pause / resume / pauses (real broker)', () => {
 
   it('refuses a topology that was not applied, before writing anything', async () => {
     const missing = `${uniqueName('pause-missing')}.`
-    await expect(nightshift(missing, ['pause', '--team', 'payments', '--for', '1h', '--reason', 'x'])).rejects.toThrow(ConfigError)
-    await expect(nightshift(missing, ['pauses'])).rejects.toThrow(`topic ${missing}nightshift.control does not exist; run \`nightshift topology apply\``)
+    await expect(nightshift(missing, ['pause', '--team', 'payments', '--for', '1h', '--reason', 'x'])).rejects.toThrow(
+      ConfigError,
+    )
+    await expect(nightshift(missing, ['pauses'])).rejects.toThrow(
+      `topic ${missing}nightshift.control does not exist; run \`nightshift topology apply\``,
+    )
     const admin = await KafkaAdmin.connect(kafkaSettings('it-pause-missing'))
     try {
       expect(await admin.listTopics()).not.toContain(`${missing}nightshift.control`)
@@ -177,14 +258,28 @@ describe('nightshift pause / resume / pauses (real broker)', () => {
   })
 
   it('exits 1 with `nightshift: no pause on … [NS_NOT_FOUND]` from the real process', async () => {
-    const child = spawn(process.execPath, [path.join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs'), 'src/main.ts', 'resume', '--action', 'exec', '--prefix', prefix], {
-      cwd: root,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
+    const child = spawn(
+      process.execPath,
+      [
+        path.join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs'),
+        'src/main.ts',
+        'resume',
+        '--action',
+        'exec',
+        '--prefix',
+        prefix,
+      ],
+      {
+        cwd: root,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    )
     let stderr = ''
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
     const code = await new Promise<number | null>((resolve) => child.once('close', resolve))
     expect(code).toBe(1)
-    expect(stderr).toMatch(/nightshift: no pause on action=exec; active: team=junk for .*; service=checkout action=restart for .* \[NS_NOT_FOUND\]/)
+    expect(stderr).toMatch(
+      /nightshift: no pause on action=exec; active: team=junk for .*; service=checkout action=restart for .* \[NS_NOT_FOUND\]/,
+    )
   })
 })

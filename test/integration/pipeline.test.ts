@@ -37,8 +37,17 @@ describe('webhook → alerts.raw → dedup (in-process app, real broker and regi
     t = await provisionTopology(`${uniqueName('pipeline')}.`, 3)
     app = buildApp({ endpoints, logger: testLogger, prefix: t.prefix, http: { port: 0 }, sessionTimeoutMs: 6000 })
     await app.start()
-    ;[raw, deduped, decisions, dlq] = await Promise.all([collect(t.topics.raw), collect(t.topics.deduped), collect(t.topics.decisions), collect(t.topics.dlq)])
-    await waitFor('the webhook to be ready', async () => ((await fetch(`${app.httpAddress()}/readyz`)).ok ? true : undefined), 30000)
+    ;[raw, deduped, decisions, dlq] = await Promise.all([
+      collect(t.topics.raw),
+      collect(t.topics.deduped),
+      collect(t.topics.decisions),
+      collect(t.topics.dlq),
+    ])
+    await waitFor(
+      'the webhook to be ready',
+      async () => ((await fetch(`${app.httpAddress()}/readyz`)).ok ? true : undefined),
+      30000,
+    )
   })
 
   afterAll(async () => {
@@ -75,7 +84,11 @@ describe('webhook → alerts.raw → dedup (in-process app, real broker and regi
     }
     expect([expectedForwarded.length, expectedDropped.length]).toEqual([12, 11]) // the fixtures: 23 alerts
 
-    await waitFor('every record through dedup', () => (deduped.records.length + decisions.records.length >= 23 ? true : undefined), 30000)
+    await waitFor(
+      'every record through dedup',
+      () => (deduped.records.length + decisions.records.length >= 23 ? true : undefined),
+      30000,
+    )
     await waitForCaughtUp([{ groupId: `${t.prefix}nightshift-dedup`, topic: t.topics.raw, transactional: false }])
 
     const rawAlerts = await decodeAll(t, raw.records)
@@ -90,7 +103,11 @@ describe('webhook → alerts.raw → dedup (in-process app, real broker and regi
 
   it('answers 400 to a malformed body and keeps it on the DLQ', async () => {
     const junk = Buffer.from('{"receiver": "nightshift", "alerts": [')
-    const res = await fetch(`${app.httpAddress()}/webhook/alertmanager`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: junk })
+    const res = await fetch(`${app.httpAddress()}/webhook/alertmanager`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: junk,
+    })
     expect(res.status).toBe(400)
     const [letter] = await waitFor('the dead letter', () => (dlq.records.length > 0 ? dlq.records : undefined))
     expect(letter!.headers[DLQ_HEADERS.stage]).toBe('ingest')
@@ -107,7 +124,11 @@ describe('webhook → alerts.raw → dedup (in-process app, real broker and regi
       const decoded = await waitFor(
         'an outcome for both the firing and the resolved page request of every episode',
         async () => {
-          const all = (await decodeAll(t, outcomes.records)) as unknown as Array<{ action: string; status: string; idempotencyKey: string }>
+          const all = (await decodeAll(t, outcomes.records)) as unknown as Array<{
+            action: string
+            status: string
+            idempotencyKey: string
+          }>
           const pages = all.filter((o) => o.action === 'page')
           return pageRequests.records.length > 0 && pages.length >= pageRequests.records.length ? all : undefined
         },
@@ -125,7 +146,7 @@ describe('webhook → alerts.raw → dedup (in-process app, real broker and regi
     }
   })
 
-  it('exposes the stages\' counters on /metrics', async () => {
+  it("exposes the stages' counters on /metrics", async () => {
     const text = await (await fetch(`${app.httpAddress()}/metrics`)).text()
     expect(text).toMatch(/nightshift_stage_decisions_total\{stage="dedup",kind="forwarded"\} 12/)
     expect(text).toMatch(/nightshift_stage_decisions_total\{stage="dedup",kind="duplicate_firing"\} 11/)

@@ -99,7 +99,8 @@ function jsonSafe(value: unknown): unknown {
   if (Buffer.isBuffer(value)) return { $bytes: value.toString('base64') }
   if (typeof value === 'number' && !Number.isFinite(value)) return { $double: String(value) }
   if (Array.isArray(value)) return value.map(jsonSafe)
-  if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, jsonSafe(v)]))
+  if (value !== null && typeof value === 'object')
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, jsonSafe(v)]))
   return value
 }
 
@@ -122,7 +123,8 @@ const at = (topic: string, partition: number, offset: string | number) => `${top
 
 /** The test's config folder: the shipped catalog, SLOs and topics, and routes, limits and actions that reach every topic. */
 function writeConfig(dir: string): void {
-  for (const file of ['topics.yaml', 'catalog.yaml', 'slos.yaml']) fs.copyFileSync(path.join(ROOT, 'topology', file), path.join(dir, file))
+  for (const file of ['topics.yaml', 'catalog.yaml', 'slos.yaml'])
+    fs.copyFileSync(path.join(ROOT, 'topology', file), path.join(dir, file))
   // Every action gets requests: each route matches the HandlerSeen alerts and goes on to the next.
   const params: Record<(typeof ACTIONS)[number], string> = {
     page: '{ team: "{{ team }}", summary: "{{ labels.alertname }} is {{ status }}" }',
@@ -134,10 +136,24 @@ function writeConfig(dir: string): void {
   }
   fs.writeFileSync(
     path.join(dir, 'routes.yaml'),
-    ['route:', '  name: root', '  routes:', ...ACTIONS.flatMap((a) => [`    - name: all-${a}`, '      matchers: [\'alertname="HandlerSeen"\']', '      continue: true', `      action: ${a}`, `      params: ${params[a]}`])].join('\n'),
+    [
+      'route:',
+      '  name: root',
+      '  routes:',
+      ...ACTIONS.flatMap((a) => [
+        `    - name: all-${a}`,
+        '      matchers: [\'alertname="HandlerSeen"\']',
+        '      continue: true',
+        `      action: ${a}`,
+        `      params: ${params[a]}`,
+      ]),
+    ].join('\n'),
   )
   // Two HandlerSeen alerts are admitted, the other three throttled (same alert-level bucket).
-  fs.writeFileSync(path.join(dir, 'limits.yaml'), ['key: "{team}/{service}/{alertname}"', 'defaults:', '  alert: { rate: 1/1h, burst: 2 }'].join('\n'))
+  fs.writeFileSync(
+    path.join(dir, 'limits.yaml'),
+    ['key: "{team}/{service}/{alertname}"', 'defaults:', '  alert: { rate: 1/1h, burst: 2 }'].join('\n'),
+  )
   // Global dry run: outcomes and ledger entries say what would have run; nothing runs.
   fs.writeFileSync(
     path.join(dir, 'actions.yaml'),
@@ -158,7 +174,11 @@ function writeConfig(dir: string): void {
 }
 
 async function post(body: Buffer): Promise<Response> {
-  return fetch(`${app!.httpAddress()}/webhook/alertmanager`, { method: 'POST', headers: { 'content-type': 'application/json', 'user-agent': 'Alertmanager/0.25.0' }, body })
+  return fetch(`${app!.httpAddress()}/webhook/alertmanager`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'user-agent': 'Alertmanager/0.25.0' },
+    body,
+  })
 }
 
 /**
@@ -173,14 +193,21 @@ async function waitForConsumed(groups: Array<[groupId: string, topic: string]>, 
     await Promise.all(
       groups.map(async ([groupId, topic]) => {
         const last = new Map<number, bigint>()
-        for (const r of await readTopicToBarrier(kafkaSettings(uniqueName('pycontracts-last')), topic, { timeoutMs: 30000 })) last.set(r.partition, BigInt(r.offset))
+        for (const r of await readTopicToBarrier(kafkaSettings(uniqueName('pycontracts-last')), topic, {
+          timeoutMs: 30000,
+        }))
+          last.set(r.partition, BigInt(r.offset))
         const deadline = Date.now() + timeoutMs
         for (;;) {
           const committed = await admin.committedOffsets(groupId, topic)
           const behind = [...last].filter(([p, offset]) => BigInt(committed.get(p) ?? '-1') <= offset)
           if (behind.length === 0) return
           if (Date.now() > deadline) {
-            const where = behind.map(([p, offset]) => `partition ${p}: committed ${committed.get(p) ?? 'nothing'}, last record at ${offset}`).join('; ')
+            const where = behind
+              .map(
+                ([p, offset]) => `partition ${p}: committed ${committed.get(p) ?? 'nothing'}, last record at ${offset}`,
+              )
+              .join('; ')
             throw new Error(`timed out after ${timeoutMs} ms waiting for ${groupId} to consume ${topic} (${where})`)
           }
           await new Promise((resolve) => setTimeout(resolve, 100))
@@ -194,9 +221,21 @@ async function waitForConsumed(groups: Array<[groupId: string, topic: string]>, 
 
 /** Runs the pipeline until every stage has consumed everything its upstream wrote. */
 async function runPipeline(): Promise<void> {
-  app = buildApp({ endpoints, logger: testLogger, prefix: t.prefix, http: { port: 0 }, configDir, configPollMs: 200, sessionTimeoutMs: 6000 })
+  app = buildApp({
+    endpoints,
+    logger: testLogger,
+    prefix: t.prefix,
+    http: { port: 0 },
+    configDir,
+    configPollMs: 200,
+    sessionTimeoutMs: 6000,
+  })
   await app.start()
-  await waitFor('the webhook to be ready', async () => ((await fetch(`${app!.httpAddress()}/readyz`)).ok ? true : undefined), 30000)
+  await waitFor(
+    'the webhook to be ready',
+    async () => ((await fetch(`${app!.httpAddress()}/readyz`)).ok ? true : undefined),
+    30000,
+  )
   for (const body of BODIES) expect((await post(body)).status).toBe(200)
   // A malformed notification: answered 400 and kept on the DLQ.
   expect((await post(JUNK)).status).toBe(400)
@@ -205,7 +244,10 @@ async function runPipeline(): Promise<void> {
   // its input is complete.
   const group = (name: string) => `${t.prefix}nightshift-${name}`
   await waitForConsumed([[group('dedup'), t.topics.raw]])
-  await waitForConsumed([[group('enrich'), t.topics.deduped], [group('slo-index-alerts'), t.topics.deduped]])
+  await waitForConsumed([
+    [group('enrich'), t.topics.deduped],
+    [group('slo-index-alerts'), t.topics.deduped],
+  ])
   await waitForConsumed([[group('ratelimit'), t.topics.enriched]])
   await waitForConsumed([[group('route'), t.topics.admitted]])
   await waitForConsumed(ACTIONS.map((a) => [group(`action-${a}`), prefixed(`actions.${a}`)]))
@@ -215,8 +257,15 @@ async function runPipeline(): Promise<void> {
   // An operator pause (on a scope nothing here matches), written by the real CLI command.
   const printed: string[] = []
   const cli = new Command('nightshift').exitOverride()
-  addPauseCommands(cli, { print: (text) => printed.push(text), logger: testLogger, env: { ...process.env, USER: 'contracts-test' } })
-  await cli.parseAsync(['pause', '--service', 'python-contracts', '--for', '1h', '--reason', 'contract test', '--prefix', t.prefix], { from: 'user' })
+  addPauseCommands(cli, {
+    print: (text) => printed.push(text),
+    logger: testLogger,
+    env: { ...process.env, USER: 'contracts-test' },
+  })
+  await cli.parseAsync(
+    ['pause', '--service', 'python-contracts', '--for', '1h', '--reason', 'contract test', '--prefix', t.prefix],
+    { from: 'user' },
+  )
   expect(printed.join('\n')).toContain(`written to ${t.topics.control}`)
 
   // Stopped before reading: every transaction is decided, and nothing more is written.
@@ -226,7 +275,17 @@ async function runPipeline(): Promise<void> {
 
 /** Runs decode_topics.py on every topic of topics.yaml. */
 async function runPython(recordsOut: string): Promise<void> {
-  const args = [DECODER, '--bootstrap', endpoints.brokers.join(','), '--registry', endpoints.registryUrl, '--timeout', '60', '--records-out', recordsOut]
+  const args = [
+    DECODER,
+    '--bootstrap',
+    endpoints.brokers.join(','),
+    '--registry',
+    endpoints.registryUrl,
+    '--timeout',
+    '60',
+    '--records-out',
+    recordsOut,
+  ]
   for (const topic of shipped.topics) {
     if (topic.schema) args.push('--topic', `${prefixed(topic)}=${valueSubject(prefixed(topic))}`)
     else args.push('--json-topic', prefixed(topic))
@@ -234,12 +293,18 @@ async function runPython(recordsOut: string): Promise<void> {
   python = await new Promise((resolve) => {
     execFile(venv.python, args, { cwd: ROOT, timeout: 120_000, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
       const failed = err as (Error & { code?: unknown; signal?: string | null }) | null
-      resolve({ code: failed ? (typeof failed.code === 'number' ? failed.code : null) : 0, signal: failed?.signal ?? null, stdout, stderr: stderr || (failed?.message ?? '') })
+      resolve({
+        code: failed ? (typeof failed.code === 'number' ? failed.code : null) : 0,
+        signal: failed?.signal ?? null,
+        stdout,
+        stderr: stderr || (failed?.message ?? ''),
+      })
     })
   })
   // 1 is "some records did not decode", with a report that the tests below look into.
   if (python.code !== 0 && python.code !== 1) {
-    const how = python.code === null ? `killed by ${python.signal ?? 'an error'} (time limit 120 s?)` : `exit ${python.code}`
+    const how =
+      python.code === null ? `killed by ${python.signal ?? 'an error'} (time limit 120 s?)` : `exit ${python.code}`
     throw new Error(`decode_topics.py could not read the topics (${how}):\n${python.stderr.slice(-4000)}`)
   }
   report = JSON.parse(python.stdout) as Report
@@ -280,13 +345,23 @@ beforeAll(async () => {
   started = Date.now()
   await Promise.all(
     shipped.topics.map(async (topic) => {
-      tsRecords.set(topic.name, await readTopicToBarrier(kafkaSettings(uniqueName('pycontracts-read')), prefixed(topic), { timeoutMs: 60000 }))
+      tsRecords.set(
+        topic.name,
+        await readTopicToBarrier(kafkaSettings(uniqueName('pycontracts-read')), prefixed(topic), { timeoutMs: 60000 }),
+      )
     }),
   )
   timings.typescriptReadMs = Date.now() - started
   // Kept for whoever reads a failure (test/artifacts/ is ignored by git).
   fs.mkdirSync(ARTIFACTS, { recursive: true })
-  fs.writeFileSync(path.join(ARTIFACTS, 'python-contracts-report.json'), JSON.stringify({ venv: venv.action, timings, pythonExit: python.code, stderr: python.stderr.slice(-4000), report }, null, 2))
+  fs.writeFileSync(
+    path.join(ARTIFACTS, 'python-contracts-report.json'),
+    JSON.stringify(
+      { venv: venv.action, timings, pythonExit: python.code, stderr: python.stderr.slice(-4000), report },
+      null,
+      2,
+    ),
+  )
 }, 240_000)
 
 afterAll(async () => {
@@ -301,19 +376,28 @@ describe('a Python consumer (confluent-kafka + AvroDeserializer) reads every Nig
     const other = shipped.topics.filter((x) => !x.schema).map((x) => x.name)
     expect(other.sort()).toEqual(Object.keys(WITHOUT_AVRO_CONTRACT).sort())
     expect(Object.keys(report.topics).sort()).toEqual(shipped.topics.map((x) => prefixed(x)).sort())
-    for (const name of avro) expect({ name, format: report.topics[prefixed(name)]!.format, subject: report.topics[prefixed(name)]!.subject }).toEqual({ name, format: 'avro', subject: `${prefixed(name)}-value` })
+    for (const name of avro)
+      expect({
+        name,
+        format: report.topics[prefixed(name)]!.format,
+        subject: report.topics[prefixed(name)]!.subject,
+      }).toEqual({ name, format: 'avro', subject: `${prefixed(name)}-value` })
     for (const name of other) expect(report.topics[prefixed(name)]!.format).toBe('json')
     // The six action topics are part of it.
     expect(avro).toEqual(expect.arrayContaining(ACTIONS.map((a) => `actions.${a}`)))
   })
 
   it('finds records on every topic (none is left without, unless listed with the reason)', () => {
-    const empty = shipped.topics.filter((x) => (tsRecords.get(x.name) ?? []).filter((r) => r.value !== null).length === 0).map((x) => x.name)
+    const empty = shipped.topics
+      .filter((x) => (tsRecords.get(x.name) ?? []).filter((r) => r.value !== null).length === 0)
+      .map((x) => x.name)
     expect(empty.sort()).toEqual(Object.keys(WITHOUT_RECORDS).sort())
   })
 
   it('decoded every record of every topic: exit 0, no failure anywhere', () => {
-    const failures = Object.entries(report.topics).filter(([, r]) => r.failureCount > 0).map(([name, r]) => ({ name, failures: r.failures }))
+    const failures = Object.entries(report.topics)
+      .filter(([, r]) => r.failureCount > 0)
+      .map(([name, r]) => ({ name, failures: r.failures }))
     expect(failures).toEqual([])
     expect({ code: python.code, ok: report.ok }).toEqual({ code: 0, ok: true })
     for (const [name, r] of Object.entries(report.topics)) {
@@ -333,14 +417,25 @@ describe('a Python consumer (confluent-kafka + AvroDeserializer) reads every Nig
     }
   })
 
-  it('saw exactly the schema of topics.yaml on each topic, by the id registered under the topic\'s subject', async () => {
+  it("saw exactly the schema of topics.yaml on each topic, by the id registered under the topic's subject", async () => {
     for (const topic of shipped.topics.filter((x) => x.schema)) {
       const r = report.topics[prefixed(topic)]!
       const id = await t.registry.idOf(valueSubject(prefixed(topic)), schemas.resolve(topic.schema!))
-      expect({ topic: topic.name, names: Object.keys(r.schemaNames), ids: Object.keys(r.schemaIds).map(Number) }).toEqual({ topic: topic.name, names: [topic.schema], ids: [id] })
+      expect({
+        topic: topic.name,
+        names: Object.keys(r.schemaNames),
+        ids: Object.keys(r.schemaIds).map(Number),
+      }).toEqual({ topic: topic.name, names: [topic.schema], ids: [id] })
       expect(r.subjectSchemaIds).toContain(id)
       // The ids our own records carry (wire format: magic byte, then the id).
-      expect(new Set(tsRecords.get(topic.name)!.filter((x) => x.value !== null).map((x) => x.value!.readInt32BE(1)))).toEqual(new Set([id]))
+      expect(
+        new Set(
+          tsRecords
+            .get(topic.name)!
+            .filter((x) => x.value !== null)
+            .map((x) => x.value!.readInt32BE(1)),
+        ),
+      ).toEqual(new Set([id]))
     }
   })
 
@@ -351,7 +446,9 @@ describe('a Python consumer (confluent-kafka + AvroDeserializer) reads every Nig
       for (const record of tsRecords.get(topic.name)!.filter((x) => x.value !== null)) {
         const where = at(prefixed(topic), record.partition, record.offset)
         const py = pyRecords.get(where)
-        const value = topic.schema ? jsonSafe(await t.registry.decode(record.value!)) : JSON.parse(record.value!.toString('utf8'))
+        const value = topic.schema
+          ? jsonSafe(await t.registry.decode(record.value!))
+          : JSON.parse(record.value!.toString('utf8'))
         const ours = { key: record.key?.toString('utf8') ?? null, value }
         const theirs = py ? { key: py.key, value: py.value } : undefined
         compared += 1
@@ -364,7 +461,14 @@ describe('a Python consumer (confluent-kafka + AvroDeserializer) reads every Nig
 
   it('reads what the TypeScript side wrote: the fixture alert, its enrichment, its SLO budget, the dead letter, the pause', () => {
     const values = (topic: string) => [...pyRecords.values()].filter((r) => r.topic === prefixed(topic))
-    type Alert = { fingerprint: string; startsAt: string; status: string; labels: Record<string, string>; endsAt: string | null; receivedAt: number }
+    type Alert = {
+      fingerprint: string
+      startsAt: string
+      status: string
+      labels: Record<string, string>
+      endsAt: string | null
+      receivedAt: number
+    }
 
     const raw = values('alerts.raw').map((r) => ({ key: r.key, alert: r.value as Alert }))
     expect(raw).toHaveLength(23)
@@ -377,27 +481,58 @@ describe('a Python consumer (confluent-kafka + AvroDeserializer) reads every Nig
     expect(targetUp[0]!.alert.labels).toMatchObject({ alertname: 'TargetUp', service: 'checkout', severity: 'warning' })
     expect(targetUp[0]!.alert.endsAt).toBe('0001-01-01T00:00:00Z')
     // timestamp-millis, decoded by fastavro as a datetime and written back as milliseconds.
-    expect(Number.isInteger(targetUp[0]!.alert.receivedAt) && Math.abs(Date.now() - targetUp[0]!.alert.receivedAt) < 10 * 60_000).toBe(true)
+    expect(
+      Number.isInteger(targetUp[0]!.alert.receivedAt) &&
+        Math.abs(Date.now() - targetUp[0]!.alert.receivedAt) < 10 * 60_000,
+    ).toBe(true)
 
-    const enriched = values('alerts.enriched').map((r) => r.value as { alert: Alert; team: string; service: string | null; tier: string | null; slo: string | null })
-    expect(enriched.find((e) => e.alert.fingerprint === TARGET_UP.fingerprint)).toMatchObject({ team: 'payments', service: 'checkout', tier: 'tier-1', slo: 'checkout-availability' })
+    const enriched = values('alerts.enriched').map(
+      (r) => r.value as { alert: Alert; team: string; service: string | null; tier: string | null; slo: string | null },
+    )
+    expect(enriched.find((e) => e.alert.fingerprint === TARGET_UP.fingerprint)).toMatchObject({
+      team: 'payments',
+      service: 'checkout',
+      tier: 'tier-1',
+      slo: 'checkout-availability',
+    })
 
     // Two HandlerSeen alerts admitted, three throttled by their alert-level bucket.
-    expect(values('alerts.throttled').map((r) => (r.value as { throttledBy: string }).throttledBy)).toEqual(['alert:core/prometheus/HandlerSeen', 'alert:core/prometheus/HandlerSeen', 'alert:core/prometheus/HandlerSeen'])
+    expect(values('alerts.throttled').map((r) => (r.value as { throttledBy: string }).throttledBy)).toEqual([
+      'alert:core/prometheus/HandlerSeen',
+      'alert:core/prometheus/HandlerSeen',
+      'alert:core/prometheus/HandlerSeen',
+    ])
     for (const a of ACTIONS) expect({ a, requests: values(`actions.${a}`).length > 0 }).toEqual({ a, requests: true })
     const outcomes = values('actions.outcomes').map((r) => r.value as { status: string; dryRun: boolean })
     expect(outcomes.length).toBeGreaterThan(0)
     expect(outcomes.filter((o) => !['dry_run', 'cancelled_resolved'].includes(o.status))).toEqual([])
 
-    const budgets = values('slo.budget').map((r) => ({ key: r.key, budget: r.value as { slo: string; service: string; objective: number; open: Record<string, number> } }))
+    const budgets = values('slo.budget').map((r) => ({
+      key: r.key,
+      budget: r.value as { slo: string; service: string; objective: number; open: Record<string, number> },
+    }))
     expect(budgets.map((b) => b.key)).toContain('checkout-availability')
-    expect(budgets.find((b) => b.key === 'checkout-availability')!.budget).toMatchObject({ slo: 'checkout-availability', service: 'checkout', objective: 0.999 })
+    expect(budgets.find((b) => b.key === 'checkout-availability')!.budget).toMatchObject({
+      slo: 'checkout-availability',
+      service: 'checkout',
+      objective: 0.999,
+    })
 
-    const [letter] = values('nightshift.dlq').map((r) => r.value as { stage: string; value: { $bytes: string } | null; headers: Record<string, string> })
+    const [letter] = values('nightshift.dlq').map(
+      (r) => r.value as { stage: string; value: { $bytes: string } | null; headers: Record<string, string> },
+    )
     expect(letter).toMatchObject({ stage: 'ingest', value: { $bytes: JUNK.toString('base64') } })
     expect(tsRecords.get('nightshift.dlq')![0]!.headers[DLQ_HEADERS.stage]).toBe('ingest')
 
     const [pause] = values('nightshift.control')
-    expect(pause).toMatchObject({ key: 'pause/service=python-contracts', value: { id: 'pause/service=python-contracts', scope: { service: 'python-contracts' }, reason: 'contract test', createdBy: 'contracts-test' } })
+    expect(pause).toMatchObject({
+      key: 'pause/service=python-contracts',
+      value: {
+        id: 'pause/service=python-contracts',
+        scope: { service: 'python-contracts' },
+        reason: 'contract test',
+        createdBy: 'contracts-test',
+      },
+    })
   })
 })

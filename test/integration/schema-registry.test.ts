@@ -21,7 +21,9 @@ const alert = {
 /** The Alert schema with one more field: with a default (compatible) or without (not). */
 function withExtraField(withDefault: boolean): AvroSchema {
   const fields = alertSchema.fields as object[]
-  const extra = withDefault ? { name: 'tenant', type: ['null', 'string'], default: null } : { name: 'tenant', type: 'string' }
+  const extra = withDefault
+    ? { name: 'tenant', type: ['null', 'string'], default: null }
+    : { name: 'tenant', type: 'string' }
   return { ...alertSchema, fields: [...fields, extra] }
 }
 
@@ -44,7 +46,9 @@ describe('schema registry and the Confluent wire format (real broker and registr
   it('registers under <topic>-value with BACKWARD, produces the wire format, and decodes what it consumes', async () => {
     const id = await registry.register(subject, alertSchema, 'BACKWARD')
     expect(await registry.register(subject, alertSchema, 'BACKWARD')).toBe(id)
-    const config = (await (await fetch(`${endpoints.registryUrl}/config/${subject}`)).json()) as { compatibilityLevel: string }
+    const config = (await (await fetch(`${endpoints.registryUrl}/config/${subject}`)).json()) as {
+      compatibilityLevel: string
+    }
     expect(config.compatibilityLevel).toBe('BACKWARD')
 
     const value = await registry.encode(id, alert)
@@ -57,7 +61,9 @@ describe('schema registry and the Confluent wire format (real broker and registr
 
     const reader = await collect(topic)
     try {
-      const [record] = await waitFor('the produced record', () => (reader.records.length > 0 ? reader.records : undefined))
+      const [record] = await waitFor('the produced record', () =>
+        reader.records.length > 0 ? reader.records : undefined,
+      )
       expect(record!.key?.toString()).toBe(alert.fingerprint)
       expect(await registry.decode(record!.value!)).toEqual(alert)
     } finally {
@@ -69,7 +75,9 @@ describe('schema registry and the Confluent wire format (real broker and registr
     await registry.register(subject, alertSchema, 'BACKWARD')
     const attempt = registry.register(subject, withExtraField(false), 'BACKWARD')
     await expect(attempt).rejects.toBeInstanceOf(SchemaIncompatibleError)
-    await expect(attempt).rejects.toThrow(new RegExp(`io\\.nightshift\\.alerts\\.Alert .*incompatible.*${subject.replace(/\./g, '\\.')}.*BACKWARD`))
+    await expect(attempt).rejects.toThrow(
+      new RegExp(`io\\.nightshift\\.alerts\\.Alert .*incompatible.*${subject.replace(/\./g, '\\.')}.*BACKWARD`),
+    )
 
     // The same change made compatible (a default on the new field) is accepted.
     const before = await registry.latestId(subject)

@@ -39,7 +39,13 @@ let dir: string
 let budgets: Collector
 let target: HttpTarget
 
-function alert(instance: string, status: 'firing' | 'resolved', startsAt: number, endsAt?: number, extra: Record<string, string> = {}) {
+function alert(
+  instance: string,
+  status: 'firing' | 'resolved',
+  startsAt: number,
+  endsAt?: number,
+  extra: Record<string, string> = {},
+) {
   const labels = { alertname: 'ShopDown', slo: SLO, instance, ...extra }
   return {
     status,
@@ -56,7 +62,18 @@ async function post(...alerts: ReturnType<typeof alert>[]): Promise<void> {
   const res = await fetch(`${app.httpAddress()}/webhook/alertmanager`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ version: '4', status: alerts[0]!.status, receiver: 'nightshift', groupKey: 'g', groupLabels: {}, commonLabels: {}, commonAnnotations: {}, externalURL: 'http://am', truncatedAlerts: 0, alerts }),
+    body: JSON.stringify({
+      version: '4',
+      status: alerts[0]!.status,
+      receiver: 'nightshift',
+      groupKey: 'g',
+      groupLabels: {},
+      commonLabels: {},
+      commonAnnotations: {},
+      externalURL: 'http://am',
+      truncatedAlerts: 0,
+      alerts,
+    }),
   })
   expect(res.status).toBe(200)
 }
@@ -83,7 +100,16 @@ beforeAll(async () => {
   fs.copyFileSync(path.resolve(__dirname, '..', '..', 'topology', 'topics.yaml'), path.join(dir, 'topics.yaml'))
   fs.writeFileSync(
     path.join(dir, 'slos.yaml'),
-    ['slos:', `  - name: ${SLO}`, '    service: shop', '    team: payments', '    objective: 0.999', '    window: 30d', '    indicator:', `      matchers: ['slo="${SLO}"']`].join('\n'),
+    [
+      'slos:',
+      `  - name: ${SLO}`,
+      '    service: shop',
+      '    team: payments',
+      '    objective: 0.999',
+      '    window: 30d',
+      '    indicator:',
+      `      matchers: ['slo="${SLO}"']`,
+    ].join('\n'),
   )
   target = await new HttpTarget().start()
   // Action workers in the same process: the webhook action is gated below 90% budget left.
@@ -98,7 +124,16 @@ beforeAll(async () => {
       '  webhook: { gate: { minBudgetRemaining: 0.9 } }',
     ].join('\n'),
   )
-  app = buildApp({ endpoints, logger: testLogger, stages: ['ingest', 'dedup', 'slo', 'actions'], prefix: t.prefix, http: { port: 0 }, configDir: dir, configPollMs: 200, sessionTimeoutMs: 6000 })
+  app = buildApp({
+    endpoints,
+    logger: testLogger,
+    stages: ['ingest', 'dedup', 'slo', 'actions'],
+    prefix: t.prefix,
+    http: { port: 0 },
+    configDir: dir,
+    configPollMs: 200,
+    sessionTimeoutMs: 6000,
+  })
   await app.start()
   budgets = await collect(t.topics.budget)
 }, 120000)
@@ -128,12 +163,18 @@ it('charges the union of the indicator alerts’ firing times, with remediations
         action: 'webhook',
         route: 'test',
         dryRun: false,
-        alert: enrichedAlertRecord({ alert: { fingerprint: alert('a', 'firing', T0).fingerprint, startsAt: new Date(T0).toISOString() }, service: 'shop', slo: SLO }),
+        alert: enrichedAlertRecord({
+          alert: { fingerprint: alert('a', 'firing', T0).fingerprint, startsAt: new Date(T0).toISOString() },
+          service: 'shop',
+          slo: SLO,
+        }),
       },
       { status: 'succeeded', finishedAt: T0 + 2 * M, startedAt: T0 + 2 * M - 500, attempts: 1, detail: 'ok' },
     )
     const id = await t.registry.idOf(valueSubject(t.topics.outcomes), schemas.resolve('ActionOutcome'))
-    await producer.send([{ topic: t.topics.outcomes, key: fixed.fingerprint, value: await t.registry.encode(id, fixed) }])
+    await producer.send([
+      { topic: t.topics.outcomes, key: fixed.fingerprint, value: await t.registry.encode(id, fixed) },
+    ])
   } finally {
     await producer.disconnect()
   }
@@ -148,27 +189,47 @@ it('charges the union of the indicator alerts’ firing times, with remediations
   expect(b.allowedBadMs).toBe(43.2 * M)
   expect(b.remainingRatio).toBeCloseTo(1 - 15 / 43.2, 9)
   expect(b.intervals).toEqual([{ start: T0, end: T0 + 15 * M }])
-  expect(b).toMatchObject({ slo: SLO, service: 'shop', team: 'payments', automated: 1, resolvedAfterActionCount: 1, resolvedAfterActionMs: 8 * M })
+  expect(b).toMatchObject({
+    slo: SLO,
+    service: 'shop',
+    team: 'payments',
+    automated: 1,
+    resolvedAfterActionCount: 1,
+    resolvedAfterActionMs: 8 * M,
+  })
   expect(b.asOf).toBeGreaterThanOrEqual(T0 + 15 * M)
 
   const metrics = await (await fetch(`${app.httpAddress()}/metrics`)).text()
   const line = metrics.split('\n').find((l) => l.startsWith(`nightshift_slo_error_budget_remaining_ratio{slo="${SLO}"`))
   expect(line).toBeDefined()
   expect(Number(line!.split(' ').at(-1))).toBeCloseTo(1 - 15 / 43.2, 6)
-  expect(metrics).toContain(`nightshift_slo_remediations{slo="${SLO}",service="shop",team="payments",status="succeeded"} 1`)
+  expect(metrics).toContain(
+    `nightshift_slo_remediations{slo="${SLO}",service="shop",team="payments",status="succeeded"} 1`,
+  )
 
   // GET /api/slo: the same figures, recomputed at now.
   const api = (await (await fetch(`${app.httpAddress()}/api/slo`)).json()) as { slos: SloReportRow[] }
   expect(api.slos).toHaveLength(1)
-  expect(api.slos[0]).toMatchObject({ slo: SLO, badMinutes: 15, allowedBadMinutes: 43.2, firing: 0, remediations: { total: 1, automated: 1, notEffective: 0 }, meanMinutesToResolveAfterAction: 8 })
+  expect(api.slos[0]).toMatchObject({
+    slo: SLO,
+    badMinutes: 15,
+    allowedBadMinutes: 43.2,
+    firing: 0,
+    remediations: { total: 1, automated: 1, notEffective: 0 },
+    meanMinutesToResolveAfterAction: 8,
+  })
   expect(api.slos[0]!.budgetRemaining).toBeCloseTo(1 - 15 / 43.2, 9)
-  expect(api.slos[0]!.badIntervals).toEqual([{ start: new Date(T0).toISOString(), end: new Date(T0 + 15 * M).toISOString() }])
+  expect(api.slos[0]!.badIntervals).toEqual([
+    { start: new Date(T0).toISOString(), end: new Date(T0 + 15 * M).toISOString() },
+  ])
 
   // nightshift slo report --json reads slo.budget itself and agrees.
   const printed: string[] = []
   const cli = new Command('nightshift').exitOverride()
   addSloCommands(cli, { print: (text) => printed.push(text), logger: testLogger })
-  await cli.parseAsync(['slo', 'report', '--json', '--prefix', t.prefix, '--file', path.join(dir, 'slos.yaml')], { from: 'user' })
+  await cli.parseAsync(['slo', 'report', '--json', '--prefix', t.prefix, '--file', path.join(dir, 'slos.yaml')], {
+    from: 'user',
+  })
   const report = JSON.parse(printed.join('\n')) as SloReportRow[]
   expect(report[0]).toMatchObject({ slo: SLO, badMinutes: 15, remediations: { total: 1 } })
   printed.length = 0
@@ -182,12 +243,22 @@ it('an action for the service, once its budget is below the gate, is gated and p
   const producer = await RecordProducer.connect(kafkaSettings('test-slo-gate'))
   try {
     // 15 bad minutes charged above: 65.3% of the budget left, under the 90% gate.
-    const r = actionRequest({ action: 'webhook', fingerprint: 'gated0001', service: 'shop', slo: SLO, params: { url: `${target.url}/restart` } })
+    const r = actionRequest({
+      action: 'webhook',
+      fingerprint: 'gated0001',
+      service: 'shop',
+      slo: SLO,
+      params: { url: `${target.url}/restart` },
+    })
     await sendActionRequests(t, producer, [r])
-    const outcome = await waitFor('the gated outcome', async () => (await decodedOutcomes(t, outcomes)).find((o) => o.idempotencyKey === r.idempotencyKey))
+    const outcome = await waitFor('the gated outcome', async () =>
+      (await decodedOutcomes(t, outcomes)).find((o) => o.idempotencyKey === r.idempotencyKey),
+    )
     expect(outcome).toMatchObject({ status: 'gated', attempts: 0, escalatedTo: 'page' })
     expect(outcome.detail).toContain(`error budget of SLO ${SLO} is at 65.3% (gate: at least 90%)`)
-    const page = await waitFor('the page', async () => (await decodedOutcomes(t, outcomes)).find((o) => o.idempotencyKey === `${r.idempotencyKey}>page`))
+    const page = await waitFor('the page', async () =>
+      (await decodedOutcomes(t, outcomes)).find((o) => o.idempotencyKey === `${r.idempotencyKey}>page`),
+    )
     expect(page.status).toBe('succeeded')
     expect(target.calls('/slack')[0]!.body).toContain('gated')
     expect(target.calls('/restart')).toHaveLength(0)
@@ -216,10 +287,15 @@ it('GET /slo renders each SLO’s burn-down chart with the numbers /api/slo retu
     const points = JSON.parse((await box.locator('.chart').getAttribute('data-points'))!) as Array<[string, number]>
     // The window's ends move with the clock between the two requests; the interval edges do not.
     expect(points.slice(1, -1)).toEqual(row.burnDown.slice(1, -1).map((p) => [p.at, p.remaining]))
-    expect(points.slice(1, -1).map(([at]) => at)).toEqual([new Date(T0).toISOString(), new Date(T0 + 15 * M).toISOString()])
+    expect(points.slice(1, -1).map(([at]) => at)).toEqual([
+      new Date(T0).toISOString(),
+      new Date(T0 + 15 * M).toISOString(),
+    ])
     expect(points.at(-1)![1]).toBeCloseTo(row.budgetRemaining, 9)
     // The recent remediations, newest first, as the API lists them.
-    const cells = await box.locator('table.remediations tr').evaluateAll((rows) => rows.slice(1).map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent)))
+    const cells = await box
+      .locator('table.remediations tr')
+      .evaluateAll((rows) => rows.slice(1).map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent)))
     expect(cells).toEqual(row.recentRemediations.map((r) => [r.at, r.action, r.status, r.fingerprint]))
     expect(cells.map((c) => c[2])).toContain('succeeded')
     expect(await box.textContent()).toContain('15 of 43.2 bad minutes')

@@ -71,7 +71,10 @@ describe('nightshift topology apply (real broker and registry)', () => {
     const described = await admin.describeTopics([...topics])
     for (const spec of plan.topics) {
       const actual = described.get(spec.name)
-      expect({ topic: spec.name, partitions: actual?.partitions }).toEqual({ topic: spec.name, partitions: spec.partitions })
+      expect({ topic: spec.name, partitions: actual?.partitions }).toEqual({
+        topic: spec.name,
+        partitions: spec.partitions,
+      })
       for (const [name, value] of Object.entries(spec.configs ?? {})) expect(actual?.configs[name]).toBe(value)
     }
     expect(described.get(`${prefix}${changelogTopic('dedup')}`)?.configs['cleanup.policy']).toBe('compact,delete')
@@ -111,15 +114,24 @@ describe('nightshift topology apply (real broker and registry)', () => {
     const changed = schemasWithIncompatibleAlert(tmp)
     const attempt = applyTopology({ admin, registry, schemas: changed, topology, prefix, logger: testLogger })
     await expect(attempt).rejects.toBeInstanceOf(SchemaIncompatibleError)
-    await expect(attempt).rejects.toMatchObject({ schemaName: 'io.nightshift.alerts.Alert', subject: `${prefix}alerts.raw-value` })
-    await expect(attempt).rejects.toThrow(`schema io.nightshift.alerts.Alert is incompatible with subject ${prefix}alerts.raw-value`)
+    await expect(attempt).rejects.toMatchObject({
+      schemaName: 'io.nightshift.alerts.Alert',
+      subject: `${prefix}alerts.raw-value`,
+    })
+    await expect(attempt).rejects.toThrow(
+      `schema io.nightshift.alerts.Alert is incompatible with subject ${prefix}alerts.raw-value`,
+    )
   })
 
   it('reports an existing topic with fewer partitions than declared and leaves it alone', async () => {
     const small = `${uniqueName('topology-drift')}.`
     topics.add(`${small}alerts.raw`)
     await admin.ensureTopics([{ name: `${small}alerts.raw`, partitions: 2 }])
-    const one = parseTopicsFile('defaults: { partitions: 4, replicationFactor: 1 }\ntopics:\n  alerts.raw:\n', 'drift.yaml', schemas)
+    const one = parseTopicsFile(
+      'defaults: { partitions: 4, replicationFactor: 1 }\ntopics:\n  alerts.raw:\n',
+      'drift.yaml',
+      schemas,
+    )
     const report = await applyTopology({ admin, registry, schemas, topology: one, prefix: small, logger: testLogger })
     expect(report.created).toEqual([])
     expect(report.drift).toEqual([{ topic: `${small}alerts.raw`, differences: ['2 partitions, declared 4'] }])
@@ -129,10 +141,14 @@ describe('nightshift topology apply (real broker and registry)', () => {
   it('exits 1 with `nightshift: <message> [NS_CONFIG]` when the file is invalid', async () => {
     const bad = path.join(tmp, 'bad.yaml')
     fs.writeFileSync(bad, 'defaults: { partitions: 0, replicationFactor: 1 }\ntopics: {}\n')
-    const child = spawn(process.execPath, [path.join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs'), 'src/main.ts', 'topology', 'apply', '--file', bad], {
-      cwd: root,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
+    const child = spawn(
+      process.execPath,
+      [path.join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs'), 'src/main.ts', 'topology', 'apply', '--file', bad],
+      {
+        cwd: root,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    )
     let stderr = ''
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
     const code = await new Promise<number | null>((resolve) => child.once('close', resolve))

@@ -18,7 +18,13 @@ import { provisionTopology, type TestTopology } from '../support/topology'
 const SHIPPED = path.resolve(__dirname, '..', '..', 'topology')
 // The shipped catalog: service payments-api, team payments. The shipped routes: only
 // page-critical matches (no service=checkout label, not a HighLatency alert).
-const LABELS = { alertname: 'PaymentsErrors', severity: 'critical', namespace: 'payments', job: 'payments-api', instance: 'a' }
+const LABELS = {
+  alertname: 'PaymentsErrors',
+  severity: 'critical',
+  namespace: 'payments',
+  job: 'payments-api',
+  instance: 'a',
+}
 
 let t: TestTopology
 let app: App
@@ -38,7 +44,18 @@ async function post(alerts: object[]): Promise<void> {
   const res = await fetch(`${app.httpAddress()}/webhook/alertmanager`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ version: '4', status: 'firing', receiver: 'nightshift', groupKey: 'g', groupLabels: {}, commonLabels: {}, commonAnnotations: {}, externalURL: 'http://am', truncatedAlerts: 0, alerts }),
+    body: JSON.stringify({
+      version: '4',
+      status: 'firing',
+      receiver: 'nightshift',
+      groupKey: 'g',
+      groupLabels: {},
+      commonLabels: {},
+      commonAnnotations: {},
+      externalURL: 'http://am',
+      truncatedAlerts: 0,
+      alerts,
+    }),
   })
   expect(res.status).toBe(200)
 }
@@ -46,11 +63,18 @@ async function post(alerts: object[]): Promise<void> {
 beforeAll(async () => {
   t = await provisionTopology(`${uniqueName('trace')}.`, 1)
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ns-trace-'))
-  for (const file of ['topics.yaml', 'catalog.yaml', 'limits.yaml', 'routes.yaml']) fs.copyFileSync(path.join(SHIPPED, file), path.join(dir, file))
+  for (const file of ['topics.yaml', 'catalog.yaml', 'limits.yaml', 'routes.yaml'])
+    fs.copyFileSync(path.join(SHIPPED, file), path.join(dir, file))
   // The custom actions import from src/ by relative path: they are loaded where they are shipped.
   const actions = fs.readFileSync(path.join(SHIPPED, 'actions.yaml'), 'utf8')
   expect(actions).toMatch(/^customActionsDir: custom-actions$/m)
-  fs.writeFileSync(path.join(dir, 'actions.yaml'), actions.replace(/^customActionsDir: custom-actions$/m, `customActionsDir: ${JSON.stringify(path.join(SHIPPED, 'custom-actions'))}`))
+  fs.writeFileSync(
+    path.join(dir, 'actions.yaml'),
+    actions.replace(
+      /^customActionsDir: custom-actions$/m,
+      `customActionsDir: ${JSON.stringify(path.join(SHIPPED, 'custom-actions'))}`,
+    ),
+  )
   app = buildApp({
     endpoints,
     logger: testLogger,
@@ -63,7 +87,11 @@ beforeAll(async () => {
   })
   await app.start()
   outcomes = await collect(t.topics.outcomes)
-  await waitFor('the webhook to be ready', async () => ((await fetch(`${app.httpAddress()}/readyz`)).ok ? true : undefined), 30000)
+  await waitFor(
+    'the webhook to be ready',
+    async () => ((await fetch(`${app.httpAddress()}/readyz`)).ok ? true : undefined),
+    30000,
+  )
 }, 120000)
 
 afterAll(async () => {
@@ -76,7 +104,15 @@ afterAll(async () => {
 it('tells an alert’s story: received twice, one dropped as a duplicate, enriched, admitted, routed to page, a dry run', async () => {
   const fp = fingerprint(LABELS)
   const startsAt = new Date(Math.floor(Date.now() / 1000) * 1000 - 60_000).toISOString()
-  const alert = { status: 'firing', labels: LABELS, annotations: { summary: 'errors' }, startsAt, endsAt: '0001-01-01T00:00:00Z', generatorURL: 'http://prometheus/graph', fingerprint: fp }
+  const alert = {
+    status: 'firing',
+    labels: LABELS,
+    annotations: { summary: 'errors' },
+    startsAt,
+    endsAt: '0001-01-01T00:00:00Z',
+    generatorURL: 'http://prometheus/graph',
+    fingerprint: fp,
+  }
   await post([alert])
   // Alertmanager's re-send of the same episode: a duplicate.
   await post([alert])
@@ -115,9 +151,15 @@ it('tells an alert’s story: received twice, one dropped as a duplicate, enrich
   expect(lines.filter((l) => /→ actions\./.test(l))).toHaveLength(1)
 
   // --json: the same events, with the verdict.
-  const json = JSON.parse((await trace(fp, '--json')).join('\n')) as { fingerprint: string; events: Array<{ kind: string; topic: string }>; verdicts: Array<{ fired: boolean; furthest: string }> }
+  const json = JSON.parse((await trace(fp, '--json')).join('\n')) as {
+    fingerprint: string
+    events: Array<{ kind: string; topic: string }>
+    verdicts: Array<{ fired: boolean; furthest: string }>
+  }
   expect(json.fingerprint).toBe(fp)
-  expect(json.events.map((e) => e.kind)).toEqual(expect.arrayContaining(['received', 'forwarded', 'duplicate_firing', 'enriched', 'admitted', 'routed', 'outcome']))
+  expect(json.events.map((e) => e.kind)).toEqual(
+    expect.arrayContaining(['received', 'forwarded', 'duplicate_firing', 'enriched', 'admitted', 'routed', 'outcome']),
+  )
   expect(json.events.find((e) => e.kind === 'routed')?.topic).toBe(`${t.prefix}actions.page`)
   expect(json.verdicts).toEqual([expect.objectContaining({ fired: false, furthest: 'action' })])
 }, 120000)
@@ -126,5 +168,9 @@ it('fails clearly for a fingerprint it finds nowhere', async () => {
   const err = await trace('0000000000000000').catch((e: unknown) => e)
   expect(err).toBeInstanceOf(NightshiftError)
   expect((err as NightshiftError).code).toBe(ERROR_CODES.NOT_FOUND)
-  expect((err as Error).message).toMatch(new RegExp(`^no record of fingerprint 0000000000000000 in the \\d+ topics read under prefix ${t.prefix.replace(/\./g, '\\.')} \\(`))
+  expect((err as Error).message).toMatch(
+    new RegExp(
+      `^no record of fingerprint 0000000000000000 in the \\d+ topics read under prefix ${t.prefix.replace(/\./g, '\\.')} \\(`,
+    ),
+  )
 }, 60000)

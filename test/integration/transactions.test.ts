@@ -31,7 +31,11 @@ describe('transactions (real broker)', () => {
   it('consume → transform → produce with the offsets sent in the same transaction', async () => {
     const producer = await RecordProducer.connect(kafkaSettings('it-tx-seed'))
     await producer.send(
-      Array.from({ length: INPUT_RECORDS }, (_, i) => ({ topic: input, key: `k${i}`, value: Buffer.from(`value-${i}`) })),
+      Array.from({ length: INPUT_RECORDS }, (_, i) => ({
+        topic: input,
+        key: `k${i}`,
+        value: Buffer.from(`value-${i}`),
+      })),
     )
     await producer.disconnect()
 
@@ -46,14 +50,22 @@ describe('transactions (real broker)', () => {
       }
       return p
     }
-    const consumer = await RecordConsumer.connect(kafkaSettings('it-tx-stage'), { groupId, topics: [input], autoCommit: false })
+    const consumer = await RecordConsumer.connect(kafkaSettings('it-tx-stage'), {
+      groupId,
+      topics: [input],
+      autoCommit: false,
+    })
     await consumer.run(async (batch: RecordBatch) => {
       const last = batch.records[batch.records.length - 1]
       if (!last) return
       const tx = await producerFor(batch.partition)
       await tx.run(async (t) => {
         await t.send(
-          batch.records.map((r) => ({ topic: output, key: r.key, value: Buffer.from(r.value!.toString().toUpperCase()) })),
+          batch.records.map((r) => ({
+            topic: output,
+            key: r.key,
+            value: Buffer.from(r.value!.toString().toUpperCase()),
+          })),
         )
         await t.commitOffsets(groupId, [{ topic: input, partition: batch.partition, offset: nextOffset(last.offset) }])
       })
@@ -88,7 +100,9 @@ describe('transactions (real broker)', () => {
       }),
     ).rejects.toBe(failure)
     await producer.run(async (t) => {
-      await t.send([0, 1].map((partition) => ({ topic: output, key: 'm', partition, value: Buffer.from('committed-marker') })))
+      await t.send(
+        [0, 1].map((partition) => ({ topic: output, key: 'm', partition, value: Buffer.from('committed-marker') })),
+      )
     })
     await producer.disconnect()
 
@@ -97,8 +111,12 @@ describe('transactions (real broker)', () => {
     try {
       const values = (c: typeof committed) => c.records.map((r) => r.value?.toString())
       // Both readers get to the markers written after the aborted transaction, one per partition.
-      await waitFor('markers (read_committed)', () => (values(committed).filter((v) => v === 'committed-marker').length === 2 ? true : undefined))
-      await waitFor('markers (read_uncommitted)', () => (values(uncommitted).filter((v) => v === 'committed-marker').length === 2 ? true : undefined))
+      await waitFor('markers (read_committed)', () =>
+        values(committed).filter((v) => v === 'committed-marker').length === 2 ? true : undefined,
+      )
+      await waitFor('markers (read_uncommitted)', () =>
+        values(uncommitted).filter((v) => v === 'committed-marker').length === 2 ? true : undefined,
+      )
       // The aborted records are in the log (a read_uncommitted reader sees them) ...
       expect(values(uncommitted).filter((v) => v?.startsWith('aborted-'))).toHaveLength(5)
       // ... and never reach a read_committed one.

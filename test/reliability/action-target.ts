@@ -30,13 +30,20 @@ export class ActionTarget {
       req.resume()
       req.on('end', () => {
         const key = req.headers['idempotency-key']
-        const call: TargetCall = { key: typeof key === 'string' ? key : '', path: (req.url ?? '/').split('?')[0]!, at: Date.now() }
+        const call: TargetCall = {
+          key: typeof key === 'string' ? key : '',
+          path: (req.url ?? '/').split('?')[0]!,
+          at: Date.now(),
+        }
         this.out.write(`${JSON.stringify(call)}\n`, () => {
           // A little work on the other side, so some actions are in flight at a kill.
-          setTimeout(() => {
-            res.writeHead(200, { 'content-type': 'application/json' })
-            res.end('{"ok":true}')
-          }, 2 + Math.floor(Math.random() * 8))
+          setTimeout(
+            () => {
+              res.writeHead(200, { 'content-type': 'application/json' })
+              res.end('{"ok":true}')
+            },
+            2 + Math.floor(Math.random() * 8),
+          )
         })
       })
     })

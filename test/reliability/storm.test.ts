@@ -74,11 +74,26 @@ function writeConfig(into: string, targetUrl: string): void {
   // the invariant is one request per episode, so nothing may be throttled.
   fs.writeFileSync(
     path.join(into, 'limits.yaml'),
-    ['key: "{team}/{service}/{alertname}"', 'defaults:', ...['alert', 'service', 'team', 'global'].map((l) => `  ${l}: { rate: 1000000/1s, burst: 1000000 }`), ''].join('\n'),
+    [
+      'key: "{team}/{service}/{alertname}"',
+      'defaults:',
+      ...['alert', 'service', 'team', 'global'].map((l) => `  ${l}: { rate: 1000000/1s, burst: 1000000 }`),
+      '',
+    ].join('\n'),
   )
   fs.writeFileSync(
     path.join(into, 'routes.yaml'),
-    ['route:', '  name: root', '  routes:', '    - name: storm', '      matchers: [\'alertname=~".+"\']', '      action: webhook', '      params:', `        url: "${targetUrl}/act/{{ fingerprint }}"`, ''].join('\n'),
+    [
+      'route:',
+      '  name: root',
+      '  routes:',
+      '    - name: storm',
+      '      matchers: [\'alertname=~".+"\']',
+      '      action: webhook',
+      '      params:',
+      `        url: "${targetUrl}/act/{{ fingerprint }}"`,
+      '',
+    ].join('\n'),
   )
   fs.writeFileSync(
     path.join(into, 'actions.yaml'),
@@ -139,7 +154,11 @@ class Supervisor {
   }
 
   async ready(timeoutMs = 120_000): Promise<void> {
-    await waitFor('the Nightshift process to be ready', () => (this.current && this.current.logs('nightshift ready').length > 0 ? true : undefined), timeoutMs)
+    await waitFor(
+      'the Nightshift process to be ready',
+      () => (this.current && this.current.logs('nightshift ready').length > 0 ? true : undefined),
+      timeoutMs,
+    )
   }
 
   async kill(): Promise<void> {
@@ -170,7 +189,14 @@ async function deliver(url: URL, agent: http.Agent, body: Buffer, stats: { retri
   for (let attempt = 0; ; attempt++) {
     const status = await new Promise<number>((resolve) => {
       const req = http.request(
-        { agent, host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { 'content-type': 'application/json', 'content-length': body.length } },
+        {
+          agent,
+          host: url.hostname,
+          port: url.port,
+          path: url.pathname,
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'content-length': body.length },
+        },
         (res) => {
           res.resume()
           res.on('end', () => resolve(res.statusCode ?? 0))
@@ -183,9 +209,12 @@ async function deliver(url: URL, agent: http.Agent, body: Buffer, stats: { retri
     })
     if (status >= 200 && status < 300) return
     if (status >= 400 && status < 500) throw new Error(`the webhook refused a storm body with ${status}`)
-    if (Date.now() > deadline) throw new Error(`a storm body was not accepted within ${BODY_DEADLINE_MS} ms (last answer ${status || 'none'})`)
+    if (Date.now() > deadline)
+      throw new Error(`a storm body was not accepted within ${BODY_DEADLINE_MS} ms (last answer ${status || 'none'})`)
     stats.retries += 1
-    await new Promise((resolve) => setTimeout(resolve, Math.min(2000, 100 * 2 ** Math.min(attempt, 5)) * (0.5 + Math.random() / 2)))
+    await new Promise((resolve) =>
+      setTimeout(resolve, Math.min(2000, 100 * 2 ** Math.min(attempt, 5)) * (0.5 + Math.random() / 2)),
+    )
   }
 }
 
@@ -200,8 +229,20 @@ function decoder<T>(c: Collector): () => Promise<T[]> {
 }
 
 beforeAll(async () => {
-  plan = planStorm({ seed: SEED, episodes: EPISODES, waves: 40, resendsPerEpisode: 2, resolvesPerEpisode: 0.4, refireShare: 0.1, baseTime: Date.now() - 2 * 3_600_000, stepMs: 200 })
-  log.info({ seed: SEED, alerts: plan.alerts, bodies: plan.bodies, episodes: plan.episodes.size }, 'storm planned (RELIABILITY_SEED replays it)')
+  plan = planStorm({
+    seed: SEED,
+    episodes: EPISODES,
+    waves: 40,
+    resendsPerEpisode: 2,
+    resolvesPerEpisode: 0.4,
+    refireShare: 0.1,
+    baseTime: Date.now() - 2 * 3_600_000,
+    stepMs: 200,
+  })
+  log.info(
+    { seed: SEED, alerts: plan.alerts, bodies: plan.bodies, episodes: plan.episodes.size },
+    'storm planned (RELIABILITY_SEED replays it)',
+  )
   t = await provisionTopology(uniqueName('reliability'))
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ns-reliability-'))
   target = await new ActionTarget(path.join(dir, 'target-calls.jsonl')).start()
@@ -216,10 +257,15 @@ afterAll(async () => {
   const logs = path.join(ROOT, 'test', 'artifacts', 'reliability')
   fs.rmSync(logs, { recursive: true, force: true })
   fs.mkdirSync(logs, { recursive: true })
-  for (const [i, p] of processes.entries()) fs.writeFileSync(path.join(logs, `nightshift-${i + 1}.log`), `${p.lines.join('\n')}\n`)
+  for (const [i, p] of processes.entries())
+    fs.writeFileSync(path.join(logs, `nightshift-${i + 1}.log`), `${p.lines.join('\n')}\n`)
   // On CI only the output is kept: the processes' last error lines go there too.
-  const errorLines = processes.flatMap((p, i) => p.lines.filter((l) => l.startsWith('{"level":50')).map((l) => `[${i + 1}] ${l.slice(0, 400)}`))
-  process.stdout.write(`\nreliability: ${errorLines.length} error lines logged by the Nightshift processes (all in test/artifacts/reliability/); the last 15:\n${errorLines.slice(-15).join('\n')}\n`)
+  const errorLines = processes.flatMap((p, i) =>
+    p.lines.filter((l) => l.startsWith('{"level":50')).map((l) => `[${i + 1}] ${l.slice(0, 400)}`),
+  )
+  process.stdout.write(
+    `\nreliability: ${errorLines.length} error lines logged by the Nightshift processes (all in test/artifacts/reliability/); the last 15:\n${errorLines.slice(-15).join('\n')}\n`,
+  )
   await Promise.all(collectors.map((c) => c.stop()))
   await target?.stop()
   await t?.cleanup().catch(() => undefined)
@@ -287,9 +333,15 @@ it('a storm through SIGKILLs and a broker restart: one request and one outcome p
 
   // Wait, following the topics as they fill, until everything expected is there (or give
   // up after DRAIN_MS and let the counts below say what is missing).
-  const [requestsIn, outcomesIn] = await Promise.all([collect(`${t.prefix}actions.webhook`), collect(t.topics.outcomes)])
+  const [requestsIn, outcomesIn] = await Promise.all([
+    collect(`${t.prefix}actions.webhook`),
+    collect(t.topics.outcomes),
+  ])
   collectors.push(requestsIn, outcomesIn)
-  const following = { requests: decoder<ActionRequestRecord>(requestsIn), outcomes: decoder<ActionOutcomeRecord>(outcomesIn) }
+  const following = {
+    requests: decoder<ActionRequestRecord>(requestsIn),
+    outcomes: decoder<ActionOutcomeRecord>(outcomesIn),
+  }
   await waitFor(
     'a firing request and a final outcome for every episode, a resolved request for every resolve',
     async () => {
@@ -297,7 +349,11 @@ it('a storm through SIGKILLs and a broker restart: one request and one outcome p
       const firing = new Set(seen.filter((r) => r.alert.alert.status === 'firing').map((r) => r.idempotencyKey))
       const resolved = new Set(seen.filter((r) => r.alert.alert.status === 'resolved').map((r) => r.idempotencyKey))
       if (firing.size < plan.episodes.size || resolved.size < plan.resolved.size) return undefined
-      const done = new Set((await following.outcomes()).filter((o) => o.action === 'webhook' && FINAL.has(o.status)).map((o) => o.idempotencyKey))
+      const done = new Set(
+        (await following.outcomes())
+          .filter((o) => o.action === 'webhook' && FINAL.has(o.status))
+          .map((o) => o.idempotencyKey),
+      )
       for (const k of firing) if (!done.has(k)) return undefined
       return true
     },
@@ -308,7 +364,12 @@ it('a storm through SIGKILLs and a broker restart: one request and one outcome p
   const drainMs = Date.now() - started - stormMs
 
   // The verdict reads each topic whole, to a barrier appended now: nothing still in flight is missed.
-  const read = async <T>(topic: string) => Promise.all((await readTopicToBarrier(kafkaSettings('reliability-read'), topic, { timeoutMs: 120_000 })).map(async (r) => (await t.registry.decode(r.value!)) as T))
+  const read = async <T>(topic: string) =>
+    Promise.all(
+      (await readTopicToBarrier(kafkaSettings('reliability-read'), topic, { timeoutMs: 120_000 })).map(
+        async (r) => (await t.registry.decode(r.value!)) as T,
+      ),
+    )
   const all = await read<ActionRequestRecord>(`${t.prefix}actions.webhook`)
   const outcomes = await read<ActionOutcomeRecord>(t.topics.outcomes)
 
@@ -321,11 +382,18 @@ it('a storm through SIGKILLs and a broker restart: one request and one outcome p
     else entry.resolved += 1
     perEpisode.set(key, entry)
   }
-  const count = (e: string) => `${e}: ${perEpisode.get(e)?.firing.length ?? 0} firing, ${perEpisode.get(e)?.resolved ?? 0} resolved`
+  const count = (e: string) =>
+    `${e}: ${perEpisode.get(e)?.firing.length ?? 0} firing, ${perEpisode.get(e)?.resolved ?? 0} resolved`
   const wrongFiring = [...plan.episodes].filter((e) => perEpisode.get(e)?.firing.length !== 1).map(count)
   const strangers = [...perEpisode.keys()].filter((e) => !plan.episodes.has(e)).map(count)
-  const wrongResolved = [...plan.episodes].filter((e) => (perEpisode.get(e)?.resolved ?? 0) !== (plan.resolved.has(e) ? 1 : 0)).map((e) => `${count(e)}, resolve sent: ${plan.resolved.has(e)}`)
-  expect({ wrongFiring: wrongFiring.slice(0, 5), strangers: strangers.slice(0, 5), wrongResolved: wrongResolved.slice(0, 5) }).toEqual({ wrongFiring: [], strangers: [], wrongResolved: [] })
+  const wrongResolved = [...plan.episodes]
+    .filter((e) => (perEpisode.get(e)?.resolved ?? 0) !== (plan.resolved.has(e) ? 1 : 0))
+    .map((e) => `${count(e)}, resolve sent: ${plan.resolved.has(e)}`)
+  expect({
+    wrongFiring: wrongFiring.slice(0, 5),
+    strangers: strangers.slice(0, 5),
+    wrongResolved: wrongResolved.slice(0, 5),
+  }).toEqual({ wrongFiring: [], strangers: [], wrongResolved: [] })
 
   // 2. Exactly one final outcome per firing request.
   const keyOf = new Map([...perEpisode.values()].map((e) => [e.firing[0]!.idempotencyKey, e]))
@@ -341,8 +409,14 @@ it('a storm through SIGKILLs and a broker restart: one request and one outcome p
   expect(notOne.slice(0, 5)).toEqual([])
   expect([...finals.keys()].filter((k) => !keyOf.has(k))).toEqual([])
   // Failures are only the interrupted ones (a worker killed mid-action), and a human was paged for each.
-  const failed = [...finals.values()].map((l) => l[0]!).filter((o) => o.status !== 'succeeded' && o.status !== 'cancelled_resolved')
-  expect(failed.filter((o) => o.status !== 'failed' || o.output.interrupted !== 'true').map((o) => `${o.status}: ${o.detail}`)).toEqual([])
+  const failed = [...finals.values()]
+    .map((l) => l[0]!)
+    .filter((o) => o.status !== 'succeeded' && o.status !== 'cancelled_resolved')
+  expect(
+    failed
+      .filter((o) => o.status !== 'failed' || o.output.interrupted !== 'true')
+      .map((o) => `${o.status}: ${o.detail}`),
+  ).toEqual([])
   expect(failed.filter((o) => o.escalatedTo !== 'page')).toEqual([])
 
   // 3. The target's own log: nothing ran twice; what ran is what the outcomes say.
@@ -352,8 +426,12 @@ it('a storm through SIGKILLs and a broker restart: one request and one outcome p
   const twice = [...callsPerKey].filter(([, n]) => n > 1)
   expect(twice.slice(0, 5)).toEqual([])
   const statusOf = (k: string) => finals.get(k)![0]!.status
-  expect([...keyOf.keys()].filter((k) => statusOf(k) === 'succeeded' && callsPerKey.get(k) !== 1).slice(0, 5)).toEqual([])
-  expect([...callsPerKey.keys()].filter((k) => !keyOf.has(k) || statusOf(k) === 'cancelled_resolved').slice(0, 5)).toEqual([])
+  expect([...keyOf.keys()].filter((k) => statusOf(k) === 'succeeded' && callsPerKey.get(k) !== 1).slice(0, 5)).toEqual(
+    [],
+  )
+  expect(
+    [...callsPerKey.keys()].filter((k) => !keyOf.has(k) || statusOf(k) === 'cancelled_resolved').slice(0, 5),
+  ).toEqual([])
 
   // 4. Nothing uncommitted, nothing dead-lettered.
   await expectNoOpenTransactions()
@@ -368,11 +446,12 @@ it('a storm through SIGKILLs and a broker restart: one request and one outcome p
   const interrupted = failed.length
   // Errors the processes logged, by message: what an operator would have seen.
   const errors: Record<string, number> = {}
-  for (const p of processes) for (const line of p.lines) {
-    if (!line.startsWith('{"level":50')) continue
-    const msg = (JSON.parse(line) as { msg?: string }).msg ?? '?'
-    errors[msg] = (errors[msg] ?? 0) + 1
-  }
+  for (const p of processes)
+    for (const line of p.lines) {
+      if (!line.startsWith('{"level":50')) continue
+      const msg = (JSON.parse(line) as { msg?: string }).msg ?? '?'
+      errors[msg] = (errors[msg] ?? 0) + 1
+    }
   const report = {
     seed: SEED,
     alerts: plan.alerts,
@@ -402,7 +481,10 @@ async function waitForGroupsCaughtUp(): Promise<void> {
       async () => {
         behind = []
         for (const { group, topic } of GROUPS) {
-          const [committed, ends] = await Promise.all([admin.committedOffsets(`${t.prefix}${group}`, `${t.prefix}${topic}`), admin.endOffsets(`${t.prefix}${topic}`)])
+          const [committed, ends] = await Promise.all([
+            admin.committedOffsets(`${t.prefix}${group}`, `${t.prefix}${topic}`),
+            admin.endOffsets(`${t.prefix}${topic}`),
+          ])
           // Input topics other than alerts.raw are written in transactions: their last
           // offset is a commit marker, which is never delivered.
           const marker = topic === 'alerts.raw' ? 0n : 1n
@@ -434,7 +516,9 @@ async function expectNoOpenTransactions(): Promise<void> {
     const open: string[] = []
     for (const topic of topics) {
       const [stable, ends] = await Promise.all([admin.stableOffsets(topic), admin.endOffsets(topic)])
-      for (const [partition, end] of ends) if (stable.get(partition) !== end) open.push(`${topic}[${partition}] stable ${stable.get(partition)} end ${end}`)
+      for (const [partition, end] of ends)
+        if (stable.get(partition) !== end)
+          open.push(`${topic}[${partition}] stable ${stable.get(partition)} end ${end}`)
     }
     expect(open).toEqual([])
   } finally {

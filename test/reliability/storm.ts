@@ -40,7 +40,12 @@ export function stormCatalog(): string {
   const lines = ['services:']
   for (let t = 0; t < TEAMS; t++) {
     for (let s = 0; s < SERVICES_PER_TEAM; s++) {
-      lines.push(`  - name: ${serviceName(t, s)}`, `    team: ${teamName(t)}`, '    matchers:', `      - service="${serviceName(t, s)}"`)
+      lines.push(
+        `  - name: ${serviceName(t, s)}`,
+        `    team: ${teamName(t)}`,
+        '    matchers:',
+        `      - service="${serviceName(t, s)}"`,
+      )
     }
   }
   return lines.join('\n') + '\n'
@@ -118,7 +123,10 @@ function webhookAlert(e: Episode, status: 'firing' | 'resolved', endsAt: string)
   return {
     status,
     labels: e.labels,
-    annotations: { summary: `${e.labels.alertname} on ${e.labels.instance}`, description: `storm alert of ${e.labels.service}` },
+    annotations: {
+      summary: `${e.labels.alertname} on ${e.labels.instance}`,
+      description: `storm alert of ${e.labels.service}`,
+    },
     startsAt: e.startsAt,
     endsAt,
     generatorURL: `http://prometheus.example.internal:9090/graph?g0.expr=${encodeURIComponent(`${e.labels.alertname}{service="${e.labels.service}"}`)}`,
@@ -142,7 +150,10 @@ export function planStorm(o: StormOptions): StormPlan {
     const fresh = Math.floor(((w + 1) * o.episodes) / o.waves) - Math.floor((w * o.episodes) / o.waves)
     const sent: Array<{ alert: WebhookAlert; sent: SentAlert }> = []
     const send = (e: Episode, status: 'firing' | 'resolved', endsAt: string) =>
-      sent.push({ alert: webhookAlert(e, status, endsAt), sent: { episode: e.key, fingerprint: e.fingerprint, startsAt: e.startsAt, status } })
+      sent.push({
+        alert: webhookAlert(e, status, endsAt),
+        sent: { episode: e.key, fingerprint: e.fingerprint, startsAt: e.startsAt, status },
+      })
     // Resolves and re-sends only touch episodes of earlier waves (already accepted whole).
     const earlier = open.splice(0)
     for (let n = howMany(o.resolvesPerEpisode, fresh, random); n > 0; n--) {

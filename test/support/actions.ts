@@ -42,7 +42,12 @@ export function actionRequest(spec: RequestSpec): ActionRequestRecord {
     dryRun: spec.dryRun ?? false,
     requestedAt: Date.now(),
     alert: enrichedAlertRecord({
-      alert: { fingerprint: spec.fingerprint, status: spec.status ?? 'firing', startsAt, labels: { alertname: 'HighLatency', severity: 'critical', ...spec.labels } },
+      alert: {
+        fingerprint: spec.fingerprint,
+        status: spec.status ?? 'firing',
+        startsAt,
+        labels: { alertname: 'HighLatency', severity: 'critical', ...spec.labels },
+      },
       service: spec.service === undefined ? 'checkout' : spec.service,
       slo: spec.slo ?? null,
     }),
@@ -50,7 +55,11 @@ export function actionRequest(spec: RequestSpec): ActionRequestRecord {
 }
 
 /** Produces requests to their `actions.<action>` topics, keyed by fingerprint like route does. */
-export async function sendActionRequests(t: TestTopology, producer: RecordProducer, requests: ActionRequestRecord[]): Promise<void> {
+export async function sendActionRequests(
+  t: TestTopology,
+  producer: RecordProducer,
+  requests: ActionRequestRecord[],
+): Promise<void> {
   const records = await Promise.all(
     requests.map(async (r) => {
       const topic = `${t.prefix}actions.${r.action}`

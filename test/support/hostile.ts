@@ -250,7 +250,12 @@ const weirdText = fc.oneof(
   { weight: 3, arbitrary: plainName },
   { weight: 3, arbitrary: weirdSnippet },
   { weight: 2, arbitrary: anyUnicode(0, 24) },
-  { weight: 2, arbitrary: fc.array(fc.oneof(weirdSnippet, plainName), { minLength: 2, maxLength: 4 }).map((parts) => parts.join('')) },
+  {
+    weight: 2,
+    arbitrary: fc
+      .array(fc.oneof(weirdSnippet, plainName), { minLength: 2, maxLength: 4 })
+      .map((parts) => parts.join('')),
+  },
 )
 
 /** A valid label or annotation name: non-empty, short, often weird. */
@@ -258,7 +263,12 @@ const labelName = fc.oneof(
   { weight: 4, arbitrary: plainName },
   { weight: 3, arbitrary: weirdSnippet },
   { weight: 2, arbitrary: anyUnicode(1, 20) },
-  { weight: 1, arbitrary: fc.array(fc.oneof(weirdSnippet, plainName), { minLength: 2, maxLength: 3 }).map((parts) => parts.join('')) },
+  {
+    weight: 1,
+    arbitrary: fc
+      .array(fc.oneof(weirdSnippet, plainName), { minLength: 2, maxLength: 3 })
+      .map((parts) => parts.join('')),
+  },
 )
 
 /** A label map with `min`..`max` valid entries. */
@@ -296,7 +306,9 @@ const validParts: fc.Arbitrary<TimeParts> = fc
     separator: fc.constantFrom('T', 't'),
     zone: fc.oneof(
       fc.constantFrom('Z', 'z'),
-      fc.tuple(fc.constantFrom('+', '-'), fc.integer({ min: 0, max: 23 }), fc.integer({ min: 0, max: 59 })).map(([s, h, m]) => `${s}${pad(h)}:${pad(m)}`),
+      fc
+        .tuple(fc.constantFrom('+', '-'), fc.integer({ min: 0, max: 23 }), fc.integer({ min: 0, max: 59 }))
+        .map(([s, h, m]) => `${s}${pad(h)}:${pad(m)}`),
     ),
   })
   .map((p) => ({ ...p, day: Math.min(p.day, daysInMonth(p.year, p.month)) }))
@@ -310,8 +322,12 @@ export const rfc3339 = validParts.map((p) => renderTime(p))
 
 /** A string of at most 64 characters that is not an RFC 3339 date-time, and what breaks it. */
 const invalidTimestamp: fc.Arbitrary<[string, string]> = fc.oneof(
-  fc.tuple(validParts, fc.oneof(fc.constant(0), fc.integer({ min: 13, max: 99 }))).map(([p, month]): [string, string] => [renderTime({ ...p, month }), `month ${month}`]),
-  fc.tuple(validParts, fc.oneof(fc.constant(0), fc.integer({ min: 32, max: 99 }))).map(([p, day]): [string, string] => [renderTime({ ...p, day }), `day ${day}`]),
+  fc
+    .tuple(validParts, fc.oneof(fc.constant(0), fc.integer({ min: 13, max: 99 })))
+    .map(([p, month]): [string, string] => [renderTime({ ...p, month }), `month ${month}`]),
+  fc
+    .tuple(validParts, fc.oneof(fc.constant(0), fc.integer({ min: 32, max: 99 })))
+    .map(([p, day]): [string, string] => [renderTime({ ...p, day }), `day ${day}`]),
   // A day one past the end of its month: Feb 29 of a common year, Apr 31, …
   fc
     .tuple(validParts, fc.nat())
@@ -320,20 +336,57 @@ const invalidTimestamp: fc.Arbitrary<[string, string]> = fc.oneof(
       const day = daysInMonth(p.year, p.month) + 1 + (n % (31 - daysInMonth(p.year, p.month)))
       return [renderTime({ ...p, day }), `day ${day} of month ${p.month} of ${p.year}`]
     }),
-  fc.tuple(validParts, fc.integer({ min: 24, max: 99 })).map(([p, hour]): [string, string] => [renderTime({ ...p, hour }), `hour ${hour}`]),
-  fc.tuple(validParts, fc.integer({ min: 60, max: 99 })).map(([p, minute]): [string, string] => [renderTime({ ...p, minute }), `minute ${minute}`]),
-  fc.tuple(validParts, fc.integer({ min: 60, max: 99 })).map(([p, second]): [string, string] => [renderTime({ ...p, second }), `second ${second} (leap seconds too)`]),
-  fc.tuple(validParts, fc.integer({ min: 24, max: 99 }), fc.integer({ min: 0, max: 59 })).map(([p, h, m]): [string, string] => [renderTime({ ...p, zone: `+${pad(h)}:${pad(m)}` }), `offset hour ${h}`]),
-  fc.tuple(validParts, fc.integer({ min: 60, max: 99 })).map(([p, m]): [string, string] => [renderTime({ ...p, zone: `-01:${pad(m)}` }), `offset minute ${m}`]),
-  fc.tuple(validParts, fc.constantFrom('', 'UTC', 'GMT', '+0100', '+01', 'Z+01:00', '+1:00', ' Z')).map(([p, zone]): [string, string] => [renderTime({ ...p, zone }), `zone ${JSON.stringify(zone)}`]),
-  fc.tuple(validParts, fc.constantFrom(' ', '_', 'X', '', 'TT')).map(([p, separator]): [string, string] => [renderTime({ ...p, separator }), `separator ${JSON.stringify(separator)}`]),
-  fc.tuple(validParts, fc.constantFrom('.', ',5', '.1234567890', '.123456789012')).map(([p, fraction]): [string, string] => [renderTime({ ...p, fraction }), `fraction ${JSON.stringify(fraction)}`]),
-  fc.tuple(validParts, fc.constantFrom('26', '202', '20260', '+2026', '-002')).map(([p, year]): [string, string] => [renderTime(p, year), `year ${year}`]),
-  fc.tuple(rfc3339, fc.constantFrom(' ', '\n', '\t', 'x', '\u0000', '\u00a0')).map(([t, extra]): [string, string] => [`${t}${extra}`, `trailing ${JSON.stringify(extra)}`]),
-  fc.tuple(rfc3339, fc.constantFrom(' ', '\n', 'x')).map(([t, extra]): [string, string] => [`${extra}${t}`, `leading ${JSON.stringify(extra)}`]),
+  fc
+    .tuple(validParts, fc.integer({ min: 24, max: 99 }))
+    .map(([p, hour]): [string, string] => [renderTime({ ...p, hour }), `hour ${hour}`]),
+  fc
+    .tuple(validParts, fc.integer({ min: 60, max: 99 }))
+    .map(([p, minute]): [string, string] => [renderTime({ ...p, minute }), `minute ${minute}`]),
+  fc
+    .tuple(validParts, fc.integer({ min: 60, max: 99 }))
+    .map(([p, second]): [string, string] => [renderTime({ ...p, second }), `second ${second} (leap seconds too)`]),
+  fc
+    .tuple(validParts, fc.integer({ min: 24, max: 99 }), fc.integer({ min: 0, max: 59 }))
+    .map(([p, h, m]): [string, string] => [renderTime({ ...p, zone: `+${pad(h)}:${pad(m)}` }), `offset hour ${h}`]),
+  fc
+    .tuple(validParts, fc.integer({ min: 60, max: 99 }))
+    .map(([p, m]): [string, string] => [renderTime({ ...p, zone: `-01:${pad(m)}` }), `offset minute ${m}`]),
+  fc
+    .tuple(validParts, fc.constantFrom('', 'UTC', 'GMT', '+0100', '+01', 'Z+01:00', '+1:00', ' Z'))
+    .map(([p, zone]): [string, string] => [renderTime({ ...p, zone }), `zone ${JSON.stringify(zone)}`]),
+  fc
+    .tuple(validParts, fc.constantFrom(' ', '_', 'X', '', 'TT'))
+    .map(([p, separator]): [string, string] => [
+      renderTime({ ...p, separator }),
+      `separator ${JSON.stringify(separator)}`,
+    ]),
+  fc
+    .tuple(validParts, fc.constantFrom('.', ',5', '.1234567890', '.123456789012'))
+    .map(([p, fraction]): [string, string] => [renderTime({ ...p, fraction }), `fraction ${JSON.stringify(fraction)}`]),
+  fc
+    .tuple(validParts, fc.constantFrom('26', '202', '20260', '+2026', '-002'))
+    .map(([p, year]): [string, string] => [renderTime(p, year), `year ${year}`]),
+  fc
+    .tuple(rfc3339, fc.constantFrom(' ', '\n', '\t', 'x', '\u0000', '\u00a0'))
+    .map(([t, extra]): [string, string] => [`${t}${extra}`, `trailing ${JSON.stringify(extra)}`]),
+  fc
+    .tuple(rfc3339, fc.constantFrom(' ', '\n', 'x'))
+    .map(([t, extra]): [string, string] => [`${extra}${t}`, `leading ${JSON.stringify(extra)}`]),
   rfc3339.map((t): [string, string] => [t.slice(0, 10), 'date only']),
   rfc3339.map((t): [string, string] => [t.slice(11), 'time only']),
-  fc.constantFrom('', 'yesterday', 'now', '1795567954', '1795567954000', 'Tue, 25 Nov 2026 00:52:34 GMT', '2026/11/25 00:52:34', 'NaN', 'null').map((t): [string, string] => [t, 'not a date']),
+  fc
+    .constantFrom(
+      '',
+      'yesterday',
+      'now',
+      '1795567954',
+      '1795567954000',
+      'Tue, 25 Nov 2026 00:52:34 GMT',
+      '2026/11/25 00:52:34',
+      'NaN',
+      'null',
+    )
+    .map((t): [string, string] => [t, 'not a date']),
   // No digit at all: never a date.
   anyUnicode(0, 30)
     .filter((t) => !/[0-9]/.test(t))
@@ -345,7 +398,10 @@ const invalidTimestamp: fc.Arbitrary<[string, string]> = fc.oneof(
 // ---------------------------------------------------------------------------
 
 const status = fc.constantFrom('firing', 'resolved')
-const fingerprintText = fc.oneof(fc.stringMatching(/^[0-9a-f]{16}$/), fc.constantFrom('', 'not-hex', 'ABCDEF0123456789', '0123'))
+const fingerprintText = fc.oneof(
+  fc.stringMatching(/^[0-9a-f]{16}$/),
+  fc.constantFrom('', 'not-hex', 'ABCDEF0123456789', '0123'),
+)
 
 const validAlert: fc.Arbitrary<Json> = fc.record(
   {
@@ -409,9 +465,30 @@ export interface BadBody {
 const serialize = (body: unknown): Buffer => Buffer.from(JSON.stringify(body), 'utf8')
 
 /** Where a string-typed field sits: top-level text, an alert's text, or a map value. */
-type TextSlot = 'receiver' | 'groupKey' | 'externalURL' | 'generatorURL' | 'label' | 'annotation' | 'commonLabel' | 'groupLabel' | 'commonAnnotation'
+type TextSlot =
+  | 'receiver'
+  | 'groupKey'
+  | 'externalURL'
+  | 'generatorURL'
+  | 'label'
+  | 'annotation'
+  | 'commonLabel'
+  | 'groupLabel'
+  | 'commonAnnotation'
 
-const textSlot = fc.constantFrom<TextSlot>('receiver', 'groupKey', 'externalURL', 'generatorURL', 'label', 'label', 'label', 'annotation', 'commonLabel', 'groupLabel', 'commonAnnotation')
+const textSlot = fc.constantFrom<TextSlot>(
+  'receiver',
+  'groupKey',
+  'externalURL',
+  'generatorURL',
+  'label',
+  'label',
+  'label',
+  'annotation',
+  'commonLabel',
+  'groupLabel',
+  'commonAnnotation',
+)
 
 /**
  * Puts `value` at a string-typed field of `body` (name `name` for a map slot); returns
@@ -448,7 +525,15 @@ function putText(body: Json, slot: TextSlot, n: number, name: string, value: unk
 
 /** Where a name-checked map sits; returns the map and its path. */
 type MapSlot = 'labels' | 'annotations' | 'groupLabels' | 'commonLabels' | 'commonAnnotations'
-const mapSlot = fc.constantFrom<MapSlot>('labels', 'labels', 'labels', 'annotations', 'groupLabels', 'commonLabels', 'commonAnnotations')
+const mapSlot = fc.constantFrom<MapSlot>(
+  'labels',
+  'labels',
+  'labels',
+  'annotations',
+  'groupLabels',
+  'commonLabels',
+  'commonAnnotations',
+)
 
 function mapFor(body: Json, slot: MapSlot, n: number): [Json, string] {
   if (slot === 'labels' || slot === 'annotations') {
@@ -477,7 +562,8 @@ function notOfType(type: 'string' | 'object' | 'array' | 'integer'): fc.Arbitrar
     })
 }
 
-const typeMessage = (path: string, type: string, value: unknown) => exactly(`${INVALID}${path} must be ${type}, got ${jsonTypeName(value)}`)
+const typeMessage = (path: string, type: string, value: unknown) =>
+  exactly(`${INVALID}${path} must be ${type}, got ${jsonTypeName(value)}`)
 
 const wrongFieldType: fc.Arbitrary<BadBody> = fc.oneof(
   // Top-level fields.
@@ -486,162 +572,315 @@ const wrongFieldType: fc.Arbitrary<BadBody> = fc.oneof(
     .map(([base, key, value]) => {
       const body = clone(base)
       define(body, key, value)
-      return { kind: 'wrong-field-type' as const, what: `/${key} is ${jsonTypeName(value)}`, body: serialize(body), message: typeMessage(`/${key}`, 'string', value) }
+      return {
+        kind: 'wrong-field-type' as const,
+        what: `/${key} is ${jsonTypeName(value)}`,
+        body: serialize(body),
+        message: typeMessage(`/${key}`, 'string', value),
+      }
     }),
   fc.tuple(validBody, notOfType('array')).map(([base, value]) => {
     const body = clone(base)
     define(body, 'alerts', value)
-    return { kind: 'wrong-field-type' as const, what: `/alerts is ${jsonTypeName(value)}`, body: serialize(body), message: typeMessage('/alerts', 'array', value) }
+    return {
+      kind: 'wrong-field-type' as const,
+      what: `/alerts is ${jsonTypeName(value)}`,
+      body: serialize(body),
+      message: typeMessage('/alerts', 'array', value),
+    }
   }),
-  fc.tuple(validBody, fc.constantFrom('groupLabels', 'commonLabels', 'commonAnnotations'), notOfType('object')).map(([base, key, value]) => {
-    const body = clone(base)
-    define(body, key, value)
-    return { kind: 'wrong-field-type' as const, what: `/${key} is ${jsonTypeName(value)}`, body: serialize(body), message: typeMessage(`/${key}`, 'object', value) }
-  }),
+  fc
+    .tuple(validBody, fc.constantFrom('groupLabels', 'commonLabels', 'commonAnnotations'), notOfType('object'))
+    .map(([base, key, value]) => {
+      const body = clone(base)
+      define(body, key, value)
+      return {
+        kind: 'wrong-field-type' as const,
+        what: `/${key} is ${jsonTypeName(value)}`,
+        body: serialize(body),
+        message: typeMessage(`/${key}`, 'object', value),
+      }
+    }),
   fc.tuple(validBody, notOfType('integer')).map(([base, value]) => {
     const body = clone(base)
     define(body, 'truncatedAlerts', value)
-    return { kind: 'wrong-field-type' as const, what: `/truncatedAlerts is ${JSON.stringify(value)}`, body: serialize(body), message: typeMessage('/truncatedAlerts', 'integer', value) }
+    return {
+      kind: 'wrong-field-type' as const,
+      what: `/truncatedAlerts is ${JSON.stringify(value)}`,
+      body: serialize(body),
+      message: typeMessage('/truncatedAlerts', 'integer', value),
+    }
   }),
   fc.tuple(validBody, fc.integer({ min: -1e15, max: -1 })).map(([base, value]) => {
     const body = clone(base)
     define(body, 'truncatedAlerts', value)
-    return { kind: 'wrong-field-type' as const, what: `/truncatedAlerts is ${value}`, body: serialize(body), message: exactly(`${INVALID}/truncatedAlerts must be >= 0`) }
+    return {
+      kind: 'wrong-field-type' as const,
+      what: `/truncatedAlerts is ${value}`,
+      body: serialize(body),
+      message: exactly(`${INVALID}/truncatedAlerts must be >= 0`),
+    }
   }),
   // An alert's fields, and the alert itself.
   fc.tuple(validBody, fc.nat(), notOfType('object')).map(([base, n, value]) => {
     const body = clone(base)
     const i = n % alertsOf(body).length
     alertsOf(body)[i] = value as Json
-    return { kind: 'wrong-field-type' as const, what: `/alerts/${i} is ${jsonTypeName(value)}`, body: serialize(body), message: typeMessage(`/alerts/${i}`, 'object', value) }
+    return {
+      kind: 'wrong-field-type' as const,
+      what: `/alerts/${i} is ${jsonTypeName(value)}`,
+      body: serialize(body),
+      message: typeMessage(`/alerts/${i}`, 'object', value),
+    }
   }),
   fc
-    .tuple(validBody, fc.nat(), fc.constantFrom('status', 'startsAt', 'endsAt', 'generatorURL', 'fingerprint'), notOfType('string'))
+    .tuple(
+      validBody,
+      fc.nat(),
+      fc.constantFrom('status', 'startsAt', 'endsAt', 'generatorURL', 'fingerprint'),
+      notOfType('string'),
+    )
     .map(([base, n, key, value]) => {
       const body = clone(base)
       const [alert, i] = pickAlert(body, n)
       define(alert, key, value)
-      return { kind: 'wrong-field-type' as const, what: `/alerts/${i}/${key} is ${jsonTypeName(value)}`, body: serialize(body), message: typeMessage(`/alerts/${i}/${key}`, 'string', value) }
+      return {
+        kind: 'wrong-field-type' as const,
+        what: `/alerts/${i}/${key} is ${jsonTypeName(value)}`,
+        body: serialize(body),
+        message: typeMessage(`/alerts/${i}/${key}`, 'string', value),
+      }
     }),
-  fc.tuple(validBody, fc.nat(), fc.constantFrom('labels', 'annotations'), notOfType('object')).map(([base, n, key, value]) => {
-    const body = clone(base)
-    const [alert, i] = pickAlert(body, n)
-    define(alert, key, value)
-    return { kind: 'wrong-field-type' as const, what: `/alerts/${i}/${key} is ${jsonTypeName(value)}`, body: serialize(body), message: typeMessage(`/alerts/${i}/${key}`, 'object', value) }
-  }),
+  fc
+    .tuple(validBody, fc.nat(), fc.constantFrom('labels', 'annotations'), notOfType('object'))
+    .map(([base, n, key, value]) => {
+      const body = clone(base)
+      const [alert, i] = pickAlert(body, n)
+      define(alert, key, value)
+      return {
+        kind: 'wrong-field-type' as const,
+        what: `/alerts/${i}/${key} is ${jsonTypeName(value)}`,
+        body: serialize(body),
+        message: typeMessage(`/alerts/${i}/${key}`, 'object', value),
+      }
+    }),
   // A label (annotation, common label, …) value that is not a string.
-  fc.tuple(validBody, textSlot.filter((s) => s !== 'receiver' && s !== 'groupKey' && s !== 'externalURL' && s !== 'generatorURL'), fc.nat(), labelName, notOfType('string')).map(([base, slot, n, name, value]) => {
-    const body = clone(base)
-    const path = putText(body, slot, n, name, value)
-    return { kind: 'wrong-field-type' as const, what: `${path} is ${jsonTypeName(value)}`, body: serialize(body), message: typeMessage(path, 'string', value) }
-  }),
+  fc
+    .tuple(
+      validBody,
+      textSlot.filter((s) => s !== 'receiver' && s !== 'groupKey' && s !== 'externalURL' && s !== 'generatorURL'),
+      fc.nat(),
+      labelName,
+      notOfType('string'),
+    )
+    .map(([base, slot, n, name, value]) => {
+      const body = clone(base)
+      const path = putText(body, slot, n, name, value)
+      return {
+        kind: 'wrong-field-type' as const,
+        what: `${path} is ${jsonTypeName(value)}`,
+        body: serialize(body),
+        message: typeMessage(path, 'string', value),
+      }
+    }),
 )
 
 const missingField: fc.Arbitrary<BadBody> = fc.oneof(
   fc.tuple(validBody, fc.constantFrom('version', 'status', 'alerts')).map(([base, key]) => {
     const body = clone(base)
     delete body[key]
-    return { kind: 'missing-field' as const, what: `no /${key}`, body: serialize(body), message: exactly(`${INVALID}body must have required property '${key}'`) }
+    return {
+      kind: 'missing-field' as const,
+      what: `no /${key}`,
+      body: serialize(body),
+      message: exactly(`${INVALID}body must have required property '${key}'`),
+    }
   }),
   fc.tuple(validBody, fc.nat(), fc.constantFrom('status', 'labels', 'startsAt')).map(([base, n, key]) => {
     const body = clone(base)
     const [alert, i] = pickAlert(body, n)
     delete alert[key]
-    return { kind: 'missing-field' as const, what: `no /alerts/${i}/${key}`, body: serialize(body), message: exactly(`${INVALID}/alerts/${i} must have required property '${key}'`) }
+    return {
+      kind: 'missing-field' as const,
+      what: `no /alerts/${i}/${key}`,
+      body: serialize(body),
+      message: exactly(`${INVALID}/alerts/${i} must have required property '${key}'`),
+    }
   }),
 )
 
 /** A string that is not `firing` or `resolved`. */
 const notAStatus = fc
-  .oneof(fc.constantFrom('pending', 'FIRING', 'Firing', 'firing ', ' resolved', 'resolved\n', '', 'inactive', 'suppressed', 'active', 'firing\u0000', 'ﬁring'), anyUnicode(0, 80))
+  .oneof(
+    fc.constantFrom(
+      'pending',
+      'FIRING',
+      'Firing',
+      'firing ',
+      ' resolved',
+      'resolved\n',
+      '',
+      'inactive',
+      'suppressed',
+      'active',
+      'firing\u0000',
+      'ﬁring',
+    ),
+    anyUnicode(0, 80),
+  )
   .filter((s) => s !== 'firing' && s !== 'resolved')
 
 const badEnum: fc.Arbitrary<BadBody> = fc.oneof(
   fc.tuple(validBody, notAStatus).map(([base, value]) => {
     const body = clone(base)
     define(body, 'status', value)
-    return { kind: 'bad-enum' as const, what: `/status is ${JSON.stringify(value)}`, body: serialize(body), message: between(`${INVALID}/status must be one of "firing", "resolved", got `) }
+    return {
+      kind: 'bad-enum' as const,
+      what: `/status is ${JSON.stringify(value)}`,
+      body: serialize(body),
+      message: between(`${INVALID}/status must be one of "firing", "resolved", got `),
+    }
   }),
   fc.tuple(validBody, fc.nat(), notAStatus).map(([base, n, value]) => {
     const body = clone(base)
     const [alert, i] = pickAlert(body, n)
     define(alert, 'status', value)
-    return { kind: 'bad-enum' as const, what: `/alerts/${i}/status is ${JSON.stringify(value)}`, body: serialize(body), message: between(`${INVALID}/alerts/${i}/status must be one of "firing", "resolved", got `) }
+    return {
+      kind: 'bad-enum' as const,
+      what: `/alerts/${i}/status is ${JSON.stringify(value)}`,
+      body: serialize(body),
+      message: between(`${INVALID}/alerts/${i}/status must be one of "firing", "resolved", got `),
+    }
   }),
   fc
-    .tuple(validBody, fc.oneof(fc.constantFrom('3', '5', '4 ', ' 4', '4.0', '04', 'v4', '', '４', '4\u0000'), anyUnicode(0, 10)))
+    .tuple(
+      validBody,
+      fc.oneof(fc.constantFrom('3', '5', '4 ', ' 4', '4.0', '04', 'v4', '', '４', '4\u0000'), anyUnicode(0, 10)),
+    )
     .filter(([, v]) => v !== '4')
     .map(([base, value]) => {
       const body = clone(base)
       define(body, 'version', value)
-      return { kind: 'bad-enum' as const, what: `/version is ${JSON.stringify(value)}`, body: serialize(body), message: between(`${INVALID}/version must be "4", got `) }
+      return {
+        kind: 'bad-enum' as const,
+        what: `/version is ${JSON.stringify(value)}`,
+        body: serialize(body),
+        message: between(`${INVALID}/version must be "4", got `),
+      }
     }),
 )
 
 const badTimestamp: fc.Arbitrary<BadBody> = fc.oneof(
-  fc.tuple(validBody, fc.nat(), fc.constantFrom('startsAt', 'endsAt'), invalidTimestamp).map(([base, n, key, [value, why]]) => {
-    const body = clone(base)
-    const [alert, i] = pickAlert(body, n)
-    define(alert, key, value)
-    return {
-      kind: 'bad-timestamp' as const,
-      what: `/alerts/${i}/${key} is ${JSON.stringify(value)} (${why})`,
-      body: serialize(body),
-      message: between(`${INVALID}/alerts/${i}/${key} must be an RFC 3339 date-time, got `),
-    }
-  }),
-  fc.tuple(validBody, fc.nat(), fc.constantFrom('startsAt', 'endsAt'), rfc3339, fc.integer({ min: 1, max: 200 })).map(([base, n, key, t, extra]) => {
-    const body = clone(base)
-    const [alert, i] = pickAlert(body, n)
-    const value = `${t}${'0'.repeat(Math.max(extra, HOSTILE_LIMITS.maxTimestampLength + 1 - t.length))}`
-    define(alert, key, value)
-    return { kind: 'bad-timestamp' as const, what: `/alerts/${i}/${key} is ${value.length} characters`, body: serialize(body), message: exactly(`${INVALID}/alerts/${i}/${key} is longer than 64 characters`) }
-  }),
+  fc
+    .tuple(validBody, fc.nat(), fc.constantFrom('startsAt', 'endsAt'), invalidTimestamp)
+    .map(([base, n, key, [value, why]]) => {
+      const body = clone(base)
+      const [alert, i] = pickAlert(body, n)
+      define(alert, key, value)
+      return {
+        kind: 'bad-timestamp' as const,
+        what: `/alerts/${i}/${key} is ${JSON.stringify(value)} (${why})`,
+        body: serialize(body),
+        message: between(`${INVALID}/alerts/${i}/${key} must be an RFC 3339 date-time, got `),
+      }
+    }),
+  fc
+    .tuple(validBody, fc.nat(), fc.constantFrom('startsAt', 'endsAt'), rfc3339, fc.integer({ min: 1, max: 200 }))
+    .map(([base, n, key, t, extra]) => {
+      const body = clone(base)
+      const [alert, i] = pickAlert(body, n)
+      const value = `${t}${'0'.repeat(Math.max(extra, HOSTILE_LIMITS.maxTimestampLength + 1 - t.length))}`
+      define(alert, key, value)
+      return {
+        kind: 'bad-timestamp' as const,
+        what: `/alerts/${i}/${key} is ${value.length} characters`,
+        body: serialize(body),
+        message: exactly(`${INVALID}/alerts/${i}/${key} is longer than 64 characters`),
+      }
+    }),
 )
 
 /** A string of exactly `length` code points, made of `unit` (one code point) repeated. */
 const longText = (min: number, max: number) =>
-  fc.tuple(fc.constantFrom('x', 'é', '€', '😀', '\u0000', '\u202e', ' '), fc.integer({ min, max })).map(([unit, length]) => unit.repeat(length))
+  fc
+    .tuple(fc.constantFrom('x', 'é', '€', '😀', '\u0000', '\u202e', ' '), fc.integer({ min, max }))
+    .map(([unit, length]) => unit.repeat(length))
 
 const hugeLabels: fc.Arbitrary<BadBody> = fc.oneof(
   // Too many entries in one map.
-  fc.tuple(validBody, mapSlot, fc.nat(), fc.integer({ min: HOSTILE_LIMITS.maxLabels + 1, max: 600 }), fc.constantFrom('l', 'label_', 'a.b/', '😀')).map(([base, slot, n, count, prefix]) => {
-    const body = clone(base)
-    const [map, path] = mapFor(body, slot, n)
-    for (let k = 0; Object.keys(map).length < count; k++) define(map, `${prefix}${k}`, `v${k}`)
-    return { kind: 'huge-labels' as const, what: `${path} has ${count} entries`, body: serialize(body), message: exactly(`${INVALID}${path} has more than 128 entries`) }
-  }),
+  fc
+    .tuple(
+      validBody,
+      mapSlot,
+      fc.nat(),
+      fc.integer({ min: HOSTILE_LIMITS.maxLabels + 1, max: 600 }),
+      fc.constantFrom('l', 'label_', 'a.b/', '😀'),
+    )
+    .map(([base, slot, n, count, prefix]) => {
+      const body = clone(base)
+      const [map, path] = mapFor(body, slot, n)
+      for (let k = 0; Object.keys(map).length < count; k++) define(map, `${prefix}${k}`, `v${k}`)
+      return {
+        kind: 'huge-labels' as const,
+        what: `${path} has ${count} entries`,
+        body: serialize(body),
+        message: exactly(`${INVALID}${path} has more than 128 entries`),
+      }
+    }),
   // Too many alerts.
   fc.tuple(validBody, fc.integer({ min: HOSTILE_LIMITS.maxAlerts + 1, max: 1500 })).map(([base, count]) => {
     const body = clone(base)
     const template = alertsOf(body)[0]!
-    define(body, 'alerts', Array.from({ length: count }, () => template))
-    return { kind: 'huge-labels' as const, what: `${count} alerts`, body: serialize(body), message: exactly(`${INVALID}/alerts has more than 1000 items`) }
-  }),
-  // A value longer than the limit (in code points, as ajv counts).
-  fc.tuple(validBody, textSlot, fc.nat(), labelName, longText(HOSTILE_LIMITS.maxValueLength + 1, 150_000)).map(([base, slot, n, name, value]) => {
-    const body = clone(base)
-    const path = putText(body, slot, n, name, value)
-    return { kind: 'huge-labels' as const, what: `${path} is ${codePoints(value)} characters`, body: serialize(body), message: exactly(`${INVALID}${path} is longer than 16384 characters`) }
-  }),
-  // A name longer than the limit.
-  fc.tuple(validBody, mapSlot, fc.nat(), longText(HOSTILE_LIMITS.maxNameLength + 1, 20_000)).map(([base, slot, n, name]) => {
-    const body = clone(base)
-    const [map, path] = mapFor(body, slot, n)
-    define(map, name, 'v')
+    define(
+      body,
+      'alerts',
+      Array.from({ length: count }, () => template),
+    )
     return {
       kind: 'huge-labels' as const,
-      what: `a name of ${codePoints(name)} characters in ${path}`,
+      what: `${count} alerts`,
       body: serialize(body),
-      message: between(`${INVALID}${path} has an invalid name "`, ` (must NOT have more than 1024 characters)`),
+      message: exactly(`${INVALID}/alerts has more than 1000 items`),
     }
   }),
+  // A value longer than the limit (in code points, as ajv counts).
+  fc
+    .tuple(validBody, textSlot, fc.nat(), labelName, longText(HOSTILE_LIMITS.maxValueLength + 1, 150_000))
+    .map(([base, slot, n, name, value]) => {
+      const body = clone(base)
+      const path = putText(body, slot, n, name, value)
+      return {
+        kind: 'huge-labels' as const,
+        what: `${path} is ${codePoints(value)} characters`,
+        body: serialize(body),
+        message: exactly(`${INVALID}${path} is longer than 16384 characters`),
+      }
+    }),
+  // A name longer than the limit.
+  fc
+    .tuple(validBody, mapSlot, fc.nat(), longText(HOSTILE_LIMITS.maxNameLength + 1, 20_000))
+    .map(([base, slot, n, name]) => {
+      const body = clone(base)
+      const [map, path] = mapFor(body, slot, n)
+      define(map, name, 'v')
+      return {
+        kind: 'huge-labels' as const,
+        what: `a name of ${codePoints(name)} characters in ${path}`,
+        body: serialize(body),
+        message: between(`${INVALID}${path} has an invalid name "`, ` (must NOT have more than 1024 characters)`),
+      }
+    }),
   // A fingerprint longer than 64.
   fc.tuple(validBody, fc.nat(), longText(HOSTILE_LIMITS.maxFingerprintLength + 1, 5000)).map(([base, n, value]) => {
     const body = clone(base)
     const [alert, i] = pickAlert(body, n)
     define(alert, 'fingerprint', value)
-    return { kind: 'huge-labels' as const, what: `/alerts/${i}/fingerprint is ${codePoints(value)} characters`, body: serialize(body), message: exactly(`${INVALID}/alerts/${i}/fingerprint is longer than 64 characters`) }
+    return {
+      kind: 'huge-labels' as const,
+      what: `/alerts/${i}/fingerprint is ${codePoints(value)} characters`,
+      body: serialize(body),
+      message: exactly(`${INVALID}/alerts/${i}/fingerprint is longer than 64 characters`),
+    }
   }),
 )
 
@@ -650,13 +889,23 @@ const invalidName: fc.Arbitrary<BadBody> = fc.oneof(
     const body = clone(base)
     const [map, path] = mapFor(body, slot, n)
     define(map, '', 'v')
-    return { kind: 'invalid-name' as const, what: `an empty name in ${path}`, body: serialize(body), message: exactly(`${INVALID}${path} has an invalid name "" (must NOT have fewer than 1 characters)`) }
+    return {
+      kind: 'invalid-name' as const,
+      what: `an empty name in ${path}`,
+      body: serialize(body),
+      message: exactly(`${INVALID}${path} has an invalid name "" (must NOT have fewer than 1 characters)`),
+    }
   }),
   fc.tuple(validBody, fc.nat()).map(([base, n]) => {
     const body = clone(base)
     const [alert, i] = pickAlert(body, n)
     define(alert, 'labels', {})
-    return { kind: 'invalid-name' as const, what: `/alerts/${i}/labels is empty`, body: serialize(body), message: exactly(`${INVALID}/alerts/${i}/labels must not be empty`) }
+    return {
+      kind: 'invalid-name' as const,
+      what: `/alerts/${i}/labels is empty`,
+      body: serialize(body),
+      message: exactly(`${INVALID}/alerts/${i}/labels must not be empty`),
+    }
   }),
 )
 
@@ -671,7 +920,12 @@ const wrongTopLevelType: fc.Arbitrary<BadBody> = fc
   )
   .map((value) => {
     const body = clone(value)
-    return { kind: 'wrong-top-level-type' as const, what: `the body is ${jsonTypeName(body)} ${JSON.stringify(body).slice(0, 40)}`, body: serialize(body), message: exactly(`${INVALID}body must be object, got ${jsonTypeName(body)}`) }
+    return {
+      kind: 'wrong-top-level-type' as const,
+      what: `the body is ${jsonTypeName(body)} ${JSON.stringify(body).slice(0, 40)}`,
+      body: serialize(body),
+      message: exactly(`${INVALID}body must be object, got ${jsonTypeName(body)}`),
+    }
   })
 
 /** Deeply nested arrays or objects in place of a value. */
@@ -687,26 +941,45 @@ const deepNesting: fc.Arbitrary<BadBody> = fc
   .map(([base, where, shape, levels, n, name]) => {
     // 2 bytes a level for arrays, 6 for objects: at most ~1 MB, under the body limit with the rest.
     const depth = shape === 'array' ? levels : Math.min(levels, 150_000)
-    const nested = shape === 'array' ? `${'['.repeat(depth)}${']'.repeat(depth)}` : `${'{"a":'.repeat(depth)}0${'}'.repeat(depth)}`
+    const nested =
+      shape === 'array' ? `${'['.repeat(depth)}${']'.repeat(depth)}` : `${'{"a":'.repeat(depth)}0${'}'.repeat(depth)}`
     const body = clone(base)
     const placeholder = JSON.stringify(MARK)
     const what = `${depth} nested ${shape}s`
-    const withNested = (text: string) => Buffer.from(text.replace(placeholder, () => nested), 'utf8')
+    const withNested = (text: string) =>
+      Buffer.from(
+        text.replace(placeholder, () => nested),
+        'utf8',
+      )
     switch (where) {
       case 'top':
         return {
           kind: 'deep-nesting' as const,
           what: `${what} as the body`,
           body: Buffer.from(nested),
-          message: exactly(shape === 'array' ? `${INVALID}body must be object, got array` : `${INVALID}body must have required property 'version'`),
+          message: exactly(
+            shape === 'array'
+              ? `${INVALID}body must be object, got array`
+              : `${INVALID}body must have required property 'version'`,
+          ),
         }
       case 'label': {
         const path = putText(body, 'label', n, name, MARK)
-        return { kind: 'deep-nesting' as const, what: `${what} at ${path}`, body: withNested(JSON.stringify(body)), message: typeMessage(path, 'string', shape === 'array' ? [] : {}) }
+        return {
+          kind: 'deep-nesting' as const,
+          what: `${what} at ${path}`,
+          body: withNested(JSON.stringify(body)),
+          message: typeMessage(path, 'string', shape === 'array' ? [] : {}),
+        }
       }
       case 'version':
         define(body, 'version', MARK)
-        return { kind: 'deep-nesting' as const, what: `${what} at /version`, body: withNested(JSON.stringify(body)), message: typeMessage('/version', 'string', shape === 'array' ? [] : {}) }
+        return {
+          kind: 'deep-nesting' as const,
+          what: `${what} at /version`,
+          body: withNested(JSON.stringify(body)),
+          message: typeMessage('/version', 'string', shape === 'array' ? [] : {}),
+        }
       case 'alert': {
         const i = n % alertsOf(body).length
         alertsOf(body)[i] = MARK as unknown as Json
@@ -714,7 +987,12 @@ const deepNesting: fc.Arbitrary<BadBody> = fc
           kind: 'deep-nesting' as const,
           what: `${what} as /alerts/${i}`,
           body: withNested(JSON.stringify(body)),
-          message: shape === 'array' ? typeMessage(`/alerts/${i}`, 'object', []) : new RegExp(`^${escapeRegExp(`${INVALID}/alerts/${i} must have required property `)}'(status|labels|startsAt)'$`),
+          message:
+            shape === 'array'
+              ? typeMessage(`/alerts/${i}`, 'object', [])
+              : new RegExp(
+                  `^${escapeRegExp(`${INVALID}/alerts/${i} must have required property `)}'(status|labels|startsAt)'$`,
+                ),
         }
       }
       case 'alerts-item':
@@ -729,7 +1007,15 @@ const deepNesting: fc.Arbitrary<BadBody> = fc
         // Opened and never closed: broken JSON, however deep.
         const path = putText(body, 'label', n, name, MARK)
         const open = shape === 'array' ? '['.repeat(depth) : '{"a":'.repeat(depth)
-        return { kind: 'deep-nesting' as const, what: `${what} at ${path}, never closed`, body: Buffer.from(JSON.stringify(body).replace(placeholder, () => open), 'utf8'), message: /^malformed JSON: \S/ }
+        return {
+          kind: 'deep-nesting' as const,
+          what: `${what} at ${path}, never closed`,
+          body: Buffer.from(
+            JSON.stringify(body).replace(placeholder, () => open),
+            'utf8',
+          ),
+          message: /^malformed JSON: \S/,
+        }
       }
     }
   })
@@ -757,7 +1043,10 @@ const INVALID_UTF8: ReadonlyArray<[string, number[]]> = [
 ]
 
 const invalidBytes: fc.Arbitrary<[string, Buffer]> = fc.oneof(
-  { weight: 3, arbitrary: fc.constantFrom(...INVALID_UTF8).map(([what, bytes]): [string, Buffer] => [what, Buffer.from(bytes)]) },
+  {
+    weight: 3,
+    arbitrary: fc.constantFrom(...INVALID_UTF8).map(([what, bytes]): [string, Buffer] => [what, Buffer.from(bytes)]),
+  },
   {
     weight: 1,
     arbitrary: fc
@@ -769,47 +1058,99 @@ const invalidBytes: fc.Arbitrary<[string, Buffer]> = fc.oneof(
 
 const invalidUtf8: fc.Arbitrary<BadBody> = fc.oneof(
   // Inside a string (a label value, a name, …) of an otherwise valid body.
-  fc.tuple(validBody, textSlot, fc.nat(), labelName, invalidBytes, fc.boolean()).map(([base, slot, n, name, [what, bytes], inName]) => {
-    const body = clone(base)
-    const path = inName && slot !== 'receiver' && slot !== 'groupKey' && slot !== 'externalURL' && slot !== 'generatorURL' ? putText(body, slot, n, `a${MARK}b`, 'v') : putText(body, slot, n, name, `a${MARK}b`)
-    const text = Buffer.from(JSON.stringify(body), 'utf8')
-    const at = text.indexOf(MARK)
-    return { kind: 'invalid-utf8' as const, what: `${what} in ${path}`, body: Buffer.concat([text.subarray(0, at), bytes, text.subarray(at + MARK.length)]), message: exactly(NOT_UTF8) }
-  }),
+  fc
+    .tuple(validBody, textSlot, fc.nat(), labelName, invalidBytes, fc.boolean())
+    .map(([base, slot, n, name, [what, bytes], inName]) => {
+      const body = clone(base)
+      const path =
+        inName && slot !== 'receiver' && slot !== 'groupKey' && slot !== 'externalURL' && slot !== 'generatorURL'
+          ? putText(body, slot, n, `a${MARK}b`, 'v')
+          : putText(body, slot, n, name, `a${MARK}b`)
+      const text = Buffer.from(JSON.stringify(body), 'utf8')
+      const at = text.indexOf(MARK)
+      return {
+        kind: 'invalid-utf8' as const,
+        what: `${what} in ${path}`,
+        body: Buffer.concat([text.subarray(0, at), bytes, text.subarray(at + MARK.length)]),
+        message: exactly(NOT_UTF8),
+      }
+    }),
   // Outside any string, or the whole body in another encoding.
-  fc.tuple(validBody, invalidBytes, fc.constantFrom('before', 'after', 'utf16le-bom', 'utf16be-bom', 'latin1')).map(([base, [what, bytes], where]) => {
-    const body = clone(base)
-    switch (where) {
-      case 'before':
-        return { kind: 'invalid-utf8' as const, what: `${what} before the body`, body: Buffer.concat([bytes, serialize(body)]), message: exactly(NOT_UTF8) }
-      case 'after':
-        return { kind: 'invalid-utf8' as const, what: `${what} after the body`, body: Buffer.concat([serialize(body), bytes]), message: exactly(NOT_UTF8) }
-      case 'utf16le-bom':
-        return { kind: 'invalid-utf8' as const, what: 'the body in UTF-16LE with a BOM', body: Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(JSON.stringify(body), 'utf16le')]), message: exactly(NOT_UTF8) }
-      case 'utf16be-bom': {
-        const le = Buffer.from(JSON.stringify(body), 'utf16le')
-        return { kind: 'invalid-utf8' as const, what: 'the body in UTF-16BE with a BOM', body: Buffer.concat([Buffer.from([0xfe, 0xff]), le.swap16()]), message: exactly(NOT_UTF8) }
+  fc
+    .tuple(validBody, invalidBytes, fc.constantFrom('before', 'after', 'utf16le-bom', 'utf16be-bom', 'latin1'))
+    .map(([base, [what, bytes], where]) => {
+      const body = clone(base)
+      switch (where) {
+        case 'before':
+          return {
+            kind: 'invalid-utf8' as const,
+            what: `${what} before the body`,
+            body: Buffer.concat([bytes, serialize(body)]),
+            message: exactly(NOT_UTF8),
+          }
+        case 'after':
+          return {
+            kind: 'invalid-utf8' as const,
+            what: `${what} after the body`,
+            body: Buffer.concat([serialize(body), bytes]),
+            message: exactly(NOT_UTF8),
+          }
+        case 'utf16le-bom':
+          return {
+            kind: 'invalid-utf8' as const,
+            what: 'the body in UTF-16LE with a BOM',
+            body: Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(JSON.stringify(body), 'utf16le')]),
+            message: exactly(NOT_UTF8),
+          }
+        case 'utf16be-bom': {
+          const le = Buffer.from(JSON.stringify(body), 'utf16le')
+          return {
+            kind: 'invalid-utf8' as const,
+            what: 'the body in UTF-16BE with a BOM',
+            body: Buffer.concat([Buffer.from([0xfe, 0xff]), le.swap16()]),
+            message: exactly(NOT_UTF8),
+          }
+        }
+        default: {
+          // Latin-1 with at least one byte above 0x7f (a label value "café"), each followed by ASCII.
+          const [alert] = pickAlert(body, 0)
+          define(mapAt(alert, 'labels'), 'city', 'Malmö café x')
+          const ascii = JSON.stringify(body).replace(/[^\x00-\xff]/g, '?')
+          return {
+            kind: 'invalid-utf8' as const,
+            what: 'the body in Latin-1',
+            body: Buffer.from(ascii, 'latin1'),
+            message: exactly(NOT_UTF8),
+          }
+        }
       }
-      default: {
-        // Latin-1 with at least one byte above 0x7f (a label value "café"), each followed by ASCII.
-        const [alert] = pickAlert(body, 0)
-        define(mapAt(alert, 'labels'), 'city', 'Malmö café x')
-        const ascii = JSON.stringify(body).replace(/[^\x00-\xff]/g, '?')
-        return { kind: 'invalid-utf8' as const, what: 'the body in Latin-1', body: Buffer.from(ascii, 'latin1'), message: exactly(NOT_UTF8) }
-      }
-    }
-  }),
+    }),
 )
 
 /** JSON escapes that decode to a string with an unpaired surrogate. */
-const LONE_SURROGATE_ESCAPES: readonly string[] = ['\\ud800', '\\udbff', '\\ud83d', '\\udc00', '\\udfff', '\\ude00', '\\udc00\\ud800', '\\ud83d\\u0041', '\\ud83d\\ud83d', 'x\\udfffx']
+const LONE_SURROGATE_ESCAPES: readonly string[] = [
+  '\\ud800',
+  '\\udbff',
+  '\\ud83d',
+  '\\udc00',
+  '\\udfff',
+  '\\ude00',
+  '\\udc00\\ud800',
+  '\\ud83d\\u0041',
+  '\\ud83d\\ud83d',
+  'x\\udfffx',
+]
 
 const loneSurrogate: fc.Arbitrary<BadBody> = fc
   .tuple(validBody, textSlot, fc.nat(), plainName, fc.constantFrom(...LONE_SURROGATE_ESCAPES), fc.boolean())
   .map(([base, slot, n, name, escape, inName]) => {
     const body = clone(base)
     const mapSlotName = slot !== 'receiver' && slot !== 'groupKey' && slot !== 'externalURL' && slot !== 'generatorURL'
-    const text = (json: string) => Buffer.from(json.replace(MARK, () => escape), 'utf8')
+    const text = (json: string) =>
+      Buffer.from(
+        json.replace(MARK, () => escape),
+        'utf8',
+      )
     if (inName && mapSlotName) {
       const path = putText(body, slot, n, `${name}${MARK}`, 'v')
       const mapPath = path.slice(0, path.lastIndexOf('/'))
@@ -821,7 +1162,12 @@ const loneSurrogate: fc.Arbitrary<BadBody> = fc
       }
     }
     const path = putText(body, slot, n, name, `a${MARK}b`)
-    return { kind: 'lone-surrogate' as const, what: `the escape ${escape} in ${path}`, body: text(JSON.stringify(body)), message: exactly(`${INVALID}${path} ${LONE_SURROGATE_PROBLEM}`) }
+    return {
+      kind: 'lone-surrogate' as const,
+      what: `the escape ${escape} in ${path}`,
+      body: text(JSON.stringify(body)),
+      message: exactly(`${INVALID}${path} ${LONE_SURROGATE_PROBLEM}`),
+    }
   })
 
 const JSON_WHITESPACE = /^[ \t\n\r]*$/
@@ -845,9 +1191,29 @@ function structuralOffsets(json: string): number[] {
 const brokenJson: fc.Arbitrary<BadBody> = fc
   .tuple(
     validBody,
-    fc.constantFrom('truncated', 'trailing', 'delete', 'insert', 'trailing-comma', 'comment', 'single-quotes', 'unquoted-key', 'literal', 'raw-control', 'bad-escape', 'twice', 'utf16le', 'text'),
+    fc.constantFrom(
+      'truncated',
+      'trailing',
+      'delete',
+      'insert',
+      'trailing-comma',
+      'comment',
+      'single-quotes',
+      'unquoted-key',
+      'literal',
+      'raw-control',
+      'bad-escape',
+      'twice',
+      'utf16le',
+      'text',
+    ),
     fc.nat(),
-    fc.oneof(fc.constantFrom('}', ']', ',', 'x', '{}', '[]', '"', '\u0000', 'null', '0', '\u00a0', '\ufeff', '#'), anyUnicode(1, 20)).filter((g) => !JSON_WHITESPACE.test(g)),
+    fc
+      .oneof(
+        fc.constantFrom('}', ']', ',', 'x', '{}', '[]', '"', '\u0000', 'null', '0', '\u00a0', '\ufeff', '#'),
+        anyUnicode(1, 20),
+      )
+      .filter((g) => !JSON_WHITESPACE.test(g)),
     anyUnicode(1, 40),
   )
   .map(([base, how, n, garbage, text]): BadBody => {
@@ -855,7 +1221,12 @@ const brokenJson: fc.Arbitrary<BadBody> = fc
     const json = JSON.stringify(body)
     const offsets = structuralOffsets(json)
     const at = offsets[n % offsets.length]!
-    const make = (what: string, out: string | Buffer): BadBody => ({ kind: 'broken-json' as const, what, body: typeof out === 'string' ? Buffer.from(out, 'utf8') : out, message: /^malformed JSON: \S/ })
+    const make = (what: string, out: string | Buffer): BadBody => ({
+      kind: 'broken-json' as const,
+      what,
+      body: typeof out === 'string' ? Buffer.from(out, 'utf8') : out,
+      message: /^malformed JSON: \S/,
+    })
     switch (how) {
       case 'truncated': {
         const cut = 1 + (n % (json.length - 1))
@@ -881,19 +1252,43 @@ const brokenJson: fc.Arbitrary<BadBody> = fc
       case 'unquoted-key':
         return make('an unquoted key', json.replace('"version":', 'version:').replace('"status":', 'status:'))
       case 'literal': {
-        const literal = ['NaN', 'Infinity', '-Infinity', 'undefined', '01', '0x10', '+1', '.5', '1.', '1e', '--1', 'True', 'nil', "'4'"][n % 14]!
+        const literal = [
+          'NaN',
+          'Infinity',
+          '-Infinity',
+          'undefined',
+          '01',
+          '0x10',
+          '+1',
+          '.5',
+          '1.',
+          '1e',
+          '--1',
+          'True',
+          'nil',
+          "'4'",
+        ][n % 14]!
         define(body, 'truncatedAlerts', MARK)
-        return make(`truncatedAlerts: ${literal}`, JSON.stringify(body).replace(JSON.stringify(MARK), () => literal))
+        return make(
+          `truncatedAlerts: ${literal}`,
+          JSON.stringify(body).replace(JSON.stringify(MARK), () => literal),
+        )
       }
       case 'raw-control': {
         const c = String.fromCharCode(n % 32)
         putText(body, 'label', n, 'ctl', `a${MARK}b`)
-        return make(`a raw U+${(n % 32).toString(16).padStart(4, '0')} in a string`, JSON.stringify(body).replace(MARK, () => c))
+        return make(
+          `a raw U+${(n % 32).toString(16).padStart(4, '0')} in a string`,
+          JSON.stringify(body).replace(MARK, () => c),
+        )
       }
       case 'bad-escape': {
         const escape = ['\\x41', '\\u12', '\\u12G4', "\\'", '\\a', '\\\n', '\\U00000041', '\\0', '\\ '][n % 9]!
         putText(body, 'label', n, 'esc', `a${MARK}b`)
-        return make(`the escape ${JSON.stringify(escape)}`, JSON.stringify(body).replace(MARK, () => escape))
+        return make(
+          `the escape ${JSON.stringify(escape)}`,
+          JSON.stringify(body).replace(MARK, () => escape),
+        )
       }
       case 'twice':
         return make('two bodies back to back', `${json}${n % 2 ? '\n' : ''}${json}`)
@@ -949,10 +1344,16 @@ const ACCEPTED_CONTENT_TYPES: readonly (string | undefined)[] = [
   undefined,
 ]
 
-const acceptedContentType = fc.oneof({ weight: 6, arbitrary: fc.constant<string | undefined>('application/json') }, { weight: 4, arbitrary: fc.constantFrom(...ACCEPTED_CONTENT_TYPES) })
+const acceptedContentType = fc.oneof(
+  { weight: 6, arbitrary: fc.constant<string | undefined>('application/json') },
+  { weight: 4, arbitrary: fc.constantFrom(...ACCEPTED_CONTENT_TYPES) },
+)
 
 /** Mostly in one piece with a content-length, sometimes chunked (no length known up front). */
-const sometimesChunked = fc.oneof({ weight: 9, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) })
+const sometimesChunked = fc.oneof(
+  { weight: 9, arbitrary: fc.constant(false) },
+  { weight: 1, arbitrary: fc.constant(true) },
+)
 
 /** Request headers; an undefined content type or authorization is not sent at all. */
 function headers(contentType: string | undefined, authorization: string | undefined): Record<string, string> {
@@ -968,67 +1369,119 @@ export interface HostileOptions {
   token: string
 }
 
-const bodyRefusal = (message: RegExp): ExpectedRefusal => ({ stage: 'body', status: 400, code: ERROR_CODES.POISON_RECORD, message, deadLetter: true })
+const bodyRefusal = (message: RegExp): ExpectedRefusal => ({
+  stage: 'body',
+  status: 400,
+  code: ERROR_CODES.POISON_RECORD,
+  message,
+  deadLetter: true,
+})
 
 /** A body whose one alert makes a record above the publisher's limit, while the body is under the body limit. */
 function recordTooLarge(token: string): fc.Arbitrary<HostileRequest> {
-  return fc.tuple(validBody, fc.integer({ min: 62, max: 63 }), fc.integer({ min: 16_300, max: HOSTILE_LIMITS.maxValueLength }), acceptedContentType).map(([base, count, length, contentType]) => {
-    const body = clone(base)
-    const alert = alertsOf(body)[0]!
-    define(body, 'alerts', [alert])
-    const labels = mapAt(alert, 'labels')
-    for (let k = 0; k < count; k++) define(labels, `big_${k}`, 'x'.repeat(length))
-    const raw = serialize(body)
-    return {
-      kind: 'record-too-large' as const,
-      what: `${count} labels of ${length} characters in one alert (${raw.length} bytes)`,
-      method: 'POST',
-      path: WEBHOOK_PATH,
-      headers: headers(contentType, `Bearer ${token}`),
-      body: raw,
-      chunked: false,
-      expected: {
-        stage: 'record',
-        status: 400,
-        code: ERROR_CODES.POISON_RECORD,
-        message: new RegExp(`^/alerts/0 makes a Kafka record of \\d+ bytes, more than the ${HOSTILE_LIMITS.maxRecordBytes} allowed$`),
-        deadLetter: true,
-      },
-    }
-  })
+  return fc
+    .tuple(
+      validBody,
+      fc.integer({ min: 62, max: 63 }),
+      fc.integer({ min: 16_300, max: HOSTILE_LIMITS.maxValueLength }),
+      acceptedContentType,
+    )
+    .map(([base, count, length, contentType]) => {
+      const body = clone(base)
+      const alert = alertsOf(body)[0]!
+      define(body, 'alerts', [alert])
+      const labels = mapAt(alert, 'labels')
+      for (let k = 0; k < count; k++) define(labels, `big_${k}`, 'x'.repeat(length))
+      const raw = serialize(body)
+      return {
+        kind: 'record-too-large' as const,
+        what: `${count} labels of ${length} characters in one alert (${raw.length} bytes)`,
+        method: 'POST',
+        path: WEBHOOK_PATH,
+        headers: headers(contentType, `Bearer ${token}`),
+        body: raw,
+        chunked: false,
+        expected: {
+          stage: 'record',
+          status: 400,
+          code: ERROR_CODES.POISON_RECORD,
+          message: new RegExp(
+            `^/alerts/0 makes a Kafka record of \\d+ bytes, more than the ${HOSTILE_LIMITS.maxRecordBytes} allowed$`,
+          ),
+          deadLetter: true,
+        },
+      }
+    })
 }
 
 /** Any body: valid, broken, or random bytes (for cases refused before the body counts). */
-const anyBody: fc.Arbitrary<Buffer> = fc.oneof(validBody.map(serialize), badBody.map((c) => c.body), fc.uint8Array({ maxLength: 64 }).map((b) => Buffer.from(b)))
+const anyBody: fc.Arbitrary<Buffer> = fc.oneof(
+  validBody.map(serialize),
+  badBody.map((c) => c.body),
+  fc.uint8Array({ maxLength: 64 }).map((b) => Buffer.from(b)),
+)
 
 function oversize(token: string): fc.Arbitrary<HostileRequest> {
   const limit = HOSTILE_LIMITS.bodyLimitBytes
-  return fc.tuple(fc.integer({ min: limit + 1, max: 3 * limit }), fc.constantFrom('json', 'spaces', 'bytes'), fc.boolean(), acceptedContentType).map(([size, fill, chunked, contentType]) => {
-    let body: Buffer
-    if (fill === 'json') {
-      const head = Buffer.from('{"version":"4","status":"firing","alerts":[],"pad":"')
-      body = Buffer.concat([head, Buffer.alloc(size - head.length - 2, 'x'), Buffer.from('"}')])
-    } else body = Buffer.alloc(size, fill === 'spaces' ? 0x20 : 0xff)
-    return {
-      kind: 'oversize' as const,
-      what: `${size} bytes of ${fill}${chunked ? ', chunked' : ''}`,
-      method: 'POST',
-      path: WEBHOOK_PATH,
-      headers: headers(contentType, `Bearer ${token}`),
-      body,
-      chunked,
-      expected: { stage: 'size', status: 413, code: ERROR_CODES.PAYLOAD_TOO_LARGE, message: exactly(`the body exceeds the limit of ${limit} bytes`), deadLetter: false },
-    }
-  })
+  return fc
+    .tuple(
+      fc.integer({ min: limit + 1, max: 3 * limit }),
+      fc.constantFrom('json', 'spaces', 'bytes'),
+      fc.boolean(),
+      acceptedContentType,
+    )
+    .map(([size, fill, chunked, contentType]) => {
+      let body: Buffer
+      if (fill === 'json') {
+        const head = Buffer.from('{"version":"4","status":"firing","alerts":[],"pad":"')
+        body = Buffer.concat([head, Buffer.alloc(size - head.length - 2, 'x'), Buffer.from('"}')])
+      } else body = Buffer.alloc(size, fill === 'spaces' ? 0x20 : 0xff)
+      return {
+        kind: 'oversize' as const,
+        what: `${size} bytes of ${fill}${chunked ? ', chunked' : ''}`,
+        method: 'POST',
+        path: WEBHOOK_PATH,
+        headers: headers(contentType, `Bearer ${token}`),
+        body,
+        chunked,
+        expected: {
+          stage: 'size',
+          status: 413,
+          code: ERROR_CODES.PAYLOAD_TOO_LARGE,
+          message: exactly(`the body exceeds the limit of ${limit} bytes`),
+          deadLetter: false,
+        },
+      }
+    })
 }
 
 /** Content-type headers that are not `type/subtype` (RFC 9110 tokens), so no media type at all. */
 const malformedContentType = fc.oneof(
-  fc.constantFrom('garbage', 'json', 'application/', '/json', 'application/json/extra', 'application/js on', 'application json', '(json)/x', 'ap@p/json', 'application/json, text/plain', 'text/plain/', '"application/json"', 'application/{json}', ''),
+  fc.constantFrom(
+    'garbage',
+    'json',
+    'application/',
+    '/json',
+    'application/json/extra',
+    'application/js on',
+    'application json',
+    '(json)/x',
+    'ap@p/json',
+    'application/json, text/plain',
+    'text/plain/',
+    '"application/json"',
+    'application/{json}',
+    '',
+  ),
   fc.stringMatching(/^[a-z][a-z0-9.+-]{0,15}$/),
   fc.stringMatching(/^[a-z]{1,10}\/$/),
   fc.stringMatching(/^\/[a-z]{1,10}$/),
-  fc.tuple(fc.stringMatching(/^[a-z]{1,8}$/), fc.constantFrom('@', '(', ')', '<', '>', ',', '\\', '[', ']', '?', '=', '{', '}', ' ')).map(([t, c]) => `${t}${c}x/json`),
+  fc
+    .tuple(
+      fc.stringMatching(/^[a-z]{1,8}$/),
+      fc.constantFrom('@', '(', ')', '<', '>', ',', '\\', '[', ']', '?', '=', '{', '}', ' '),
+    )
+    .map(([t, c]) => `${t}${c}x/json`),
 )
 
 function badContentType(token: string): fc.Arbitrary<HostileRequest> {
@@ -1044,7 +1497,9 @@ function badContentType(token: string): fc.Arbitrary<HostileRequest> {
       stage: 'content-type' as const,
       status: 415,
       code: ERROR_CODES.BAD_REQUEST,
-      message: exactly(`the content-type header ${JSON.stringify(contentType)} is not a valid media type (type/subtype, e.g. application/json)`),
+      message: exactly(
+        `the content-type header ${JSON.stringify(contentType)} is not a valid media type (type/subtype, e.g. application/json)`,
+      ),
       deadLetter: false,
     },
   }))
@@ -1054,7 +1509,19 @@ function badCredentials(token: string): fc.Arbitrary<HostileRequest> {
   const authorization = fc
     .oneof(
       fc.constant(undefined),
-      fc.constantFrom('Bearer', 'Bearer ', `Bearer ${token}x`, `Bearer ${token.slice(0, -1)}`, `Bearer x${token}`, `Token ${token}`, token, `Basic ${Buffer.from(`am:${token}`).toString('base64')}`, `Bearer ${token} extra`, `Bearer\t${token}`, `Bearer ${token.toUpperCase()}`),
+      fc.constantFrom(
+        'Bearer',
+        'Bearer ',
+        `Bearer ${token}x`,
+        `Bearer ${token.slice(0, -1)}`,
+        `Bearer x${token}`,
+        `Token ${token}`,
+        token,
+        `Basic ${Buffer.from(`am:${token}`).toString('base64')}`,
+        `Bearer ${token} extra`,
+        `Bearer\t${token}`,
+        `Bearer ${token.toUpperCase()}`,
+      ),
       fc.stringMatching(/^[ -~]{0,40}$/),
     )
     // Never what the webhook accepts: scheme "bearer" in any case, spaces, the exact token.
@@ -1067,14 +1534,30 @@ function badCredentials(token: string): fc.Arbitrary<HostileRequest> {
     headers: headers(contentType, auth),
     body,
     chunked: false,
-    expected: { stage: 'auth' as const, status: 401, code: ERROR_CODES.UNAUTHORIZED, message: exactly('missing or invalid credentials'), deadLetter: false },
+    expected: {
+      stage: 'auth' as const,
+      status: 401,
+      code: ERROR_CODES.UNAUTHORIZED,
+      message: exactly('missing or invalid credentials'),
+      deadLetter: false,
+    },
   }))
 }
 
 function wrongRoute(token: string): fc.Arbitrary<HostileRequest> {
   const route = fc.oneof(
     fc.constantFrom('PUT', 'PATCH', 'DELETE').map((method) => [method, WEBHOOK_PATH] as const),
-    fc.constantFrom(`${WEBHOOK_PATH}/`, WEBHOOK_PATH.toUpperCase(), '/webhook', '/webhooks/alertmanager', '/', '/api/v2/alerts', `${WEBHOOK_PATH}x`).map((path) => ['POST', path] as const),
+    fc
+      .constantFrom(
+        `${WEBHOOK_PATH}/`,
+        WEBHOOK_PATH.toUpperCase(),
+        '/webhook',
+        '/webhooks/alertmanager',
+        '/',
+        '/api/v2/alerts',
+        `${WEBHOOK_PATH}x`,
+      )
+      .map((path) => ['POST', path] as const),
   )
   return fc.tuple(route, anyBody).map(([[method, path], body]) => ({
     kind: 'wrong-route' as const,
@@ -1084,7 +1567,13 @@ function wrongRoute(token: string): fc.Arbitrary<HostileRequest> {
     headers: headers('application/json', `Bearer ${token}`),
     body,
     chunked: false,
-    expected: { stage: 'route' as const, status: 404, code: ERROR_CODES.NOT_FOUND, message: exactly(`no route for ${method} ${path}`), deadLetter: false },
+    expected: {
+      stage: 'route' as const,
+      status: 404,
+      code: ERROR_CODES.NOT_FOUND,
+      message: exactly(`no route for ${method} ${path}`),
+      deadLetter: false,
+    },
   }))
 }
 
@@ -1167,10 +1656,44 @@ const exactMax = <T>(what: string, arb: fc.Arbitrary<T>) => arb.map((value) => [
 const goodLabels: fc.Arbitrary<readonly [string, Record<string, string>]> = fc.oneof(
   { weight: 12, arbitrary: exactMax('weird labels', labelMap(0, 8)) },
   // 127 generated + the probe = exactly the maximum of 128.
-  { weight: 1, arbitrary: exactMax('128 labels', labelMap(HOSTILE_LIMITS.maxLabels - 1, HOSTILE_LIMITS.maxLabels - 1, fc.oneof(plainName, labelName))) },
-  { weight: 1, arbitrary: exactMax('a value of exactly 16384 code points', fc.tuple(labelName, longText(HOSTILE_LIMITS.maxValueLength, HOSTILE_LIMITS.maxValueLength)).map(([n, v]) => ({ [n]: v }))) },
-  { weight: 1, arbitrary: exactMax('a name of exactly 1024 code points', fc.tuple(longText(HOSTILE_LIMITS.maxNameLength, HOSTILE_LIMITS.maxNameLength), weirdText).map(([n, v]) => Object.fromEntries([[n, v]]))) },
-  { weight: 1, arbitrary: exactMax('prototype-named labels', fc.constant(Object.fromEntries([['__proto__', 'x'], ['constructor', 'y'], ['toString', 'z']]))) },
+  {
+    weight: 1,
+    arbitrary: exactMax(
+      '128 labels',
+      labelMap(HOSTILE_LIMITS.maxLabels - 1, HOSTILE_LIMITS.maxLabels - 1, fc.oneof(plainName, labelName)),
+    ),
+  },
+  {
+    weight: 1,
+    arbitrary: exactMax(
+      'a value of exactly 16384 code points',
+      fc
+        .tuple(labelName, longText(HOSTILE_LIMITS.maxValueLength, HOSTILE_LIMITS.maxValueLength))
+        .map(([n, v]) => ({ [n]: v })),
+    ),
+  },
+  {
+    weight: 1,
+    arbitrary: exactMax(
+      'a name of exactly 1024 code points',
+      fc
+        .tuple(longText(HOSTILE_LIMITS.maxNameLength, HOSTILE_LIMITS.maxNameLength), weirdText)
+        .map(([n, v]) => Object.fromEntries([[n, v]])),
+    ),
+  },
+  {
+    weight: 1,
+    arbitrary: exactMax(
+      'prototype-named labels',
+      fc.constant(
+        Object.fromEntries([
+          ['__proto__', 'x'],
+          ['constructor', 'y'],
+          ['toString', 'z'],
+        ]),
+      ),
+    ),
+  },
 )
 
 const goodAlert: fc.Arbitrary<[string, GoodAlertTemplate]> = fc
@@ -1184,7 +1707,12 @@ const goodAlert: fc.Arbitrary<[string, GoodAlertTemplate]> = fc
     fc.constantFrom<GoodAlertTemplate['fingerprint']>('sent', 'sent', 'malformed', 'none'),
   )
   .map(([[what, labels], annotations, s, startsAt, endsAt, generatorURL, fingerprint]) => {
-    const alert: GoodAlertTemplate = { status: s, labels: { ...Object.fromEntries(Object.entries(labels)) }, startsAt, fingerprint }
+    const alert: GoodAlertTemplate = {
+      status: s,
+      labels: { ...Object.fromEntries(Object.entries(labels)) },
+      startsAt,
+      fingerprint,
+    }
     if (annotations !== undefined) alert.annotations = annotations
     if (endsAt !== undefined) alert.endsAt = endsAt
     if (generatorURL !== undefined) alert.generatorURL = generatorURL
@@ -1197,7 +1725,10 @@ export const goodTemplate: fc.Arbitrary<GoodTemplate> = fc
     fc.record(
       {
         status,
-        receiver: fc.oneof({ weight: 9, arbitrary: weirdText }, { weight: 1, arbitrary: longText(HOSTILE_LIMITS.maxValueLength, HOSTILE_LIMITS.maxValueLength) }),
+        receiver: fc.oneof(
+          { weight: 9, arbitrary: weirdText },
+          { weight: 1, arbitrary: longText(HOSTILE_LIMITS.maxValueLength, HOSTILE_LIMITS.maxValueLength) },
+        ),
         groupKey: weirdText,
         externalURL: weirdText,
         truncatedAlerts: fc.oneof(fc.constant(0), fc.nat(), fc.constant(Number.MAX_SAFE_INTEGER)),
@@ -1208,7 +1739,10 @@ export const goodTemplate: fc.Arbitrary<GoodTemplate> = fc
       { requiredKeys: ['status'] },
     ),
     fc.array(goodAlert, { minLength: 1, maxLength: 6 }),
-    fc.oneof({ weight: 6, arbitrary: fc.constant<string | undefined>('application/json') }, { weight: 4, arbitrary: fc.constantFrom(...ACCEPTED_CONTENT_TYPES) }),
+    fc.oneof(
+      { weight: 6, arbitrary: fc.constant<string | undefined>('application/json') },
+      { weight: 4, arbitrary: fc.constantFrom(...ACCEPTED_CONTENT_TYPES) },
+    ),
     fc.record({
       indent: fc.constantFrom<GoodTemplate['encoding']['indent']>('', '', '  ', '\t'),
       asciiEscape: fc.boolean(),
@@ -1216,7 +1750,10 @@ export const goodTemplate: fc.Arbitrary<GoodTemplate> = fc
       padding: fc.stringMatching(/^[ \t\n\r]{0,4}$/),
       chunked: sometimesChunked,
     }),
-    fc.oneof({ weight: 9, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: 1000, max: 100_000 }) }),
+    fc.oneof(
+      { weight: 9, arbitrary: fc.constant(0) },
+      { weight: 1, arbitrary: fc.integer({ min: 1000, max: 100_000 }) },
+    ),
   )
   .map(([group, alerts, contentType, encoding, deepExtra]) => {
     const what = [...new Set(alerts.map(([w]) => w))]
@@ -1225,7 +1762,14 @@ export const goodTemplate: fc.Arbitrary<GoodTemplate> = fc
     if (encoding.chunked) what.push('chunked')
     if (deepExtra > 0) what.push(`an unknown field nested ${deepExtra} deep`)
     what.push(`content-type ${contentType ?? 'none'}`)
-    return { what, group: { version: '4', ...group }, alerts: alerts.map(([, a]) => a), contentType, encoding, deepExtra }
+    return {
+      what,
+      group: { version: '4', ...group },
+      alerts: alerts.map(([, a]) => a),
+      contentType,
+      encoding,
+      deepExtra,
+    }
   })
 
 /**
@@ -1237,8 +1781,16 @@ export function goodRequest(template: GoodTemplate, serial: number, options: Hos
   const expected: ExpectedAlert[] = []
   const alerts = template.alerts.map((a, i) => {
     const probe = `good-${serial}-${i}`
-    const labels = Object.fromEntries([...Object.entries(a.labels).filter(([name]) => name !== PROBE_LABEL), [PROBE_LABEL, probe]])
-    const fingerprint = a.fingerprint === 'sent' ? `${serial.toString(16).padStart(12, '0')}${i.toString(16).padStart(4, '0')}` : a.fingerprint === 'malformed' ? `NOT-HEX-${serial}` : undefined
+    const labels = Object.fromEntries([
+      ...Object.entries(a.labels).filter(([name]) => name !== PROBE_LABEL),
+      [PROBE_LABEL, probe],
+    ])
+    const fingerprint =
+      a.fingerprint === 'sent'
+        ? `${serial.toString(16).padStart(12, '0')}${i.toString(16).padStart(4, '0')}`
+        : a.fingerprint === 'malformed'
+          ? `NOT-HEX-${serial}`
+          : undefined
     const out: Json = { status: a.status, labels }
     if (a.annotations !== undefined) out.annotations = a.annotations
     out.startsAt = a.startsAt
@@ -1265,7 +1817,11 @@ export function goodRequest(template: GoodTemplate, serial: number, options: Hos
   const { indent, asciiEscape, bom, padding } = template.encoding
   let json = JSON.stringify(body, null, indent)
   if (asciiEscape) json = asciiEscaped(json)
-  if (template.deepExtra > 0) json = json.replace(JSON.stringify(MARK), () => `${'['.repeat(template.deepExtra)}${']'.repeat(template.deepExtra)}`)
+  if (template.deepExtra > 0)
+    json = json.replace(
+      JSON.stringify(MARK),
+      () => `${'['.repeat(template.deepExtra)}${']'.repeat(template.deepExtra)}`,
+    )
   const text = `${bom ? '\ufeff' : ''}${padding}${json}${padding}`
   return {
     kind: 'good' as const,

@@ -28,7 +28,10 @@ export class HttpTarget {
 
   /** Scripts the replies of `path`. */
   on(path: string, ...replies: Array<Reply | number>): this {
-    this.scripts.set(path, replies.map((r) => (typeof r === 'number' ? { status: r } : r)))
+    this.scripts.set(
+      path,
+      replies.map((r) => (typeof r === 'number' ? { status: r } : r)),
+    )
     return this
   }
 
@@ -51,7 +54,12 @@ export class HttpTarget {
       req.on('data', (c: Buffer) => chunks.push(c))
       req.on('end', () => {
         const path = (req.url ?? '/').split('?')[0]!
-        this.received.push({ method: req.method ?? '', path, headers: req.headers, body: Buffer.concat(chunks).toString('utf8') })
+        this.received.push({
+          method: req.method ?? '',
+          path,
+          headers: req.headers,
+          body: Buffer.concat(chunks).toString('utf8'),
+        })
         const script = this.scripts.get(path) ?? [{ status: 404 }]
         const n = served.get(path) ?? 0
         served.set(path, n + 1)

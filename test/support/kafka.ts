@@ -29,7 +29,12 @@ export function loadSchema(file: string): AvroSchema {
  * Polls `probe` every `intervalMs` until it returns a value that is not undefined; fails
  * with `what` after `timeoutMs`. Used instead of sleeps.
  */
-export async function waitFor<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 20000, intervalMs = 50): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  probe: () => T | undefined | Promise<T | undefined>,
+  timeoutMs = 20000,
+  intervalMs = 50,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
     const value = await probe()

@@ -54,13 +54,24 @@ interface RunResult {
   spawnError?: NodeJS.ErrnoException
 }
 
-function run(file: string, args: string[], timeoutMs: number, env: NodeJS.ProcessEnv = process.env): Promise<RunResult> {
+function run(
+  file: string,
+  args: string[],
+  timeoutMs: number,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<RunResult> {
   return new Promise((resolve) => {
     execFile(file, args, { cwd: ROOT, env, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
       if (!err) return resolve({ code: 0, signal: null, stdout, stderr })
       const e = err as NodeJS.ErrnoException & { code?: number | string | null; signal?: string | null }
-      if (e.code === 'ENOENT' || e.code === 'EACCES') return resolve({ code: null, signal: null, stdout, stderr, spawnError: e })
-      resolve({ code: typeof e.code === 'number' ? e.code : null, signal: e.signal ?? null, stdout, stderr: stderr || e.message })
+      if (e.code === 'ENOENT' || e.code === 'EACCES')
+        return resolve({ code: null, signal: null, stdout, stderr, spawnError: e })
+      resolve({
+        code: typeof e.code === 'number' ? e.code : null,
+        signal: e.signal ?? null,
+        stdout,
+        stderr: stderr || e.message,
+      })
     })
   })
 }
@@ -117,24 +128,37 @@ export async function ensurePythonVenv(options: PythonVenvOptions = {}): Promise
     }
     if (created.code !== 0) {
       fs.rmSync(venvDir, { recursive: true, force: true })
-      throw new Error(`${basePython} -m venv failed (${ending(created)}): install python3-venv (Debian: apt-get install python3-venv)\n${tail(created.stderr + created.stdout)}`)
+      throw new Error(
+        `${basePython} -m venv failed (${ending(created)}): install python3-venv (Debian: apt-get install python3-venv)\n${tail(created.stderr + created.stdout)}`,
+      )
     }
     action = 'created'
   }
 
   const pip = await run(python, ['-m', 'pip', '--version'], 60_000)
   if (pip.code !== 0) {
-    throw new Error(`pip is not available in the venv ${venvDir}: install python3-venv (it provides ensurepip) or python3-pip\n${tail(pip.stderr)}`)
+    throw new Error(
+      `pip is not available in the venv ${venvDir}: install python3-venv (it provides ensurepip) or python3-pip\n${tail(pip.stderr)}`,
+    )
   }
   fs.rmSync(stamp, { force: true })
   const env = { ...process.env, PIP_DISABLE_PIP_VERSION_CHECK: '1' }
-  const install = await run(python, ['-m', 'pip', 'install', '--no-input', '-r', requirements], options.installTimeoutMs ?? 10 * 60_000, env)
+  const install = await run(
+    python,
+    ['-m', 'pip', 'install', '--no-input', '-r', requirements],
+    options.installTimeoutMs ?? 10 * 60_000,
+    env,
+  )
   if (install.code !== 0) {
-    throw new Error(`pip install -r ${path.relative(ROOT, requirements)} failed (${ending(install)}; PyPI unreachable, or no wheel for this Python/platform?)\n${tail(install.stderr + install.stdout)}`)
+    throw new Error(
+      `pip install -r ${path.relative(ROOT, requirements)} failed (${ending(install)}; PyPI unreachable, or no wheel for this Python/platform?)\n${tail(install.stderr + install.stdout)}`,
+    )
   }
   const check = await run(python, importCheck, 60_000)
   if (check.code !== 0) {
-    throw new Error(`after installing ${path.relative(ROOT, requirements)}, \`${importCheck[1]}\` still fails:\n${tail(check.stderr)}`)
+    throw new Error(
+      `after installing ${path.relative(ROOT, requirements)}, \`${importCheck[1]}\` still fails:\n${tail(check.stderr)}`,
+    )
   }
   fs.writeFileSync(stamp, `${wanted}\n`)
   return { python, venvDir, action, ms: Date.now() - started }

@@ -24,51 +24,120 @@ function walk(steps: Step[], start?: Circuit): { states: CircuitState[]; circuit
   return { states, circuit }
 }
 
-const open = (openedAt: number, failures = 3): Circuit => ({ state: 'open', consecutiveFailures: failures, openedAt, probeStartedAt: null })
+const open = (openedAt: number, failures = 3): Circuit => ({
+  state: 'open',
+  consecutiveFailures: failures,
+  openedAt,
+  probeStartedAt: null,
+})
 
 describe('circuit breaker sequences', () => {
   it.each<[string, Step[], CircuitState[], Partial<Circuit>]>([
-    ['N-1 failures stay closed', [['failure', 1], ['failure', 2], ['admit', 3, true]], ['closed', 'closed', 'closed'], { consecutiveFailures: 2 }],
-    ['the Nth failure opens', [['failure', 1], ['failure', 2], ['failure', 3]], ['closed', 'closed', 'open'], { consecutiveFailures: 3, openedAt: 3 }],
+    [
+      'N-1 failures stay closed',
+      [
+        ['failure', 1],
+        ['failure', 2],
+        ['admit', 3, true],
+      ],
+      ['closed', 'closed', 'closed'],
+      { consecutiveFailures: 2 },
+    ],
+    [
+      'the Nth failure opens',
+      [
+        ['failure', 1],
+        ['failure', 2],
+        ['failure', 3],
+      ],
+      ['closed', 'closed', 'open'],
+      { consecutiveFailures: 3, openedAt: 3 },
+    ],
     [
       'requests during the cool-down are refused',
-      [['failure', 1], ['failure', 2], ['failure', 3], ['admit', 4, false], ['admit', 60_002, false]],
+      [
+        ['failure', 1],
+        ['failure', 2],
+        ['failure', 3],
+        ['admit', 4, false],
+        ['admit', 60_002, false],
+      ],
       ['closed', 'closed', 'open', 'open', 'open'],
       { state: 'open', openedAt: 3 },
     ],
     [
       'after the cool-down one probe is admitted, a second refused',
-      [['failure', 1], ['failure', 2], ['failure', 3], ['admit', 60_003, true], ['admit', 60_004, false]],
+      [
+        ['failure', 1],
+        ['failure', 2],
+        ['failure', 3],
+        ['admit', 60_003, true],
+        ['admit', 60_004, false],
+      ],
       ['closed', 'closed', 'open', 'half_open', 'half_open'],
       { state: 'half_open', probeStartedAt: 60_003 },
     ],
     [
       'probe success closes and resets',
-      [['failure', 1], ['failure', 2], ['failure', 3], ['admit', 60_003, true], ['success', 60_010], ['admit', 60_011, true]],
+      [
+        ['failure', 1],
+        ['failure', 2],
+        ['failure', 3],
+        ['admit', 60_003, true],
+        ['success', 60_010],
+        ['admit', 60_011, true],
+      ],
       ['closed', 'closed', 'open', 'half_open', 'closed', 'closed'],
       { state: 'closed', consecutiveFailures: 0, openedAt: null, probeStartedAt: null },
     ],
     [
       'probe failure re-opens and the cool-down restarts',
-      [['failure', 1], ['failure', 2], ['failure', 3], ['admit', 60_003, true], ['failure', 60_010], ['admit', 60_011, false], ['admit', 120_009, false], ['admit', 120_010, true]],
+      [
+        ['failure', 1],
+        ['failure', 2],
+        ['failure', 3],
+        ['admit', 60_003, true],
+        ['failure', 60_010],
+        ['admit', 60_011, false],
+        ['admit', 120_009, false],
+        ['admit', 120_010, true],
+      ],
       ['closed', 'closed', 'open', 'half_open', 'open', 'open', 'open', 'half_open'],
       { state: 'half_open', consecutiveFailures: 4, openedAt: 60_010 },
     ],
     [
       'success in closed resets the count',
-      [['failure', 1], ['failure', 2], ['success', 3], ['failure', 4], ['failure', 5]],
+      [
+        ['failure', 1],
+        ['failure', 2],
+        ['success', 3],
+        ['failure', 4],
+        ['failure', 5],
+      ],
       ['closed', 'closed', 'closed', 'closed', 'closed'],
       { consecutiveFailures: 2 },
     ],
     [
       'a straggler success while open does not close it',
-      [['failure', 1], ['failure', 2], ['failure', 3], ['success', 4], ['admit', 5, false]],
+      [
+        ['failure', 1],
+        ['failure', 2],
+        ['failure', 3],
+        ['success', 4],
+        ['admit', 5, false],
+      ],
       ['closed', 'closed', 'open', 'open', 'open'],
       { state: 'open', openedAt: 3 },
     ],
     [
       'a straggler failure while open counts but does not extend the cool-down',
-      [['failure', 1], ['failure', 2], ['failure', 3], ['failure', 30_000], ['admit', 60_003, true]],
+      [
+        ['failure', 1],
+        ['failure', 2],
+        ['failure', 3],
+        ['failure', 30_000],
+        ['admit', 60_003, true],
+      ],
       ['closed', 'closed', 'open', 'open', 'half_open'],
       { consecutiveFailures: 4, openedAt: 3 },
     ],
@@ -85,7 +154,12 @@ describe('time going backwards', () => {
     ['an older record time long before opening is refused', open(100_000), 0, false],
     ['just before the cool-down ends is refused', open(100_000), 159_999, false],
     ['exactly at the end of the cool-down a probe runs', open(100_000), 160_000, true],
-    ['an older time than the probe start does not admit a second probe', { state: 'half_open', consecutiveFailures: 3, openedAt: 0, probeStartedAt: 100_000 }, 10, false],
+    [
+      'an older time than the probe start does not admit a second probe',
+      { state: 'half_open', consecutiveFailures: 3, openedAt: 0, probeStartedAt: 100_000 },
+      10,
+      false,
+    ],
   ])('%s', (_name, circuit, now, allowed) => {
     expect(admit(circuit, now, settings).allowed).toBe(allowed)
   })
@@ -112,11 +186,17 @@ describe('admit', () => {
   it('admits a new probe when the last one never reported within a cool-down', () => {
     const halfOpen: Circuit = { state: 'half_open', consecutiveFailures: 3, openedAt: 0, probeStartedAt: 60_000 }
     expect(admit(halfOpen, 119_999, settings).allowed).toBe(false)
-    expect(admit(halfOpen, 120_000, settings)).toMatchObject({ allowed: true, probe: true, circuit: { state: 'half_open', probeStartedAt: 120_000 } })
+    expect(admit(halfOpen, 120_000, settings)).toMatchObject({
+      allowed: true,
+      probe: true,
+      circuit: { state: 'half_open', probeStartedAt: 120_000 },
+    })
   })
 
   it('says why it refused, with the failure count and when a probe may run', () => {
-    expect(admit(open(0, 5), 1_000, settings).reason).toBe('circuit open after 5 consecutive failures; a probe may run from 1970-01-01T00:01:00.000Z')
+    expect(admit(open(0, 5), 1_000, settings).reason).toBe(
+      'circuit open after 5 consecutive failures; a probe may run from 1970-01-01T00:01:00.000Z',
+    )
   })
 
   it('does not mutate the stored circuit', () => {

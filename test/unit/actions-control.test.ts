@@ -1,5 +1,13 @@
 import pino from 'pino'
-import { PauseBoard, decodeControlRecord, pauseKey, pauseRecord, resumeRecord, type BoardChange, type ControlCommand } from '../../src/actions/control'
+import {
+  PauseBoard,
+  decodeControlRecord,
+  pauseKey,
+  pauseRecord,
+  resumeRecord,
+  type BoardChange,
+  type ControlCommand,
+} from '../../src/actions/control'
 import { newPause, type Pause, type PauseScope } from '../../src/actions/pause'
 import { ConfigError } from '../../src/errors'
 import type { InRecord, OutRecord } from '../../src/kafka'
@@ -9,7 +17,10 @@ const H = 3_600_000
 const NOW = 1_000_000
 
 /** A pause on `scope` from `createdAt` for `forMs`, with the id the topic wants. */
-const pause = (scope: PauseScope, extra: { createdAt?: number; forMs?: number; reason?: string; createdBy?: string; escalate?: boolean } = {}): Pause =>
+const pause = (
+  scope: PauseScope,
+  extra: { createdAt?: number; forMs?: number; reason?: string; createdBy?: string; escalate?: boolean } = {},
+): Pause =>
   newPause({
     id: pauseKey(scope),
     scope,
@@ -43,20 +54,30 @@ function raw(key: string | null, value: unknown): InRecord {
 /** A board whose log lines are kept, parsed, in `lines`. */
 function board(): { board: PauseBoard; lines: Array<Record<string, unknown>> } {
   const lines: Array<Record<string, unknown>> = []
-  const logger = pino({ level: 'debug' }, { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) })
+  const logger = pino(
+    { level: 'debug' },
+    { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) },
+  )
   return { board: new PauseBoard(logger), lines }
 }
 
 const payments = pause({ team: 'payments' })
 const checkout = pause({ team: 'payments', service: 'checkout' }, { forMs: H, createdBy: 'alice', escalate: true })
-const validJson = (overrides: Record<string, unknown> = {}): Record<string, unknown> => ({ ...JSON.parse(JSON.stringify(payments)), ...overrides })
+const validJson = (overrides: Record<string, unknown> = {}): Record<string, unknown> => ({
+  ...JSON.parse(JSON.stringify(payments)),
+  ...overrides,
+})
 
 describe('pauseKey', () => {
   it.each<[string, PauseScope, string]>([
     ['team', { team: 'payments' }, 'pause/team=payments'],
     ['service', { service: 'checkout' }, 'pause/service=checkout'],
     ['action', { action: 'restart' }, 'pause/action=restart'],
-    ['fields in a fixed order, whatever the object order', { action: 'exec', service: 'checkout', team: 'payments' }, 'pause/team=payments service=checkout action=exec'],
+    [
+      'fields in a fixed order, whatever the object order',
+      { action: 'exec', service: 'checkout', team: 'payments' },
+      'pause/team=payments service=checkout action=exec',
+    ],
     ['undefined fields left out', { team: 'payments', service: undefined }, 'pause/team=payments'],
     ['"=" inside a value is fine (fields split on spaces)', { service: 'a=b' }, 'pause/service=a=b'],
   ])('%s', (_name, scope, key) => {
@@ -65,7 +86,11 @@ describe('pauseKey', () => {
 
   it.each<[string, PauseScope, RegExp]>([
     ['blank value', { team: ' ' }, /--team must not be empty/],
-    ['a space in a value (two scopes could share a key)', { team: 'a service=b' }, /--team must be a single word without spaces, got "a service=b"/],
+    [
+      'a space in a value (two scopes could share a key)',
+      { team: 'a service=b' },
+      /--team must be a single word without spaces, got "a service=b"/,
+    ],
     ['a tab', { action: 'x\ty' }, /--action must be a single word/],
   ])('rejects %s', (_name, scope, message) => {
     expect(() => pauseKey(scope)).toThrow(ConfigError)
@@ -81,7 +106,11 @@ describe('record encoding', () => {
   })
 
   it('resumeRecord: a tombstone on the same key', () => {
-    expect(resumeRecord({ service: 'checkout', team: 'payments' }, TOPIC)).toEqual({ topic: TOPIC, key: 'pause/team=payments service=checkout', value: null })
+    expect(resumeRecord({ service: 'checkout', team: 'payments' }, TOPIC)).toEqual({
+      topic: TOPIC,
+      key: 'pause/team=payments service=checkout',
+      value: null,
+    })
   })
 
   it.each<[string, Pause]>([
@@ -101,7 +130,9 @@ describe('record encoding', () => {
 
   it('refuses a pause whose id is not its key', () => {
     expect(() => pauseRecord({ ...payments, id: 'p-1' }, TOPIC)).toThrow(RangeError)
-    expect(() => pauseRecord({ ...payments, id: 'p-1' }, TOPIC)).toThrow('pause id "p-1" must be its control key "pause/team=payments"')
+    expect(() => pauseRecord({ ...payments, id: 'p-1' }, TOPIC)).toThrow(
+      'pause id "p-1" must be its control key "pause/team=payments"',
+    )
   })
 })
 
@@ -121,9 +152,17 @@ describe('decodeControlRecord: strict', () => {
     ['not JSON', '{"id":', /^value is not JSON: /],
     ['JSON null', 'null', /^value must be object/],
     ['a JSON array', [validJson()], /^value must be object/],
-    ['a missing field', (({ reason: _r, ...rest }) => rest)(validJson()), /^value must have required property 'reason'/],
+    [
+      'a missing field',
+      (({ reason: _r, ...rest }) => rest)(validJson()),
+      /^value must have required property 'reason'/,
+    ],
     ['an unknown field', validJson({ priority: 1 }), /^value must NOT have additional properties \(priority\)/],
-    ['an unknown scope field', validJson({ scope: { team: 'payments', instance: 'web-1' } }), /^\/scope must NOT have additional properties \(instance\)/],
+    [
+      'an unknown scope field',
+      validJson({ scope: { team: 'payments', instance: 'web-1' } }),
+      /^\/scope must NOT have additional properties \(instance\)/,
+    ],
     ['an empty scope', validJson({ scope: {} }), /^\/scope must NOT have fewer than 1 properties/],
     ['an empty reason', validJson({ reason: '' }), /^\/reason must NOT have fewer than 1 characters/],
     ['an empty createdBy', validJson({ createdBy: '' }), /^\/createdBy must NOT have fewer than 1 characters/],
@@ -131,7 +170,11 @@ describe('decodeControlRecord: strict', () => {
     ['a fractional createdAt', validJson({ createdAt: 1.5 }), /^\/createdAt must be integer/],
     ['escalate as a string', validJson({ escalate: 'yes' }), /^\/escalate must be boolean/],
     ['an id that is not the key', validJson({ id: 'p-1' }), /^id "p-1" is not the record's key/],
-    ['a scope of another key', validJson({ scope: { team: 'search' } }), /^scope team=search does not belong to the key/],
+    [
+      'a scope of another key',
+      validJson({ scope: { team: 'search' } }),
+      /^scope team=search does not belong to the key/,
+    ],
     ['a scope value with a space', validJson({ scope: { team: 'pay ments' } }), /^scope: --team must be a single word/],
     ['until = createdAt', validJson({ until: NOW }), /^until \(1000000\) is not after createdAt \(1000000\)/],
     ['until before createdAt', validJson({ until: NOW - 1 }), /is not after createdAt/],
@@ -151,20 +194,84 @@ describe('PauseBoard', () => {
 
   it.each<[string, Step[], Pause[]]>([
     ['a pause is applied', [[put(payments), 'paused']], [payments]],
-    ['pauses on different scopes coexist, sorted by end', [[put(payments), 'paused'], [put(checkout), 'paused']], [checkout, payments]],
-    ['a new pause on the same scope replaces the old one', [[put(payments), 'paused'], [put(paymentsLater), 'paused']], [paymentsLater]],
-    ['a tombstone lifts it', [[put(payments), 'paused'], [put(checkout), 'paused'], [lift({ team: 'payments' }), 'lifted']], [checkout]],
-    ['a tombstone lifts only its exact scope', [[put(payments), 'paused'], [lift({ team: 'payments', service: 'checkout' }), 'lifted']], [payments]],
-    ['a pause after a tombstone counts again', [[put(payments), 'paused'], [lift({ team: 'payments' }), 'lifted'], [put(paymentsLater), 'paused']], [paymentsLater]],
-    ['a tombstone of an unknown key changes nothing', [[lift({ action: 'exec' }), 'lifted']], []],
-    ['malformed JSON on a new key is ignored', [[put(payments), 'paused'], [junk('pause/action=exec', '{oops'), 'malformed']], [payments]],
     [
-      'malformed JSON on a paused key drops that pause (compaction would too)',
-      [[put(payments), 'paused'], [put(checkout), 'paused'], [junk('pause/team=payments', '{oops'), 'malformed']],
+      'pauses on different scopes coexist, sorted by end',
+      [
+        [put(payments), 'paused'],
+        [put(checkout), 'paused'],
+      ],
+      [checkout, payments],
+    ],
+    [
+      'a new pause on the same scope replaces the old one',
+      [
+        [put(payments), 'paused'],
+        [put(paymentsLater), 'paused'],
+      ],
+      [paymentsLater],
+    ],
+    [
+      'a tombstone lifts it',
+      [
+        [put(payments), 'paused'],
+        [put(checkout), 'paused'],
+        [lift({ team: 'payments' }), 'lifted'],
+      ],
       [checkout],
     ],
-    ['a valid pause after a malformed record counts', [[junk('pause/team=payments', '{oops'), 'malformed'], [put(payments), 'paused']], [payments]],
-    ['unknown keys are ignored', [[put(payments), 'paused'], [junk('dryrun/route=page', { on: true }), 'ignored'], [junk(null, 'x'), 'ignored'], [junk('dryrun/route=page', null), 'ignored']], [payments]],
+    [
+      'a tombstone lifts only its exact scope',
+      [
+        [put(payments), 'paused'],
+        [lift({ team: 'payments', service: 'checkout' }), 'lifted'],
+      ],
+      [payments],
+    ],
+    [
+      'a pause after a tombstone counts again',
+      [
+        [put(payments), 'paused'],
+        [lift({ team: 'payments' }), 'lifted'],
+        [put(paymentsLater), 'paused'],
+      ],
+      [paymentsLater],
+    ],
+    ['a tombstone of an unknown key changes nothing', [[lift({ action: 'exec' }), 'lifted']], []],
+    [
+      'malformed JSON on a new key is ignored',
+      [
+        [put(payments), 'paused'],
+        [junk('pause/action=exec', '{oops'), 'malformed'],
+      ],
+      [payments],
+    ],
+    [
+      'malformed JSON on a paused key drops that pause (compaction would too)',
+      [
+        [put(payments), 'paused'],
+        [put(checkout), 'paused'],
+        [junk('pause/team=payments', '{oops'), 'malformed'],
+      ],
+      [checkout],
+    ],
+    [
+      'a valid pause after a malformed record counts',
+      [
+        [junk('pause/team=payments', '{oops'), 'malformed'],
+        [put(payments), 'paused'],
+      ],
+      [payments],
+    ],
+    [
+      'unknown keys are ignored',
+      [
+        [put(payments), 'paused'],
+        [junk('dryrun/route=page', { on: true }), 'ignored'],
+        [junk(null, 'x'), 'ignored'],
+        [junk('dryrun/route=page', null), 'ignored'],
+      ],
+      [payments],
+    ],
   ])('%s', (_name, steps, expected) => {
     const { board: b } = board()
     expect(steps.map(([record]) => b.apply(record()).kind)).toEqual(steps.map(([, change]) => change))
@@ -175,10 +282,18 @@ describe('PauseBoard', () => {
     const { board: b } = board()
     expect(b.apply(put(payments)())).toEqual({ kind: 'paused', pause: payments })
     expect(b.apply(put(paymentsLater)())).toEqual({ kind: 'paused', pause: paymentsLater, replaced: payments })
-    expect(b.apply(lift({ team: 'payments' })())).toEqual({ kind: 'lifted', key: 'pause/team=payments', pause: paymentsLater })
+    expect(b.apply(lift({ team: 'payments' })())).toEqual({
+      kind: 'lifted',
+      key: 'pause/team=payments',
+      pause: paymentsLater,
+    })
     expect(b.apply(lift({ team: 'payments' })())).toEqual({ kind: 'lifted', key: 'pause/team=payments' })
     b.apply(put(payments)())
-    expect(b.apply(junk('pause/team=payments', '[]')())).toMatchObject({ kind: 'malformed', key: 'pause/team=payments', dropped: payments })
+    expect(b.apply(junk('pause/team=payments', '[]')())).toMatchObject({
+      kind: 'malformed',
+      key: 'pause/team=payments',
+      dropped: payments,
+    })
   })
 
   it('logs a malformed record at error with its position and reason; unknown keys only at debug', () => {
@@ -190,7 +305,14 @@ describe('PauseBoard', () => {
       [20, 'ignoring control record of an unknown command'],
       [50, 'ignoring malformed control record'],
     ])
-    expect(lines[1]).toMatchObject({ module: 'pause-board', topic: TOPIC, partition: 0, offset: bad.offset, key: 'pause/team=payments', reason: expect.stringMatching(/priority/) as unknown })
+    expect(lines[1]).toMatchObject({
+      module: 'pause-board',
+      topic: TOPIC,
+      partition: 0,
+      offset: bad.offset,
+      key: 'pause/team=payments',
+      reason: expect.stringMatching(/priority/) as unknown,
+    })
   })
 
   describe('active vs expired', () => {
@@ -203,7 +325,12 @@ describe('PauseBoard', () => {
     it.each<[string, number, string[], string | undefined]>([
       ['before any starts', NOW - 1, [], undefined],
       ['at the start (inclusive)', NOW, [checkout.id, payments.id], payments.id],
-      ['while both payments pauses run: the one ending last applies', NOW + 30 * 60_000, [checkout.id, payments.id], payments.id],
+      [
+        'while both payments pauses run: the one ending last applies',
+        NOW + 30 * 60_000,
+        [checkout.id, payments.id],
+        payments.id,
+      ],
       ['checkout ended (until is exclusive)', NOW + H, [payments.id, search.id], payments.id],
       ['all payments pauses ended', NOW + 2 * H, [search.id], undefined],
       ['everything ended', NOW + 4 * H, [], undefined],

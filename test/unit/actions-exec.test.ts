@@ -15,7 +15,11 @@ beforeAll(() => {
   envScript = tmp.write('env.js', 'process.stdout.write(JSON.stringify(process.env))\n')
 })
 
-function request(params: Record<string, string>, labels: Record<string, string> = {}, service: string | null = 'checkout'): ActionRequestRecord {
+function request(
+  params: Record<string, string>,
+  labels: Record<string, string> = {},
+  service: string | null = 'checkout',
+): ActionRequestRecord {
   return handlerRequest('exec', params, { alert: { labels: { alertname: 'HighLatency', ...labels } }, service })
 }
 
@@ -24,11 +28,7 @@ function context(over: Partial<HandlerContext> = {}): HandlerContext {
 }
 
 function readPids(file: string): number[] {
-  return fs
-    .readFileSync(file, 'utf8')
-    .split(/\s+/)
-    .filter(Boolean)
-    .map(Number)
+  return fs.readFileSync(file, 'utf8').split(/\s+/).filter(Boolean).map(Number)
 }
 
 describe('exec: arguments are never interpreted', () => {
@@ -52,7 +52,10 @@ describe('exec: arguments are never interpreted', () => {
   ]
 
   it.each(hostile)('%s arrives as one literal argument', async (_name, value) => {
-    const handler = createExecHandler({ maxOutputBytes: 1024 * 1024, commands: { echo: { program: process.execPath, args: [argvScript, '{{ labels.x }}'] } } })
+    const handler = createExecHandler({
+      maxOutputBytes: 1024 * 1024,
+      commands: { echo: { program: process.execPath, args: [argvScript, '{{ labels.x }}'] } },
+    })
     const result = await handler.run(request({ command: 'echo' }, { x: value() }), context())
     expect(result.ok).toBe(true)
     expect(JSON.parse(result.output.stdout ?? '')).toEqual([value()])
@@ -61,10 +64,24 @@ describe('exec: arguments are never interpreted', () => {
 
   it('a hostile value inside a larger template stays inside its one argument', async () => {
     const handler = createExecHandler({
-      commands: { echo: { program: process.execPath, args: [argvScript, '--target={{ labels.x }}@{{ service }}', '{{ params.mode }}', '{{ fingerprint }}/{{ team }}'] } },
+      commands: {
+        echo: {
+          program: process.execPath,
+          args: [
+            argvScript,
+            '--target={{ labels.x }}@{{ service }}',
+            '{{ params.mode }}',
+            '{{ fingerprint }}/{{ team }}',
+          ],
+        },
+      },
     })
     const result = await handler.run(request({ command: 'echo', mode: 'a; b' }, { x: '$(id) `id`' }), context())
-    expect(JSON.parse(result.output.stdout ?? '')).toEqual(['--target=$(id) `id`@checkout', 'a; b', '16ddbf5dcf57d972/payments'])
+    expect(JSON.parse(result.output.stdout ?? '')).toEqual([
+      '--target=$(id) `id`@checkout',
+      'a; b',
+      '16ddbf5dcf57d972/payments',
+    ])
   })
 
   it('a value with NUL is refused, final, and nothing runs', async () => {
@@ -84,7 +101,9 @@ describe('exec: allowlist and templates', () => {
   beforeAll(() => {
     ranMarker = path.join(tmp.path, 'ran')
     const script = tmp.write('touch.sh', `#!/bin/sh\ntouch ${ranMarker}\n`)
-    config = { commands: { restart: { program: script, args: ['{{ params.target }}', '{{ labels.pod }}', '{{ service }}'] } } }
+    config = {
+      commands: { restart: { program: script, args: ['{{ params.target }}', '{{ labels.pod }}', '{{ service }}'] } },
+    }
   })
 
   it.each<[string, Record<string, string>, RegExp]>([
@@ -100,13 +119,20 @@ describe('exec: allowlist and templates', () => {
 
   it('missing placeholders are named, final, and nothing runs', async () => {
     const result = await createExecHandler(config).run(request({ command: 'restart' }, {}, null), context())
-    expect(result).toMatchObject({ ok: false, retriable: false, output: { command: 'restart', missing: 'params.target,labels.pod,service' } })
+    expect(result).toMatchObject({
+      ok: false,
+      retriable: false,
+      output: { command: 'restart', missing: 'params.target,labels.pod,service' },
+    })
     expect(result.detail).toBe('exec command "restart": the request lacks params.target, labels.pod, service')
     expect(fs.existsSync(ranMarker)).toBe(false)
   })
 
   it('runs when every placeholder is there', async () => {
-    const result = await createExecHandler(config).run(request({ command: 'restart', target: 't' }, { pod: 'p' }), context())
+    const result = await createExecHandler(config).run(
+      request({ command: 'restart', target: 't' }, { pod: 'p' }),
+      context(),
+    )
     expect(result.ok).toBe(true)
     expect(fs.existsSync(ranMarker)).toBe(true)
     fs.rmSync(ranMarker)
@@ -134,21 +160,42 @@ describe('exec: results', () => {
     ['final with retryOnFailure: false', false, false],
   ])('a non-zero exit is a failure, %s', async (_name, retryOnFailure, retriable) => {
     const script = tmp.write('fail.sh', '#!/bin/sh\necho "no lock" >&2\nexit 3\n')
-    const handler = createExecHandler({ commands: { fail: { program: script, args: [], ...(retryOnFailure === undefined ? {} : { retryOnFailure }) } } })
+    const handler = createExecHandler({
+      commands: { fail: { program: script, args: [], ...(retryOnFailure === undefined ? {} : { retryOnFailure }) } },
+    })
     const result = await handler.run(request({ command: 'fail' }), context())
-    expect(result).toMatchObject({ ok: false, retriable, detail: 'exec command "fail" exited with code 3', output: { exitCode: '3', stderr: 'no lock\n' } })
+    expect(result).toMatchObject({
+      ok: false,
+      retriable,
+      detail: 'exec command "fail" exited with code 3',
+      output: { exitCode: '3', stderr: 'no lock\n' },
+    })
   })
 
   it('a child killed by a signal is a failure naming the signal', async () => {
     const script = tmp.write('usr1.sh', '#!/bin/sh\nkill -USR1 $$\n')
-    const result = await createExecHandler({ commands: { crash: { program: script, args: [] } } }).run(request({ command: 'crash' }), context())
-    expect(result).toMatchObject({ ok: false, retriable: true, detail: 'exec command "crash" was killed by SIGUSR1', output: { signal: 'SIGUSR1' } })
+    const result = await createExecHandler({ commands: { crash: { program: script, args: [] } } }).run(
+      request({ command: 'crash' }),
+      context(),
+    )
+    expect(result).toMatchObject({
+      ok: false,
+      retriable: true,
+      detail: 'exec command "crash" was killed by SIGUSR1',
+      output: { signal: 'SIGUSR1' },
+    })
     expect(result.output.exitCode).toBeUndefined()
   })
 
   it('stdout and stderr are truncated to the bound with a marker', async () => {
-    const script = tmp.write('big.js', "process.stdout.write('x'.repeat(10000)); process.stderr.write('e'.repeat(150))\n")
-    const handler = createExecHandler({ maxOutputBytes: 100, commands: { big: { program: process.execPath, args: [script] } } })
+    const script = tmp.write(
+      'big.js',
+      "process.stdout.write('x'.repeat(10000)); process.stderr.write('e'.repeat(150))\n",
+    )
+    const handler = createExecHandler({
+      maxOutputBytes: 100,
+      commands: { big: { program: process.execPath, args: [script] } },
+    })
     const result = await handler.run(request({ command: 'big' }), context())
     expect(result.output.stdout).toBe(`${'x'.repeat(100)}…[truncated 9900 bytes]`)
     expect(result.output.stderr).toBe(`${'e'.repeat(100)}…[truncated 50 bytes]`)
@@ -156,14 +203,19 @@ describe('exec: results', () => {
 
   it('stdout is bounded to 4 KiB by default', async () => {
     const script = tmp.write('big4k.js', "process.stdout.write('y'.repeat(5000))\n")
-    const result = await createExecHandler({ commands: { big: { program: process.execPath, args: [script] } } }).run(request({ command: 'big' }), context())
+    const result = await createExecHandler({ commands: { big: { program: process.execPath, args: [script] } } }).run(
+      request({ command: 'big' }),
+      context(),
+    )
     expect(result.output.stdout).toBe(`${'y'.repeat(4096)}…[truncated 904 bytes]`)
   })
 
   it('runs in the configured cwd', async () => {
     const script = tmp.write('cwd.js', 'process.stdout.write(process.cwd())\n')
     const cwd = fs.mkdtempSync(path.join(tmp.path, 'cwd-'))
-    const result = await createExecHandler({ commands: { pwd: { program: process.execPath, args: [script], cwd } } }).run(request({ command: 'pwd' }), context())
+    const result = await createExecHandler({
+      commands: { pwd: { program: process.execPath, args: [script], cwd } },
+    }).run(request({ command: 'pwd' }), context())
     expect(result.output.stdout).toBe(fs.realpathSync(cwd))
   })
 
@@ -184,7 +236,9 @@ describe('exec: environment', () => {
 
   it('the child sees PATH and the allowlist only, never the worker env', async () => {
     process.env[secret] = 'hunter2'
-    const handler = createExecHandler({ commands: { env: { program: process.execPath, args: [envScript], env: ['ALLOWED', 'NOT_SET_ANYWHERE'] } } })
+    const handler = createExecHandler({
+      commands: { env: { program: process.execPath, args: [envScript], env: ['ALLOWED', 'NOT_SET_ANYWHERE'] } },
+    })
     const env = { ...process.env, PATH: '/usr/bin:/bin', ALLOWED: 'yes', OTHER_SECRET: 's3cret' }
     const result = await handler.run(request({ command: 'env' }), context({ env }))
     expect(JSON.parse(result.output.stdout ?? '')).toEqual({ PATH: '/usr/bin:/bin', ALLOWED: 'yes' })
@@ -201,11 +255,19 @@ describe('exec: environment', () => {
 describe('exec: timeout and abort kill the whole process group', () => {
   it('the command timeout kills the child and its grandchild', async () => {
     const pids = path.join(tmp.path, 'timeout.pids')
-    const script = tmp.write('hang.sh', `#!/bin/sh\nsleep 30 &\necho $$ $! > ${pids}.tmp\nmv ${pids}.tmp ${pids}\nwait\n`)
+    const script = tmp.write(
+      'hang.sh',
+      `#!/bin/sh\nsleep 30 &\necho $$ $! > ${pids}.tmp\nmv ${pids}.tmp ${pids}\nwait\n`,
+    )
     const handler = createExecHandler({ commands: { hang: { program: script, args: [], timeoutMs: 3000 } } })
     const started = Date.now()
     const result = await handler.run(request({ command: 'hang' }), context())
-    expect(result).toMatchObject({ ok: false, retriable: true, detail: 'exec command "hang" timed out after 3000 ms', output: { timedOut: 'true', signal: 'SIGTERM' } })
+    expect(result).toMatchObject({
+      ok: false,
+      retriable: true,
+      detail: 'exec command "hang" timed out after 3000 ms',
+      output: { timedOut: 'true', signal: 'SIGTERM' },
+    })
     expect(Date.now() - started).toBeLessThan(25_000)
     const [child, grandchild] = readPids(pids)
     expect(grandchild).toBeDefined()
@@ -214,14 +276,24 @@ describe('exec: timeout and abort kill the whole process group', () => {
 
   it('the attempt timeout (context.timeoutMs) applies when it is smaller', async () => {
     const script = tmp.write('forever.js', 'setInterval(() => {}, 1000)\n')
-    const handler = createExecHandler({ commands: { hang: { program: process.execPath, args: [script], timeoutMs: 60_000 } } })
+    const handler = createExecHandler({
+      commands: { hang: { program: process.execPath, args: [script], timeoutMs: 60_000 } },
+    })
     const result = await handler.run(request({ command: 'hang' }), context({ timeoutMs: 1500 }))
-    expect(result).toMatchObject({ ok: false, retriable: true, detail: 'exec command "hang" timed out after 1500 ms', output: { timedOut: 'true' } })
+    expect(result).toMatchObject({
+      ok: false,
+      retriable: true,
+      detail: 'exec command "hang" timed out after 1500 ms',
+      output: { timedOut: 'true' },
+    })
   })
 
   it('context.signal aborting kills the child and its grandchild', async () => {
     const pids = path.join(tmp.path, 'abort.pids')
-    const script = tmp.write('hang2.sh', `#!/bin/sh\nsleep 30 &\necho $$ $! > ${pids}.tmp\nmv ${pids}.tmp ${pids}\nwait\n`)
+    const script = tmp.write(
+      'hang2.sh',
+      `#!/bin/sh\nsleep 30 &\necho $$ $! > ${pids}.tmp\nmv ${pids}.tmp ${pids}\nwait\n`,
+    )
     const handler = createExecHandler({ commands: { hang: { program: script, args: [] } } })
     const controller = new AbortController()
     const running = handler.run(request({ command: 'hang' }), context({ signal: controller.signal }))
@@ -236,8 +308,14 @@ describe('exec: timeout and abort kill the whole process group', () => {
 
   it('a child that ignores SIGTERM gets SIGKILL after the grace', async () => {
     const ready = path.join(tmp.path, 'stubborn.ready')
-    const script = tmp.write('stubborn.js', `process.on('SIGTERM', () => {}); require('fs').writeFileSync(${JSON.stringify(ready)}, String(process.pid)); setInterval(() => {}, 1000)\n`)
-    const handler = createExecHandler({ killGraceMs: 300, commands: { stubborn: { program: process.execPath, args: [script] } } })
+    const script = tmp.write(
+      'stubborn.js',
+      `process.on('SIGTERM', () => {}); require('fs').writeFileSync(${JSON.stringify(ready)}, String(process.pid)); setInterval(() => {}, 1000)\n`,
+    )
+    const handler = createExecHandler({
+      killGraceMs: 300,
+      commands: { stubborn: { program: process.execPath, args: [script] } },
+    })
     const controller = new AbortController()
     const running = handler.run(request({ command: 'stubborn' }), context({ signal: controller.signal }))
     await waitFor('the child to ignore SIGTERM', () => fs.existsSync(ready) && fs.readFileSync(ready, 'utf8') !== '')
@@ -250,7 +328,10 @@ describe('exec: timeout and abort kill the whole process group', () => {
     const pids = path.join(tmp.path, 'leftover.pids')
     const script = tmp.write('leftover.sh', `#!/bin/sh\nsleep 30 &\necho $! > ${pids}\nexit 0\n`)
     const started = Date.now()
-    const result = await createExecHandler({ commands: { bg: { program: script, args: [] } } }).run(request({ command: 'bg' }), context())
+    const result = await createExecHandler({ commands: { bg: { program: script, args: [] } } }).run(
+      request({ command: 'bg' }),
+      context(),
+    )
     expect(result.ok).toBe(true)
     expect(Date.now() - started).toBeLessThan(25_000)
     const [grandchild] = readPids(pids)
@@ -260,7 +341,10 @@ describe('exec: timeout and abort kill the whole process group', () => {
   it('an already aborted signal starts nothing', async () => {
     const marker = path.join(tmp.path, 'aborted-ran')
     const script = tmp.write('aborted.sh', `#!/bin/sh\ntouch ${marker}\n`)
-    const result = await createExecHandler({ commands: { run: { program: script, args: [] } } }).run(request({ command: 'run' }), context({ signal: AbortSignal.abort() }))
+    const result = await createExecHandler({ commands: { run: { program: script, args: [] } } }).run(
+      request({ command: 'run' }),
+      context({ signal: AbortSignal.abort() }),
+    )
     expect(result).toMatchObject({ ok: false, retriable: true, output: { timedOut: 'true' } })
     expect(fs.existsSync(marker)).toBe(false)
   })
@@ -278,24 +362,76 @@ describe('exec: config validation', () => {
     ['not an object', () => null, '(top level) must be an object'],
     ['no commands', () => ({}), '/commands is required'],
     ['an unknown top-level key', () => ({ commands: {}, shell: true }), '/shell is not allowed'],
-    ['a relative program', () => ({ commands: { a: { program: 'sh', args: [] } } }), '/commands/a/program must be an absolute path'],
-    ['a missing program', () => ({ commands: { a: { program: '/nonexistent/prog', args: [] } } }), '/commands/a/program /nonexistent/prog does not exist'],
+    [
+      'a relative program',
+      () => ({ commands: { a: { program: 'sh', args: [] } } }),
+      '/commands/a/program must be an absolute path',
+    ],
+    [
+      'a missing program',
+      () => ({ commands: { a: { program: '/nonexistent/prog', args: [] } } }),
+      '/commands/a/program /nonexistent/prog does not exist',
+    ],
     ['a non-executable program', () => ({ commands: { a: { program: plain, args: [] } } }), 'is not executable'],
     ['a folder as program', () => ({ commands: { a: { program: tmp.path, args: [] } } }), 'is not a file'],
     ['no args', () => ({ commands: { a: { program: script } } }), '/commands/a/args is required'],
-    ['a non-string arg', () => ({ commands: { a: { program: script, args: [1] } } }), '/commands/a/args/0 must be a string'],
-    ['an unknown placeholder', () => ({ commands: { a: { program: script, args: ['{{ annotations.x }}'] } } }), '/commands/a/args/0: placeholder {{ annotations.x }}: unknown field'],
-    ['a map without key', () => ({ commands: { a: { program: script, args: ['{{ labels }}'] } } }), 'is not a labels name'],
+    [
+      'a non-string arg',
+      () => ({ commands: { a: { program: script, args: [1] } } }),
+      '/commands/a/args/0 must be a string',
+    ],
+    [
+      'an unknown placeholder',
+      () => ({ commands: { a: { program: script, args: ['{{ annotations.x }}'] } } }),
+      '/commands/a/args/0: placeholder {{ annotations.x }}: unknown field',
+    ],
+    [
+      'a map without key',
+      () => ({ commands: { a: { program: script, args: ['{{ labels }}'] } } }),
+      'is not a labels name',
+    ],
     ['unbalanced braces', () => ({ commands: { a: { program: script, args: ['x {{ team'] } } }), 'unclosed "{{"'],
-    ['an unknown command key', () => ({ commands: { a: { program: script, args: [], shell: true } } }), '/commands/a/shell is not allowed'],
-    ['a bad command name', () => ({ commands: { 'a b': { program: script, args: [] } } }), '/commands/a b is not a command name'],
-    ['a bad timeout', () => ({ commands: { a: { program: script, args: [], timeoutMs: 0 } } }), '/commands/a/timeoutMs must be a positive integer'],
-    ['a relative cwd', () => ({ commands: { a: { program: script, args: [], cwd: 'tmp' } } }), '/commands/a/cwd must be an absolute path'],
-    ['a missing cwd', () => ({ commands: { a: { program: script, args: [], cwd: '/nonexistent-dir' } } }), 'is not an existing folder'],
-    ['a bad env name', () => ({ commands: { a: { program: script, args: [], env: ['A=B'] } } }), '/commands/a/env/0 must be an environment variable name'],
+    [
+      'an unknown command key',
+      () => ({ commands: { a: { program: script, args: [], shell: true } } }),
+      '/commands/a/shell is not allowed',
+    ],
+    [
+      'a bad command name',
+      () => ({ commands: { 'a b': { program: script, args: [] } } }),
+      '/commands/a b is not a command name',
+    ],
+    [
+      'a bad timeout',
+      () => ({ commands: { a: { program: script, args: [], timeoutMs: 0 } } }),
+      '/commands/a/timeoutMs must be a positive integer',
+    ],
+    [
+      'a relative cwd',
+      () => ({ commands: { a: { program: script, args: [], cwd: 'tmp' } } }),
+      '/commands/a/cwd must be an absolute path',
+    ],
+    [
+      'a missing cwd',
+      () => ({ commands: { a: { program: script, args: [], cwd: '/nonexistent-dir' } } }),
+      'is not an existing folder',
+    ],
+    [
+      'a bad env name',
+      () => ({ commands: { a: { program: script, args: [], env: ['A=B'] } } }),
+      '/commands/a/env/0 must be an environment variable name',
+    ],
     ['PATH in env', () => ({ commands: { a: { program: script, args: [], env: ['PATH'] } } }), 'PATH is always passed'],
-    ['a non-boolean retryOnFailure', () => ({ commands: { a: { program: script, args: [], retryOnFailure: 'no' } } }), '/commands/a/retryOnFailure must be true or false'],
-    ['a bad maxOutputBytes', () => ({ commands: {}, maxOutputBytes: -1 }), '/maxOutputBytes must be a positive integer'],
+    [
+      'a non-boolean retryOnFailure',
+      () => ({ commands: { a: { program: script, args: [], retryOnFailure: 'no' } } }),
+      '/commands/a/retryOnFailure must be true or false',
+    ],
+    [
+      'a bad maxOutputBytes',
+      () => ({ commands: {}, maxOutputBytes: -1 }),
+      '/maxOutputBytes must be a positive integer',
+    ],
     ['a bad killGraceMs', () => ({ commands: {}, killGraceMs: 1.5 }), '/killGraceMs must be a positive integer'],
   ])('%s is a ConfigError', (_name, config, message) => {
     const build = (): unknown => createExecHandler(config() as ExecConfig)
@@ -304,11 +440,27 @@ describe('exec: config validation', () => {
   })
 
   it('reports every problem at once', () => {
-    const build = (): unknown => createExecHandler({ commands: { a: { program: 'rel', args: ['{{ nope }}'] }, b: { program: script, args: [], timeoutMs: -5 } } })
+    const build = (): unknown =>
+      createExecHandler({
+        commands: { a: { program: 'rel', args: ['{{ nope }}'] }, b: { program: script, args: [], timeoutMs: -5 } },
+      })
     expect(build).toThrow(/a\/program must be an absolute path[\s\S]*a\/args\/0[\s\S]*b\/timeoutMs/)
   })
 
   it('a valid config builds a handler named exec', () => {
-    expect(createExecHandler({ commands: { a: { program: script, args: ['{{ params.x }}'], timeoutMs: 10, cwd: tmp.path, env: ['HOME'], retryOnFailure: false } } }).name).toBe('exec')
+    expect(
+      createExecHandler({
+        commands: {
+          a: {
+            program: script,
+            args: ['{{ params.x }}'],
+            timeoutMs: 10,
+            cwd: tmp.path,
+            env: ['HOME'],
+            retryOnFailure: false,
+          },
+        },
+      }).name,
+    ).toBe('exec')
   })
 })

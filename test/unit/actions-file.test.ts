@@ -1,7 +1,16 @@
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { ACTIONS_FILE, DEFAULT_SETTINGS, defineAction, loadCustomActions, parseActionsFile, type ActionSettings, type HandlerFactory, type ParseActionsOptions } from '../../src/actions/actions-file'
+import {
+  ACTIONS_FILE,
+  DEFAULT_SETTINGS,
+  defineAction,
+  loadCustomActions,
+  parseActionsFile,
+  type ActionSettings,
+  type HandlerFactory,
+  type ParseActionsOptions,
+} from '../../src/actions/actions-file'
 import { BUILTIN_ACTIONS } from '../../src/actions/builtins'
 import type { ActionHandler } from '../../src/actions/types'
 import { SchemaSet } from '../../src/contracts/schemas'
@@ -10,7 +19,15 @@ import { loadTopicsFile } from '../../src/topology/topics-file'
 import type { ActionRequestRecord } from '../../src/contracts/records'
 import { enrichedAlertRecord } from '../support/records'
 
-const requestOf = (): ActionRequestRecord => ({ idempotencyKey: 'k', action: 'note', route: 'r1', params: {}, dryRun: false, requestedAt: 0, alert: enrichedAlertRecord() })
+const requestOf = (): ActionRequestRecord => ({
+  idempotencyKey: 'k',
+  action: 'note',
+  route: 'r1',
+  params: {},
+  dryRun: false,
+  requestedAt: 0,
+  alert: enrichedAlertRecord(),
+})
 
 const S = 1000
 const M = 60 * S
@@ -23,7 +40,11 @@ const ACTIONS_MODULE = path.resolve(__dirname, '..', '..', 'src', 'actions', 'ac
 /** A builtin whose handler remembers the config it was built from. */
 const fake =
   (name: string): HandlerFactory =>
-  (config) => ({ name, describe: () => JSON.stringify(config ?? null), run: async () => ({ ok: true, retriable: false, detail: '', output: {} }) })
+  (config) => ({
+    name,
+    describe: () => JSON.stringify(config ?? null),
+    run: async () => ({ ok: true, retriable: false, detail: '', output: {} }),
+  })
 
 const BUILTINS: Record<string, HandlerFactory> = { page: fake('page'), webhook: fake('webhook'), exec: fake('exec') }
 const TOPICS = ['page', 'webhook', 'exec', 'restart', 'note']
@@ -112,10 +133,13 @@ actions:
   })
 
   it('a budget gate in the defaults applies to every action; an action may drop it with null', () => {
-    const yaml = 'defaults:\n  gate: { minBudgetRemaining: 0.2, maxBurnRate: 10, burnWindow: 6h }\nactions:\n  page:\n    gate: null\n  webhook:\n'
+    const yaml =
+      'defaults:\n  gate: { minBudgetRemaining: 0.2, maxBurnRate: 10, burnWindow: 6h }\nactions:\n  page:\n    gate: null\n  webhook:\n'
     expect(settings(yaml, 'webhook').gate).toEqual({ minBudgetRemaining: 0.2, maxBurnRate: 10, burnWindow: '6h' })
     expect(settings(yaml, 'page').gate).toBeNull()
-    expect(problems('actions:\n  page:\n    gate: { minBudgetRemaining: 2, burnWindow: 2h }\n').join('\n')).toMatch(/gate.*minBudgetRemaining[\s\S]*burnWindow/)
+    expect(problems('actions:\n  page:\n    gate: { minBudgetRemaining: 2, burnWindow: 2h }\n').join('\n')).toMatch(
+      /gate.*minBudgetRemaining[\s\S]*burnWindow/,
+    )
   })
 
   it('keeps the built-in value of a default the file leaves out, field by field', () => {
@@ -126,7 +150,10 @@ defaults:
 actions:
   page:
 `
-    expect(settings(yaml, 'page')).toMatchObject({ backoff: { initialMs: 2 * S, maxMs: 30 * S }, circuit: { failureThreshold: 5, coolDownMs: M } })
+    expect(settings(yaml, 'page')).toMatchObject({
+      backoff: { initialMs: 2 * S, maxMs: 30 * S },
+      circuit: { failureThreshold: 5, coolDownMs: M },
+    })
   })
 
   it.each<[string, string, Partial<ActionSettings>]>([
@@ -164,7 +191,9 @@ actions:
   })
 
   it('reads the top-level keys', () => {
-    const config = parse('dryRun: true\nnotEffectiveWindow: 1h\nartifactsDir: out/artifacts\nactions:\n  page:\n', { cwd: '/srv/nightshift' })
+    const config = parse('dryRun: true\nnotEffectiveWindow: 1h\nartifactsDir: out/artifacts\nactions:\n  page:\n', {
+      cwd: '/srv/nightshift',
+    })
     expect(config.dryRun).toBe(true)
     expect(config.notEffectiveWindowMs).toBe(H)
     expect(config.artifactsDir).toBe('/srv/nightshift/out/artifacts')
@@ -184,7 +213,9 @@ actions:
   })
 
   it('passes each builtin its own config, and undefined when there is none', () => {
-    const config = parse('actions:\n  page:\n    config: { kind: slack, url: "http://x" }\n  webhook:\n    config: [1, 2]\n  exec:\n')
+    const config = parse(
+      'actions:\n  page:\n    config: { kind: slack, url: "http://x" }\n  webhook:\n    config: [1, 2]\n  exec:\n',
+    )
     const describe = (name: string) => config.actions.get(name)?.handler.describe(requestOf())
     expect(describe('page')).toBe('{"kind":"slack","url":"http://x"}')
     expect(describe('webhook')).toBe('[1,2]')
@@ -210,22 +241,74 @@ describe('parseActionsFile: rejected', () => {
     ['an unknown top-level key', 'retries: 3\nactions:\n  page:\n', ['/retries is not allowed']],
     ['an unknown default', 'defaults:\n  retries: 3\nactions:\n  page:\n', ['/defaults/retries is not allowed']],
     ['an unknown action setting', 'actions:\n  page:\n    retry: 3\n', ['/actions/page/retry is not allowed']],
-    ['an unknown backoff key', 'actions:\n  page:\n    backoff: { start: 1s }\n', ['/actions/page/backoff/start is not allowed']],
-    ['an unknown circuit key', 'defaults:\n  circuit: { threshold: 3 }\nactions:\n  page:\n', ['/defaults/circuit/threshold is not allowed']],
-    ['a duration without unit', 'actions:\n  page:\n    timeout: "30"\n', ['/actions/page/timeout must be a duration like 30s, 5m or 1h30m']],
-    ['a duration with a bad unit', 'defaults:\n  backoff: { max: 1y }\nactions:\n  page:\n', ['/defaults/backoff/max must be a duration like 30s, 5m or 1h30m']],
-    ['a number for a duration', 'actions:\n  page:\n    circuit: { coolDown: 60 }\n', ['/actions/page/circuit/coolDown must be string']],
-    ['a bad notEffectiveWindow', 'notEffectiveWindow: soon\nactions:\n  page:\n', ['/notEffectiveWindow must be a duration like 30s, 5m or 1h30m']],
-    ['a zero timeout', 'actions:\n  page:\n    timeout: 0s\n', ['/actions/page/timeout must be longer than zero, got "0s"']],
-    ['a zero default backoff', 'defaults:\n  backoff: { initial: 0ms }\nactions:\n  page:\n', ['/defaults/backoff/initial must be longer than zero, got "0ms"']],
-    ['a zero coolDown', 'actions:\n  page:\n    circuit: { coolDown: 0m }\n', ['/actions/page/circuit/coolDown must be longer than zero, got "0m"']],
-    ['a string for an integer', 'actions:\n  page:\n    maxAttempts: "3"\n', ['/actions/page/maxAttempts must be integer']],
-    ['a fraction for an integer', 'actions:\n  page:\n    concurrency: 1.5\n', ['/actions/page/concurrency must be integer']],
+    [
+      'an unknown backoff key',
+      'actions:\n  page:\n    backoff: { start: 1s }\n',
+      ['/actions/page/backoff/start is not allowed'],
+    ],
+    [
+      'an unknown circuit key',
+      'defaults:\n  circuit: { threshold: 3 }\nactions:\n  page:\n',
+      ['/defaults/circuit/threshold is not allowed'],
+    ],
+    [
+      'a duration without unit',
+      'actions:\n  page:\n    timeout: "30"\n',
+      ['/actions/page/timeout must be a duration like 30s, 5m or 1h30m'],
+    ],
+    [
+      'a duration with a bad unit',
+      'defaults:\n  backoff: { max: 1y }\nactions:\n  page:\n',
+      ['/defaults/backoff/max must be a duration like 30s, 5m or 1h30m'],
+    ],
+    [
+      'a number for a duration',
+      'actions:\n  page:\n    circuit: { coolDown: 60 }\n',
+      ['/actions/page/circuit/coolDown must be string'],
+    ],
+    [
+      'a bad notEffectiveWindow',
+      'notEffectiveWindow: soon\nactions:\n  page:\n',
+      ['/notEffectiveWindow must be a duration like 30s, 5m or 1h30m'],
+    ],
+    [
+      'a zero timeout',
+      'actions:\n  page:\n    timeout: 0s\n',
+      ['/actions/page/timeout must be longer than zero, got "0s"'],
+    ],
+    [
+      'a zero default backoff',
+      'defaults:\n  backoff: { initial: 0ms }\nactions:\n  page:\n',
+      ['/defaults/backoff/initial must be longer than zero, got "0ms"'],
+    ],
+    [
+      'a zero coolDown',
+      'actions:\n  page:\n    circuit: { coolDown: 0m }\n',
+      ['/actions/page/circuit/coolDown must be longer than zero, got "0m"'],
+    ],
+    [
+      'a string for an integer',
+      'actions:\n  page:\n    maxAttempts: "3"\n',
+      ['/actions/page/maxAttempts must be integer'],
+    ],
+    [
+      'a fraction for an integer',
+      'actions:\n  page:\n    concurrency: 1.5\n',
+      ['/actions/page/concurrency must be integer'],
+    ],
     ['zero concurrency', 'actions:\n  page:\n    concurrency: 0\n', ['/actions/page/concurrency must be >= 1']],
     ['too many attempts', 'defaults:\n  maxAttempts: 21\nactions:\n  page:\n', ['/defaults/maxAttempts must be <= 20']],
     ['a string for a boolean', 'dryRun: "yes"\nactions:\n  page:\n', ['/dryRun must be boolean']],
-    ['an unknown onResolved', 'actions:\n  page:\n    onResolved: ignore\n', ['/actions/page/onResolved must be equal to one of the allowed values']],
-    ['an empty escalateTo', 'actions:\n  page:\n    escalateTo: ""\n', ['/actions/page/escalateTo must NOT have fewer than 1 characters']],
+    [
+      'an unknown onResolved',
+      'actions:\n  page:\n    onResolved: ignore\n',
+      ['/actions/page/onResolved must be equal to one of the allowed values'],
+    ],
+    [
+      'an empty escalateTo',
+      'actions:\n  page:\n    escalateTo: ""\n',
+      ['/actions/page/escalateTo must NOT have fewer than 1 characters'],
+    ],
     ['an action that is a list', 'actions:\n  page: [1]\n', ['/actions/page must be object,null']],
     ['a bad action name', 'actions:\n  Page_1:\n', ['/actions/Page_1 is not a valid key here']],
   ])('%s', (_name, yaml, expected) => {
@@ -294,27 +377,53 @@ actions:
   })
 
   it('rejects an action that is neither built in nor custom, naming both kinds', () => {
-    const custom = new Map<string, ActionHandler>([['note', defineAction({ name: 'note', run: async () => ({ ok: true, retriable: false, detail: '', output: {} }) })]])
-    expect(problems('customActionsDir: custom\nactions:\n  page:\n  restart:\n', { loadCustom: () => custom })).toEqual([
-      `${FILE}: /actions/restart: no such action; built in: page, webhook, exec; custom: note`,
+    const custom = new Map<string, ActionHandler>([
+      [
+        'note',
+        defineAction({ name: 'note', run: async () => ({ ok: true, retriable: false, detail: '', output: {} }) }),
+      ],
     ])
+    expect(problems('customActionsDir: custom\nactions:\n  page:\n  restart:\n', { loadCustom: () => custom })).toEqual(
+      [`${FILE}: /actions/restart: no such action; built in: page, webhook, exec; custom: note`],
+    )
   })
 
   it('does not take a builtin from the prototype chain', () => {
-    expect(problems('actions:\n  page:\n  constructor:\n', { actionTopics: [...TOPICS, 'constructor'] })).toEqual([`${FILE}: /actions/constructor: no such action; built in: page, webhook, exec`])
+    expect(problems('actions:\n  page:\n  constructor:\n', { actionTopics: [...TOPICS, 'constructor'] })).toEqual([
+      `${FILE}: /actions/constructor: no such action; built in: page, webhook, exec`,
+    ])
   })
 
   it('turns a throwing builtin factory into a problem at /actions/<name>/config', () => {
     const factory: HandlerFactory = (config) => {
       throw new ConfigError(`webhook: bad config ${JSON.stringify(config)}`)
     }
-    expect(problems('actions:\n  page:\n  webhook:\n    config: { x: 1 }\n', { builtins: { ...BUILTINS, webhook: factory } })).toEqual([`${FILE}: /actions/webhook/config: webhook: bad config {"x":1}`])
+    expect(
+      problems('actions:\n  page:\n  webhook:\n    config: { x: 1 }\n', {
+        builtins: { ...BUILTINS, webhook: factory },
+      }),
+    ).toEqual([`${FILE}: /actions/webhook/config: webhook: bad config {"x":1}`])
   })
 
   it.each<[string, string, string[]]>([
-    ['escalateTo naming an action not in the file', 'actions:\n  page:\n    escalateTo: exec\n', [`${FILE}: /actions/page/escalateTo: exec is not an action of this file`]],
-    ['the default escalateTo (page) when page is not in the file', 'actions:\n  webhook:\n  exec:\n', [`${FILE}: /actions/webhook/escalateTo: page is not an action of this file`, `${FILE}: /actions/exec/escalateTo: page is not an action of this file`]],
-    ['a file default naming an action not in the file', 'defaults:\n  escalateTo: exec\nactions:\n  page:\n', [`${FILE}: /actions/page/escalateTo: exec is not an action of this file`]],
+    [
+      'escalateTo naming an action not in the file',
+      'actions:\n  page:\n    escalateTo: exec\n',
+      [`${FILE}: /actions/page/escalateTo: exec is not an action of this file`],
+    ],
+    [
+      'the default escalateTo (page) when page is not in the file',
+      'actions:\n  webhook:\n  exec:\n',
+      [
+        `${FILE}: /actions/webhook/escalateTo: page is not an action of this file`,
+        `${FILE}: /actions/exec/escalateTo: page is not an action of this file`,
+      ],
+    ],
+    [
+      'a file default naming an action not in the file',
+      'defaults:\n  escalateTo: exec\nactions:\n  page:\n',
+      [`${FILE}: /actions/page/escalateTo: exec is not an action of this file`],
+    ],
   ])('rejects %s', (_name, yaml, expected) => {
     expect(problems(yaml)).toEqual(expected)
   })
@@ -336,7 +445,9 @@ actions:
   })
 
   it('rejects invalid YAML naming the line', () => {
-    expect(problems('actions:\n  page: [\n')[0]).toMatch(new RegExp(`^${FILE.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: line \\d+, column \\d+: invalid YAML`))
+    expect(problems('actions:\n  page: [\n')[0]).toMatch(
+      new RegExp(`^${FILE.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: line \\d+, column \\d+: invalid YAML`),
+    )
   })
 })
 
@@ -350,7 +461,11 @@ describe('parseActionsFile: custom actions', () => {
     parse('customActionsDir: custom\nactions:\n  page:\n', { loadCustom })
     parse('customActionsDir: ../elsewhere/custom\nactions:\n  page:\n', { loadCustom, cwd: '/srv/ns' })
     parse('customActionsDir: /opt/custom\nactions:\n  page:\n', { loadCustom })
-    expect(seen).toEqual([path.join(path.dirname(FILE), 'custom'), path.resolve(path.dirname(FILE), '..', 'elsewhere', 'custom'), '/opt/custom'])
+    expect(seen).toEqual([
+      path.join(path.dirname(FILE), 'custom'),
+      path.resolve(path.dirname(FILE), '..', 'elsewhere', 'custom'),
+      '/opt/custom',
+    ])
   })
 
   it('does not look for custom actions without customActionsDir', () => {
@@ -365,28 +480,52 @@ describe('parseActionsFile: custom actions', () => {
         throw new ConfigError('x.js must export default defineAction({ name, run })')
       },
     })
-    expect(lines).toEqual([`${FILE}: /customActionsDir: x.js must export default defineAction({ name, run })`, `${FILE}: /actions/note: no such action; built in: page, webhook, exec`])
+    expect(lines).toEqual([
+      `${FILE}: /customActionsDir: x.js must export default defineAction({ name, run })`,
+      `${FILE}: /actions/note: no such action; built in: page, webhook, exec`,
+    ])
   })
 
   it('runs a custom action from a real folder next to the file', async () => {
     const root = folder({ 'custom/note.js': customModule('note', 'note written') })
-    const config = parseActionsFile('customActionsDir: custom\nactions:\n  page:\n  note:\n    maxAttempts: 1\n', path.join(root, 'actions.yaml'), { actionTopics: TOPICS, builtins: BUILTINS })
+    const config = parseActionsFile(
+      'customActionsDir: custom\nactions:\n  page:\n  note:\n    maxAttempts: 1\n',
+      path.join(root, 'actions.yaml'),
+      { actionTopics: TOPICS, builtins: BUILTINS },
+    )
     const note = config.actions.get('note')
     expect(note?.settings.maxAttempts).toBe(1)
     expect(note?.handler.name).toBe('note')
     expect(note?.handler.describe(requestOf())).toBe('custom action note')
-    await expect(note?.handler.run(requestOf(), { signal: new AbortController().signal, timeoutMs: 1000, artifactsDir: root, env: {} })).resolves.toEqual({ ok: true, retriable: false, detail: 'note written', output: {} })
+    await expect(
+      note?.handler.run(requestOf(), {
+        signal: new AbortController().signal,
+        timeoutMs: 1000,
+        artifactsDir: root,
+        env: {},
+      }),
+    ).resolves.toEqual({ ok: true, retriable: false, detail: 'note written', output: {} })
   })
 
   it('rejects a config for a custom action', () => {
-    const custom = new Map<string, ActionHandler>([['note', defineAction({ name: 'note', run: async () => ({ ok: true, retriable: false, detail: '', output: {} }) })]])
-    expect(problems('customActionsDir: c\nactions:\n  page:\n  note:\n    config: { a: 1 }\n', { loadCustom: () => custom })).toEqual([
-      `${FILE}: /actions/note/config: custom action note takes no config here; it reads its own settings`,
+    const custom = new Map<string, ActionHandler>([
+      [
+        'note',
+        defineAction({ name: 'note', run: async () => ({ ok: true, retriable: false, detail: '', output: {} }) }),
+      ],
     ])
+    expect(
+      problems('customActionsDir: c\nactions:\n  page:\n  note:\n    config: { a: 1 }\n', { loadCustom: () => custom }),
+    ).toEqual([`${FILE}: /actions/note/config: custom action note takes no config here; it reads its own settings`])
   })
 
   it('needs a topic for a custom action too', () => {
-    const custom = new Map<string, ActionHandler>([['tidy', defineAction({ name: 'tidy', run: async () => ({ ok: true, retriable: false, detail: '', output: {} }) })]])
+    const custom = new Map<string, ActionHandler>([
+      [
+        'tidy',
+        defineAction({ name: 'tidy', run: async () => ({ ok: true, retriable: false, detail: '', output: {} }) }),
+      ],
+    ])
     expect(problems('customActionsDir: c\nactions:\n  page:\n  tidy:\n', { loadCustom: () => custom })).toEqual([
       `${FILE}: /actions/tidy: no topic actions.tidy in topology/topics.yaml (/actions/names); add it there first`,
     ])
@@ -394,7 +533,10 @@ describe('parseActionsFile: custom actions', () => {
 
   it('a custom action defined in a folder but not in the file is not configured', () => {
     const root = folder({ 'custom/note.js': customModule('note') })
-    const config = parseActionsFile('customActionsDir: custom\nactions:\n  page:\n', path.join(root, 'actions.yaml'), { actionTopics: TOPICS, builtins: BUILTINS })
+    const config = parseActionsFile('customActionsDir: custom\nactions:\n  page:\n', path.join(root, 'actions.yaml'), {
+      actionTopics: TOPICS,
+      builtins: BUILTINS,
+    })
     expect([...config.actions.keys()]).toEqual(['page'])
   })
 })
@@ -421,13 +563,41 @@ describe('loadCustomActions', () => {
   })
 
   it.each<[string, Record<string, string>, RegExp]>([
-    ['a module without a default export', { 'plain.js': 'module.exports.run = async () => ({})' }, /^plain\.js must export default defineAction\(\{ name, run \}\)$/],
-    ['a default export not made by defineAction', { 'fake.js': 'module.exports.default = { name: "fake", run: async () => ({}), describe: () => "" }' }, /^fake\.js must export default defineAction/],
+    [
+      'a module without a default export',
+      { 'plain.js': 'module.exports.run = async () => ({})' },
+      /^plain\.js must export default defineAction\(\{ name, run \}\)$/,
+    ],
+    [
+      'a default export not made by defineAction',
+      { 'fake.js': 'module.exports.default = { name: "fake", run: async () => ({}), describe: () => "" }' },
+      /^fake\.js must export default defineAction/,
+    ],
     ['a module exporting null', { 'null.js': 'module.exports = null' }, /^null\.js must export default defineAction/],
-    ['a module exporting defineAction without default', { 'named.js': `module.exports = require(${JSON.stringify(ACTIONS_MODULE)}).defineAction({ name: 'named', run: async () => ({}) })` }, /^named\.js must export default defineAction/],
-    ['a module that throws when loaded', { 'broken.js': 'throw new Error("boom")' }, /^broken\.js could not be loaded: boom$/],
-    ['a module whose defineAction throws', { 'bad-name.js': `module.exports.default = require(${JSON.stringify(ACTIONS_MODULE)}).defineAction({ name: 'Bad Name', run: async () => ({}) })` }, /^bad-name\.js could not be loaded: defineAction: name must be/],
-    ['two modules defining the same name', { 'a.js': customModule('note'), 'b.js': customModule('note') }, /^b\.js defines action note a second time$/],
+    [
+      'a module exporting defineAction without default',
+      {
+        'named.js': `module.exports = require(${JSON.stringify(ACTIONS_MODULE)}).defineAction({ name: 'named', run: async () => ({}) })`,
+      },
+      /^named\.js must export default defineAction/,
+    ],
+    [
+      'a module that throws when loaded',
+      { 'broken.js': 'throw new Error("boom")' },
+      /^broken\.js could not be loaded: boom$/,
+    ],
+    [
+      'a module whose defineAction throws',
+      {
+        'bad-name.js': `module.exports.default = require(${JSON.stringify(ACTIONS_MODULE)}).defineAction({ name: 'Bad Name', run: async () => ({}) })`,
+      },
+      /^bad-name\.js could not be loaded: defineAction: name must be/,
+    ],
+    [
+      'two modules defining the same name',
+      { 'a.js': customModule('note'), 'b.js': customModule('note') },
+      /^b\.js defines action note a second time$/,
+    ],
   ])('rejects %s', (_name, files, message) => {
     const dir = folder(files)
     expect(() => loadCustomActions(dir)).toThrow(ConfigError)
@@ -445,7 +615,12 @@ describe('loadCustomActions', () => {
   it('two modules with the same name fail the whole file at /customActionsDir', () => {
     const root = folder({ 'custom/one.js': customModule('note'), 'custom/two.js': customModule('note') })
     const file = path.join(root, 'actions.yaml')
-    expect(() => parseActionsFile('customActionsDir: custom\nactions:\n  page:\n', file, { actionTopics: TOPICS, builtins: BUILTINS })).toThrow(`${file}: /customActionsDir: two.js defines action note a second time`)
+    expect(() =>
+      parseActionsFile('customActionsDir: custom\nactions:\n  page:\n', file, {
+        actionTopics: TOPICS,
+        builtins: BUILTINS,
+      }),
+    ).toThrow(`${file}: /customActionsDir: two.js defines action note a second time`)
   })
 })
 
@@ -461,7 +636,9 @@ describe('defineAction', () => {
   })
 
   it("keeps the action's own describe", () => {
-    expect(defineAction({ name: 'x', run, describe: (r) => `note ${r.alert.alert.fingerprint}` }).describe(requestOf())).toBe('note 16ddbf5dcf57d972')
+    expect(
+      defineAction({ name: 'x', run, describe: (r) => `note ${r.alert.alert.fingerprint}` }).describe(requestOf()),
+    ).toBe('note 16ddbf5dcf57d972')
   })
 
   it.each<[string, unknown, RegExp]>([
@@ -480,7 +657,11 @@ describe('defineAction', () => {
 
 describe('the shipped topology/actions.yaml', () => {
   const topics = loadTopicsFile(SchemaSet.load())
-  const config = parseActionsFile(fs.readFileSync(ACTIONS_FILE, 'utf8'), ACTIONS_FILE, { actionTopics: topics.actions, builtins: BUILTIN_ACTIONS, cwd: '/srv/ns' })
+  const config = parseActionsFile(fs.readFileSync(ACTIONS_FILE, 'utf8'), ACTIONS_FILE, {
+    actionTopics: topics.actions,
+    builtins: BUILTIN_ACTIONS,
+    cwd: '/srv/ns',
+  })
 
   it('configures every action topic of topics.yaml with the real builtins and the example custom action', () => {
     expect([...config.actions.keys()].sort()).toEqual([...topics.actions].sort())
@@ -494,8 +675,28 @@ describe('the shipped topology/actions.yaml', () => {
   })
 
   it.each<[string, Partial<ActionSettings>]>([
-    ['page', { onResolved: 'run', escalateTo: null, maxAttempts: 5, concurrency: 16, perServiceConcurrency: 16, timeoutMs: 30 * S }],
-    ['webhook', { onResolved: 'cancel', escalateTo: 'page', maxAttempts: 3, concurrency: 8, perServiceConcurrency: 2, backoff: { initialMs: S, maxMs: 30 * S } }],
+    [
+      'page',
+      {
+        onResolved: 'run',
+        escalateTo: null,
+        maxAttempts: 5,
+        concurrency: 16,
+        perServiceConcurrency: 16,
+        timeoutMs: 30 * S,
+      },
+    ],
+    [
+      'webhook',
+      {
+        onResolved: 'cancel',
+        escalateTo: 'page',
+        maxAttempts: 3,
+        concurrency: 8,
+        perServiceConcurrency: 2,
+        backoff: { initialMs: S, maxMs: 30 * S },
+      },
+    ],
     ['exec', { timeoutMs: 2 * M, maxAttempts: 2, escalateTo: 'page' }],
     ['thread-dump', { timeoutMs: M, maxAttempts: 2, circuit: { failureThreshold: 5, coolDownMs: 10 * M } }],
     ['incident-note', { maxAttempts: 1, escalateTo: 'page', dryRun: false }],

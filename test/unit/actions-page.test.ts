@@ -1,9 +1,22 @@
 import http from 'node:http'
 import type { ActionRequestRecord } from '../../src/contracts/records'
 import { ConfigError } from '../../src/errors'
-import { PAGERDUTY_EVENTS_URL, createPageHandler, pagerDutySeverity, slackEscape, validatePageConfig } from '../../src/actions/page'
+import {
+  PAGERDUTY_EVENTS_URL,
+  createPageHandler,
+  pagerDutySeverity,
+  slackEscape,
+  validatePageConfig,
+} from '../../src/actions/page'
 import type { HandlerContext } from '../../src/actions/types'
-import { closedPort, handlerContext, handlerRequest, useRecordingServer, type AlertOverrides, type RecordedRequest } from '../support/handler-fixtures'
+import {
+  closedPort,
+  handlerContext,
+  handlerRequest,
+  useRecordingServer,
+  type AlertOverrides,
+  type RecordedRequest,
+} from '../support/handler-fixtures'
 
 /**
  * Paths: `/status/<code>` answers that status; `/echo` the request headers and body;
@@ -12,10 +25,18 @@ import { closedPort, handlerContext, handlerRequest, useRecordingServer, type Al
 function handle(req: RecordedRequest, res: http.ServerResponse): void {
   const path = req.url
   const status = /^\/status\/(\d{3})$/.exec(path)
-  if (status) return void res.writeHead(Number(status[1]), { 'content-type': 'application/json' }).end('{"status":"invalid event"}')
-  if (path === '/echo') return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ headers: req.headers, body: req.body }))
+  if (status)
+    return void res
+      .writeHead(Number(status[1]), { 'content-type': 'application/json' })
+      .end('{"status":"invalid event"}')
+  if (path === '/echo')
+    return void res
+      .writeHead(200, { 'content-type': 'application/json' })
+      .end(JSON.stringify({ headers: req.headers, body: req.body }))
   if (path.startsWith('/hooks/')) return void res.writeHead(200, { 'content-type': 'text/plain' }).end('ok')
-  res.writeHead(202, { 'content-type': 'application/json' }).end('{"status":"success","message":"Event processed","dedup_key":"x"}')
+  res
+    .writeHead(202, { 'content-type': 'application/json' })
+    .end('{"status":"success","message":"Event processed","dedup_key":"x"}')
 }
 
 const server = useRecordingServer(handle)
@@ -38,7 +59,12 @@ function context(over: Partial<HandlerContext> = {}): HandlerContext {
 }
 
 function pagerduty(over: Record<string, unknown> = {}): ReturnType<typeof createPageHandler> {
-  return createPageHandler({ kind: 'pagerduty', url: `${server.base}/v2/enqueue`, routingKey: '${env:PAGERDUTY_ROUTING_KEY}', ...over })
+  return createPageHandler({
+    kind: 'pagerduty',
+    url: `${server.base}/v2/enqueue`,
+    routingKey: '${env:PAGERDUTY_ROUTING_KEY}',
+    ...over,
+  })
 }
 
 function bodyOf(i = 0): Record<string, unknown> {
@@ -52,7 +78,11 @@ describe('page via pagerduty', () => {
     const req = request(
       { team: 'payments-oncall', summary: 'HighLatency is firing (fingerprint 16ddbf5dcf57d972)' },
       {
-        alert: { labels: { alertname: 'HighLatency', severity: 'critical', instance: 'checkout-1' }, annotations: { description: 'p99 > 2s' }, generatorURL: 'http://prometheus/graph?g0.expr=x' },
+        alert: {
+          labels: { alertname: 'HighLatency', severity: 'critical', instance: 'checkout-1' },
+          annotations: { description: 'p99 > 2s' },
+          generatorURL: 'http://prometheus/graph?g0.expr=x',
+        },
         runbookUrl: 'https://runbooks.example/checkout/latency',
         slo: 'checkout-latency',
         tier: 'tier-1',
@@ -63,7 +93,12 @@ describe('page via pagerduty', () => {
       ok: true,
       retriable: false,
       detail: `page via pagerduty POST ${server.base}/v2/enqueue answered 202`,
-      output: { kind: 'pagerduty', dedupKey: DEDUP_KEY, httpStatus: '202', responseBody: '{"status":"success","message":"Event processed","dedup_key":"x"}' },
+      output: {
+        kind: 'pagerduty',
+        dedupKey: DEDUP_KEY,
+        httpStatus: '202',
+        responseBody: '{"status":"success","message":"Event processed","dedup_key":"x"}',
+      },
     })
     expect(received).toHaveLength(1)
     expect(received[0]).toMatchObject({ method: 'POST', url: '/v2/enqueue' })
@@ -98,7 +133,10 @@ describe('page via pagerduty', () => {
   })
 
   it('a resolved alert posts a resolve with only routing_key, event_action and dedup_key', async () => {
-    const result = await pagerduty().run(request({ summary: 'x' }, { alert: { status: 'resolved' }, runbookUrl: 'https://runbooks.example/r' }), context())
+    const result = await pagerduty().run(
+      request({ summary: 'x' }, { alert: { status: 'resolved' }, runbookUrl: 'https://runbooks.example/r' }),
+      context(),
+    )
     expect(result).toMatchObject({ ok: true, output: { dedupKey: DEDUP_KEY, httpStatus: '202' } })
     expect(bodyOf()).toEqual({ routing_key: ROUTING_KEY, event_action: 'resolve', dedup_key: DEDUP_KEY })
   })
@@ -106,7 +144,12 @@ describe('page via pagerduty', () => {
   it('without params: a default summary, the alert team, source nightshift, no links', async () => {
     await pagerduty().run(request({}, { service: null }), context())
     const body = bodyOf() as { payload: Record<string, unknown>; links?: unknown }
-    expect(body.payload).toMatchObject({ summary: 'HighLatency firing on unknown service', source: 'nightshift', group: 'payments', class: 'HighLatency' })
+    expect(body.payload).toMatchObject({
+      summary: 'HighLatency firing on unknown service',
+      source: 'nightshift',
+      group: 'payments',
+      class: 'HighLatency',
+    })
     expect(body.payload.component).toBeUndefined()
     expect(body.links).toBeUndefined()
   })
@@ -143,7 +186,10 @@ describe('page via pagerduty', () => {
     ['no severity label', undefined, 'error'],
   ])('severity %s → %s', async (_name, label, severity) => {
     expect(pagerDutySeverity(label)).toBe(severity)
-    const labels: Record<string, string> = { alertname: 'HighLatency', ...(label === undefined ? {} : { severity: label }) }
+    const labels: Record<string, string> = {
+      alertname: 'HighLatency',
+      ...(label === undefined ? {} : { severity: label }),
+    }
     await pagerduty().run(request({}, { alert: { labels } }), context())
     expect((bodyOf() as { payload: { severity: string } }).payload.severity).toBe(severity)
   })
@@ -160,7 +206,11 @@ describe('page via pagerduty', () => {
   ])('HTTP %i → ok %s, retriable %s', async (status, ok, retriable) => {
     const handler = pagerduty({ url: `${server.base}/status/${status}` })
     const result = await handler.run(request(), context())
-    expect(result).toMatchObject({ ok, retriable, output: { kind: 'pagerduty', httpStatus: String(status), dedupKey: DEDUP_KEY } })
+    expect(result).toMatchObject({
+      ok,
+      retriable,
+      output: { kind: 'pagerduty', httpStatus: String(status), dedupKey: DEDUP_KEY },
+    })
   })
 
   it('an unset routing key variable is a final failure naming it, and nothing is sent', async () => {
@@ -175,10 +225,16 @@ describe('page via pagerduty', () => {
   })
 
   it('header secrets are filled, and a receiver echoing them or the routing key shows placeholders', async () => {
-    const handler = pagerduty({ url: `${server.base}/echo`, headers: { Authorization: 'Token token=${env:PD_TOKEN}', 'Content-Type': 'text/plain' } })
+    const handler = pagerduty({
+      url: `${server.base}/echo`,
+      headers: { Authorization: 'Token token=${env:PD_TOKEN}', 'Content-Type': 'text/plain' },
+    })
     const result = await handler.run(request(), context({ env: { ...env, PD_TOKEN: 'pd-api-token-value' } }))
     expect(result.ok).toBe(true)
-    expect(received[0]!.headers).toMatchObject({ authorization: 'Token token=pd-api-token-value', 'content-type': 'application/json' })
+    expect(received[0]!.headers).toMatchObject({
+      authorization: 'Token token=pd-api-token-value',
+      'content-type': 'application/json',
+    })
     const echoed = JSON.stringify(result)
     expect(echoed).toContain('Token token=${env:PD_TOKEN}')
     expect(echoed).toContain('${env:PAGERDUTY_ROUTING_KEY}')
@@ -187,14 +243,20 @@ describe('page via pagerduty', () => {
   })
 
   it('a literal routing key is hidden too', async () => {
-    const result = await pagerduty({ url: `${server.base}/echo`, routingKey: 'literal-routing-key-1234' }).run(request(), context({ env: {} }))
+    const result = await pagerduty({ url: `${server.base}/echo`, routingKey: 'literal-routing-key-1234' }).run(
+      request(),
+      context({ env: {} }),
+    )
     expect(result.ok).toBe(true)
     expect(JSON.stringify(result)).not.toContain('literal-routing-key-1234')
     expect(result.output.responseBody).toContain('[routing key]')
   })
 
   it('an aborted signal is a retriable failure', async () => {
-    const result = await pagerduty().run(request(), context({ signal: AbortSignal.abort(new Error('worker stopping')) }))
+    const result = await pagerduty().run(
+      request(),
+      context({ signal: AbortSignal.abort(new Error('worker stopping')) }),
+    )
     expect(result).toMatchObject({ ok: false, retriable: true, output: { kind: 'pagerduty', error: 'aborted' } })
     expect(result.detail).toContain('worker stopping')
   })
@@ -204,7 +266,9 @@ describe('page via pagerduty', () => {
     expect(handler.describe(request({ summary: 'HighLatency is firing', team: 'payments' }))).toBe(
       `page via pagerduty (${server.base}/v2/enqueue): trigger ${DEDUP_KEY} "HighLatency is firing" for team payments`,
     )
-    expect(handler.describe(request({}, { alert: { status: 'resolved' } }))).toBe(`page via pagerduty (${server.base}/v2/enqueue): resolve ${DEDUP_KEY} for team payments`)
+    expect(handler.describe(request({}, { alert: { status: 'resolved' } }))).toBe(
+      `page via pagerduty (${server.base}/v2/enqueue): resolve ${DEDUP_KEY} for team payments`,
+    )
     const literal = pagerduty({ routingKey: 'literal-routing-key-1234' })
     expect(literal.describe(request())).not.toContain('literal-routing-key-1234')
     expect(received).toEqual([])
@@ -212,8 +276,12 @@ describe('page via pagerduty', () => {
 
   it('the URL defaults to PagerDuty Events API v2', () => {
     const handler = createPageHandler({ kind: 'pagerduty', routingKey: '${env:PAGERDUTY_ROUTING_KEY}' })
-    expect(handler.describe(request())).toMatch(new RegExp(`^page via pagerduty \\(${PAGERDUTY_EVENTS_URL}\\): trigger `))
-    expect(validatePageConfig({ kind: 'pagerduty', routingKey: 'k' }).url).toBe('https://events.pagerduty.com/v2/enqueue')
+    expect(handler.describe(request())).toMatch(
+      new RegExp(`^page via pagerduty \\(${PAGERDUTY_EVENTS_URL}\\): trigger `),
+    )
+    expect(validatePageConfig({ kind: 'pagerduty', routingKey: 'k' }).url).toBe(
+      'https://events.pagerduty.com/v2/enqueue',
+    )
   })
 })
 
@@ -224,7 +292,12 @@ describe('page via slack', () => {
   it('posts { text } with a headline and team, service, runbook, reason and escalation lines', async () => {
     const handler = createPageHandler({ kind: 'slack', url: '${env:SLACK_WEBHOOK_URL}' })
     const req = request(
-      { summary: 'HighLatency is firing', reason: 'failed after 3 attempts', escalatedFrom: 'exec', escalatedKey: 'root/exec/k1' },
+      {
+        summary: 'HighLatency is firing',
+        reason: 'failed after 3 attempts',
+        escalatedFrom: 'exec',
+        escalatedKey: 'root/exec/k1',
+      },
       { runbookUrl: 'https://runbooks.example/checkout' },
     )
     const result = await handler.run(req, context({ env: slackEnv() }))
@@ -246,12 +319,19 @@ describe('page via slack', () => {
       ].join('\n'),
     })
     expect(JSON.stringify(result)).not.toContain('secretpath123')
-    expect(handler.describe(req)).toBe('page via slack (${env:SLACK_WEBHOOK_URL}): firing "HighLatency is firing" for team payments (failed after 3 attempts)')
+    expect(handler.describe(req)).toBe(
+      'page via slack (${env:SLACK_WEBHOOK_URL}): firing "HighLatency is firing" for team payments (failed after 3 attempts)',
+    )
   })
 
   it('a resolved alert gets a check mark and the default summary', async () => {
-    await createPageHandler({ kind: 'slack', url: `${server.base}${hookPath}` }).run(request({}, { alert: { status: 'resolved' } }), context())
-    expect(bodyOf()).toEqual({ text: ':white_check_mark: HighLatency resolved on checkout\nteam: payments\nservice: checkout' })
+    await createPageHandler({ kind: 'slack', url: `${server.base}${hookPath}` }).run(
+      request({}, { alert: { status: 'resolved' } }),
+      context(),
+    )
+    expect(bodyOf()).toEqual({
+      text: ':white_check_mark: HighLatency resolved on checkout\nteam: payments\nservice: checkout',
+    })
   })
 
   it('label-derived text cannot inject mentions, links or lines', async () => {
@@ -260,7 +340,10 @@ describe('page via slack', () => {
       team: '<@U123> @all',
       reason: 'x\nrunbook: https://evil.example',
     }
-    await createPageHandler({ kind: 'slack', url: `${server.base}${hookPath}` }).run(request(hostile, { service: 'a>b&c' }), context())
+    await createPageHandler({ kind: 'slack', url: `${server.base}${hookPath}` }).run(
+      request(hostile, { service: 'a>b&c' }),
+      context(),
+    )
     const text = (bodyOf() as { text: string }).text
     expect(text.split('\n')).toEqual([
       ':rotating_light: Disk full &lt;!channel&gt; &amp; &lt;https://evil.example|click here&gt; @\u200bhere',
@@ -290,17 +373,34 @@ describe('page via slack', () => {
     expect(result).toMatchObject({ ok: false, retriable: true, output: { kind: 'slack', error: 'network' } })
     expect(result.detail).toMatch(new RegExp(`^POST http://127\\.0\\.0\\.1:${port}/… failed: `))
     expect(JSON.stringify(result)).not.toContain('secretpath123')
-    expect(handler.describe(request())).toBe(`page via slack (http://127.0.0.1:${port}/…): firing "HighLatency firing on checkout" for team payments`)
+    expect(handler.describe(request())).toBe(
+      `page via slack (http://127.0.0.1:${port}/…): firing "HighLatency firing on checkout" for team payments`,
+    )
   })
 
   it('an unset URL variable is a final failure naming it', async () => {
-    const result = await createPageHandler({ kind: 'slack', url: '${env:SLACK_WEBHOOK_URL}' }).run(request(), context({ env: {} }))
-    expect(result).toEqual({ ok: false, retriable: false, detail: 'page via slack: environment variable SLACK_WEBHOOK_URL is not set', output: { kind: 'slack', missing: 'SLACK_WEBHOOK_URL' } })
+    const result = await createPageHandler({ kind: 'slack', url: '${env:SLACK_WEBHOOK_URL}' }).run(
+      request(),
+      context({ env: {} }),
+    )
+    expect(result).toEqual({
+      ok: false,
+      retriable: false,
+      detail: 'page via slack: environment variable SLACK_WEBHOOK_URL is not set',
+      output: { kind: 'slack', missing: 'SLACK_WEBHOOK_URL' },
+    })
   })
 
   it('a URL variable that is not an http(s) URL is a final failure without showing it', async () => {
-    const result = await createPageHandler({ kind: 'slack', url: '${env:SLACK_WEBHOOK_URL}' }).run(request(), context({ env: { SLACK_WEBHOOK_URL: 'ftp://secret-host/x' } }))
-    expect(result).toMatchObject({ ok: false, retriable: false, detail: 'page via slack: the URL ${env:SLACK_WEBHOOK_URL} is not an http(s) URL once its secrets are filled in' })
+    const result = await createPageHandler({ kind: 'slack', url: '${env:SLACK_WEBHOOK_URL}' }).run(
+      request(),
+      context({ env: { SLACK_WEBHOOK_URL: 'ftp://secret-host/x' } }),
+    )
+    expect(result).toMatchObject({
+      ok: false,
+      retriable: false,
+      detail: 'page via slack: the URL ${env:SLACK_WEBHOOK_URL} is not an http(s) URL once its secrets are filled in',
+    })
     expect(JSON.stringify(result)).not.toContain('secret-host')
   })
 
@@ -319,16 +419,40 @@ describe('page: config validation', () => {
     ['not a map', 'pagerduty', 'page.config must be a map'],
     ['no kind', { url: 'http://x/' }, 'page.config.kind is required; expected one of: pagerduty, slack'],
     ['an unknown kind', { kind: 'opsgenie' }, 'page.config.kind: "opsgenie" is not one of: pagerduty, slack'],
-    ['an unknown key', { kind: 'slack', url: 'http://x/', channel: '#ops' }, 'page.config.channel is not allowed; expected one of: kind, url, routingKey, headers, source'],
+    [
+      'an unknown key',
+      { kind: 'slack', url: 'http://x/', channel: '#ops' },
+      'page.config.channel is not allowed; expected one of: kind, url, routingKey, headers, source',
+    ],
     ['slack without url', { kind: 'slack' }, 'page.config.url is required for kind slack'],
     ['pagerduty without routingKey', { kind: 'pagerduty' }, 'page.config.routingKey is required for kind pagerduty'],
-    ['an empty routingKey', { kind: 'pagerduty', routingKey: ' ' }, 'page.config.routingKey must be a non-empty string'],
-    ['a routingKey for slack', { kind: 'slack', url: 'http://x/', routingKey: 'k' }, 'page.config.routingKey is only used with kind pagerduty'],
+    [
+      'an empty routingKey',
+      { kind: 'pagerduty', routingKey: ' ' },
+      'page.config.routingKey must be a non-empty string',
+    ],
+    [
+      'a routingKey for slack',
+      { kind: 'slack', url: 'http://x/', routingKey: 'k' },
+      'page.config.routingKey is only used with kind pagerduty',
+    ],
     ['a non-http url', { kind: 'slack', url: 'ftp://x' }, 'page.config.url: "ftp://x" is not an http(s) URL'],
     ['a non-string url', { kind: 'slack', url: 5 }, 'page.config.url must be a non-empty string'],
-    ['a url template with whitespace', { kind: 'slack', url: '${env:A} x' }, 'page.config.url must not contain whitespace'],
-    ['a bad header', { kind: 'slack', url: 'http://x/', headers: { 'X-A': 'a\r\nb' } }, 'page.config.headers.X-A: the value contains CR or LF'],
-    ['an empty source', { kind: 'pagerduty', routingKey: 'k', source: '' }, 'page.config.source must be a non-empty string'],
+    [
+      'a url template with whitespace',
+      { kind: 'slack', url: '${env:A} x' },
+      'page.config.url must not contain whitespace',
+    ],
+    [
+      'a bad header',
+      { kind: 'slack', url: 'http://x/', headers: { 'X-A': 'a\r\nb' } },
+      'page.config.headers.X-A: the value contains CR or LF',
+    ],
+    [
+      'an empty source',
+      { kind: 'pagerduty', routingKey: 'k', source: '' },
+      'page.config.source must be a non-empty string',
+    ],
   ])('%s is a ConfigError', (_name, config, message) => {
     const build = (): unknown => createPageHandler(config)
     expect(build).toThrow(ConfigError)
@@ -338,7 +462,14 @@ describe('page: config validation', () => {
   it('lists every problem at once, each with its path', () => {
     let error: unknown
     try {
-      createPageHandler({ kind: 'opsgenie', url: 'ftp://x', routingKey: 5, headers: { 'a b': 'x' }, source: '', extra: true })
+      createPageHandler({
+        kind: 'opsgenie',
+        url: 'ftp://x',
+        routingKey: 5,
+        headers: { 'a b': 'x' },
+        source: '',
+        extra: true,
+      })
     } catch (err) {
       error = err
     }
@@ -355,8 +486,19 @@ describe('page: config validation', () => {
   })
 
   it('the validated config is frozen', () => {
-    const valid = validatePageConfig({ kind: 'slack', url: 'https://hooks.slack.com/services/T/B/X', headers: { 'X-A': 'b' } })
-    expect(valid).toEqual({ kind: 'slack', url: 'https://hooks.slack.com/services/T/B/X', shownUrl: 'https://hooks.slack.com/…', routingKey: undefined, headers: { 'X-A': 'b' }, source: 'nightshift' })
+    const valid = validatePageConfig({
+      kind: 'slack',
+      url: 'https://hooks.slack.com/services/T/B/X',
+      headers: { 'X-A': 'b' },
+    })
+    expect(valid).toEqual({
+      kind: 'slack',
+      url: 'https://hooks.slack.com/services/T/B/X',
+      shownUrl: 'https://hooks.slack.com/…',
+      routingKey: undefined,
+      headers: { 'X-A': 'b' },
+      source: 'nightshift',
+    })
     expect(Object.isFrozen(valid)).toBe(true)
     expect(Object.isFrozen(valid.headers)).toBe(true)
     expect(createPageHandler({ kind: 'slack', url: 'https://hooks.slack.com/services/T/B/X' }).name).toBe('page')

@@ -1,12 +1,29 @@
 import { formatDurationShort } from '../../src/config/duration'
-import { activePause, describePause, liftPause, newPause, type NewPauseInput, type Pause, type PausableRequest, type PauseScope } from '../../src/actions/pause'
+import {
+  activePause,
+  describePause,
+  liftPause,
+  newPause,
+  type NewPauseInput,
+  type Pause,
+  type PausableRequest,
+  type PauseScope,
+} from '../../src/actions/pause'
 import { ConfigError } from '../../src/errors'
 import { parseDuration } from '../../src/config/duration'
 
 const H = 3_600_000
 const M = 60_000
 
-const pause = (id: string, scope: PauseScope, createdAt = 0, until = 2 * H, extra: Partial<Pause> = {}): Pause => ({ id, scope, reason: 'deploy freeze', createdAt, until, escalate: false, ...extra })
+const pause = (id: string, scope: PauseScope, createdAt = 0, until = 2 * H, extra: Partial<Pause> = {}): Pause => ({
+  id,
+  scope,
+  reason: 'deploy freeze',
+  createdAt,
+  until,
+  escalate: false,
+  ...extra,
+})
 const req = (team: string, service: string | null, action: string): PausableRequest => ({ team, service, action })
 
 const payments = req('payments', 'checkout', 'restart')
@@ -22,7 +39,12 @@ describe('activePause: scope matching', () => {
     ['other team', { team: 'search' }, payments, false],
     ['right team, other service', { team: 'payments', service: 'ledger' }, payments, false],
     ['right service, other action', { service: 'checkout', action: 'exec' }, payments, false],
-    ['service scope against a request without a service', { service: 'checkout' }, req('payments', null, 'restart'), false],
+    [
+      'service scope against a request without a service',
+      { service: 'checkout' },
+      req('payments', null, 'restart'),
+      false,
+    ],
     ['team scope against a request without a service', { team: 'payments' }, req('payments', null, 'restart'), true],
     ['case matters', { team: 'Payments' }, payments, false],
   ])('%s', (_name, scope, request, applies) => {
@@ -46,10 +68,30 @@ describe('activePause: time', () => {
 describe('activePause: several pauses', () => {
   it.each<[string, Pause[], string | undefined]>([
     ['none', [], undefined],
-    ['the one that ends last wins', [pause('a', { team: 'payments' }, 0, H), pause('b', { service: 'checkout' }, 0, 3 * H), pause('c', { action: 'restart' }, 0, 2 * H)], 'b'],
-    ['an expired one is ignored even if it ended last', [pause('a', { team: 'payments' }, 0, 2 * H), pause('b', { team: 'payments' }, 0, 30 * M)], 'a'],
-    ['a non-matching one is ignored', [pause('a', { team: 'search' }, 0, 9 * H), pause('b', { team: 'payments' }, 0, 2 * H)], 'b'],
-    ['ties go to the smallest id, whatever the order', [pause('z', { team: 'payments' }), pause('m', { action: 'restart' }), pause('q', { service: 'checkout' })], 'm'],
+    [
+      'the one that ends last wins',
+      [
+        pause('a', { team: 'payments' }, 0, H),
+        pause('b', { service: 'checkout' }, 0, 3 * H),
+        pause('c', { action: 'restart' }, 0, 2 * H),
+      ],
+      'b',
+    ],
+    [
+      'an expired one is ignored even if it ended last',
+      [pause('a', { team: 'payments' }, 0, 2 * H), pause('b', { team: 'payments' }, 0, 30 * M)],
+      'a',
+    ],
+    [
+      'a non-matching one is ignored',
+      [pause('a', { team: 'search' }, 0, 9 * H), pause('b', { team: 'payments' }, 0, 2 * H)],
+      'b',
+    ],
+    [
+      'ties go to the smallest id, whatever the order',
+      [pause('z', { team: 'payments' }), pause('m', { action: 'restart' }), pause('q', { service: 'checkout' })],
+      'm',
+    ],
   ])('%s', (_name, pauses, id) => {
     expect(activePause(pauses, payments, H)?.id).toBe(id)
     expect(activePause([...pauses].reverse(), payments, H)?.id).toBe(id)
@@ -57,15 +99,37 @@ describe('activePause: several pauses', () => {
 })
 
 describe('newPause', () => {
-  const input = (overrides: Partial<NewPauseInput> = {}): NewPauseInput => ({ scope: { team: 'payments' }, reason: 'deploy freeze', forMs: 2 * H, now: 1_000, id: 'p-1', ...overrides })
+  const input = (overrides: Partial<NewPauseInput> = {}): NewPauseInput => ({
+    scope: { team: 'payments' },
+    reason: 'deploy freeze',
+    forMs: 2 * H,
+    now: 1_000,
+    id: 'p-1',
+    ...overrides,
+  })
 
   it('builds a pause from now for forMs', () => {
-    expect(newPause(input({ createdBy: 'alice', escalate: true }))).toEqual({ id: 'p-1', scope: { team: 'payments' }, reason: 'deploy freeze', createdBy: 'alice', createdAt: 1_000, until: 1_000 + 2 * H, escalate: true })
+    expect(newPause(input({ createdBy: 'alice', escalate: true }))).toEqual({
+      id: 'p-1',
+      scope: { team: 'payments' },
+      reason: 'deploy freeze',
+      createdBy: 'alice',
+      createdAt: 1_000,
+      until: 1_000 + 2 * H,
+      escalate: true,
+    })
   })
 
   it('defaults escalate to false, leaves createdBy out and drops undefined scope keys', () => {
     const p = newPause(input({ scope: { team: 'payments', service: undefined } }))
-    expect(p).toEqual({ id: 'p-1', scope: { team: 'payments' }, reason: 'deploy freeze', createdAt: 1_000, until: 1_000 + 2 * H, escalate: false })
+    expect(p).toEqual({
+      id: 'p-1',
+      scope: { team: 'payments' },
+      reason: 'deploy freeze',
+      createdAt: 1_000,
+      until: 1_000 + 2 * H,
+      escalate: false,
+    })
     expect(JSON.parse(JSON.stringify(p))).toEqual(p)
   })
 
@@ -85,7 +149,12 @@ describe('newPause', () => {
 })
 
 describe('liftPause', () => {
-  const pauses = [pause('team', { team: 'payments' }), pause('svc', { team: 'payments', service: 'checkout' }), pause('other', { team: 'search' }), pause('team2', { team: 'payments' }, 0, 1)]
+  const pauses = [
+    pause('team', { team: 'payments' }),
+    pause('svc', { team: 'payments', service: 'checkout' }),
+    pause('other', { team: 'search' }),
+    pause('team2', { team: 'payments' }, 0, 1),
+  ]
 
   it.each<[string, PauseScope, string[], string[]]>([
     ['lifts exact team scopes only, expired ones too', { team: 'payments' }, ['team', 'team2'], ['svc', 'other']],
@@ -104,12 +173,32 @@ describe('liftPause', () => {
 
 describe('describePause', () => {
   it.each<[string, Pause, number, string]>([
-    ['the example', pause('p', { team: 'payments' }, 0, 2 * H, { createdBy: 'alice' }), 2 * H - (H + 23 * M), 'team=payments for 1h23m more: deploy freeze (by alice)'],
+    [
+      'the example',
+      pause('p', { team: 'payments' }, 0, 2 * H, { createdBy: 'alice' }),
+      2 * H - (H + 23 * M),
+      'team=payments for 1h23m more: deploy freeze (by alice)',
+    ],
     ['no author', pause('p', { service: 'checkout' }, 0, 2 * H), H, 'service=checkout for 1h more: deploy freeze'],
-    ['several fields in a fixed order', pause('p', { action: 'restart', team: 'payments', service: 'checkout' }, 0, 2 * H), 2 * H - 90_000, 'team=payments service=checkout action=restart for 1m30s more: deploy freeze'],
-    ['escalating', pause('p', { team: 'payments' }, 0, 2 * H, { createdBy: 'alice', escalate: true }), 2 * H - 500, 'team=payments for 1s more: deploy freeze (by alice, pages on skip)'],
+    [
+      'several fields in a fixed order',
+      pause('p', { action: 'restart', team: 'payments', service: 'checkout' }, 0, 2 * H),
+      2 * H - 90_000,
+      'team=payments service=checkout action=restart for 1m30s more: deploy freeze',
+    ],
+    [
+      'escalating',
+      pause('p', { team: 'payments' }, 0, 2 * H, { createdBy: 'alice', escalate: true }),
+      2 * H - 500,
+      'team=payments for 1s more: deploy freeze (by alice, pages on skip)',
+    ],
     ['ended', pause('p', { team: 'payments' }, 0, 2 * H), 2 * H + 5 * M, 'team=payments ended 5m ago: deploy freeze'],
-    ['not started yet', pause('p', { team: 'payments' }, 10 * M, 2 * H), 0, 'team=payments from in 10m, for 1h50m: deploy freeze'],
+    [
+      'not started yet',
+      pause('p', { team: 'payments' }, 10 * M, 2 * H),
+      0,
+      'team=payments from in 10m, for 1h50m: deploy freeze',
+    ],
   ])('%s', (_name, p, now, line) => {
     expect(describePause(p, now)).toBe(line)
   })

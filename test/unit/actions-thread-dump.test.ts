@@ -4,7 +4,14 @@ import type { ActionRequestRecord } from '../../src/contracts/records'
 import { ConfigError } from '../../src/errors'
 import { createThreadDumpHandler, safePathSegment } from '../../src/actions/thread-dump'
 import type { HandlerContext } from '../../src/actions/types'
-import { handlerContext, handlerRequest, isGone, useRecordingServer, useTempDir, waitFor } from '../support/handler-fixtures'
+import {
+  handlerContext,
+  handlerRequest,
+  isGone,
+  useRecordingServer,
+  useTempDir,
+  waitFor,
+} from '../support/handler-fixtures'
 
 /** A jstack-like dump with three thread headers (the actuator's text/plain format). */
 const DUMP = [
@@ -43,9 +50,15 @@ beforeEach(() => {
   artifacts = fs.mkdtempSync(path.join(tmp.path, 'artifacts-'))
 })
 
-function request(params: Record<string, string>, alert: { service?: string | null; fingerprint?: string; labels?: Record<string, string> } = {}): ActionRequestRecord {
+function request(
+  params: Record<string, string>,
+  alert: { service?: string | null; fingerprint?: string; labels?: Record<string, string> } = {},
+): ActionRequestRecord {
   return handlerRequest('thread-dump', params, {
-    alert: { ...(alert.fingerprint !== undefined ? { fingerprint: alert.fingerprint } : {}), labels: { alertname: 'HighLatency', ...alert.labels } },
+    alert: {
+      ...(alert.fingerprint !== undefined ? { fingerprint: alert.fingerprint } : {}),
+      labels: { alertname: 'HighLatency', ...alert.labels },
+    },
     ...(alert.service !== undefined ? { service: alert.service } : {}),
   })
 }
@@ -69,26 +82,45 @@ const ARTIFACT = /^thread-dumps\/checkout\/\d{8}T\d{6}Z-16ddbf5dcf57-[0-9a-f]{6}
 describe('thread-dump over HTTP (Spring Boot actuator)', () => {
   it('stores the body as a file under the artifacts folder and references it', async () => {
     const started = new Date()
-    const result = await createThreadDumpHandler({}).run(request({ url: `${actuator.base}/actuator/threaddump` }), context())
-    expect(result).toMatchObject({ ok: true, retriable: false, output: { source: 'http', httpStatus: '200', threads: '3', bytes: String(Buffer.byteLength(DUMP)) } })
+    const result = await createThreadDumpHandler({}).run(
+      request({ url: `${actuator.base}/actuator/threaddump` }),
+      context(),
+    )
+    expect(result).toMatchObject({
+      ok: true,
+      retriable: false,
+      output: { source: 'http', httpStatus: '200', threads: '3', bytes: String(Buffer.byteLength(DUMP)) },
+    })
     expect(result.artifact).toMatch(ARTIFACT)
     expect(result.output.artifact).toBe(result.artifact)
     expect(result.output.truncated).toBeUndefined()
-    expect(result.detail).toBe(`GET ${actuator.base}/actuator/threaddump: 3 threads stored in ${result.artifact} (${Buffer.byteLength(DUMP)} bytes)`)
+    expect(result.detail).toBe(
+      `GET ${actuator.base}/actuator/threaddump: 3 threads stored in ${result.artifact} (${Buffer.byteLength(DUMP)} bytes)`,
+    )
     expect(fs.readFileSync(path.join(artifacts, result.artifact!), 'utf8')).toBe(DUMP)
     expect(filesUnder(artifacts)).toEqual([result.artifact])
     expect(seen).toHaveLength(1)
     expect(seen[0]).toMatchObject({ url: '/actuator/threaddump', headers: { accept: 'text/plain' } })
     // The name carries the UTC time of the attempt.
     const stamp = /(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z/.exec(result.artifact!)!
-    const at = Date.UTC(Number(stamp[1]), Number(stamp[2]) - 1, Number(stamp[3]), Number(stamp[4]), Number(stamp[5]), Number(stamp[6]))
+    const at = Date.UTC(
+      Number(stamp[1]),
+      Number(stamp[2]) - 1,
+      Number(stamp[3]),
+      Number(stamp[4]),
+      Number(stamp[5]),
+      Number(stamp[6]),
+    )
     expect(at).toBeGreaterThanOrEqual(Math.floor(started.getTime() / 1000) * 1000)
     expect(at).toBeLessThanOrEqual(Date.now())
   })
 
   it('a body over maxBytes keeps what fits and says it was truncated', async () => {
     answer = { status: 200, body: `"t1"\n${'x'.repeat(995)}` }
-    const result = await createThreadDumpHandler({ maxBytes: 100 }).run(request({ url: `${actuator.base}/actuator/threaddump` }), context())
+    const result = await createThreadDumpHandler({ maxBytes: 100 }).run(
+      request({ url: `${actuator.base}/actuator/threaddump` }),
+      context(),
+    )
     expect(result).toMatchObject({ ok: true, output: { truncated: 'true', droppedBytes: '900', threads: '1' } })
     const stored = fs.readFileSync(path.join(artifacts, result.artifact!), 'utf8')
     expect(stored).toBe(`${answer.body.slice(0, 100)}…[truncated 900 bytes]`)
@@ -102,7 +134,10 @@ describe('thread-dump over HTTP (Spring Boot actuator)', () => {
     [401, false],
   ])('an answer %d fails (retriable %s) and stores nothing', async (status, retriable) => {
     answer = { status, body: 'e'.repeat(10_000) }
-    const result = await createThreadDumpHandler({}).run(request({ url: `${actuator.base}/actuator/threaddump` }), context())
+    const result = await createThreadDumpHandler({}).run(
+      request({ url: `${actuator.base}/actuator/threaddump` }),
+      context(),
+    )
     expect(result).toMatchObject({ ok: false, retriable, output: { source: 'http', httpStatus: String(status) } })
     expect(result.artifact).toBeUndefined()
     expect(result.output.responseBody!.length).toBeLessThan(5000)
@@ -123,12 +158,19 @@ describe('thread-dump over HTTP (Spring Boot actuator)', () => {
   it('an unset secret is final and nothing is sent', async () => {
     const handler = createThreadDumpHandler({ headers: { Authorization: 'Bearer ${env:NS_DUMP_TOKEN}' } })
     const result = await handler.run(request({ url: `${actuator.base}/actuator/threaddump` }), context())
-    expect(result).toMatchObject({ ok: false, retriable: false, detail: 'thread-dump: the environment lacks NS_DUMP_TOKEN (named in thread-dump.config.headers)' })
+    expect(result).toMatchObject({
+      ok: false,
+      retriable: false,
+      detail: 'thread-dump: the environment lacks NS_DUMP_TOKEN (named in thread-dump.config.headers)',
+    })
     expect(seen).toEqual([])
   })
 
   it('an aborted attempt stores nothing and is retriable', async () => {
-    const result = await createThreadDumpHandler({}).run(request({ url: `${actuator.base}/actuator/threaddump` }), context({ signal: AbortSignal.abort() }))
+    const result = await createThreadDumpHandler({}).run(
+      request({ url: `${actuator.base}/actuator/threaddump` }),
+      context({ signal: AbortSignal.abort() }),
+    )
     expect(result).toMatchObject({ ok: false, retriable: true, output: { error: 'aborted' } })
     expect(filesUnder(artifacts)).toEqual([])
   })
@@ -136,7 +178,10 @@ describe('thread-dump over HTTP (Spring Boot actuator)', () => {
   it('an artifacts folder that cannot hold the dump is a failure, and no partial file is left', async () => {
     const notAFolder = path.join(artifacts, 'file')
     fs.writeFileSync(notAFolder, '')
-    const result = await createThreadDumpHandler({}).run(request({ url: `${actuator.base}/actuator/threaddump` }), context({ artifactsDir: notAFolder }))
+    const result = await createThreadDumpHandler({}).run(
+      request({ url: `${actuator.base}/actuator/threaddump` }),
+      context({ artifactsDir: notAFolder }),
+    )
     expect(result).toMatchObject({ ok: false, retriable: false, output: { error: 'ENOTDIR', source: 'http' } })
     expect(filesUnder(artifacts)).toEqual(['file'])
   })
@@ -167,13 +212,22 @@ process.stdout.write(process.argv[2] + ':\\n' + ${JSON.stringify(DUMP)})`,
   })
 
   it('a non-zero exit is a retriable failure with stderr and the head of stdout, and stores nothing', async () => {
-    const jcmd = fakeJcmd('jcmd-fail.js', "process.stdout.write('com.sun.tools.attach.AttachNotSupportedException: Unable to open socket file'); process.stderr.write('attach failed'); process.exit(1)")
+    const jcmd = fakeJcmd(
+      'jcmd-fail.js',
+      "process.stdout.write('com.sun.tools.attach.AttachNotSupportedException: Unable to open socket file'); process.stderr.write('attach failed'); process.exit(1)",
+    )
     const result = await createThreadDumpHandler({ jcmd }).run(request({ pid: '4242' }), context())
     expect(result).toMatchObject({
       ok: false,
       retriable: true,
       detail: 'jcmd 4242 Thread.print exited with code 1',
-      output: { source: 'jcmd', pid: '4242', exitCode: '1', stderr: 'attach failed', stdout: 'com.sun.tools.attach.AttachNotSupportedException: Unable to open socket file' },
+      output: {
+        source: 'jcmd',
+        pid: '4242',
+        exitCode: '1',
+        stderr: 'attach failed',
+        stdout: 'com.sun.tools.attach.AttachNotSupportedException: Unable to open socket file',
+      },
     })
     expect(result.artifact).toBeUndefined()
     expect(filesUnder(artifacts)).toEqual([])
@@ -181,10 +235,18 @@ process.stdout.write(process.argv[2] + ':\\n' + ${JSON.stringify(DUMP)})`,
 
   it('the attempt timeout kills jcmd (its pid is gone afterwards) and stores nothing', async () => {
     const pidFile = path.join(tmp.path, 'jcmd-hang.pid')
-    const jcmd = fakeJcmd('jcmd-hang.js', `process.stdout.write('partial'); require('fs').writeFileSync(${JSON.stringify(pidFile)}, String(process.pid)); setInterval(() => {}, 1000)`)
+    const jcmd = fakeJcmd(
+      'jcmd-hang.js',
+      `process.stdout.write('partial'); require('fs').writeFileSync(${JSON.stringify(pidFile)}, String(process.pid)); setInterval(() => {}, 1000)`,
+    )
     const started = Date.now()
     const result = await createThreadDumpHandler({ jcmd }).run(request({ pid: '4242' }), context({ timeoutMs: 1500 }))
-    expect(result).toMatchObject({ ok: false, retriable: true, detail: 'jcmd 4242 Thread.print timed out after 1500 ms', output: { timedOut: 'true', signal: 'SIGTERM' } })
+    expect(result).toMatchObject({
+      ok: false,
+      retriable: true,
+      detail: 'jcmd 4242 Thread.print timed out after 1500 ms',
+      output: { timedOut: 'true', signal: 'SIGTERM' },
+    })
     expect(Date.now() - started).toBeLessThan(15_000)
     const pid = Number(fs.readFileSync(pidFile, 'utf8'))
     await waitFor('the fake jcmd to be gone', () => isGone(pid))
@@ -193,9 +255,15 @@ process.stdout.write(process.argv[2] + ':\\n' + ${JSON.stringify(DUMP)})`,
 
   it('aborting the context kills jcmd', async () => {
     const pidFile = path.join(tmp.path, 'jcmd-abort.pid')
-    const jcmd = fakeJcmd('jcmd-abort.js', `require('fs').writeFileSync(${JSON.stringify(pidFile)}, String(process.pid)); setInterval(() => {}, 1000)`)
+    const jcmd = fakeJcmd(
+      'jcmd-abort.js',
+      `require('fs').writeFileSync(${JSON.stringify(pidFile)}, String(process.pid)); setInterval(() => {}, 1000)`,
+    )
     const controller = new AbortController()
-    const running = createThreadDumpHandler({ jcmd }).run(request({ pid: '4242' }), context({ signal: controller.signal }))
+    const running = createThreadDumpHandler({ jcmd }).run(
+      request({ pid: '4242' }),
+      context({ signal: controller.signal }),
+    )
     await waitFor('the fake jcmd to start', () => fs.existsSync(pidFile) && fs.readFileSync(pidFile, 'utf8') !== '')
     controller.abort(new Error('worker stopping'))
     const result = await running
@@ -208,17 +276,25 @@ process.stdout.write(process.argv[2] + ':\\n' + ${JSON.stringify(DUMP)})`,
   it('the default jcmd is $JAVA_HOME/bin/jcmd, resolved when the handler is built; a missing one is final', async () => {
     const handler = createThreadDumpHandler(undefined, { JAVA_HOME: '/nonexistent-jdk' })
     const result = await handler.run(request({ pid: '4242' }), context())
-    expect(result).toMatchObject({ ok: false, retriable: false, detail: 'jcmd 4242 Thread.print: could not start /nonexistent-jdk/bin/jcmd: ENOENT', output: { error: 'ENOENT' } })
+    expect(result).toMatchObject({
+      ok: false,
+      retriable: false,
+      detail: 'jcmd 4242 Thread.print: could not start /nonexistent-jdk/bin/jcmd: ENOENT',
+      output: { error: 'ENOENT' },
+    })
   })
 
-  it.each(['abc', '0', '007', '-1', '12 34', '1;id', '$(id)', '12345678901', '4242\n'])('pid %j is refused, final, and nothing runs', async (pid) => {
-    const marker = path.join(tmp.path, 'jcmd-ran')
-    const jcmd = fakeJcmd('jcmd-marker.js', `require('fs').writeFileSync(${JSON.stringify(marker)}, '')`)
-    const result = await createThreadDumpHandler({ jcmd }).run(request({ pid }), context())
-    expect(result).toMatchObject({ ok: false, retriable: false })
-    expect(result.detail).toMatch(/params\.pid must be a process id/)
-    expect(fs.existsSync(marker)).toBe(false)
-  })
+  it.each(['abc', '0', '007', '-1', '12 34', '1;id', '$(id)', '12345678901', '4242\n'])(
+    'pid %j is refused, final, and nothing runs',
+    async (pid) => {
+      const marker = path.join(tmp.path, 'jcmd-ran')
+      const jcmd = fakeJcmd('jcmd-marker.js', `require('fs').writeFileSync(${JSON.stringify(marker)}, '')`)
+      const result = await createThreadDumpHandler({ jcmd }).run(request({ pid }), context())
+      expect(result).toMatchObject({ ok: false, retriable: false })
+      expect(result.detail).toMatch(/params\.pid must be a process id/)
+      expect(fs.existsSync(marker)).toBe(false)
+    },
+  )
 })
 
 describe('thread-dump: which source', () => {
@@ -226,7 +302,11 @@ describe('thread-dump: which source', () => {
     ['neither', { instance: 'checkout-1:8080', service: 'checkout' }, /has neither params\.url .* nor params\.pid/],
     ['both', { url: 'http://x/actuator/threaddump', pid: '42' }, /params\.url and params\.pid are both set/],
     ['empty values', { url: '', pid: '' }, /has neither/],
-    ['a url that is not http', { url: 'file:///etc/passwd' }, /params\.url: "file:\/\/\/etc\/passwd" is not an http\(s\) URL/],
+    [
+      'a url that is not http',
+      { url: 'file:///etc/passwd' },
+      /params\.url: "file:\/\/\/etc\/passwd" is not an http\(s\) URL/,
+    ],
   ])('%s is a final failure', async (_name, params, detail) => {
     const handler = createThreadDumpHandler({})
     const result = await handler.run(request(params), context())
@@ -251,7 +331,10 @@ describe('thread-dump: hostile service and fingerprint stay inside the artifacts
     ['a climbing fingerprint', 'checkout', '../../../../x', {}, 'checkout'],
     ['fingerprint ..', 'checkout', '..', {}, 'checkout'],
   ])('%s', async (_name, service, fingerprint, labels, folder) => {
-    const result = await createThreadDumpHandler({}).run(request({ url: `${actuator.base}/actuator/threaddump` }, { service, fingerprint, labels }), context())
+    const result = await createThreadDumpHandler({}).run(
+      request({ url: `${actuator.base}/actuator/threaddump` }, { service, fingerprint, labels }),
+      context(),
+    )
     expect(result.ok).toBe(true)
     const artifact = result.artifact!
     const segments = artifact.split('/')
@@ -267,7 +350,9 @@ describe('thread-dump: hostile service and fingerprint stay inside the artifacts
 
   it('two dumps of one alert in the same second get different files', async () => {
     const handler = createThreadDumpHandler({})
-    const [a, b] = await Promise.all([0, 1].map(() => handler.run(request({ url: `${actuator.base}/actuator/threaddump` }), context())))
+    const [a, b] = await Promise.all(
+      [0, 1].map(() => handler.run(request({ url: `${actuator.base}/actuator/threaddump` }), context())),
+    )
     expect(a?.artifact).not.toBe(b?.artifact)
     expect(filesUnder(artifacts)).toHaveLength(2)
   })
@@ -289,9 +374,19 @@ describe('thread-dump: hostile service and fingerprint stay inside the artifacts
 
 describe('thread-dump: describe (no I/O)', () => {
   it.each<[string, Record<string, string>, { service?: string | null }, string]>([
-    ['http, query hidden', { url: 'http://u:pw@checkout:8081/actuator/threaddump?token=abc' }, {}, 'GET http://checkout:8081/actuator/threaddump?… → thread-dumps/checkout/…'],
+    [
+      'http, query hidden',
+      { url: 'http://u:pw@checkout:8081/actuator/threaddump?token=abc' },
+      {},
+      'GET http://checkout:8081/actuator/threaddump?… → thread-dumps/checkout/…',
+    ],
     ['jcmd', { pid: '4242' }, {}, 'jcmd 4242 Thread.print → thread-dumps/checkout/…'],
-    ['a hostile service shown sanitised', { pid: '4242' }, { service: '../x' }, 'jcmd 4242 Thread.print → thread-dumps/.._x/…'],
+    [
+      'a hostile service shown sanitised',
+      { pid: '4242' },
+      { service: '../x' },
+      'jcmd 4242 Thread.print → thread-dumps/.._x/…',
+    ],
   ])('%s', (_name, params, alert, expected) => {
     expect(createThreadDumpHandler({}).describe(request(params, alert))).toBe(expected)
     expect(filesUnder(artifacts)).toEqual([])
@@ -309,17 +404,37 @@ describe('thread-dump: config validation', () => {
 
   it.each<[string, () => unknown, string]>([
     ['not an object', () => [], 'thread-dump.config: must be an object'],
-    ['an unknown key', () => ({ timeout: 5 }), 'thread-dump.config.timeout: is not allowed; expected one of: maxBytes, jcmd, headers'],
+    [
+      'an unknown key',
+      () => ({ timeout: 5 }),
+      'thread-dump.config.timeout: is not allowed; expected one of: maxBytes, jcmd, headers',
+    ],
     ['a zero maxBytes', () => ({ maxBytes: 0 }), 'thread-dump.config.maxBytes: must be a positive integer'],
     ['a fractional maxBytes', () => ({ maxBytes: 1.5 }), 'thread-dump.config.maxBytes: must be a positive integer'],
     ['a string maxBytes', () => ({ maxBytes: '32MiB' }), 'thread-dump.config.maxBytes: must be a positive integer'],
-    ['a huge maxBytes', () => ({ maxBytes: 2 ** 40 }), 'thread-dump.config.maxBytes: must be a positive integer of at most'],
+    [
+      'a huge maxBytes',
+      () => ({ maxBytes: 2 ** 40 }),
+      'thread-dump.config.maxBytes: must be a positive integer of at most',
+    ],
     ['a relative jcmd', () => ({ jcmd: 'jcmd' }), 'thread-dump.config.jcmd: must be an absolute path'],
-    ['a missing jcmd', () => ({ jcmd: '/nonexistent/jcmd' }), 'thread-dump.config.jcmd: /nonexistent/jcmd does not exist'],
+    [
+      'a missing jcmd',
+      () => ({ jcmd: '/nonexistent/jcmd' }),
+      'thread-dump.config.jcmd: /nonexistent/jcmd does not exist',
+    ],
     ['a non-executable jcmd', () => ({ jcmd: tmp.write('plain.txt', 'x', 0o644) }), 'is not executable'],
     ['a non-string header', () => ({ headers: { A: true } }), 'thread-dump.config.headers.A must be a string'],
-    ['an Accept header', () => ({ headers: { accept: 'application/json' } }), 'thread-dump.config.headers.accept: "accept" is set by the handler'],
-    ['a header the HTTP client sets', () => ({ headers: { Host: 'x' } }), 'thread-dump.config.headers.Host: "Host" is set by the HTTP client'],
+    [
+      'an Accept header',
+      () => ({ headers: { accept: 'application/json' } }),
+      'thread-dump.config.headers.accept: "accept" is set by the handler',
+    ],
+    [
+      'a header the HTTP client sets',
+      () => ({ headers: { Host: 'x' } }),
+      'thread-dump.config.headers.Host: "Host" is set by the HTTP client',
+    ],
   ])('%s is a ConfigError naming the path', (_name, config, message) => {
     const build = (): unknown => createThreadDumpHandler(config())
     expect(build).toThrow(ConfigError)

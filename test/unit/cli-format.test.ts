@@ -11,32 +11,99 @@ import {
   type DeadLetterEntry,
   type DeadLetterValue,
 } from '../../src/cli/dlq'
-import { compactJson, escapeControl, formatKey, formatRawValue, formatRecordLine, formatTimestamp, parsePositiveInt } from '../../src/cli/tail'
+import {
+  compactJson,
+  escapeControl,
+  formatKey,
+  formatRawValue,
+  formatRecordLine,
+  formatTimestamp,
+  parsePositiveInt,
+} from '../../src/cli/tail'
 
 const T = Date.parse('2026-11-25T00:52:34.568Z')
 const b = (s: string) => Buffer.from(s)
 
-function record(key: Buffer | null, value: Buffer | null, overrides: { partition?: number; offset?: string; timestamp?: string } = {}) {
+function record(
+  key: Buffer | null,
+  value: Buffer | null,
+  overrides: { partition?: number; offset?: string; timestamp?: string } = {},
+) {
   return { partition: 0, offset: '7', timestamp: String(T), key, value, ...overrides }
 }
 
 describe('formatRecordLine', () => {
   it.each<[string, ReturnType<typeof record>, { value: unknown } | undefined, string]>([
-    ['an Avro value as compact JSON', record(b('fp1'), b('\0x'), { partition: 2, offset: '41' }), { value: { fingerprint: 'fp1', status: 'firing', n: null } }, `2:41 2026-11-25T00:52:34.568Z fp1 {"fingerprint":"fp1","status":"firing","n":null}`],
-    ['a raw (non-Avro) JSON value as is', record(b('pause/team=a'), b('{"on":true}')), undefined, '0:7 2026-11-25T00:52:34.568Z pause/team=a {"on":true}'],
+    [
+      'an Avro value as compact JSON',
+      record(b('fp1'), b('\0x'), { partition: 2, offset: '41' }),
+      { value: { fingerprint: 'fp1', status: 'firing', n: null } },
+      `2:41 2026-11-25T00:52:34.568Z fp1 {"fingerprint":"fp1","status":"firing","n":null}`,
+    ],
+    [
+      'a raw (non-Avro) JSON value as is',
+      record(b('pause/team=a'), b('{"on":true}')),
+      undefined,
+      '0:7 2026-11-25T00:52:34.568Z pause/team=a {"on":true}',
+    ],
     ['a tombstone as ∅', record(b('k'), null), undefined, '0:7 2026-11-25T00:52:34.568Z k ∅'],
     ['a null key as ∅', record(null, b('v')), undefined, '0:7 2026-11-25T00:52:34.568Z ∅ v'],
-    ['a key with a space, quoted', record(b('service=a action=b'), b('v')), undefined, '0:7 2026-11-25T00:52:34.568Z "service=a action=b" v'],
+    [
+      'a key with a space, quoted',
+      record(b('service=a action=b'), b('v')),
+      undefined,
+      '0:7 2026-11-25T00:52:34.568Z "service=a action=b" v',
+    ],
     ['a key that is ∅ itself, quoted', record(b('∅'), b('v')), undefined, '0:7 2026-11-25T00:52:34.568Z "∅" v'],
     ['an empty key, quoted', record(b(''), b('v')), undefined, '0:7 2026-11-25T00:52:34.568Z "" v'],
-    ['a hostile key with a newline', record(b('evil\n0:8 2026-01-01T00:00:00.000Z fake line'), b('v')), undefined, '0:7 2026-11-25T00:52:34.568Z "evil\\n0:8 2026-01-01T00:00:00.000Z fake line" v'],
-    ['a raw value with CR, ESC and a bidi override', record(b('k'), b('a\r\u001b[2Jb\u202ec')), undefined, '0:7 2026-11-25T00:52:34.568Z k "a\\r\\u001b[2Jb\\u202ec"'],
-    ['a raw value with a line separator', record(b('k'), b('a\u2028b')), undefined, '0:7 2026-11-25T00:52:34.568Z k "a\\u2028b"'],
-    ['a raw value that is not UTF-8, as base64', record(b('k'), Buffer.from([0xff, 0xfe, 0x00])), undefined, '0:7 2026-11-25T00:52:34.568Z k base64://4A'],
-    ['an Avro string with newlines and DEL, escaped', record(b('k'), b('\0x')), { value: { msg: 'line1\nline2\u007f\u0085' } }, '0:7 2026-11-25T00:52:34.568Z k {"msg":"line1\\nline2\\u007f\\u0085"}'],
-    ['Avro bytes as base64', record(b('k'), b('\0x')), { value: { key: null, value: Buffer.from('{"this":"is json"}') } }, '0:7 2026-11-25T00:52:34.568Z k {"key":null,"value":"base64:eyJ0aGlzIjoiaXMganNvbiJ9"}'],
-    ['long Avro bytes as a size', record(b('k'), b('\0x')), { value: { value: Buffer.alloc(1000) } }, '0:7 2026-11-25T00:52:34.568Z k {"value":"<1000 bytes>"}'],
-    ['a bigint as a decimal string', record(b('k'), b('\0x')), { value: { n: 9007199254740993n } }, '0:7 2026-11-25T00:52:34.568Z k {"n":"9007199254740993"}'],
+    [
+      'a hostile key with a newline',
+      record(b('evil\n0:8 2026-01-01T00:00:00.000Z fake line'), b('v')),
+      undefined,
+      '0:7 2026-11-25T00:52:34.568Z "evil\\n0:8 2026-01-01T00:00:00.000Z fake line" v',
+    ],
+    [
+      'a raw value with CR, ESC and a bidi override',
+      record(b('k'), b('a\r\u001b[2Jb\u202ec')),
+      undefined,
+      '0:7 2026-11-25T00:52:34.568Z k "a\\r\\u001b[2Jb\\u202ec"',
+    ],
+    [
+      'a raw value with a line separator',
+      record(b('k'), b('a\u2028b')),
+      undefined,
+      '0:7 2026-11-25T00:52:34.568Z k "a\\u2028b"',
+    ],
+    [
+      'a raw value that is not UTF-8, as base64',
+      record(b('k'), Buffer.from([0xff, 0xfe, 0x00])),
+      undefined,
+      '0:7 2026-11-25T00:52:34.568Z k base64://4A',
+    ],
+    [
+      'an Avro string with newlines and DEL, escaped',
+      record(b('k'), b('\0x')),
+      { value: { msg: 'line1\nline2\u007f\u0085' } },
+      '0:7 2026-11-25T00:52:34.568Z k {"msg":"line1\\nline2\\u007f\\u0085"}',
+    ],
+    [
+      'Avro bytes as base64',
+      record(b('k'), b('\0x')),
+      { value: { key: null, value: Buffer.from('{"this":"is json"}') } },
+      '0:7 2026-11-25T00:52:34.568Z k {"key":null,"value":"base64:eyJ0aGlzIjoiaXMganNvbiJ9"}',
+    ],
+    [
+      'long Avro bytes as a size',
+      record(b('k'), b('\0x')),
+      { value: { value: Buffer.alloc(1000) } },
+      '0:7 2026-11-25T00:52:34.568Z k {"value":"<1000 bytes>"}',
+    ],
+    [
+      'a bigint as a decimal string',
+      record(b('k'), b('\0x')),
+      { value: { n: 9007199254740993n } },
+      '0:7 2026-11-25T00:52:34.568Z k {"n":"9007199254740993"}',
+    ],
     ['a timestamp that is no time, as given', record(b('k'), b('v'), { timestamp: '-1' }), undefined, '0:7 -1 k v'],
   ])('%s', (_name, rec, decoded, line) => {
     const out = formatRecordLine(rec, decoded)
@@ -47,7 +114,10 @@ describe('formatRecordLine', () => {
   it('never breaks a line, whatever the bytes', () => {
     for (let c = 0; c < 0x3000; c++) {
       const s = `x${String.fromCharCode(c)}y`
-      for (const out of [formatRecordLine(record(b(s), b(s)), undefined), formatRecordLine(record(b(s), b('\0x')), { value: { s, b: Buffer.from(s) } })]) {
+      for (const out of [
+        formatRecordLine(record(b(s), b(s)), undefined),
+        formatRecordLine(record(b(s), b('\0x')), { value: { s, b: Buffer.from(s) } }),
+      ]) {
         expect(out.split(/[\n\r\u000b\u000c\u0085\u2028\u2029]/)).toHaveLength(1)
         expect(out).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/)
       }
@@ -112,7 +182,20 @@ describe('parseDeadLetterId', () => {
     ['0:9223372036854775807', '0:9223372036854775807'],
   ])('%j → %s', (raw, id) => expect(parseDeadLetterId(raw)).toBe(id))
 
-  it.each(['', '42', '0:', ':4', '0:4:1', 'a:1', '-1:3', '0:-3', '0:1.5', '0:9223372036854775808', '2147483648:1', '0:4\n'.repeat(2)])('rejects %j with a ConfigError', (raw) => {
+  it.each([
+    '',
+    '42',
+    '0:',
+    ':4',
+    '0:4:1',
+    'a:1',
+    '-1:3',
+    '0:-3',
+    '0:1.5',
+    '0:9223372036854775808',
+    '2147483648:1',
+    '0:4\n'.repeat(2),
+  ])('rejects %j with a ConfigError', (raw) => {
     expect(() => parseDeadLetterId(raw)).toThrow(ConfigError)
     expect(() => parseDeadLetterId(raw)).toThrow(/expected <partition>:<offset>/)
   })
@@ -141,21 +224,51 @@ function letter(overrides: Partial<DeadLetterValue> = {}): DeadLetterValue {
 
 function entry(id: string, l: DeadLetterValue | undefined, unreadable?: string): DeadLetterEntry {
   const [p, o] = id.split(':')
-  return { id, partition: Number(p), offset: o!, timestamp: T, ...(l ? { letter: l } : {}), ...(unreadable ? { unreadable } : {}) }
+  return {
+    id,
+    partition: Number(p),
+    offset: o!,
+    timestamp: T,
+    ...(l ? { letter: l } : {}),
+    ...(unreadable ? { unreadable } : {}),
+  }
 }
 
 describe('dlq list formatting', () => {
   it.each<[string, DeadLetterEntry, string]>([
-    ['a dead letter with a source', entry('0:5', letter()), `0:5 2026-11-25T00:52:34.568Z stage=dedup code=NS_POISON_RECORD source=${RAW}/0@3 value is not in the Confluent wire format (magic byte 0 + schema id)`],
-    ['a webhook body (no source)', entry('1:0', letter({ stage: 'ingest', source: null, errorMessage: 'bad json' })), '1:0 2026-11-25T00:52:34.568Z stage=ingest code=NS_POISON_RECORD source=none bad json'],
-    ['a hostile message stays on one line', entry('0:6', letter({ errorMessage: 'a\nb\u001b[31m' })), `0:6 2026-11-25T00:52:34.568Z stage=dedup code=NS_POISON_RECORD source=${RAW}/0@3 a\\nb\\u001b[31m`],
-    ['an unreadable record', entry('0:7', undefined, 'value is not in the Confluent wire format'), '0:7 2026-11-25T00:52:34.568Z unreadable: value is not in the Confluent wire format'],
+    [
+      'a dead letter with a source',
+      entry('0:5', letter()),
+      `0:5 2026-11-25T00:52:34.568Z stage=dedup code=NS_POISON_RECORD source=${RAW}/0@3 value is not in the Confluent wire format (magic byte 0 + schema id)`,
+    ],
+    [
+      'a webhook body (no source)',
+      entry('1:0', letter({ stage: 'ingest', source: null, errorMessage: 'bad json' })),
+      '1:0 2026-11-25T00:52:34.568Z stage=ingest code=NS_POISON_RECORD source=none bad json',
+    ],
+    [
+      'a hostile message stays on one line',
+      entry('0:6', letter({ errorMessage: 'a\nb\u001b[31m' })),
+      `0:6 2026-11-25T00:52:34.568Z stage=dedup code=NS_POISON_RECORD source=${RAW}/0@3 a\\nb\\u001b[31m`,
+    ],
+    [
+      'an unreadable record',
+      entry('0:7', undefined, 'value is not in the Confluent wire format'),
+      '0:7 2026-11-25T00:52:34.568Z unreadable: value is not in the Confluent wire format',
+    ],
   ])('%s', (_name, e, line) => expect(formatDeadLetterLine(e)).toBe(line))
 
   it('sorts newest last, filters by stage, keeps the newest n', () => {
-    const entries = [entry('1:0', letter({ failedAt: T + 2, stage: 'ingest' })), entry('0:1', letter({ failedAt: T + 1 })), entry('0:0', letter({ failedAt: T + 3 }))]
+    const entries = [
+      entry('1:0', letter({ failedAt: T + 2, stage: 'ingest' })),
+      entry('0:1', letter({ failedAt: T + 1 })),
+      entry('0:0', letter({ failedAt: T + 3 })),
+    ]
     expect(selectForList(entries, {}).shown.map((e) => e.id)).toEqual(['0:1', '1:0', '0:0'])
-    expect(selectForList(entries, { stage: 'dedup' })).toMatchObject({ shown: [{ id: '0:1' }, { id: '0:0' }], matching: 2 })
+    expect(selectForList(entries, { stage: 'dedup' })).toMatchObject({
+      shown: [{ id: '0:1' }, { id: '0:0' }],
+      matching: 2,
+    })
     expect(selectForList(entries, { limit: 2 })).toMatchObject({ shown: [{ id: '1:0' }, { id: '0:0' }], matching: 3 })
   })
 
@@ -187,10 +300,26 @@ describe('planReplay', () => {
   it('sends the original key, value and headers to the source partition, with the replay header', () => {
     const plan = planReplay([poison, webhook], { ids: ['0:5'] }, topics, DLQ)
     expect(plan.send).toEqual([
-      { entry: poison, replayedAs: [], record: { topic: RAW, partition: 0, key: b('poison-0'), value: b('{"this":"is json, not avro"}'), headers: { trace: 't1', [REPLAYED_FROM_HEADER]: '0:5' } } },
+      {
+        entry: poison,
+        replayedAs: [],
+        record: {
+          topic: RAW,
+          partition: 0,
+          key: b('poison-0'),
+          value: b('{"this":"is json, not avro"}'),
+          headers: { trace: 't1', [REPLAYED_FROM_HEADER]: '0:5' },
+        },
+      },
     ])
-    expect(formatReplay(plan, false)).toEqual([`sent 0:5 → ${RAW}/0 key=poison-0 value=28 bytes headers=2`, `replayed 1 dead letter to ${RAW}; 0 not replayable`])
-    expect(formatReplay(plan, true)).toEqual([`would send 0:5 → ${RAW}/0 key=poison-0 value=28 bytes headers=2`, `dry run: would replay 1 dead letter to ${RAW}; 0 not replayable; nothing sent`])
+    expect(formatReplay(plan, false)).toEqual([
+      `sent 0:5 → ${RAW}/0 key=poison-0 value=28 bytes headers=2`,
+      `replayed 1 dead letter to ${RAW}; 0 not replayable`,
+    ])
+    expect(formatReplay(plan, true)).toEqual([
+      `would send 0:5 → ${RAW}/0 key=poison-0 value=28 bytes headers=2`,
+      `dry run: would replay 1 dead letter to ${RAW}; 0 not replayable; nothing sent`,
+    ])
   })
 
   it('reports letters without a source or whose topic is gone; the others still go', () => {
@@ -207,7 +336,9 @@ describe('planReplay', () => {
   it('unknown ids: a NOT_FOUND error listing every one of them, nothing planned', () => {
     const attempt = () => planReplay([poison], { ids: ['0:5', '0:99', '3:1'] }, topics, DLQ)
     expect(attempt).toThrow(NightshiftError)
-    expect(attempt).toThrow(`no dead letter 0:99, 3:1 in ${DLQ} (it holds 1 dead letter; see \`nightshift dlq list\`); nothing sent`)
+    expect(attempt).toThrow(
+      `no dead letter 0:99, 3:1 in ${DLQ} (it holds 1 dead letter; see \`nightshift dlq list\`); nothing sent`,
+    )
   })
 
   it('--all: by stage; skips a letter whose replay failed again, which --id still sends', () => {
@@ -220,14 +351,21 @@ describe('planReplay', () => {
       'skipped 0:5: replayed before, failed again as 0:8 (replay that one, or name 0:5 with --id)',
       `dry run: would replay 1 dead letter to ${RAW}; 1 not replayable; 1 skipped; nothing sent`,
     ])
-    expect(planReplay([again, poison, webhook], { all: true, stage: 'ingest' }, topics, DLQ)).toMatchObject({ send: [], notReplayable: [{ entry: webhook }] })
+    expect(planReplay([again, poison, webhook], { all: true, stage: 'ingest' }, topics, DLQ)).toMatchObject({
+      send: [],
+      notReplayable: [{ entry: webhook }],
+    })
     const named = planReplay([again, poison], { ids: ['0:5'] }, topics, DLQ)
-    expect(formatReplay(named, false)[0]).toBe(`sent 0:5 → ${RAW}/0 key=poison-0 value=28 bytes headers=2 (replayed before, failed again as 0:8)`)
+    expect(formatReplay(named, false)[0]).toBe(
+      `sent 0:5 → ${RAW}/0 key=poison-0 value=28 bytes headers=2 (replayed before, failed again as 0:8)`,
+    )
     // The new letter's header is replaced, not kept: it names the letter it was replayed from now.
     expect(all.send[0]!.record.headers[REPLAYED_FROM_HEADER]).toBe('0:8')
   })
 
   it('an empty --all sends nothing and says so', () => {
-    expect(formatReplay(planReplay([], { all: true }, topics, DLQ), false)).toEqual(['replayed 0 dead letters; 0 not replayable'])
+    expect(formatReplay(planReplay([], { all: true }, topics, DLQ), false)).toEqual([
+      'replayed 0 dead letters; 0 not replayable',
+    ])
   })
 })

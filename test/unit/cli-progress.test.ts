@@ -20,7 +20,9 @@ describe('createProgress', () => {
     p.update(4, 4, 'd') // finished: printed
     now = 3000
     p.done()
-    expect(out.join('')).toBe(['→ registering 4 schemas', '  1/4 a', '  3/4 c', '  4/4 d', '✓ registering 4 schemas (3.0 s)', ''].join('\n'))
+    expect(out.join('')).toBe(
+      ['→ registering 4 schemas', '  1/4 a', '  3/4 c', '  4/4 d', '✓ registering 4 schemas (3.0 s)', ''].join('\n'),
+    )
   })
 
   test.each([

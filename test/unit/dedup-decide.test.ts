@@ -1,4 +1,11 @@
-import { decideDedup, episodeKey, isExpired, type DedupAlert, type DedupEntry, type DedupKind } from '../../src/stages/dedup/decide'
+import {
+  decideDedup,
+  episodeKey,
+  isExpired,
+  type DedupAlert,
+  type DedupEntry,
+  type DedupKind,
+} from '../../src/stages/dedup/decide'
 
 const settings = { ttlMs: 60_000 }
 const FP = '16ddbf5dcf57d972'
@@ -6,20 +13,106 @@ const S1 = '2026-11-25T00:52:34.568Z'
 const S2 = '2026-11-25T01:10:00.000Z'
 
 const alert = (status: DedupAlert['status'], startsAt = S1): DedupAlert => ({ fingerprint: FP, status, startsAt })
-const entry = (firingSeen: boolean, resolvedSeen: boolean, lastSeenAt = 1_000): DedupEntry => ({ fingerprint: FP, startsAt: S1, firingSeen, resolvedSeen, lastSeenAt })
+const entry = (firingSeen: boolean, resolvedSeen: boolean, lastSeenAt = 1_000): DedupEntry => ({
+  fingerprint: FP,
+  startsAt: S1,
+  firingSeen,
+  resolvedSeen,
+  lastSeenAt,
+})
 
 describe('decideDedup', () => {
   it.each<[string, DedupAlert, DedupEntry | undefined, number, DedupKind, boolean, Partial<DedupEntry>]>([
-    ['first firing is forwarded', alert('firing'), undefined, 1_000, 'forwarded', true, { firingSeen: true, resolvedSeen: false, lastSeenAt: 1_000 }],
-    ['re-sent firing is dropped', alert('firing'), entry(true, false), 5_000, 'duplicate_firing', false, { firingSeen: true, lastSeenAt: 5_000 }],
-    ['first resolved after firing is forwarded', alert('resolved'), entry(true, false), 9_000, 'forwarded', true, { firingSeen: true, resolvedSeen: true, lastSeenAt: 9_000 }],
-    ['re-sent resolved is dropped', alert('resolved'), entry(true, true), 9_500, 'duplicate_resolved', false, { resolvedSeen: true, lastSeenAt: 9_500 }],
-    ['resolved never seen firing is forwarded', alert('resolved'), undefined, 2_000, 'forwarded', true, { firingSeen: false, resolvedSeen: true }],
-    ['late firing after resolve is dropped', alert('firing'), entry(false, true), 3_000, 'firing_after_resolved', false, { firingSeen: false, resolvedSeen: true }],
-    ['late re-send of a resolved episode is dropped', alert('firing'), entry(true, true), 3_000, 'firing_after_resolved', false, { resolvedSeen: true }],
-    ['an expired episode counts as new', alert('firing'), entry(true, true, 1_000), 1_000 + 60_001, 'forwarded', true, { firingSeen: true, resolvedSeen: false, lastSeenAt: 61_001 }],
-    ['exactly at the TTL it is still known', alert('firing'), entry(true, false, 1_000), 1_000 + 60_000, 'duplicate_firing', false, { lastSeenAt: 61_000 }],
-    ['a record older than the last one does not move lastSeenAt back', alert('firing'), entry(true, false, 10_000), 4_000, 'duplicate_firing', false, { lastSeenAt: 10_000 }],
+    [
+      'first firing is forwarded',
+      alert('firing'),
+      undefined,
+      1_000,
+      'forwarded',
+      true,
+      { firingSeen: true, resolvedSeen: false, lastSeenAt: 1_000 },
+    ],
+    [
+      're-sent firing is dropped',
+      alert('firing'),
+      entry(true, false),
+      5_000,
+      'duplicate_firing',
+      false,
+      { firingSeen: true, lastSeenAt: 5_000 },
+    ],
+    [
+      'first resolved after firing is forwarded',
+      alert('resolved'),
+      entry(true, false),
+      9_000,
+      'forwarded',
+      true,
+      { firingSeen: true, resolvedSeen: true, lastSeenAt: 9_000 },
+    ],
+    [
+      're-sent resolved is dropped',
+      alert('resolved'),
+      entry(true, true),
+      9_500,
+      'duplicate_resolved',
+      false,
+      { resolvedSeen: true, lastSeenAt: 9_500 },
+    ],
+    [
+      'resolved never seen firing is forwarded',
+      alert('resolved'),
+      undefined,
+      2_000,
+      'forwarded',
+      true,
+      { firingSeen: false, resolvedSeen: true },
+    ],
+    [
+      'late firing after resolve is dropped',
+      alert('firing'),
+      entry(false, true),
+      3_000,
+      'firing_after_resolved',
+      false,
+      { firingSeen: false, resolvedSeen: true },
+    ],
+    [
+      'late re-send of a resolved episode is dropped',
+      alert('firing'),
+      entry(true, true),
+      3_000,
+      'firing_after_resolved',
+      false,
+      { resolvedSeen: true },
+    ],
+    [
+      'an expired episode counts as new',
+      alert('firing'),
+      entry(true, true, 1_000),
+      1_000 + 60_001,
+      'forwarded',
+      true,
+      { firingSeen: true, resolvedSeen: false, lastSeenAt: 61_001 },
+    ],
+    [
+      'exactly at the TTL it is still known',
+      alert('firing'),
+      entry(true, false, 1_000),
+      1_000 + 60_000,
+      'duplicate_firing',
+      false,
+      { lastSeenAt: 61_000 },
+    ],
+    [
+      'a record older than the last one does not move lastSeenAt back',
+      alert('firing'),
+      entry(true, false, 10_000),
+      4_000,
+      'duplicate_firing',
+      false,
+      { lastSeenAt: 10_000 },
+    ],
   ])('%s', (_name, input, stored, now, kind, forward, expected) => {
     const verdict = decideDedup(input, stored, now, settings)
     expect(verdict.kind).toBe(kind)
@@ -34,7 +127,9 @@ describe('decideDedup', () => {
   })
 
   it('keeps nanosecond startsAt verbatim in the key', () => {
-    expect(episodeKey({ fingerprint: FP, startsAt: '2026-11-25T00:52:34.568123456Z' })).toBe(`${FP}|2026-11-25T00:52:34.568123456Z`)
+    expect(episodeKey({ fingerprint: FP, startsAt: '2026-11-25T00:52:34.568123456Z' })).toBe(
+      `${FP}|2026-11-25T00:52:34.568123456Z`,
+    )
   })
 
   it('replays a notification sequence to the same verdicts (pure)', () => {
@@ -55,7 +150,14 @@ describe('decideDedup', () => {
       })
     }
     const kinds = run()
-    expect(kinds).toEqual(['forwarded', 'duplicate_firing', 'duplicate_firing', 'forwarded', 'duplicate_resolved', 'forwarded'])
+    expect(kinds).toEqual([
+      'forwarded',
+      'duplicate_firing',
+      'duplicate_firing',
+      'forwarded',
+      'duplicate_resolved',
+      'forwarded',
+    ])
     expect(run()).toEqual(kinds)
   })
 

@@ -5,7 +5,13 @@ import { EpisodeStore } from '../../src/stages/dedup/episode-store'
 const FP = '16ddbf5dcf57d972'
 const MS = '2026-11-25T00:52:34.568Z'
 
-const entry = (fingerprint: string, startsAt: string, lastSeenAt = 1_000, firingSeen = true, resolvedSeen = false): DedupEntry => ({
+const entry = (
+  fingerprint: string,
+  startsAt: string,
+  lastSeenAt = 1_000,
+  firingSeen = true,
+  resolvedSeen = false,
+): DedupEntry => ({
   fingerprint,
   startsAt,
   firingSeen,
@@ -36,7 +42,8 @@ const same = (a: DedupEntry | undefined, b: DedupEntry | undefined): boolean =>
     a.firingSeen === b.firingSeen &&
     a.resolvedSeen === b.resolvedSeen &&
     Object.is(a.lastSeenAt, b.lastSeenAt))
-const hex16 = (random: () => number) => Array.from({ length: 16 }, () => Math.floor(random() * 16).toString(16)).join('')
+const hex16 = (random: () => number) =>
+  Array.from({ length: 16 }, () => Math.floor(random() * 16).toString(16)).join('')
 
 describe('EpisodeStore', () => {
   it.each<[string, boolean, DedupEntry]>([
@@ -46,7 +53,11 @@ describe('EpisodeStore', () => {
     ['one fraction digit', true, entry(FP, '2026-11-25T00:52:34.5Z')],
     ['trailing zeros kept as sent', true, entry(FP, '2026-11-25T00:52:34.500Z')],
     ['a zero fingerprint and the epoch', true, entry('0000000000000000', '1970-01-01T00:00:00.000Z', 0, false, true)],
-    ['the largest fingerprint and the last second that fits', true, entry('ffffffffffffffff', '2106-02-07T06:28:15.999999999Z', Number.MAX_SAFE_INTEGER, true, true)],
+    [
+      'the largest fingerprint and the last second that fits',
+      true,
+      entry('ffffffffffffffff', '2106-02-07T06:28:15.999999999Z', Number.MAX_SAFE_INTEGER, true, true),
+    ],
     ['a leap day', true, entry(FP, '2024-02-29T12:00:00.000Z')],
     ['a leap day of a 400th year', true, entry(FP, '2000-02-29T12:00:00Z')],
     ['a negative lastSeenAt', true, entry(FP, MS, -1)],
@@ -112,7 +123,12 @@ describe('EpisodeStore', () => {
 
   it('tells apart startsAt that differ only in fraction digits', () => {
     const s = store()
-    const keys = ['2026-11-25T00:52:34Z', '2026-11-25T00:52:34.5Z', '2026-11-25T00:52:34.50Z', '2026-11-25T00:52:34.500000000Z'].map((startsAt, i) => put(s, entry(FP, startsAt, i)))
+    const keys = [
+      '2026-11-25T00:52:34Z',
+      '2026-11-25T00:52:34.5Z',
+      '2026-11-25T00:52:34.50Z',
+      '2026-11-25T00:52:34.500000000Z',
+    ].map((startsAt, i) => put(s, entry(FP, startsAt, i)))
     expect(keys.map((k) => s.get(k)?.lastSeenAt)).toEqual([0, 1, 2, 3])
   })
 
@@ -138,7 +154,9 @@ describe('EpisodeStore', () => {
   it('grows past its first arrays and rehashes without losing an episode', () => {
     const random = prng(7)
     const s = store(50_000)
-    const values = Array.from({ length: 40_000 }, (_, i) => entry(hex16(random), new Date(1_700_000_000_000 + (i % 97) * 1000).toISOString(), i, i % 2 === 0, i % 3 === 0))
+    const values = Array.from({ length: 40_000 }, (_, i) =>
+      entry(hex16(random), new Date(1_700_000_000_000 + (i % 97) * 1000).toISOString(), i, i % 2 === 0, i % 3 === 0),
+    )
     for (const v of values) put(s, v)
     expect(s.size).toBe(values.length)
     expect(s.fallbackSize).toBe(0)
@@ -189,16 +207,22 @@ describe('EpisodeStore', () => {
   ])('answers as lru-cache does (%s, seed %d)', (_name, seed, maxEntries, keyCount, operations) => {
     const random = prng(seed)
     const oddShare = seed === 4 ? 0.7 : 0.15
-    const fingerprints = Array.from({ length: Math.max(2, Math.ceil(keyCount / 3)) }, (_, i) => (random() < oddShare ? (i % 2 === 0 ? hex16(random).toUpperCase() : `fp-${i}`) : hex16(random)))
+    const fingerprints = Array.from({ length: Math.max(2, Math.ceil(keyCount / 3)) }, (_, i) =>
+      random() < oddShare ? (i % 2 === 0 ? hex16(random).toUpperCase() : `fp-${i}`) : hex16(random),
+    )
     const startsAt = () => {
       const at = 1_700_000_000_000 + Math.floor(random() * 100) * 1000
       const pick = random()
       if (pick < 0.1) return new Date(at).toISOString().replace('.000Z', '+00:00')
-      if (pick < 0.3) return new Date(at).toISOString().replace('.000Z', `.${String(Math.floor(random() * 1e9)).padStart(9, '0')}Z`)
+      if (pick < 0.3)
+        return new Date(at).toISOString().replace('.000Z', `.${String(Math.floor(random() * 1e9)).padStart(9, '0')}Z`)
       if (pick < 0.4) return new Date(at).toISOString().replace('.000Z', 'Z')
       return new Date(at + Math.floor(random() * 1000)).toISOString()
     }
-    const episodes = Array.from({ length: keyCount }, () => ({ fingerprint: fingerprints[Math.floor(random() * fingerprints.length)]!, startsAt: startsAt() }))
+    const episodes = Array.from({ length: keyCount }, () => ({
+      fingerprint: fingerprints[Math.floor(random() * fingerprints.length)]!,
+      startsAt: startsAt(),
+    }))
     const keys = episodes.map((e) => episodeKey(e))
     const valueFor = (i: number): DedupEntry => {
       // Now and then a value that does not match its key, as a generic store would take.

@@ -15,8 +15,11 @@ describe('parseDuration', () => {
     expect(parseDuration(text, 'x')).toBe(ms)
   })
 
-  it.each([[''], ['10'], ['ten minutes'], ['5 m'], ['1h 30m'], ['-5m'], ['0s'], ['5y'], ['1.5h']])('rejects %j naming the setting', (text) => {
-    expect(() => parseDuration(text, '--dedup-ttl')).toThrow(ConfigError)
-    expect(() => parseDuration(text, '--dedup-ttl')).toThrow(/--dedup-ttl must be/)
-  })
+  it.each([[''], ['10'], ['ten minutes'], ['5 m'], ['1h 30m'], ['-5m'], ['0s'], ['5y'], ['1.5h']])(
+    'rejects %j naming the setting',
+    (text) => {
+      expect(() => parseDuration(text, '--dedup-ttl')).toThrow(ConfigError)
+      expect(() => parseDuration(text, '--dedup-ttl')).toThrow(/--dedup-ttl must be/)
+    },
+  )
 })

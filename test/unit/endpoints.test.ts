@@ -10,9 +10,12 @@ describe('parseBrokers', () => {
     expect(parseBrokers(input)).toEqual(expected)
   })
 
-  it.each([[''], [' , '], ['localhost'], ['host:port'], ['http://a:9092']])('rejects %j with a ConfigError', (input) => {
-    expect(() => parseBrokers(input)).toThrow(ConfigError)
-  })
+  it.each([[''], [' , '], ['localhost'], ['host:port'], ['http://a:9092']])(
+    'rejects %j with a ConfigError',
+    (input) => {
+      expect(() => parseBrokers(input)).toThrow(ConfigError)
+    },
+  )
 })
 
 describe('parseRegistryUrl', () => {
@@ -31,8 +34,14 @@ describe('parseRegistryUrl', () => {
 describe('endpointsFromEnv', () => {
   it.each([
     [{}, { brokers: ['127.0.0.1:9092'], registryUrl: 'http://127.0.0.1:8081/apis/ccompat/v7' }],
-    [{ KAFKA_PORT: '19092', REGISTRY_PORT: '18081' }, { brokers: ['127.0.0.1:19092'], registryUrl: 'http://127.0.0.1:18081/apis/ccompat/v7' }],
-    [{ KAFKA_BROKERS: 'k1:9092,k2:9092', SCHEMA_REGISTRY_URL: 'http://sr:8081' }, { brokers: ['k1:9092', 'k2:9092'], registryUrl: 'http://sr:8081' }],
+    [
+      { KAFKA_PORT: '19092', REGISTRY_PORT: '18081' },
+      { brokers: ['127.0.0.1:19092'], registryUrl: 'http://127.0.0.1:18081/apis/ccompat/v7' },
+    ],
+    [
+      { KAFKA_BROKERS: 'k1:9092,k2:9092', SCHEMA_REGISTRY_URL: 'http://sr:8081' },
+      { brokers: ['k1:9092', 'k2:9092'], registryUrl: 'http://sr:8081' },
+    ],
   ])('%j', (env, expected) => {
     expect(endpointsFromEnv(env)).toEqual(expected)
   })

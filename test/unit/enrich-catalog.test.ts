@@ -30,8 +30,18 @@ services:
 `)
     expect(catalog.file).toBe('topology/test.yaml')
     expect(catalog.services.map((s) => s.name)).toEqual(['checkout', 'prometheus'])
-    expect(catalog.services[0]).toMatchObject({ team: 'payments', tier: 'tier-1', runbook: 'https://runbooks.example.com/checkout', slo: 'checkout-availability', endpoints: { admin: 'http://127.0.0.1:18080' } })
-    expect(catalog.services[0]!.matchers.map((m) => m.toString())).toEqual(['service="checkout"', 'job=~"api|web"', 'env!="dev"'])
+    expect(catalog.services[0]).toMatchObject({
+      team: 'payments',
+      tier: 'tier-1',
+      runbook: 'https://runbooks.example.com/checkout',
+      slo: 'checkout-availability',
+      endpoints: { admin: 'http://127.0.0.1:18080' },
+    })
+    expect(catalog.services[0]!.matchers.map((m) => m.toString())).toEqual([
+      'service="checkout"',
+      'job=~"api|web"',
+      'env!="dev"',
+    ])
     expect(catalog.services[1]).toMatchObject({ team: 'core', tier: null, runbook: null, slo: null, endpoints: {} })
     expect(Object.isFrozen(catalog.services)).toBe(true)
     expect(Object.isFrozen(catalog.services[0])).toBe(true)
@@ -40,22 +50,74 @@ services:
   it.each([
     ['an empty file', '', 'the file is empty; expected the key services'],
     ['no services key', 'service: []', '/service is not allowed; expected one of: services'],
-    ['an unknown key in a service', service('    owner: bob'), '/services/0/owner is not allowed; expected one of: name, team, tier, runbook, slo, matchers, endpoints'],
+    [
+      'an unknown key in a service',
+      service('    owner: bob'),
+      '/services/0/owner is not allowed; expected one of: name, team, tier, runbook, slo, matchers, endpoints',
+    ],
     ['a missing team', 'services: [{ name: a, matchers: ["a=b"] }]', '/services/0/team is required'],
     ['missing matchers', 'services: [{ name: a, team: t }]', '/services/0/matchers is required'],
-    ['an empty matcher list', 'services: [{ name: a, team: t, matchers: [] }]', '/services/0/matchers must NOT have fewer than 1 items'],
-    ['a matcher set with no matcher', 'services: [{ name: a, team: t, matchers: ["{}"] }]', '/services/0/matchers must hold at least one matcher, or the service would take every alert'],
-    ['a matcher without an operator', service('  - { name: b, team: t, matchers: ["service"] }'), '/services/1/matchers/0 must be a label matcher like service="checkout": bad matcher "service"'],
-    ['a bad regex', service('  - { name: b, team: t, matchers: [\'job=~"(api"\'] }'), '/services/1/matchers/0 must be a label matcher like service="checkout": bad matcher'],
-    ['an unclosed quote', service('  - { name: b, team: t, matchers: [\'a="b\'] }'), '/services/1/matchers/0 must be a label matcher like service="checkout": bad matcher "a=\\"b": the value has no closing double quote'],
-    ['a duplicate service name', service('  - { name: checkout, team: core, matchers: ["a=b"] }'), '/services/1/name "checkout" is already the name of /services/0; service names must be unique'],
-    ['the reserved team', 'services: [{ name: a, team: unowned, matchers: ["a=b"] }]', '/services/0/team must not be "unowned"'],
-    ['an upper-case name', 'services: [{ name: Checkout, team: t, matchers: ["a=b"] }]', '/services/0/name must be a name of lower-case letters, digits'],
+    [
+      'an empty matcher list',
+      'services: [{ name: a, team: t, matchers: [] }]',
+      '/services/0/matchers must NOT have fewer than 1 items',
+    ],
+    [
+      'a matcher set with no matcher',
+      'services: [{ name: a, team: t, matchers: ["{}"] }]',
+      '/services/0/matchers must hold at least one matcher, or the service would take every alert',
+    ],
+    [
+      'a matcher without an operator',
+      service('  - { name: b, team: t, matchers: ["service"] }'),
+      '/services/1/matchers/0 must be a label matcher like service="checkout": bad matcher "service"',
+    ],
+    [
+      'a bad regex',
+      service('  - { name: b, team: t, matchers: [\'job=~"(api"\'] }'),
+      '/services/1/matchers/0 must be a label matcher like service="checkout": bad matcher',
+    ],
+    [
+      'an unclosed quote',
+      service("  - { name: b, team: t, matchers: ['a=\"b'] }"),
+      '/services/1/matchers/0 must be a label matcher like service="checkout": bad matcher "a=\\"b": the value has no closing double quote',
+    ],
+    [
+      'a duplicate service name',
+      service('  - { name: checkout, team: core, matchers: ["a=b"] }'),
+      '/services/1/name "checkout" is already the name of /services/0; service names must be unique',
+    ],
+    [
+      'the reserved team',
+      'services: [{ name: a, team: unowned, matchers: ["a=b"] }]',
+      '/services/0/team must not be "unowned"',
+    ],
+    [
+      'an upper-case name',
+      'services: [{ name: Checkout, team: t, matchers: ["a=b"] }]',
+      '/services/0/name must be a name of lower-case letters, digits',
+    ],
     ['a numeric tier', service('    tier: 1'), '/services/0/tier must be string (quote it: "1")'],
-    ['a relative runbook', service('    runbook: /wiki/checkout'), '/services/0/runbook must be an absolute http(s) URL, got "/wiki/checkout"'],
-    ['a non-http endpoint', service('    endpoints: { admin: "ftp://host" }'), '/services/0/endpoints/admin must be an absolute http(s) URL, got "ftp://host"'],
-    ['a bad endpoint name', service('    endpoints: { Admin: "http://host" }'), '/services/0/endpoints/Admin is not an endpoint name'],
-    ['a list of matchers given as one string', 'services: [{ name: a, team: t, matchers: "a=b" }]', '/services/0/matchers must be array'],
+    [
+      'a relative runbook',
+      service('    runbook: /wiki/checkout'),
+      '/services/0/runbook must be an absolute http(s) URL, got "/wiki/checkout"',
+    ],
+    [
+      'a non-http endpoint',
+      service('    endpoints: { admin: "ftp://host" }'),
+      '/services/0/endpoints/admin must be an absolute http(s) URL, got "ftp://host"',
+    ],
+    [
+      'a bad endpoint name',
+      service('    endpoints: { Admin: "http://host" }'),
+      '/services/0/endpoints/Admin is not an endpoint name',
+    ],
+    [
+      'a list of matchers given as one string',
+      'services: [{ name: a, team: t, matchers: "a=b" }]',
+      '/services/0/matchers must be array',
+    ],
   ])('rejects %s, naming the file and path', (_name, text, fragment) => {
     expect(() => parse(text)).toThrow(ConfigError)
     expect(() => parse(text)).toThrow(`topology/test.yaml: ${fragment}`)
@@ -76,7 +138,13 @@ services:
     const lines = message.split('\n')
     expect(lines).toHaveLength(5)
     expect(lines.every((l) => l.startsWith('topology/test.yaml: /services/'))).toBe(true)
-    expect(lines.map((l) => l.replace(/^topology\/test\.yaml: (\S+) .*$/, '$1'))).toEqual(['/services/0/matchers/0', '/services/0/runbook', '/services/1/name', '/services/1/team', '/services/1/matchers/0'])
+    expect(lines.map((l) => l.replace(/^topology\/test\.yaml: (\S+) .*$/, '$1'))).toEqual([
+      '/services/0/matchers/0',
+      '/services/0/runbook',
+      '/services/1/name',
+      '/services/1/team',
+      '/services/1/matchers/0',
+    ])
   })
 })
 
@@ -96,6 +164,8 @@ describe('the shipped topology/catalog.yaml', () => {
   })
 
   it('names the file it cannot read', () => {
-    expect(() => loadCatalog(path.resolve('topology', 'missing.yaml'))).toThrow(/^topology\/missing\.yaml: cannot read the catalog file: .*ENOENT/)
+    expect(() => loadCatalog(path.resolve('topology', 'missing.yaml'))).toThrow(
+      /^topology\/missing\.yaml: cannot read the catalog file: .*ENOENT/,
+    )
   })
 })

@@ -47,10 +47,22 @@ function alert(labels: Record<string, string>, annotations: Record<string, strin
 describe('findService', () => {
   it.each<[string, Record<string, string>, string | undefined]>([
     ['an exact label match', { service: 'checkout' }, 'checkout'],
-    ['every matcher must match: both namespace and job', { namespace: 'payments', job: 'payments-gateway' }, 'payments-api'],
-    ['the first match in file order wins over a later broader one', { namespace: 'payments', job: 'payments-api' }, 'payments-api'],
+    [
+      'every matcher must match: both namespace and job',
+      { namespace: 'payments', job: 'payments-gateway' },
+      'payments-api',
+    ],
+    [
+      'the first match in file order wins over a later broader one',
+      { namespace: 'payments', job: 'payments-api' },
+      'payments-api',
+    ],
     ['a later entry when the earlier one fails a matcher', { namespace: 'payments', job: 'ledger' }, 'payments-other'],
-    ['the first entry wins even when a later one matches too', { service: 'checkout', namespace: 'payments', job: 'payments-api' }, 'checkout'],
+    [
+      'the first entry wins even when a later one matches too',
+      { service: 'checkout', namespace: 'payments', job: 'payments-api' },
+      'checkout',
+    ],
     ['regexes are anchored: api.* matches api-v2', { job: 'api-v2' }, 'api'],
     ['regexes are anchored: api.* does not match old-api', { job: 'old-api' }, undefined],
     ['alternation is anchored as a whole', { namespace: 'payments', job: 'payments-api-canary' }, 'payments-other'],
@@ -86,28 +98,78 @@ describe('enrich', () => {
   })
 
   it('leaves what the catalog does not say null or empty', () => {
-    expect(enrich(alert({ namespace: 'payments' }), CATALOG)).toMatchObject({ team: 'payments', service: 'payments-other', tier: null, runbookUrl: null, slo: null, endpoints: {} })
+    expect(enrich(alert({ namespace: 'payments' }), CATALOG)).toMatchObject({
+      team: 'payments',
+      service: 'payments-other',
+      tier: null,
+      runbookUrl: null,
+      slo: null,
+      endpoints: {},
+    })
   })
 
   it('forwards an alert no service matched as unowned, with everything else null', () => {
     const input = alert({ service: 'ledger' })
-    expect(enrich(input, CATALOG)).toEqual({ alert: input, team: 'unowned', service: null, tier: null, runbookUrl: null, slo: null, endpoints: {}, enrichedAt: input.receivedAt, throttledBy: null })
+    expect(enrich(input, CATALOG)).toEqual({
+      alert: input,
+      team: 'unowned',
+      service: null,
+      tier: null,
+      runbookUrl: null,
+      slo: null,
+      endpoints: {},
+      enrichedAt: input.receivedAt,
+      throttledBy: null,
+    })
   })
 
   it.each<[string, Record<string, string>, Record<string, string>, string | null]>([
-    ['the alert annotation wins over the catalog', { service: 'checkout' }, { runbook_url: 'https://wiki.example.com/HighLatency' }, 'https://wiki.example.com/HighLatency'],
-    ['the catalog runbook when the alert has none', { service: 'checkout' }, { summary: 'slow' }, 'https://runbooks.example.com/checkout'],
-    ['the catalog runbook when the annotation is empty', { service: 'checkout' }, { runbook_url: '' }, 'https://runbooks.example.com/checkout'],
-    ['the annotation for a service without a catalog runbook', { namespace: 'payments' }, { runbook_url: 'https://wiki.example.com/x' }, 'https://wiki.example.com/x'],
-    ['the annotation for an unowned alert', { service: 'ledger' }, { runbook_url: 'https://wiki.example.com/y' }, 'https://wiki.example.com/y'],
+    [
+      'the alert annotation wins over the catalog',
+      { service: 'checkout' },
+      { runbook_url: 'https://wiki.example.com/HighLatency' },
+      'https://wiki.example.com/HighLatency',
+    ],
+    [
+      'the catalog runbook when the alert has none',
+      { service: 'checkout' },
+      { summary: 'slow' },
+      'https://runbooks.example.com/checkout',
+    ],
+    [
+      'the catalog runbook when the annotation is empty',
+      { service: 'checkout' },
+      { runbook_url: '' },
+      'https://runbooks.example.com/checkout',
+    ],
+    [
+      'the annotation for a service without a catalog runbook',
+      { namespace: 'payments' },
+      { runbook_url: 'https://wiki.example.com/x' },
+      'https://wiki.example.com/x',
+    ],
+    [
+      'the annotation for an unowned alert',
+      { service: 'ledger' },
+      { runbook_url: 'https://wiki.example.com/y' },
+      'https://wiki.example.com/y',
+    ],
     ['none at all', { service: 'ledger' }, {}, null],
-    ['a runbook_url label is not an annotation', { service: 'ledger', runbook_url: 'https://label.example.com' }, {}, null],
+    [
+      'a runbook_url label is not an annotation',
+      { service: 'ledger', runbook_url: 'https://label.example.com' },
+      {},
+      null,
+    ],
   ])('runbook: %s', (_name, labels, annotations, expected) => {
     expect(enrich(alert(labels, annotations), CATALOG).runbookUrl).toBe(expected)
   })
 
   it('never changes or loses the alert: labels, annotations and every field are carried as they came', () => {
-    const input = alert({ service: 'checkout', team: 'someone-else', tier: 'tier-9' }, { runbook_url: 'https://wiki.example.com/a', summary: 's', description: 'd' })
+    const input = alert(
+      { service: 'checkout', team: 'someone-else', tier: 'tier-9' },
+      { runbook_url: 'https://wiki.example.com/a', summary: 's', description: 'd' },
+    )
     const snapshot = structuredClone(input)
     const out = enrich(input, CATALOG)
     expect(out.alert).toEqual(snapshot)

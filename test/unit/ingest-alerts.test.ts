@@ -15,11 +15,23 @@ describe('toAlerts', () => {
     const payload = load('02-firing-handlerseen.json')
     const alerts = toAlerts(payload, RECEIVED_AT)
     expect(alerts).toHaveLength(5)
-    expect(alerts.map((a) => a.fingerprint)).toEqual(['28190aeb414c9e90', '11e3b98555881ed2', '070bfe0a0714736d', '6e6b4fb10be8f237', '519bc862085565e2'])
+    expect(alerts.map((a) => a.fingerprint)).toEqual([
+      '28190aeb414c9e90',
+      '11e3b98555881ed2',
+      '070bfe0a0714736d',
+      '6e6b4fb10be8f237',
+      '519bc862085565e2',
+    ])
     expect(alerts[4]).toEqual({
       fingerprint: '519bc862085565e2',
       status: 'firing',
-      labels: { alertname: 'HandlerSeen', handler: '/metrics', service: 'prometheus', severity: 'critical', team: 'core' },
+      labels: {
+        alertname: 'HandlerSeen',
+        handler: '/metrics',
+        service: 'prometheus',
+        severity: 'critical',
+        team: 'core',
+      },
       annotations: { description: 'handler /metrics served 1 requests' },
       startsAt: '2026-11-25T00:52:36.568Z',
       endsAt: '0001-01-01T00:00:00Z',
@@ -31,17 +43,35 @@ describe('toAlerts', () => {
     })
     for (const [i, alert] of alerts.entries()) {
       const sent = payload.alerts[i]!
-      expect(alert).toMatchObject({ status: sent.status, labels: sent.labels, annotations: sent.annotations, startsAt: sent.startsAt, endsAt: sent.endsAt, receivedAt: RECEIVED_AT })
+      expect(alert).toMatchObject({
+        status: sent.status,
+        labels: sent.labels,
+        annotations: sent.annotations,
+        startsAt: sent.startsAt,
+        endsAt: sent.endsAt,
+        receivedAt: RECEIVED_AT,
+      })
       expect(alertType.isValid(alert)).toBe(true)
     }
   })
 
-  it.each(fs.readdirSync(FIXTURES).filter((f) => f.endsWith('.json')).sort())('every record of %s is a valid Alert', (file) => {
+  it.each(
+    fs
+      .readdirSync(FIXTURES)
+      .filter((f) => f.endsWith('.json'))
+      .sort(),
+  )('every record of %s is a valid Alert', (file) => {
     const payload = load(file)
     const alerts = toAlerts(payload, RECEIVED_AT)
     expect(alerts).toHaveLength(payload.alerts.length)
     for (const alert of alerts) {
-      expect(alertType.isValid(alert, { errorHook: (p) => { throw new Error(`invalid at ${p.join('.')}`) } })).toBe(true)
+      expect(
+        alertType.isValid(alert, {
+          errorHook: (p) => {
+            throw new Error(`invalid at ${p.join('.')}`)
+          },
+        }),
+      ).toBe(true)
       expect(alert.status).toBe(file.includes('resolved') ? 'resolved' : 'firing')
     }
   })
@@ -56,7 +86,11 @@ describe('toAlerts', () => {
     ['missing', undefined, (labels) => fingerprint(labels)],
     ['not 16 hex digits', 'abc', (labels) => fingerprint(labels)],
     ['upper case', '16DDBF5DCF57D972', (labels) => fingerprint(labels)],
-    ['well-formed but not matching the labels (kept: Alertmanager is authoritative)', '0123456789abcdef', () => '0123456789abcdef'],
+    [
+      'well-formed but not matching the labels (kept: Alertmanager is authoritative)',
+      '0123456789abcdef',
+      () => '0123456789abcdef',
+    ],
   ])('a sent fingerprint that is %s', (_name, sent, expected) => {
     const payload = load('01-firing-targetup.json')
     const alert = payload.alerts[0]!
@@ -96,7 +130,11 @@ describe('toAlerts', () => {
   })
 
   it('keeps a label named __proto__ as a label', () => {
-    const payload = validator.parse(Buffer.from('{"version":"4","status":"firing","alerts":[{"status":"firing","labels":{"__proto__":"x","alertname":"A"},"startsAt":"2026-11-25T00:00:00Z"}]}'))
+    const payload = validator.parse(
+      Buffer.from(
+        '{"version":"4","status":"firing","alerts":[{"status":"firing","labels":{"__proto__":"x","alertname":"A"},"startsAt":"2026-11-25T00:00:00Z"}]}',
+      ),
+    )
     const [alert] = toAlerts(payload, 0)
     expect(Object.keys(alert!.labels).sort()).toEqual(['__proto__', 'alertname'])
     expect(Object.getPrototypeOf(alert!.labels)).toBe(Object.prototype)

@@ -49,7 +49,11 @@ describe('fingerprint', () => {
     // prometheus/common model: the empty label set is the FNV-1a offset basis.
     ['the empty label set', {}, 'cbf29ce484222325'],
     // prometheus/common model/signature_test.go: 5799056148416392346.
-    ['the Prometheus test vector', { name: 'garland, briggs', fear: 'love is not enough' }, (5799056148416392346n).toString(16).padStart(16, '0')],
+    [
+      'the Prometheus test vector',
+      { name: 'garland, briggs', fear: 'love is not enough' },
+      5799056148416392346n.toString(16).padStart(16, '0'),
+    ],
   ])('%s', (_name, labels, expected) => {
     expect(fingerprint(labels)).toBe(expected)
   })

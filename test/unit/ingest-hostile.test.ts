@@ -25,7 +25,11 @@ describe('payload validator against generated hostile bodies (fast-check)', () =
         }
         expect(error).toBeInstanceOf(PoisonRecordError)
         const message = (error as Error).message
-        expect({ kind: bad.kind, what: bad.what, message }).toEqual({ kind: bad.kind, what: bad.what, message: expect.stringMatching(bad.message) as unknown })
+        expect({ kind: bad.kind, what: bad.what, message }).toEqual({
+          kind: bad.kind,
+          what: bad.what,
+          message: expect.stringMatching(bad.message) as unknown,
+        })
         // The answer and the dead letter carry this text; both must be able to say it exactly.
         expect(LONE_SURROGATE.test(message)).toBe(false)
       }),
@@ -38,7 +42,9 @@ describe('payload validator against generated hostile bodies (fast-check)', () =
     fc.assert(
       fc.property(goodTemplate, (template) => {
         const request = goodRequest(template, serial++, { token: 't' })
-        expect(parsesAsJson(request.body) || request.body.subarray(0, 3).equals(Buffer.from([0xef, 0xbb, 0xbf]))).toBe(true)
+        expect(parsesAsJson(request.body) || request.body.subarray(0, 3).equals(Buffer.from([0xef, 0xbb, 0xbf]))).toBe(
+          true,
+        )
         const records = toAlerts(validator.parse(request.body), 0)
         expect(records).toHaveLength(request.alerts.length)
         for (const [i, record] of records.entries()) {
@@ -58,8 +64,16 @@ describe('payload validator against generated hostile bodies (fast-check)', () =
             receivedAt: 0,
           })
           // Same names in the same order, same UTF-8 bytes: what the Avro record will hold.
-          expect(Object.entries(record.labels).map(([n, v]) => [Buffer.from(n).toString('hex'), Buffer.from(v).toString('hex')])).toEqual(
-            Object.entries(sent.labels).map(([n, v]) => [Buffer.from(n).toString('hex'), Buffer.from(v).toString('hex')]),
+          expect(
+            Object.entries(record.labels).map(([n, v]) => [
+              Buffer.from(n).toString('hex'),
+              Buffer.from(v).toString('hex'),
+            ]),
+          ).toEqual(
+            Object.entries(sent.labels).map(([n, v]) => [
+              Buffer.from(n).toString('hex'),
+              Buffer.from(v).toString('hex'),
+            ]),
           )
         }
       }),

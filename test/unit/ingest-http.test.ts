@@ -4,7 +4,13 @@ import path from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import { Registry as MetricsRegistry } from 'prom-client'
 import { ConfigError, ERROR_CODES, PoisonRecordError, RetriableError } from '../../src/errors'
-import { HTTP_ERROR_CODES, WEBHOOK_PATH, buildHttpServer, type HttpServerOptions, type WebhookAuth } from '../../src/http'
+import {
+  HTTP_ERROR_CODES,
+  WEBHOOK_PATH,
+  buildHttpServer,
+  type HttpServerOptions,
+  type WebhookAuth,
+} from '../../src/http'
 import type { AlertRecord, DeadLetterInput, IngestPublisher, PublishContext, Readiness } from '../../src/ingest'
 import { createLogger } from '../../src/log'
 import { ALERTMANAGER_FIXTURES } from '../support/fixtures'
@@ -51,7 +57,13 @@ interface Response {
  * A real request to the server on an ephemeral loopback port. (fastify's inject() cannot
  * run under Jest here: light-my-request requires cookie@2, which is ESM only.)
  */
-async function request(app: FastifyInstance, method: string, url: string, body?: Buffer | string, headers: Record<string, string> = {}): Promise<Response> {
+async function request(
+  app: FastifyInstance,
+  method: string,
+  url: string,
+  body?: Buffer | string,
+  headers: Record<string, string> = {},
+): Promise<Response> {
   if (!app.server.listening) await app.listen({ host: '127.0.0.1', port: 0 })
   const { port } = app.server.address() as AddressInfo
   const res = await fetch(`http://127.0.0.1:${port}${url}`, { method, body, headers })
@@ -69,7 +81,8 @@ describe('webhook HTTP server (fake publisher)', () => {
     return app
   }
 
-  const post = (app: FastifyInstance, payload: Buffer | string, headers: Record<string, string> = JSON_HEADERS) => request(app, 'POST', WEBHOOK_PATH, payload, headers)
+  const post = (app: FastifyInstance, payload: Buffer | string, headers: Record<string, string> = JSON_HEADERS) =>
+    request(app, 'POST', WEBHOOK_PATH, payload, headers)
 
   beforeEach(() => {
     publisher = new FakePublisher()
@@ -85,7 +98,13 @@ describe('webhook HTTP server (fake publisher)', () => {
     expect(res.json()).toEqual({ accepted: 5 })
     expect(publisher.published).toHaveLength(1)
     const [{ alerts, context }] = publisher.published as [{ alerts: AlertRecord[]; context: PublishContext }]
-    expect(alerts.map((a) => a.fingerprint)).toEqual(['28190aeb414c9e90', '11e3b98555881ed2', '070bfe0a0714736d', '6e6b4fb10be8f237', '519bc862085565e2'])
+    expect(alerts.map((a) => a.fingerprint)).toEqual([
+      '28190aeb414c9e90',
+      '11e3b98555881ed2',
+      '070bfe0a0714736d',
+      '6e6b4fb10be8f237',
+      '519bc862085565e2',
+    ])
     expect(alerts.every((a) => a.receivedAt === NOW && a.receiver === 'nightshift')).toBe(true)
     expect(context.receivedAt).toBe(NOW)
     expect(context.requestId).toMatch(/^[0-9a-f-]{36}$/)
@@ -102,10 +121,21 @@ describe('webhook HTTP server (fake publisher)', () => {
     ['malformed JSON', Buffer.from('{"version":"4","alerts":[{'), /^malformed JSON: /],
     ['an empty body', Buffer.alloc(0), /^malformed JSON: the body is empty$/],
     ['invalid UTF-8', Buffer.from([0x7b, 0xff, 0x7d]), /not valid UTF-8/],
-    ['an invalid payload', Buffer.from(fixture('01-firing-targetup.json').toString().replace('"severity": "warning"', '"severity": 3')), /\/alerts\/0\/labels\/severity must be string/],
-    ['a wrong version', Buffer.from(fixture('01-firing-targetup.json').toString().replace('"version": "4"', '"version": "5"')), /\/version must be "4"/],
+    [
+      'an invalid payload',
+      Buffer.from(fixture('01-firing-targetup.json').toString().replace('"severity": "warning"', '"severity": 3')),
+      /\/alerts\/0\/labels\/severity must be string/,
+    ],
+    [
+      'a wrong version',
+      Buffer.from(fixture('01-firing-targetup.json').toString().replace('"version": "4"', '"version": "5"')),
+      /\/version must be "4"/,
+    ],
   ])('answers 400 for %s, after dead-lettering the raw body', async (_name, body, message) => {
-    const res = await post(server({ auth: { bearerToken: 's3cret' } }), body, { ...JSON_HEADERS, authorization: 'Bearer s3cret' })
+    const res = await post(server({ auth: { bearerToken: 's3cret' } }), body, {
+      ...JSON_HEADERS,
+      authorization: 'Bearer s3cret',
+    })
     expect(res.statusCode).toBe(400)
     const error = (res.json() as ErrorResponse).error
     expect(error.code).toBe(ERROR_CODES.POISON_RECORD)
@@ -117,11 +147,18 @@ describe('webhook HTTP server (fake publisher)', () => {
     expect(letter.error).toBeInstanceOf(PoisonRecordError)
     expect(letter.failedAt).toBe(NOW)
     expect(letter.requestId).toBe(error.requestId)
-    expect(letter.requestHeaders).toEqual({ 'content-type': 'application/json', 'user-agent': 'Alertmanager/0.25.0', 'content-length': String(body.length) })
+    expect(letter.requestHeaders).toEqual({
+      'content-type': 'application/json',
+      'user-agent': 'Alertmanager/0.25.0',
+      'content-length': String(body.length),
+    })
   })
 
   it('answers 503 (so Alertmanager retries) when an invalid body cannot be dead-lettered', async () => {
-    publisher.deadLetterError = new RetriableError(ERROR_CODES.KAFKA_UNAVAILABLE, 'dead-lettering: not ready within 5000 ms')
+    publisher.deadLetterError = new RetriableError(
+      ERROR_CODES.KAFKA_UNAVAILABLE,
+      'dead-lettering: not ready within 5000 ms',
+    )
     const res = await post(server(), 'not json')
     expect(res.statusCode).toBe(503)
     const error = (res.json() as ErrorResponse).error
@@ -130,8 +167,20 @@ describe('webhook HTTP server (fake publisher)', () => {
   })
 
   it.each<[string, unknown, number, string, RegExp]>([
-    ['Kafka unavailable', new RetriableError(ERROR_CODES.KAFKA_UNAVAILABLE, 'Kafka did not acknowledge within 5000 ms'), 503, ERROR_CODES.KAFKA_UNAVAILABLE, /did not acknowledge/],
-    ['a schema mismatch', new ConfigError('encoding failed', { code: ERROR_CODES.SCHEMA_INVALID }), 500, ERROR_CODES.SCHEMA_INVALID, /encoding failed/],
+    [
+      'Kafka unavailable',
+      new RetriableError(ERROR_CODES.KAFKA_UNAVAILABLE, 'Kafka did not acknowledge within 5000 ms'),
+      503,
+      ERROR_CODES.KAFKA_UNAVAILABLE,
+      /did not acknowledge/,
+    ],
+    [
+      'a schema mismatch',
+      new ConfigError('encoding failed', { code: ERROR_CODES.SCHEMA_INVALID }),
+      500,
+      ERROR_CODES.SCHEMA_INVALID,
+      /encoding failed/,
+    ],
     ['an unexpected error', new TypeError('boom'), 500, HTTP_ERROR_CODES.internal, /^internal error$/],
   ])('answers a valid body with %s as %i', async (_name, failure, status, code, message) => {
     publisher.alertsError = failure
@@ -145,7 +194,9 @@ describe('webhook HTTP server (fake publisher)', () => {
   })
 
   it('dead-letters a body whose records the publisher refuses as poison (too large for Kafka)', async () => {
-    publisher.alertsError = new PoisonRecordError('/alerts/0 makes a Kafka record of 2000000 bytes, more than the 1000000 allowed')
+    publisher.alertsError = new PoisonRecordError(
+      '/alerts/0 makes a Kafka record of 2000000 bytes, more than the 1000000 allowed',
+    )
     const res = await post(server(), fixture('01-firing-targetup.json'))
     expect(res.statusCode).toBe(400)
     expect((res.json() as ErrorResponse).error.message).toMatch(/\/alerts\/0 makes a Kafka record/)
@@ -173,16 +224,22 @@ describe('webhook HTTP server (fake publisher)', () => {
     ['a list of types', 'application/json, text/plain'],
     ['a quoted type', '"application/json"'],
     ['an empty header', ''],
-  ])('answers 415 naming the content-type header for %s, without reading the body into the DLQ', async (_name, contentType) => {
-    const res = await post(server(), fixture('01-firing-targetup.json'), { ...JSON_HEADERS, 'content-type': contentType })
-    expect(res.statusCode).toBe(415)
-    expect((res.json() as ErrorResponse).error).toMatchObject({
-      code: HTTP_ERROR_CODES.badRequest,
-      message: `the content-type header ${JSON.stringify(contentType)} is not a valid media type (type/subtype, e.g. application/json)`,
-    })
-    expect(publisher.published).toHaveLength(0)
-    expect(publisher.deadLetters).toHaveLength(0)
-  })
+  ])(
+    'answers 415 naming the content-type header for %s, without reading the body into the DLQ',
+    async (_name, contentType) => {
+      const res = await post(server(), fixture('01-firing-targetup.json'), {
+        ...JSON_HEADERS,
+        'content-type': contentType,
+      })
+      expect(res.statusCode).toBe(415)
+      expect((res.json() as ErrorResponse).error).toMatchObject({
+        code: HTTP_ERROR_CODES.badRequest,
+        message: `the content-type header ${JSON.stringify(contentType)} is not a valid media type (type/subtype, e.g. application/json)`,
+      })
+      expect(publisher.published).toHaveLength(0)
+      expect(publisher.deadLetters).toHaveLength(0)
+    },
+  )
 
   it.each<[string, string | undefined]>([
     ['text/plain', 'text/plain'],
@@ -196,8 +253,16 @@ describe('webhook HTTP server (fake publisher)', () => {
     const body = Buffer.from('{"version":"4"}')
     const res = await post(server(), body, headers)
     expect(res.statusCode).toBe(400)
-    expect((res.json() as ErrorResponse).error.message).toBe("invalid Alertmanager webhook payload: body must have required property 'status'")
-    expect(publisher.deadLetters.map((l) => l.requestHeaders)).toEqual([{ ...(contentType === undefined ? {} : { 'content-type': contentType }), 'user-agent': 'Alertmanager/0.25.0', 'content-length': String(body.length) }])
+    expect((res.json() as ErrorResponse).error.message).toBe(
+      "invalid Alertmanager webhook payload: body must have required property 'status'",
+    )
+    expect(publisher.deadLetters.map((l) => l.requestHeaders)).toEqual([
+      {
+        ...(contentType === undefined ? {} : { 'content-type': contentType }),
+        'user-agent': 'Alertmanager/0.25.0',
+        'content-length': String(body.length),
+      },
+    ])
   })
 
   describe('authentication', () => {
@@ -226,7 +291,10 @@ describe('webhook HTTP server (fake publisher)', () => {
       const res = await post(server({ auth }), fixture('01-firing-targetup.json'), headers)
       expect(res.statusCode).toBe(status)
       if (status === 401) {
-        expect((res.json() as ErrorResponse).error).toMatchObject({ code: HTTP_ERROR_CODES.unauthorized, message: 'missing or invalid credentials' })
+        expect((res.json() as ErrorResponse).error).toMatchObject({
+          code: HTTP_ERROR_CODES.unauthorized,
+          message: 'missing or invalid credentials',
+        })
         const challenges = res.headers.get('www-authenticate') ?? ''
         if (auth.bearerToken) expect(challenges).toContain('Bearer realm="nightshift"')
         if (auth.basic) expect(challenges).toContain('Basic realm="nightshift", charset="UTF-8"')
@@ -276,8 +344,14 @@ describe('webhook HTTP server (fake publisher)', () => {
     const start = `POST ${WEBHOOK_PATH} HTTP/1.1\r\nHost: nightshift\r\n`
 
     it.each<[string, string]>([
-      ['half a body', `${start}Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"version":"4","alerts":[`],
-      ['half a chunked body', `${start}Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n10\r\n{"version":"4",`],
+      [
+        'half a body',
+        `${start}Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"version":"4","alerts":[`,
+      ],
+      [
+        'half a chunked body',
+        `${start}Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n10\r\n{"version":"4",`,
+      ],
       ['headers that never end', `${start}Content-Type: application/json\r\n`],
       ['no body at all after the headers', `${start}Content-Type: application/json\r\nContent-Length: 10\r\n\r\n`],
     ])('is answered 408 and disconnected when %s does not arrive within requestTimeoutMs', async (_name, head) => {
@@ -314,13 +388,24 @@ describe('webhook HTTP server (fake publisher)', () => {
       'Kafka missing',
       { ready: false, missing: ['kafka: no producer connected to 127.0.0.1:1 (ECONNREFUSED)'] },
       503,
-      { ready: false, missing: ['kafka: no producer connected to 127.0.0.1:1 (ECONNREFUSED)'], error: { code: ERROR_CODES.KAFKA_UNAVAILABLE, message: expect.stringMatching(/^not ready: kafka: /) as unknown } },
+      {
+        ready: false,
+        missing: ['kafka: no producer connected to 127.0.0.1:1 (ECONNREFUSED)'],
+        error: {
+          code: ERROR_CODES.KAFKA_UNAVAILABLE,
+          message: expect.stringMatching(/^not ready: kafka: /) as unknown,
+        },
+      },
     ],
     [
       'schema ids missing',
       { ready: false, missing: ['registry: no schema id for subject alerts.raw-value'] },
       503,
-      { ready: false, missing: ['registry: no schema id for subject alerts.raw-value'], error: { code: ERROR_CODES.REGISTRY_UNAVAILABLE, message: expect.any(String) as unknown } },
+      {
+        ready: false,
+        missing: ['registry: no schema id for subject alerts.raw-value'],
+        error: { code: ERROR_CODES.REGISTRY_UNAVAILABLE, message: expect.any(String) as unknown },
+      },
     ],
   ])('GET /readyz when %s', async (_name, state, status, body) => {
     publisher.state = state

@@ -4,7 +4,12 @@ import { Registry, type OutRecord } from '../../src/kafka'
 import { createLogger } from '../../src/log'
 import { SchemaSet } from '../../src/contracts/schemas'
 
-const record = (key: string | null, valueBytes: number, headers?: Record<string, string>): OutRecord => ({ topic: 't', key, value: Buffer.alloc(valueBytes), headers })
+const record = (key: string | null, valueBytes: number, headers?: Record<string, string>): OutRecord => ({
+  topic: 't',
+  key,
+  value: Buffer.alloc(valueBytes),
+  headers,
+})
 
 describe('recordBytes', () => {
   it.each<[string, OutRecord, number]>([
@@ -28,7 +33,14 @@ describe('chunkRecords', () => {
     ['split in order', [60, 30, 20, 90, 5], 100, [[60, 30], [20], [90, 5]]],
     ['a record above the limit gets its own chunk', [10, 150, 10], 100, [[10], [150], [10]]],
   ])('%s', (_name, valueSizes, max, expected) => {
-    expect(sizes(chunkRecords(valueSizes.map((n) => record(null, n)), max))).toEqual(expected)
+    expect(
+      sizes(
+        chunkRecords(
+          valueSizes.map((n) => record(null, n)),
+          max,
+        ),
+      ),
+    ).toEqual(expected)
   })
 })
 
@@ -41,7 +53,12 @@ describe('KafkaIngestPublisher options', () => {
     logger: createLogger({ level: 'silent' }),
   }
 
-  it.each([[{ publishTimeoutMs: 0 }], [{ maxBatchBytes: -1 }], [{ maxRecordBytes: Number.NaN }], [{ reconnectBackoff: { initialMs: 0, maxMs: 10 } }]])('refuses %j', (bad) => {
+  it.each([
+    [{ publishTimeoutMs: 0 }],
+    [{ maxBatchBytes: -1 }],
+    [{ maxRecordBytes: Number.NaN }],
+    [{ reconnectBackoff: { initialMs: 0, maxMs: 10 } }],
+  ])('refuses %j', (bad) => {
     expect(() => new KafkaIngestPublisher({ ...base, ...bad })).toThrow(ConfigError)
   })
 
@@ -49,7 +66,11 @@ describe('KafkaIngestPublisher options', () => {
     const publisher = new KafkaIngestPublisher(base)
     expect(publisher.readiness()).toEqual({
       ready: false,
-      missing: ['publisher: not started', 'kafka: no producer connected to 127.0.0.1:1 (not connected yet)', 'registry: schema ids not looked up yet'],
+      missing: [
+        'publisher: not started',
+        'kafka: no producer connected to 127.0.0.1:1 (not connected yet)',
+        'registry: schema ids not looked up yet',
+      ],
     })
     await publisher.close()
   })

@@ -19,16 +19,53 @@ const logLevel = { ERROR: 1, WARN: 2, INFO: 4, DEBUG: 5 } as const
 
 describe('kafkajs logs through pino', () => {
   it.each([
-    ['a real broker error stays an error', logLevel.ERROR, { message: 'Response Produce(key: 0)', error: 'This server is not the leader for that topic-partition' }, 50],
+    [
+      'a real broker error stays an error',
+      logLevel.ERROR,
+      { message: 'Response Produce(key: 0)', error: 'This server is not the leader for that topic-partition' },
+      50,
+    ],
     ['a warning stays a warning', logLevel.WARN, { message: 'Something odd' }, 40],
     ['info stays info', logLevel.INFO, { message: 'Consumer has joined the group' }, 30],
-    ['the bounded-retries warning is debug', logLevel.WARN, { message: 'Limiting retries for the idempotent producer may invalidate EoS guarantees' }, 20],
-    ['CONCURRENT_TRANSACTIONS (retried by kafkajs) is debug', logLevel.ERROR, { message: 'Response AddPartitionsToTxn(key: 24, version: 1)', error: 'The producer attempted to update a transaction while another concurrent operation on the same transaction was ongoing' }, 20],
-    ['a loading coordinator is debug', logLevel.ERROR, { message: 'Response InitProducerId(key: 22, version: 1)', error: "The coordinator is loading and hence can't process requests for this group" }, 20],
-    ['a coordinator not available yet is debug', logLevel.ERROR, { message: 'Response GroupCoordinator(key: 10, version: 2)', error: 'The group coordinator is not available' }, 20],
+    [
+      'the bounded-retries warning is debug',
+      logLevel.WARN,
+      { message: 'Limiting retries for the idempotent producer may invalidate EoS guarantees' },
+      20,
+    ],
+    [
+      'CONCURRENT_TRANSACTIONS (retried by kafkajs) is debug',
+      logLevel.ERROR,
+      {
+        message: 'Response AddPartitionsToTxn(key: 24, version: 1)',
+        error:
+          'The producer attempted to update a transaction while another concurrent operation on the same transaction was ongoing',
+      },
+      20,
+    ],
+    [
+      'a loading coordinator is debug',
+      logLevel.ERROR,
+      {
+        message: 'Response InitProducerId(key: 22, version: 1)',
+        error: "The coordinator is loading and hence can't process requests for this group",
+      },
+      20,
+    ],
+    [
+      'a coordinator not available yet is debug',
+      logLevel.ERROR,
+      { message: 'Response GroupCoordinator(key: 10, version: 2)', error: 'The group coordinator is not available' },
+      20,
+    ],
   ])('%s', (_name, level, log, expected) => {
     const { lines, logger } = capture()
-    pinoLogCreator(logger)(logLevel.DEBUG)({ namespace: 'Connection', level, label: 'x', log: { timestamp: 'now', logger: 'kafkajs', ...log } })
+    pinoLogCreator(logger)(logLevel.DEBUG)({
+      namespace: 'Connection',
+      level,
+      label: 'x',
+      log: { timestamp: 'now', logger: 'kafkajs', ...log },
+    })
     expect(lines).toHaveLength(1)
     expect(lines[0]).toMatchObject({ level: expected, module: 'kafkajs', ns: 'Connection', msg: log.message })
   })

@@ -73,7 +73,10 @@ describe('parseMatchers: sets and lists', () => {
     ['{a="b",}', ['a="b"']],
     // braces are trimmed independently, as Alertmanager's TrimPrefix/TrimSuffix do
     ['{a="b"', ['a="b"']],
-    [['severity="critical"', 'service=~"checkout|payments", env!=dev'], ['severity="critical"', 'service=~"checkout|payments"', 'env!="dev"']],
+    [
+      ['severity="critical"', 'service=~"checkout|payments", env!=dev'],
+      ['severity="critical"', 'service=~"checkout|payments"', 'env!="dev"'],
+    ],
     [[], []],
   ])('%j', (input, expected) => {
     expect(texts(input)).toEqual(expected)

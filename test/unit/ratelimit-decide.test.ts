@@ -1,5 +1,15 @@
 import type { EnrichedAlertRecord } from '../../src/contracts/records'
-import { alertKey, decideLimit, globalShare, hasToken, levelsFor, refill, type BucketLevel, type BucketState, type LevelCheck } from '../../src/stages/ratelimit/decide'
+import {
+  alertKey,
+  decideLimit,
+  globalShare,
+  hasToken,
+  levelsFor,
+  refill,
+  type BucketLevel,
+  type BucketState,
+  type LevelCheck,
+} from '../../src/stages/ratelimit/decide'
 import { parseLimits, type Limit, type LimitsConfig } from '../../src/stages/ratelimit/limits'
 import { enrichedAlertRecord } from '../support/records'
 
@@ -11,16 +21,35 @@ function limits(yaml: string): LimitsConfig {
   return parseLimits(yaml, 'limits.yaml')
 }
 
-function alert(over: { team?: string; service?: string | null; alertname?: string; status?: 'firing' | 'resolved'; labels?: Record<string, string> } = {}): EnrichedAlertRecord {
+function alert(
+  over: {
+    team?: string
+    service?: string | null
+    alertname?: string
+    status?: 'firing' | 'resolved'
+    labels?: Record<string, string>
+  } = {},
+): EnrichedAlertRecord {
   return enrichedAlertRecord({
-    alert: { fingerprint: 'f00d', status: over.status ?? 'firing', labels: { alertname: over.alertname ?? 'HighLatency', ...over.labels }, startsAt: '2026-11-25T00:00:00Z', receivedAt: 0 },
+    alert: {
+      fingerprint: 'f00d',
+      status: over.status ?? 'firing',
+      labels: { alertname: over.alertname ?? 'HighLatency', ...over.labels },
+      startsAt: '2026-11-25T00:00:00Z',
+      receivedAt: 0,
+    },
     team: over.team ?? 'payments',
     service: over.service === undefined ? 'checkout' : over.service,
   })
 }
 
 /** Runs alerts through decideLimit like the stage does, keeping the state in a Map. */
-function run(config: LimitsConfig, sequence: Array<[EnrichedAlertRecord, number]>, partitions = 1, state = new Map<string, BucketState>()): string[] {
+function run(
+  config: LimitsConfig,
+  sequence: Array<[EnrichedAlertRecord, number]>,
+  partitions = 1,
+  state = new Map<string, BucketState>(),
+): string[] {
   return sequence.map(([a, now]) => {
     const verdict = decideLimit(a.alert.status, levelsFor(a, config, partitions), (k) => state.get(k), now)
     for (const change of verdict.state) {
@@ -38,8 +67,18 @@ describe('refill (rate 1/10s, burst 3)', () => {
     ['half a period refills half a token', { tokens: 0, updatedAt: 0 }, 5 * SEC, { tokens: 0.5, updatedAt: 5 * SEC }],
     ['refill adds to what is left', { tokens: 1.5, updatedAt: 20 * SEC }, 35 * SEC, { tokens: 3, updatedAt: 35 * SEC }],
     ['a long idle time refills only to burst', { tokens: 0, updatedAt: 0 }, HOUR, { tokens: 3, updatedAt: HOUR }],
-    ['an older record refills nothing and does not move updatedAt back', { tokens: 0.5, updatedAt: 20 * SEC }, 5 * SEC, { tokens: 0.5, updatedAt: 20 * SEC }],
-    ['a same-time record refills nothing', { tokens: 0.25, updatedAt: 7 * SEC }, 7 * SEC, { tokens: 0.25, updatedAt: 7 * SEC }],
+    [
+      'an older record refills nothing and does not move updatedAt back',
+      { tokens: 0.5, updatedAt: 20 * SEC },
+      5 * SEC,
+      { tokens: 0.5, updatedAt: 20 * SEC },
+    ],
+    [
+      'a same-time record refills nothing',
+      { tokens: 0.25, updatedAt: 7 * SEC },
+      7 * SEC,
+      { tokens: 0.25, updatedAt: 7 * SEC },
+    ],
     ['a bucket above a lowered burst is clamped to it', { tokens: 5, updatedAt: 0 }, 0, { tokens: 3, updatedAt: 0 }],
   ])('%s', (_name, bucket, now, expected) => {
     expect(refill(bucket, now, per10s, 3)).toEqual(expected)
@@ -75,9 +114,24 @@ describe('decideLimit on one bucket (rate 1/10s, burst 3)', () => {
   })
 
   it.each<[string, BucketState | undefined, number, ReturnType<typeof decideLimit>]>([
-    ['a full bucket gives a token', undefined, 0, { kind: 'admitted', state: [{ key: check.key, value: { bucket: check.key, tokens: 2, updatedAt: 0 } }] }],
-    ['an empty bucket throttles and takes nothing', { bucket: check.key, tokens: 0.4, updatedAt: 0 }, 5 * SEC, { kind: 'throttled', by: check, tokens: 0.9, state: [] }],
-    ['resolved is admitted from an empty bucket and takes no token', { bucket: check.key, tokens: 0, updatedAt: 0 }, 0, { kind: 'admitted', state: [] }],
+    [
+      'a full bucket gives a token',
+      undefined,
+      0,
+      { kind: 'admitted', state: [{ key: check.key, value: { bucket: check.key, tokens: 2, updatedAt: 0 } }] },
+    ],
+    [
+      'an empty bucket throttles and takes nothing',
+      { bucket: check.key, tokens: 0.4, updatedAt: 0 },
+      5 * SEC,
+      { kind: 'throttled', by: check, tokens: 0.9, state: [] },
+    ],
+    [
+      'resolved is admitted from an empty bucket and takes no token',
+      { bucket: check.key, tokens: 0, updatedAt: 0 },
+      0,
+      { kind: 'admitted', state: [] },
+    ],
   ])('%s', (name, stored, now, expected) => {
     const status = name.startsWith('resolved') ? 'resolved' : 'firing'
     const verdict = decideLimit(status, [check], () => stored, now)
@@ -92,7 +146,10 @@ describe('decideLimit on one bucket (rate 1/10s, burst 3)', () => {
 
   it('never refills negatively for a late record: its token comes from what is left', () => {
     const stored = { bucket: check.key, tokens: 1.5, updatedAt: 60 * SEC }
-    expect(decideLimit('firing', [check], () => stored, 0)).toEqual({ kind: 'admitted', state: [{ key: check.key, value: { bucket: check.key, tokens: 0.5, updatedAt: 60 * SEC } }] })
+    expect(decideLimit('firing', [check], () => stored, 0)).toEqual({
+      kind: 'admitted',
+      state: [{ key: check.key, value: { bucket: check.key, tokens: 0.5, updatedAt: 60 * SEC } }],
+    })
   })
 })
 
@@ -177,7 +234,10 @@ describe('nested levels', () => {
     const verdict = decideLimit('firing', levelsFor(a, config, 1), (k) => state.get(k), 20 * SEC)
     // alert bucket: 1 + 20 s at 1/1m = 1.33 < burst 2, kept; at 60 s it is full again and deleted.
     expect(verdict).toMatchObject({ kind: 'throttled', state: [] })
-    expect(decideLimit('firing', levelsFor(a, config, 1), (k) => state.get(k), 60 * SEC)).toMatchObject({ kind: 'throttled', state: [{ key: 'alert:payments/checkout/A', value: null }] })
+    expect(decideLimit('firing', levelsFor(a, config, 1), (k) => state.get(k), 60 * SEC)).toMatchObject({
+      kind: 'throttled',
+      state: [{ key: 'alert:payments/checkout/A', value: null }],
+    })
   })
 })
 
@@ -200,7 +260,11 @@ services:
 
 describe('overrides', () => {
   const config = limits(OVERRIDES)
-  const admittedOf = (a: EnrichedAlertRecord, n: number) => run(config, Array.from({ length: n }, () => [a, 0])).filter((k) => k === 'A').length
+  const admittedOf = (a: EnrichedAlertRecord, n: number) =>
+    run(
+      config,
+      Array.from({ length: n }, () => [a, 0]),
+    ).filter((k) => k === 'A').length
 
   it.each<[string, EnrichedAlertRecord, number]>([
     ['no override: the default', alert({ team: 'search', service: 'solr' }), 1],
@@ -229,14 +293,26 @@ defaults:
 `)
 
   it.each<[string, EnrichedAlertRecord, number, string[]]>([
-    ['every level, most specific first', alert({ labels: { instance: 'a:9090' } }), 1, ['alert:payments/checkout/HighLatency/a:9090', 'service:checkout', 'team:payments', 'global']],
-    ['no service level without a catalog service; empty fields are "-"', alert({ team: 'unowned', service: null }), 1, ['alert:unowned/-/HighLatency/-', 'team:unowned', 'global']],
+    [
+      'every level, most specific first',
+      alert({ labels: { instance: 'a:9090' } }),
+      1,
+      ['alert:payments/checkout/HighLatency/a:9090', 'service:checkout', 'team:payments', 'global'],
+    ],
+    [
+      'no service level without a catalog service; empty fields are "-"',
+      alert({ team: 'unowned', service: null }),
+      1,
+      ['alert:unowned/-/HighLatency/-', 'team:unowned', 'global'],
+    ],
   ])('%s', (_name, a, partitions, keys) => {
     expect(levelsFor(a, config, partitions).map((c) => c.key)).toEqual(keys)
   })
 
   it('leaves out levels with no limit', () => {
-    expect(levelsFor(alert(), limits('defaults: { team: { rate: 1/1m, burst: 1 } }'), 1).map((c) => c.level)).toEqual(['team'])
+    expect(levelsFor(alert(), limits('defaults: { team: { rate: 1/1m, burst: 1 } }'), 1).map((c) => c.level)).toEqual([
+      'team',
+    ])
     expect(levelsFor(alert(), limits('defaults: {}'), 1)).toEqual([])
   })
 
@@ -246,7 +322,9 @@ defaults:
     ['{team}:{labels.severity}', 'payments:-'],
     ['team={team} job={labels.job}', 'team=payments job=api'],
   ])('key template %s → %s', (template, key) => {
-    expect(alertKey(alert({ labels: { job: 'api', severity: '' } }), limits(`key: "${template}"\ndefaults: {}`).key)).toBe(key)
+    expect(
+      alertKey(alert({ labels: { job: 'api', severity: '' } }), limits(`key: "${template}"\ndefaults: {}`).key),
+    ).toBe(key)
   })
 })
 
@@ -270,14 +348,21 @@ describe('global share per partition', () => {
     const teams = Array.from({ length: 11 }, (_, i): [EnrichedAlertRecord, number] => [alert({ team: `t${i}` }), 0])
     const kinds = run(config, [...teams, [alert({ team: 'x' }), 35 * SEC], [alert({ team: 'y' }), 36 * SEC]], 6)
     expect(kinds).toEqual([...Array<string>(10).fill('A'), 'T global', 'T global', 'A'])
-    expect(levelsFor(alert(), config, 6)[0]).toMatchObject({ key: 'global', limit: { burst: 10, text: '600/1h / 6 partitions' }, configured: { burst: 60, text: '600/1h' } })
+    expect(levelsFor(alert(), config, 6)[0]).toMatchObject({
+      key: 'global',
+      limit: { burst: 10, text: '600/1h / 6 partitions' },
+      configured: { burst: 60, text: '600/1h' },
+    })
   })
 })
 
 describe('replay', () => {
   it('decides a sequence the same way every time (pure)', () => {
     const config = limits(NESTED)
-    const sequence: Array<[EnrichedAlertRecord, number]> = [0, 0, 5, 30, 61, 62, 200].map((s, i) => [alert({ alertname: i % 2 === 0 ? 'A' : 'B' }), s * SEC])
+    const sequence: Array<[EnrichedAlertRecord, number]> = [0, 0, 5, 30, 61, 62, 200].map((s, i) => [
+      alert({ alertname: i % 2 === 0 ? 'A' : 'B' }),
+      s * SEC,
+    ])
     const first = run(config, sequence)
     expect(run(config, sequence)).toEqual(first)
   })

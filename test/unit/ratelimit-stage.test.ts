@@ -71,9 +71,19 @@ describe('ratelimitStage', () => {
       groupId: 'p.nightshift-ratelimit',
       inputTopics: ['p.alerts.enriched'],
       inputSchema: 'EnrichedAlert',
-      state: { changelogTopic: 'p.nightshift.ratelimit-changelog', schema: 'BucketState', maxEntries: DEFAULT_RATELIMIT.maxEntries, ttlMs: DEFAULT_RATELIMIT.ttlMs },
+      state: {
+        changelogTopic: 'p.nightshift.ratelimit-changelog',
+        schema: 'BucketState',
+        maxEntries: DEFAULT_RATELIMIT.maxEntries,
+        ttlMs: DEFAULT_RATELIMIT.ttlMs,
+      },
     })
-    expect(ratelimitStage(topics, '', () => config, { partitions: 3, maxEntries: 10, ttlMs: 5 }).state).toEqual({ changelogTopic: 'nightshift.ratelimit-changelog', schema: 'BucketState', maxEntries: 10, ttlMs: 5 })
+    expect(ratelimitStage(topics, '', () => config, { partitions: 3, maxEntries: 10, ttlMs: 5 }).state).toEqual({
+      changelogTopic: 'nightshift.ratelimit-changelog',
+      schema: 'BucketState',
+      maxEntries: 10,
+      ttlMs: 5,
+    })
   })
 
   it.each([0, -1, 1.5, Number.NaN])('refuses %d partitions', (partitions) => {
@@ -85,7 +95,9 @@ describe('ratelimitStage', () => {
     const input = record('HighLatency', T0)
     const result = process(input)
     expect(result.kind).toBe('admitted')
-    expect(result.emits).toEqual([{ topic: 'p.alerts.admitted', key: 'fp-HighLatency', schema: 'EnrichedAlert', value: input }])
+    expect(result.emits).toEqual([
+      { topic: 'p.alerts.admitted', key: 'fp-HighLatency', schema: 'EnrichedAlert', value: input },
+    ])
     expect(schemas.type('EnrichedAlert').isValid(result.emits[0]!.value)).toBe(true)
     expect([...state.values()]).toEqual([
       { bucket: 'alert:payments/checkout/HighLatency', tokens: 1, updatedAt: T0 },
@@ -110,7 +122,12 @@ describe('ratelimitStage', () => {
     expect(result.state).toEqual([{ key: 'global', value: null }])
     const [throttled, decision] = result.emits
     expect(result.emits).toHaveLength(2)
-    expect(throttled).toEqual({ topic: 'p.alerts.throttled', key: 'fp-HighLatency', schema: 'EnrichedAlert', value: { ...input, throttledBy: 'alert:payments/checkout/HighLatency' } })
+    expect(throttled).toEqual({
+      topic: 'p.alerts.throttled',
+      key: 'fp-HighLatency',
+      schema: 'EnrichedAlert',
+      value: { ...input, throttledBy: 'alert:payments/checkout/HighLatency' },
+    })
     expect(decision).toEqual({
       topic: 'p.nightshift.decisions',
       key: 'fp-HighLatency',
@@ -122,7 +139,13 @@ describe('ratelimitStage', () => {
         stage: 'ratelimit',
         kind: 'throttled',
         reason: 'over the alert limit alert:payments/checkout/HighLatency (1/10s, burst 2); kept on p.alerts.throttled',
-        detail: { limit: 'alert:payments/checkout/HighLatency', level: 'alert', rate: '1/10s', burst: '2', tokens: '0.200' },
+        detail: {
+          limit: 'alert:payments/checkout/HighLatency',
+          level: 'alert',
+          rate: '1/10s',
+          burst: '2',
+          tokens: '0.200',
+        },
         source,
         decidedAt: T0 + 2000,
       },
@@ -150,7 +173,16 @@ describe('ratelimitStage', () => {
     const decision = kinds[5]!.emits[1]!.value
     expect(decision).toMatchObject({
       reason: 'over the global limit global (60/1m, burst 30); kept on p.alerts.throttled',
-      detail: { limit: 'global', level: 'global', rate: '60/1m', burst: '30', partitionRate: '60/1m / 6 partitions', partitionBurst: '5', partitions: '6', tokens: '0.000' },
+      detail: {
+        limit: 'global',
+        level: 'global',
+        rate: '60/1m',
+        burst: '30',
+        partitionRate: '60/1m / 6 partitions',
+        partitionBurst: '5',
+        partitions: '6',
+        tokens: '0.000',
+      },
     })
     expect(schemas.type('Decision').isValid(decision)).toBe(true)
   })
@@ -172,7 +204,15 @@ describe('ratelimitStage', () => {
       return inputs.map((r) => process(r))
     }
     const first = run()
-    expect(first.map((r) => r.kind)).toEqual(['admitted', 'admitted', 'throttled', 'throttled', 'admitted', 'throttled', 'admitted'])
+    expect(first.map((r) => r.kind)).toEqual([
+      'admitted',
+      'admitted',
+      'throttled',
+      'throttled',
+      'admitted',
+      'throttled',
+      'admitted',
+    ])
     expect(run()).toEqual(first)
   })
 })

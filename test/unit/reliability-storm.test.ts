@@ -7,7 +7,16 @@ import { planStorm, stormCatalog, type StormOptions } from '../reliability/storm
  * The reliability suite's verdicts rest on its storm plan: these are the properties the
  * suite assumes (test/reliability/storm.ts) checked on the plans it sends.
  */
-const DEFAULT: StormOptions = { seed: 7, episodes: 30_000, waves: 40, resendsPerEpisode: 2, resolvesPerEpisode: 0.4, refireShare: 0.1, baseTime: Date.parse('2026-12-01T00:00:00Z'), stepMs: 100 }
+const DEFAULT: StormOptions = {
+  seed: 7,
+  episodes: 30_000,
+  waves: 40,
+  resendsPerEpisode: 2,
+  resolvesPerEpisode: 0.4,
+  refireShare: 0.1,
+  baseTime: Date.parse('2026-12-01T00:00:00Z'),
+  stepMs: 100,
+}
 
 describe.each([
   ['the default storm', DEFAULT],
@@ -29,11 +38,14 @@ describe.each([
   it('resolves an episode once, in a wave after all its firing ones, and sends nothing of it afterwards', () => {
     const resolvedIn = new Map<string, number>()
     const twice: string[] = []
-    for (const a of sent) if (a.status === 'resolved') {
-      if (resolvedIn.has(a.episode)) twice.push(a.episode)
-      resolvedIn.set(a.episode, a.wave)
-    }
-    const late = sent.filter((a) => a.status === 'firing' && resolvedIn.has(a.episode) && a.wave >= resolvedIn.get(a.episode)!)
+    for (const a of sent)
+      if (a.status === 'resolved') {
+        if (resolvedIn.has(a.episode)) twice.push(a.episode)
+        resolvedIn.set(a.episode, a.wave)
+      }
+    const late = sent.filter(
+      (a) => a.status === 'firing' && resolvedIn.has(a.episode) && a.wave >= resolvedIn.get(a.episode)!,
+    )
     expect({ twice, late }).toEqual({ twice: [], late: [] })
   })
 
@@ -58,8 +70,10 @@ describe.each([
         }
         if (body.alerts.length > 29) problems.push(`wave ${w} body ${i}: ${body.alerts.length} alerts`)
         for (const [k, a] of body.alerts.entries()) {
-          if (a.fingerprint !== fingerprint(a.labels)) problems.push(`wave ${w} body ${i} alert ${k}: fingerprint ${a.fingerprint}`)
-          if (`${a.fingerprint}|${a.startsAt}` !== wave.alerts[i]![k]!.episode) problems.push(`wave ${w} body ${i} alert ${k}: not its episode`)
+          if (a.fingerprint !== fingerprint(a.labels))
+            problems.push(`wave ${w} body ${i} alert ${k}: fingerprint ${a.fingerprint}`)
+          if (`${a.fingerprint}|${a.startsAt}` !== wave.alerts[i]![k]!.episode)
+            problems.push(`wave ${w} body ${i} alert ${k}: not its episode`)
         }
       }
     }

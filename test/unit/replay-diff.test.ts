@@ -1,5 +1,15 @@
 import type { DecisionRecord } from '../../src/contracts/records'
-import { FATE_KINDS, fateOf, replayDiff, requestSummary, type DiffInput, type FateKind, type ReplayedAlert, type RequestSummary, type RunRecords } from '../../src/replay/diff'
+import {
+  FATE_KINDS,
+  fateOf,
+  replayDiff,
+  requestSummary,
+  type DiffInput,
+  type FateKind,
+  type ReplayedAlert,
+  type RequestSummary,
+  type RunRecords,
+} from '../../src/replay/diff'
 import { enrichedAlertRecord } from '../support/records'
 
 const T = 1_764_000_000_000
@@ -14,7 +24,12 @@ const alert = (fingerprint: string, over: Partial<ReplayedAlert> = {}): Replayed
   ...over,
 })
 
-const decision = (fingerprint: string, stage: string, kind: string, over: Partial<DecisionRecord> = {}): DecisionRecord => ({
+const decision = (
+  fingerprint: string,
+  stage: string,
+  kind: string,
+  over: Partial<DecisionRecord> = {},
+): DecisionRecord => ({
   fingerprint,
   startsAt: STARTS,
   status: 'firing',
@@ -27,10 +42,14 @@ const decision = (fingerprint: string, stage: string, kind: string, over: Partia
   ...over,
 })
 
-const throttled = (fingerprint: string, limit: string, over: Partial<DecisionRecord> = {}) => decision(fingerprint, 'ratelimit', 'throttled', { detail: { limit }, ...over })
-const unrouted = (fingerprint: string, over: Partial<DecisionRecord> = {}) => decision(fingerprint, 'route', 'unrouted', over)
-const duplicate = (fingerprint: string, over: Partial<DecisionRecord> = {}) => decision(fingerprint, 'dedup', 'duplicate_firing', over)
-const templateError = (fingerprint: string, action: string) => decision(fingerprint, 'route', 'template_error', { detail: { action } })
+const throttled = (fingerprint: string, limit: string, over: Partial<DecisionRecord> = {}) =>
+  decision(fingerprint, 'ratelimit', 'throttled', { detail: { limit }, ...over })
+const unrouted = (fingerprint: string, over: Partial<DecisionRecord> = {}) =>
+  decision(fingerprint, 'route', 'unrouted', over)
+const duplicate = (fingerprint: string, over: Partial<DecisionRecord> = {}) =>
+  decision(fingerprint, 'dedup', 'duplicate_firing', over)
+const templateError = (fingerprint: string, action: string) =>
+  decision(fingerprint, 'route', 'template_error', { detail: { action } })
 
 const request = (fingerprint: string, action: string, over: Partial<RequestSummary> = {}): RequestSummary => ({
   fingerprint,
@@ -115,7 +134,10 @@ const cases: Case[] = [
   {
     name: 're-sends: the first notification decides the fate, the dropped re-sends do not',
     alerts: [alert('a'), alert('a', { receivedAt: T + 60_000 }), alert('a', { receivedAt: T + 120_000 })],
-    before: run([duplicate('a', { decidedAt: T + 60_000 }), duplicate('a', { decidedAt: T + 120_000 })], [request('a', 'page')]),
+    before: run(
+      [duplicate('a', { decidedAt: T + 60_000 }), duplicate('a', { decidedAt: T + 120_000 })],
+      [request('a', 'page')],
+    ),
     after: run([duplicate('a', { decidedAt: T + 60_000 }), duplicate('a', { decidedAt: T + 120_000 }), unrouted('a')]),
     changed: ['a firing: requested page → unrouted'],
     counts: { requested: [1, 0], unrouted: [0, 1] },
@@ -133,7 +155,10 @@ const cases: Case[] = [
     alerts: [alert('a'), alert('b')],
     before: run([templateError('a', 'webhook')]),
     after: run([templateError('b', 'webhook')], [request('a', 'webhook'), request('b', 'page')]),
-    changed: ['a firing: error (template error for webhook) → requested webhook', 'b firing: no outcome → requested page; template error for webhook'],
+    changed: [
+      'a firing: error (template error for webhook) → requested webhook',
+      'b firing: no outcome → requested page; template error for webhook',
+    ],
     counts: { error: [1, 0], none: [1, 0], requested: [0, 2] },
   },
   {
@@ -148,7 +173,10 @@ const cases: Case[] = [
     name: 'records about notifications outside the window are left out',
     alerts: [alert('a')],
     // The same alert, received again an hour later (after the window): not replayed.
-    before: run([throttled('a', 'global', { decidedAt: T + 3_600_000 })], [request('a', 'page', { receivedAt: T + 3_600_000 }), request('zzz', 'page')]),
+    before: run(
+      [throttled('a', 'global', { decidedAt: T + 3_600_000 })],
+      [request('a', 'page', { receivedAt: T + 3_600_000 }), request('zzz', 'page')],
+    ),
     after: run([], [request('a', 'page')]),
     changed: ['a firing: no outcome → requested page'],
   },
@@ -163,8 +191,14 @@ const cases: Case[] = [
   {
     name: 'two episodes of one fingerprint are two alerts',
     alerts: [alert('a'), alert('a', { startsAt: '2026-11-25T05:00:00.000Z', receivedAt: T + 5_000_000 })],
-    before: run([], [request('a', 'page'), request('a', 'page', { startsAt: '2026-11-25T05:00:00.000Z', receivedAt: T + 5_000_000 })]),
-    after: run([throttled('a', 'global', { startsAt: '2026-11-25T05:00:00.000Z', decidedAt: T + 5_000_000 })], [request('a', 'page')]),
+    before: run(
+      [],
+      [request('a', 'page'), request('a', 'page', { startsAt: '2026-11-25T05:00:00.000Z', receivedAt: T + 5_000_000 })],
+    ),
+    after: run(
+      [throttled('a', 'global', { startsAt: '2026-11-25T05:00:00.000Z', decidedAt: T + 5_000_000 })],
+      [request('a', 'page')],
+    ),
     changed: ['a firing: requested page → throttled (global)'],
   },
   {
@@ -199,11 +233,20 @@ describe('replayDiff', () => {
         alert('c', { labels: {}, startsAt: '2026-11-25T01:00:00.000Z', receivedAt: T + 3 }),
       ],
       before: run(),
-      after: run([unrouted('a'), unrouted('b', { startsAt: '2026-11-25T01:00:00.000Z', decidedAt: T + 2 }), unrouted('c', { startsAt: '2026-11-25T01:00:00.000Z', decidedAt: T + 3 })]),
-      services: new Map([['a', 'checkout'], ['b', null]]),
+      after: run([
+        unrouted('a'),
+        unrouted('b', { startsAt: '2026-11-25T01:00:00.000Z', decidedAt: T + 2 }),
+        unrouted('c', { startsAt: '2026-11-25T01:00:00.000Z', decidedAt: T + 3 }),
+      ]),
+      services: new Map([
+        ['a', 'checkout'],
+        ['b', null],
+      ]),
       windowStart: Date.parse('2026-11-25T00:59:00.000Z'),
     })
-    expect(diff.changed.map((c) => [c.fingerprint, c.alertname, c.service, c.notifications, c.beganBeforeWindow])).toEqual([
+    expect(
+      diff.changed.map((c) => [c.fingerprint, c.alertname, c.service, c.notifications, c.beganBeforeWindow]),
+    ).toEqual([
       ['a', 'Slow', 'checkout', 2, true],
       ['b', '-', 'label-svc', 1, false],
       ['c', '-', '-', 1, false],
@@ -215,12 +258,27 @@ describe('replayDiff', () => {
 describe('fateOf', () => {
   it.each<[string, DecisionRecord[], RequestSummary[], string]>([
     ['nothing', [], [], 'no outcome'],
-    ['a request wins over every decision', [throttled('a', 'global'), unrouted('a'), duplicate('a')], [request('a', 'page')], 'requested page'],
+    [
+      'a request wins over every decision',
+      [throttled('a', 'global'), unrouted('a'), duplicate('a')],
+      [request('a', 'page')],
+      'requested page',
+    ],
     ['unrouted wins over throttled (a later notification)', [throttled('a', 'global'), unrouted('a')], [], 'unrouted'],
     ['throttled wins over dedup drops', [duplicate('a'), throttled('a', 'team:core')], [], 'throttled (team:core)'],
-    ['dedup kinds, once each', [duplicate('a'), duplicate('a'), decision('a', 'dedup', 'firing_after_resolved')], [], 'dropped by dedup (duplicate_firing, firing_after_resolved)'],
+    [
+      'dedup kinds, once each',
+      [duplicate('a'), duplicate('a'), decision('a', 'dedup', 'firing_after_resolved')],
+      [],
+      'dropped by dedup (duplicate_firing, firing_after_resolved)',
+    ],
     ['an unowned alert is no fate of its own', [decision('a', 'enrich', 'unowned')], [], 'no outcome'],
-    ['a throttled decision without a limit detail shows its reason', [decision('a', 'ratelimit', 'throttled')], [], 'throttled (ratelimit said throttled)'],
+    [
+      'a throttled decision without a limit detail shows its reason',
+      [decision('a', 'ratelimit', 'throttled')],
+      [],
+      'throttled (ratelimit said throttled)',
+    ],
   ])('%s', (_name, decisions, requests, text) => {
     expect(fateOf(decisions, requests).text).toBe(text)
   })
@@ -230,7 +288,23 @@ describe('requestSummary', () => {
   it('takes the alert and the receive time from the request', () => {
     const alertRec = enrichedAlertRecord({ alert: { fingerprint: 'f', status: 'resolved', receivedAt: 42 } })
     expect(
-      requestSummary({ idempotencyKey: 'k', action: 'page', route: 'r', params: {}, dryRun: true, requestedAt: 42, alert: alertRec }),
-    ).toEqual({ fingerprint: 'f', startsAt: alertRec.alert.startsAt, status: 'resolved', receivedAt: 42, action: 'page', route: 'r', dryRun: true })
+      requestSummary({
+        idempotencyKey: 'k',
+        action: 'page',
+        route: 'r',
+        params: {},
+        dryRun: true,
+        requestedAt: 42,
+        alert: alertRec,
+      }),
+    ).toEqual({
+      fingerprint: 'f',
+      startsAt: alertRec.alert.startsAt,
+      status: 'resolved',
+      receivedAt: 42,
+      action: 'page',
+      route: 'r',
+      dryRun: true,
+    })
   })
 })

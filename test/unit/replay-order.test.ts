@@ -7,14 +7,31 @@ import { SchemaSet } from '../../src/contracts/schemas'
 
 const T = 1_764_000_000_000
 
-function item(name: string, receivedAt: number, partition: number, offset: number, timestamp = receivedAt + 5): RawNotification & { name: string } {
-  const alert: ReplayedAlert = { fingerprint: name, status: 'firing', startsAt: '2026-11-25T00:00:00.000Z', receivedAt, labels: {} }
+function item(
+  name: string,
+  receivedAt: number,
+  partition: number,
+  offset: number,
+  timestamp = receivedAt + 5,
+): RawNotification & { name: string } {
+  const alert: ReplayedAlert = {
+    fingerprint: name,
+    status: 'firing',
+    startsAt: '2026-11-25T00:00:00.000Z',
+    receivedAt,
+    labels: {},
+  }
   return { name, alert, partition, offset: String(offset), timestamp }
 }
 
 describe('replayOrder', () => {
   it('sorts by receive time across partitions, whatever the partition order', () => {
-    const items = [item('p0-late', T + 100, 0, 0), item('p0-later', T + 300, 0, 1), item('p1-early', T, 1, 0), item('p1-mid', T + 200, 1, 1)]
+    const items = [
+      item('p0-late', T + 100, 0, 0),
+      item('p0-later', T + 300, 0, 1),
+      item('p1-early', T, 1, 0),
+      item('p1-mid', T + 200, 1, 1),
+    ]
     expect(replayOrder(items, new Map()).map((i) => i.name)).toEqual(['p1-early', 'p0-late', 'p1-mid', 'p0-later'])
   })
 
@@ -29,7 +46,12 @@ describe('replayOrder', () => {
   })
 
   it('without enriched offsets, falls back to Kafka timestamp, partition and offset', () => {
-    const items = [item('p1', T, 1, 0, T + 1), item('p0b', T, 0, 10, T + 1), item('p0a', T, 0, 9, T + 1), item('first', T, 2, 0, T)]
+    const items = [
+      item('p1', T, 1, 0, T + 1),
+      item('p0b', T, 0, 10, T + 1),
+      item('p0a', T, 0, 9, T + 1),
+      item('first', T, 2, 0, T),
+    ]
     expect(replayOrder(items, new Map()).map((i) => i.name)).toEqual(['first', 'p0a', 'p0b', 'p1'])
   })
 
@@ -47,8 +69,24 @@ describe('replayTopology', () => {
   it('keeps the topics the replay stages use, with alerts.raw and alerts.deduped in one partition', () => {
     const t = replayTopology(shipped, T - DAY, T)
     const names = t.topics.map((x) => x.name)
-    expect(names).toEqual(expect.arrayContaining([TOPICS.raw, TOPICS.deduped, TOPICS.enriched, TOPICS.admitted, TOPICS.throttled, TOPICS.unrouted, TOPICS.decisions, TOPICS.dlq, TOPICS.outcomes, 'nightshift.dedup-changelog', 'nightshift.ratelimit-changelog', ...shipped.actions.map(actionTopic)]))
-    for (const excluded of [TOPICS.sloEvents, TOPICS.budget, TOPICS.control, TOPICS.ledger]) expect(names).not.toContain(excluded)
+    expect(names).toEqual(
+      expect.arrayContaining([
+        TOPICS.raw,
+        TOPICS.deduped,
+        TOPICS.enriched,
+        TOPICS.admitted,
+        TOPICS.throttled,
+        TOPICS.unrouted,
+        TOPICS.decisions,
+        TOPICS.dlq,
+        TOPICS.outcomes,
+        'nightshift.dedup-changelog',
+        'nightshift.ratelimit-changelog',
+        ...shipped.actions.map(actionTopic),
+      ]),
+    )
+    for (const excluded of [TOPICS.sloEvents, TOPICS.budget, TOPICS.control, TOPICS.ledger])
+      expect(names).not.toContain(excluded)
     const partitions = Object.fromEntries(t.topics.map((x) => [x.name, x.partitions]))
     expect(partitions[TOPICS.raw]).toBe(1)
     expect(partitions[TOPICS.deduped]).toBe(1)
@@ -57,10 +95,18 @@ describe('replayTopology', () => {
   })
 
   it('stretches alerts.raw retention to cover the oldest record plus a day, never shortens it', () => {
-    const raw = (oldest: number) => replayTopology(shipped, oldest, T).topics.find((x) => x.name === TOPICS.raw)!.configs['retention.ms']
+    const raw = (oldest: number) =>
+      replayTopology(shipped, oldest, T).topics.find((x) => x.name === TOPICS.raw)!.configs['retention.ms']
     expect(raw(T - DAY)).toBeUndefined()
     expect(raw(T - 30 * DAY)).toBe(String(31 * DAY))
-    const longer = { ...shipped, topics: shipped.topics.map((x) => (x.name === TOPICS.raw ? { ...x, configs: { 'retention.ms': String(90 * DAY) } } : x)) }
-    expect(replayTopology(longer, T - 30 * DAY, T).topics.find((x) => x.name === TOPICS.raw)!.configs['retention.ms']).toBe(String(90 * DAY))
+    const longer = {
+      ...shipped,
+      topics: shipped.topics.map((x) =>
+        x.name === TOPICS.raw ? { ...x, configs: { 'retention.ms': String(90 * DAY) } } : x,
+      ),
+    }
+    expect(
+      replayTopology(longer, T - 30 * DAY, T).topics.find((x) => x.name === TOPICS.raw)!.configs['retention.ms'],
+    ).toBe(String(90 * DAY))
   })
 })

@@ -3,19 +3,46 @@ import { formatReplayReport, replayReportJson, type ReplayReport } from '../../s
 
 const T = Date.parse('2026-05-01T10:00:00.000Z')
 const STARTS = '2026-05-01T09:59:00.000Z'
-const alert = (fingerprint: string, alertname: string) => ({ fingerprint, status: 'firing' as const, startsAt: STARTS, receivedAt: T, labels: { alertname } })
-const request = (fingerprint: string, action: string) => ({ fingerprint, startsAt: STARTS, status: 'firing', receivedAt: T, action, route: 'r', dryRun: false })
+const alert = (fingerprint: string, alertname: string) => ({
+  fingerprint,
+  status: 'firing' as const,
+  startsAt: STARTS,
+  receivedAt: T,
+  labels: { alertname },
+})
+const request = (fingerprint: string, action: string) => ({
+  fingerprint,
+  startsAt: STARTS,
+  status: 'firing',
+  receivedAt: T,
+  action,
+  route: 'r',
+  dryRun: false,
+})
 
 const diff = replayDiff({
   alerts: [alert('aaa', 'Slow'), alert('bbb', 'Slow'), alert('ccc', 'TargetUp')],
   before: { decisions: [], requests: [request('aaa', 'log-level'), request('bbb', 'log-level')] },
   after: {
     decisions: [
-      { fingerprint: 'bbb', startsAt: STARTS, status: 'firing', stage: 'ratelimit', kind: 'throttled', reason: 'r', detail: { limit: 'alert:payments/checkout/Slow' }, source: { topic: 't', partition: 0, offset: '1' }, decidedAt: T },
+      {
+        fingerprint: 'bbb',
+        startsAt: STARTS,
+        status: 'firing',
+        stage: 'ratelimit',
+        kind: 'throttled',
+        reason: 'r',
+        detail: { limit: 'alert:payments/checkout/Slow' },
+        source: { topic: 't', partition: 0, offset: '1' },
+        decidedAt: T,
+      },
     ],
     requests: [request('aaa', 'log-level'), request('ccc', 'page')],
   },
-  services: new Map([['aaa', 'checkout'], ['bbb', 'checkout']]),
+  services: new Map([
+    ['aaa', 'checkout'],
+    ['bbb', 'checkout'],
+  ]),
   windowStart: T - 3_600_000,
 })
 
@@ -58,31 +85,56 @@ describe('formatReplayReport', () => {
   })
 
   it('says how to read kept topics, and what could not be cleaned up', () => {
-    expect(formatReplayReport(report({ kept: true }), 50)).toMatch(/replay topics kept under prefix p\.replay-20260501110000-abc\.: read them with `nightshift tail --prefix p\.replay-20260501110000-abc\. alerts\.throttled --from-beginning`/)
-    expect(formatReplayReport(report({ cleanupProblems: ['could not delete subject x'] }), 50)).toMatch(/\nwarning: could not delete subject x$/)
+    expect(formatReplayReport(report({ kept: true }), 50)).toMatch(
+      /replay topics kept under prefix p\.replay-20260501110000-abc\.: read them with `nightshift tail --prefix p\.replay-20260501110000-abc\. alerts\.throttled --from-beginning`/,
+    )
+    expect(formatReplayReport(report({ cleanupProblems: ['could not delete subject x'] }), 50)).toMatch(
+      /\nwarning: could not delete subject x$/,
+    )
   })
 
   it('says when nothing changed', () => {
-    const same = replayDiff({ alerts: [alert('aaa', 'Slow')], before: { decisions: [], requests: [request('aaa', 'page')] }, after: { decisions: [], requests: [request('aaa', 'page')] } })
-    expect(formatReplayReport(report({ diff: same, replayed: 1 }), 50)).toContain('\nno alert changed fate (1 alert compared)\n')
+    const same = replayDiff({
+      alerts: [alert('aaa', 'Slow')],
+      before: { decisions: [], requests: [request('aaa', 'page')] },
+      after: { decisions: [], requests: [request('aaa', 'page')] },
+    })
+    expect(formatReplayReport(report({ diff: same, replayed: 1 }), 50)).toContain(
+      '\nno alert changed fate (1 alert compared)\n',
+    )
   })
 
   it('marks episodes that began before the window', () => {
-    const early = replayDiff({ alerts: [alert('aaa', 'Slow')], before: { decisions: [], requests: [] }, after: { decisions: [], requests: [request('aaa', 'page')] }, windowStart: T })
+    const early = replayDiff({
+      alerts: [alert('aaa', 'Slow')],
+      before: { decisions: [], requests: [] },
+      after: { decisions: [], requests: [request('aaa', 'page')] },
+      windowStart: T,
+    })
     const text = formatReplayReport(report({ diff: early, replayed: 1 }), 50)
     expect(text).toMatch(/no outcome → requested page {2}\(firing, startsAt 2026-05-01T09:59:00\.000Z\) \*$/m)
-    expect(text).toContain("  * the episode began before --from: the original run's dedup and rate limits knew its earlier notifications, the replay's started empty")
+    expect(text).toContain(
+      "  * the episode began before --from: the original run's dedup and rate limits knew its earlier notifications, the replay's started empty",
+    )
   })
 
   it('an empty window: one line naming it', () => {
     const { diff: _diff, replayPrefix: _prefix, ...rest } = report()
-    expect(formatReplayReport({ ...rest, replayed: 0 }, 50)).toBe('no records on p.alerts.raw from 2026-05-01T09:00:00.000Z to 2026-05-01T11:00:00.000Z: nothing to replay')
+    expect(formatReplayReport({ ...rest, replayed: 0 }, 50)).toBe(
+      'no records on p.alerts.raw from 2026-05-01T09:00:00.000Z to 2026-05-01T11:00:00.000Z: nothing to replay',
+    )
   })
 })
 
 describe('replayReportJson', () => {
   it('has the summary, the capped changes and their total', () => {
-    const json = replayReportJson(report(), 1) as { changedTotal: number; changed: Array<{ fingerprint: string }>; summary: unknown[]; from: string; replayPrefix: string }
+    const json = replayReportJson(report(), 1) as {
+      changedTotal: number
+      changed: Array<{ fingerprint: string }>
+      summary: unknown[]
+      from: string
+      replayPrefix: string
+    }
     expect(json.changedTotal).toBe(2)
     expect(json.changed.map((c) => c.fingerprint)).toEqual(['bbb'])
     expect(json.summary).toHaveLength(6)

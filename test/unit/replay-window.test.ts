@@ -16,10 +16,15 @@ describe('parseReplayTime', () => {
     expect(new Date(parseReplayTime(text, '--from', NOW)).toISOString()).toBe(iso)
   })
 
-  it.each(['yesterday', '2026-05-01', '2026-13-01T00:00:00Z', '7', '-2h', '0s', '2026-05-01 00:00:00Z', ''])('rejects %p with a ConfigError naming the option', (text) => {
-    expect(() => parseReplayTime(text, '--from', NOW)).toThrow(ConfigError)
-    expect(() => parseReplayTime(text, '--from', NOW)).toThrow(/^--from must be an RFC 3339 time .* or a duration ago .*; got "/)
-  })
+  it.each(['yesterday', '2026-05-01', '2026-13-01T00:00:00Z', '7', '-2h', '0s', '2026-05-01 00:00:00Z', ''])(
+    'rejects %p with a ConfigError naming the option',
+    (text) => {
+      expect(() => parseReplayTime(text, '--from', NOW)).toThrow(ConfigError)
+      expect(() => parseReplayTime(text, '--from', NOW)).toThrow(
+        /^--from must be an RFC 3339 time .* or a duration ago .*; got "/,
+      )
+    },
+  )
 })
 
 describe('parseReplayWindow', () => {
@@ -28,7 +33,10 @@ describe('parseReplayWindow', () => {
   })
 
   it('takes both bounds', () => {
-    expect(parseReplayWindow('2026-05-01T00:00:00Z', '2026-05-02T00:00:00Z', NOW)).toEqual({ from: Date.parse('2026-05-01T00:00:00Z'), to: Date.parse('2026-05-02T00:00:00Z') })
+    expect(parseReplayWindow('2026-05-01T00:00:00Z', '2026-05-02T00:00:00Z', NOW)).toEqual({
+      from: Date.parse('2026-05-01T00:00:00Z'),
+      to: Date.parse('2026-05-02T00:00:00Z'),
+    })
   })
 
   it.each<[string, string | undefined, RegExp]>([

@@ -38,26 +38,90 @@ route:
   it('loads the shipped routes.yaml', () => {
     const tree = loadRoutesFile(ACTIONS)
     expect(tree.file).toBe('topology/routes.yaml')
-    expect(allRoutes(tree).filter((r) => r.action !== null).map((r) => r.action)).toEqual(['log-level', 'thread-dump', 'page'])
+    expect(
+      allRoutes(tree)
+        .filter((r) => r.action !== null)
+        .map((r) => r.action),
+    ).toEqual(['log-level', 'thread-dump', 'page'])
   })
 
   it.each<[string, string, string[]]>([
-    ['unknown key', 'route:\n  recevier: x\n', ['/route/recevier is not allowed; expected one of: name, matchers, continue, action, params, dry_run, gate, routes']],
-    ['unknown nested key', 'route:\n  routes:\n    - action: page\n      group_by: [a]\n', ['/route/routes/0/group_by is not allowed']],
+    [
+      'unknown key',
+      'route:\n  recevier: x\n',
+      [
+        '/route/recevier is not allowed; expected one of: name, matchers, continue, action, params, dry_run, gate, routes',
+      ],
+    ],
+    [
+      'unknown nested key',
+      'route:\n  routes:\n    - action: page\n      group_by: [a]\n',
+      ['/route/routes/0/group_by is not allowed'],
+    ],
     ['unknown top-level key', 'route: {}\nreceivers: []\n', ['/receivers is not allowed']],
     ['no route', 'routes: []\n', ['/route is required']],
-    ['unknown action', 'route:\n  routes:\n    - action: pager\n', ['/route/routes/0/action "pager" is not a declared action; expected one of: page, webhook, exec, log-level, thread-dump']],
-    ['bad matcher', 'route:\n  routes:\n    - matchers: [\'severity="critical\']\n', ['/route/routes/0/matchers/0 bad matcher "severity=\\"critical": the value has no closing double quote']],
-    ['bad regex', 'route:\n  routes:\n    - matchers: [\'a=~"(x"\']\n', ['/route/routes/0/matchers/0 bad matcher', 'invalid regular expression']],
-    ['bad template', 'route:\n  routes:\n    - action: page\n      params: { x: "{{ constructor }}" }\n', ['/route/routes/0/params/x placeholder {{ constructor }}: unknown field "constructor"']],
-    ['params without action', 'route:\n  routes:\n    - params: { x: y }\n', ['/route/routes/0/params: parameters need an action']],
-    ['dry_run without action', 'route:\n  routes:\n    - dry_run: true\n', ['/route/routes/0/dry_run: dry_run needs an action']],
-    ['gate without action', 'route:\n  routes:\n    - gate: { max_burn_rate: 2 }\n', ['/route/routes/0/gate: a budget gate needs an action']],
-    ['gate out of range', 'route:\n  routes:\n    - action: page\n      gate: { min_budget_remaining: 1.5, burn_window: 2h, maxBurnRate: 3 }\n', ['/route/routes/0/gate/min_budget_remaining', '/route/routes/0/gate/burn_window', '/route/routes/0/gate/maxBurnRate is not allowed']],
-    ['non-string param', 'route:\n  routes:\n    - action: page\n      params: { x: 5 }\n', ['/route/routes/0/params/x must be string (quote it: "5")']],
+    [
+      'unknown action',
+      'route:\n  routes:\n    - action: pager\n',
+      [
+        '/route/routes/0/action "pager" is not a declared action; expected one of: page, webhook, exec, log-level, thread-dump',
+      ],
+    ],
+    [
+      'bad matcher',
+      "route:\n  routes:\n    - matchers: ['severity=\"critical']\n",
+      ['/route/routes/0/matchers/0 bad matcher "severity=\\"critical": the value has no closing double quote'],
+    ],
+    [
+      'bad regex',
+      'route:\n  routes:\n    - matchers: [\'a=~"(x"\']\n',
+      ['/route/routes/0/matchers/0 bad matcher', 'invalid regular expression'],
+    ],
+    [
+      'bad template',
+      'route:\n  routes:\n    - action: page\n      params: { x: "{{ constructor }}" }\n',
+      ['/route/routes/0/params/x placeholder {{ constructor }}: unknown field "constructor"'],
+    ],
+    [
+      'params without action',
+      'route:\n  routes:\n    - params: { x: y }\n',
+      ['/route/routes/0/params: parameters need an action'],
+    ],
+    [
+      'dry_run without action',
+      'route:\n  routes:\n    - dry_run: true\n',
+      ['/route/routes/0/dry_run: dry_run needs an action'],
+    ],
+    [
+      'gate without action',
+      'route:\n  routes:\n    - gate: { max_burn_rate: 2 }\n',
+      ['/route/routes/0/gate: a budget gate needs an action'],
+    ],
+    [
+      'gate out of range',
+      'route:\n  routes:\n    - action: page\n      gate: { min_budget_remaining: 1.5, burn_window: 2h, maxBurnRate: 3 }\n',
+      [
+        '/route/routes/0/gate/min_budget_remaining',
+        '/route/routes/0/gate/burn_window',
+        '/route/routes/0/gate/maxBurnRate is not allowed',
+      ],
+    ],
+    [
+      'non-string param',
+      'route:\n  routes:\n    - action: page\n      params: { x: 5 }\n',
+      ['/route/routes/0/params/x must be string (quote it: "5")'],
+    ],
     ['bad route name', 'route:\n  routes:\n    - name: a/b\n', ['/route/routes/0/name must be a route name']],
-    ['duplicate name', 'route:\n  routes:\n    - name: x\n    - name: x\n', ['/route/routes/1/name "x" is already the id of the route at /route/routes/0']],
-    ['a name taking the root id', 'route:\n  routes:\n    - name: root\n', ['/route/routes/0/name "root" is already the id of the route at /route']],
+    [
+      'duplicate name',
+      'route:\n  routes:\n    - name: x\n    - name: x\n',
+      ['/route/routes/1/name "x" is already the id of the route at /route/routes/0'],
+    ],
+    [
+      'a name taking the root id',
+      'route:\n  routes:\n    - name: root\n',
+      ['/route/routes/0/name "root" is already the id of the route at /route'],
+    ],
     ['root matchers', 'route:\n  matchers: [a=b]\n', ['/route/matchers: the root route matches every alert']],
     ['root continue', 'route:\n  continue: true\n', ['/route/continue: the root route cannot have continue']],
     ['matchers not a list', 'route:\n  routes:\n    - matchers: a=b\n', ['/route/routes/0/matchers must be array']],
@@ -70,7 +134,8 @@ route:
   })
 
   it('reports every problem at once, one line each', () => {
-    const text = 'route:\n  routes:\n    - action: pager\n    - matchers: [\'a=="b"\']\n    - action: page\n      params: { x: "{{ nope }}" }\n'
+    const text =
+      'route:\n  routes:\n    - action: pager\n    - matchers: [\'a=="b"\']\n    - action: page\n      params: { x: "{{ nope }}" }\n'
     let message = ''
     try {
       parse(text)
@@ -85,6 +150,8 @@ route:
   })
 
   it('a missing file is a ConfigError naming it', () => {
-    expect(() => loadRoutesFile(ACTIONS, '/nonexistent/routes.yaml')).toThrow('/nonexistent/routes.yaml: cannot read the routes file')
+    expect(() => loadRoutesFile(ACTIONS, '/nonexistent/routes.yaml')).toThrow(
+      '/nonexistent/routes.yaml: cannot read the routes file',
+    )
   })
 })

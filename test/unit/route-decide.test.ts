@@ -67,12 +67,18 @@ describe('routeAlert: the Alertmanager walk', () => {
   })
 
   it('matches catalog team/service/tier when the alert lacks those labels; alert labels win', () => {
-    const t = tree("route:\n  routes:\n    - name: x\n      matchers: [team=payments, service=checkout, tier=tier-1]\n")
+    const t = tree('route:\n  routes:\n    - name: x\n      matchers: [team=payments, service=checkout, tier=tier-1]\n')
     const catalog = { team: 'payments', service: 'checkout', tier: 'tier-1' }
     expect(routeAlert(t, enriched({}, catalog)).map((r) => r.id)).toEqual(['x'])
     expect(routeAlert(t, enriched({ service: 'search' }, catalog)).map((r) => r.id)).toEqual(['root'])
-    expect(routeAlert(t, enriched({}, { team: 'payments', service: null, tier: 'tier-1' })).map((r) => r.id)).toEqual(['root'])
-    expect(matchLabels(enriched({ team: 'a', x: 'y' }, { team: 'b', service: 's' }))).toEqual({ team: 'a', x: 'y', service: 's' })
+    expect(routeAlert(t, enriched({}, { team: 'payments', service: null, tier: 'tier-1' })).map((r) => r.id)).toEqual([
+      'root',
+    ])
+    expect(matchLabels(enriched({ team: 'a', x: 'y' }, { team: 'b', service: 's' }))).toEqual({
+      team: 'a',
+      x: 'y',
+      service: 's',
+    })
   })
 })
 
@@ -99,10 +105,17 @@ route:
       matchers: [severity=warning]
 `)
   const valid = (schema: string, value: unknown) =>
-    schemas.type(schema).isValid(value, { errorHook: (p) => { throw new Error(`${schema} invalid at ${p.join('.')}`) } })
+    schemas.type(schema).isValid(value, {
+      errorHook: (p) => {
+        throw new Error(`${schema} invalid at ${p.join('.')}`)
+      },
+    })
 
   it('makes one ActionRequest per matched route with an action, on the prefixed action topic', () => {
-    const record = enriched({ alertname: 'HighLatency', severity: 'critical', instance: 'web-1' }, { service: 'checkout', endpoints: { admin: 'http://c:8081' } })
+    const record = enriched(
+      { alertname: 'HighLatency', severity: 'critical', instance: 'web-1' },
+      { service: 'checkout', endpoints: { admin: 'http://c:8081' } },
+    )
     const { kind, emits } = decideRoute(t, record, ctx)
     expect(kind).toBe('routed')
     expect(emits.map((e) => [e.topic, e.key, e.schema])).toEqual([
@@ -121,7 +134,11 @@ route:
       alert: record,
     })
     expect(dump).toMatchObject({ route: 'dump', dryRun: true, params: { instance: 'web-1' } })
-    expect(page).toMatchObject({ route: 'root/2', params: {}, idempotencyKey: idempotencyKey(record, 'page', 'root/2') })
+    expect(page).toMatchObject({
+      route: 'root/2',
+      params: {},
+      idempotencyKey: idempotencyKey(record, 'page', 'root/2'),
+    })
     for (const e of emits) expect(valid('ActionRequest', e.value)).toBe(true)
   })
 
@@ -154,7 +171,10 @@ route:
   })
 
   it('a missing placeholder: an error outcome and a template_error decision instead of that request; the others still go', () => {
-    const record = enriched({ alertname: 'HighLatency', severity: 'critical' }, { service: 'checkout', team: 'payments', slo: 'avail' })
+    const record = enriched(
+      { alertname: 'HighLatency', severity: 'critical' },
+      { service: 'checkout', team: 'payments', slo: 'avail' },
+    )
     const { kind, emits } = decideRoute(t, record, ctx)
     expect(kind).toBe('template_error')
     expect(emits.map((e) => [e.topic, e.schema])).toEqual([
@@ -189,7 +209,11 @@ route:
     expect((emits[2]!.value as ActionOutcomeRecord).detail).toContain('labels.instance')
     expect((emits[2]!.value as ActionOutcomeRecord).dryRun).toBe(true)
     const decision = emits[1]!.value as DecisionRecord
-    expect(decision).toMatchObject({ stage: 'route', kind: 'template_error', detail: { route: 'log', action: 'log-level', missing: 'endpoints.admin' } })
+    expect(decision).toMatchObject({
+      stage: 'route',
+      kind: 'template_error',
+      detail: { route: 'log', action: 'log-level', missing: 'endpoints.admin' },
+    })
     for (const e of emits) expect(valid(e.schema, e.value)).toBe(true)
   })
 
@@ -229,7 +253,12 @@ describe('routeStage', () => {
   it('binds topics, group and schema, and reads the current routes for every record', () => {
     let current = tree('route:\n  action: page\n')
     const stage = routeStage(topicNames('x.'), 'x.', () => current)
-    expect(stage).toMatchObject({ name: 'route', groupId: 'x.nightshift-route', inputTopics: ['x.alerts.admitted'], inputSchema: 'EnrichedAlert' })
+    expect(stage).toMatchObject({
+      name: 'route',
+      groupId: 'x.nightshift-route',
+      inputTopics: ['x.alerts.admitted'],
+      inputSchema: 'EnrichedAlert',
+    })
     expect(stage.state).toBeUndefined()
     const context = { source: SOURCE, timestamp: 0, state: { get: () => undefined }, later: () => [] }
     expect(stage.process(enriched({}), context).emits.map((e) => e.topic)).toEqual(['x.actions.page'])

@@ -5,7 +5,11 @@ import { enrichedAlertRecord } from '../support/records'
 
 function enriched(over: Partial<EnrichedAlertRecord> = {}, labels: Record<string, string> = {}): EnrichedAlertRecord {
   return enrichedAlertRecord({
-    alert: { labels: { alertname: 'HighLatency', instance: 'web-1', ...labels }, annotations: { summary: 'p99 over 2s' }, startsAt: '2026-11-25T00:52:34.568123456Z' },
+    alert: {
+      labels: { alertname: 'HighLatency', instance: 'web-1', ...labels },
+      annotations: { summary: 'p99 over 2s' },
+      startsAt: '2026-11-25T00:52:34.568123456Z',
+    },
     tier: 'tier-1',
     runbookUrl: 'https://runbooks/checkout',
     slo: 'checkout-availability',
@@ -44,7 +48,11 @@ describe('fillTemplate', () => {
     ['{{ labels.pod }}', {}, ['labels.pod']],
     ['{{ annotations.description }}', {}, ['annotations.description']],
     ['{{ endpoints.metrics }}', {}, ['endpoints.metrics']],
-    ['{{ service }} {{ tier }} {{ slo }} {{ runbookUrl }}', { service: null, tier: null, slo: null, runbookUrl: null }, ['service', 'tier', 'slo', 'runbookUrl']],
+    [
+      '{{ service }} {{ tier }} {{ slo }} {{ runbookUrl }}',
+      { service: null, tier: null, slo: null, runbookUrl: null },
+      ['service', 'tier', 'slo', 'runbookUrl'],
+    ],
     ['{{ labels.pod }} {{ labels.pod }}', {}, ['labels.pod']],
     // own properties only: nothing comes from a prototype
     ['{{ labels.__proto__ }}', {}, ['labels.__proto__']],

@@ -28,7 +28,15 @@ describe('nightshift routes (no broker needed)', () => {
 
   it('test: prints the matched routes and the requests they would make, with missing placeholders as errors', async () => {
     const out: string[] = []
-    await run(out, 'test', 'alertname=HighLatency', 'severity=critical', 'service=checkout', 'instance=web-1', 'team=payments')
+    await run(
+      out,
+      'test',
+      'alertname=HighLatency',
+      'severity=critical',
+      'service=checkout',
+      'instance=web-1',
+      'team=payments',
+    )
     expect(out.join('\n').split('\n')).toEqual([
       'topology/routes.yaml: {alertname="HighLatency", severity="critical", service="checkout", instance="web-1", team="payments"}',
       'matched: checkout-critical-log-level, high-latency-thread-dump, page-critical',
@@ -45,11 +53,16 @@ describe('nightshift routes (no broker needed)', () => {
   it('test: an alert no route with an action matches goes to alerts.unrouted', async () => {
     const out: string[] = []
     await run(out, 'test', 'severity=warning')
-    expect(out).toEqual(['topology/routes.yaml: {severity="warning"}\nmatched: root\nno action: the alert would go to alerts.unrouted'])
+    expect(out).toEqual([
+      'topology/routes.yaml: {severity="warning"}\nmatched: root\nno action: the alert would go to alerts.unrouted',
+    ])
   })
 
   it('test --file: uses the given file; label values may contain "="', async () => {
-    const file = write('ok.yaml', 'route:\n  routes:\n    - name: q\n      matchers: [\'query=~"a=.*"\']\n      action: webhook\n      params: { q: "{{ labels.query }}" }\n')
+    const file = write(
+      'ok.yaml',
+      'route:\n  routes:\n    - name: q\n      matchers: [\'query=~"a=.*"\']\n      action: webhook\n      params: { q: "{{ labels.query }}" }\n',
+    )
     const out: string[] = []
     await run(out, 'test', '--file', file, 'query=a=b')
     expect(out[0]!.split('\n')).toEqual([`${file}: {query="a=b"}`, 'matched: q', 'q → actions.webhook', '    q: a=b'])
@@ -71,8 +84,13 @@ describe('nightshift routes (no broker needed)', () => {
   })
 
   it('test --topics-file: the declared actions come from the topics file', async () => {
-    const topics = write('topics.yaml', 'defaults: { partitions: 1, replicationFactor: 1 }\ntopics: {}\nactions:\n  schema: ActionRequest\n  names: [exec]\n')
-    await expect(run([], 'validate', '--topics-file', topics)).rejects.toThrow('"log-level" is not a declared action; expected one of: exec')
+    const topics = write(
+      'topics.yaml',
+      'defaults: { partitions: 1, replicationFactor: 1 }\ntopics: {}\nactions:\n  schema: ActionRequest\n  names: [exec]\n',
+    )
+    await expect(run([], 'validate', '--topics-file', topics)).rejects.toThrow(
+      '"log-level" is not a declared action; expected one of: exec',
+    )
   })
 
   it.each(['severity', '=x', 'bad-name=x'])('rejects the label argument %j', async (arg) => {

@@ -73,16 +73,28 @@ describe('PartitionedStore', () => {
         return new LRUCache<string, { v: number }>({ max: 1 })
       },
     })
-    store.apply(0, [{ key: 'a', value: { v: 1 } }, { key: 'b', value: { v: 2 } }])
+    store.apply(0, [
+      { key: 'a', value: { v: 1 } },
+      { key: 'b', value: { v: 2 } },
+    ])
     store.apply(3, [{ key: 'a', value: { v: 3 } }])
-    expect(made).toEqual([{ maxEntries: 5, ttlMs: 1_000 }, { maxEntries: 5, ttlMs: 1_000 }])
+    expect(made).toEqual([
+      { maxEntries: 5, ttlMs: 1_000 },
+      { maxEntries: 5, ttlMs: 1_000 },
+    ])
     expect([store.size(0), store.size(3)]).toEqual([1, 1]) // the given store's own bound
     expect(store.partition(0).get('b')).toEqual({ v: 2 })
   })
 })
 
 describe('deadLetterFor', () => {
-  const base = { stage: 'dedup', key: Buffer.from('k'), value: Buffer.from([1, 2, 3]), headers: { h: 'v' }, failedAt: 42 }
+  const base = {
+    stage: 'dedup',
+    key: Buffer.from('k'),
+    value: Buffer.from([1, 2, 3]),
+    headers: { h: 'v' },
+    failedAt: 42,
+  }
   it.each([
     ['a Nightshift error keeps its code', new PoisonRecordError('bad\nvalue'), ERROR_CODES.POISON_RECORD, 'bad value'],
     ['a config error keeps its code', new ConfigError('nope'), ERROR_CODES.CONFIG, 'nope'],
@@ -98,7 +110,14 @@ describe('deadLetterFor', () => {
       [DLQ_HEADERS.partition]: '3',
       [DLQ_HEADERS.offset]: '17',
     })
-    expect(letter.value).toMatchObject({ stage: 'dedup', errorCode: code, errorMessage: message, key: base.key, value: base.value, failedAt: 42 })
+    expect(letter.value).toMatchObject({
+      stage: 'dedup',
+      errorCode: code,
+      errorMessage: message,
+      key: base.key,
+      value: base.value,
+      failedAt: 42,
+    })
   })
 
   it('bounds the message and has no source headers without a source', () => {

@@ -9,12 +9,17 @@ const schemas = SchemaSet.load()
 
 describe('schemas/', () => {
   it.each(schemas.names())('%s is namespaced, documented, and every optional field has a default', (name) => {
-    const resolved = schemas.resolve(name) as { namespace?: string; doc?: string; fields?: Array<{ name: string; doc?: string; type: unknown; default?: unknown }> }
+    const resolved = schemas.resolve(name) as {
+      namespace?: string
+      doc?: string
+      fields?: Array<{ name: string; doc?: string; type: unknown; default?: unknown }>
+    }
     expect(resolved.namespace).toMatch(/^io\.nightshift\./)
     expect(resolved.doc).toEqual(expect.any(String))
     for (const field of resolved.fields ?? []) {
       expect({ field: field.name, doc: typeof field.doc }).toEqual({ field: field.name, doc: 'string' })
-      if (Array.isArray(field.type) && field.type.includes('null')) expect({ field: field.name, default: field.default }).toEqual({ field: field.name, default: null })
+      if (Array.isArray(field.type) && field.type.includes('null'))
+        expect({ field: field.name, default: field.default }).toEqual({ field: field.name, default: null })
     }
   })
 
@@ -40,10 +45,21 @@ describe('schemas/', () => {
   })
 
   it.each([
-    ['duplicate type', { 'a.avsc': '{"type":"record","name":"A","namespace":"x","fields":[]}', 'b.avsc': '{"type":"record","name":"A","namespace":"x","fields":[]}' }, /type x\.A is already defined/],
+    [
+      'duplicate type',
+      {
+        'a.avsc': '{"type":"record","name":"A","namespace":"x","fields":[]}',
+        'b.avsc': '{"type":"record","name":"A","namespace":"x","fields":[]}',
+      },
+      /type x\.A is already defined/,
+    ],
     ['broken JSON', { 'a.avsc': '{"type":' }, /a\.avsc: not valid JSON/],
     ['unnamed top level', { 'a.avsc': '"string"' }, /must be a named type/],
-    ['invalid Avro', { 'a.avsc': '{"type":"record","name":"A","fields":[{"name":"f","type":"nosuch"}]}' }, /a\.avsc: invalid Avro schema/],
+    [
+      'invalid Avro',
+      { 'a.avsc': '{"type":"record","name":"A","fields":[{"name":"f","type":"nosuch"}]}' },
+      /a\.avsc: invalid Avro schema/,
+    ],
   ])('rejects a folder with a %s, naming the file', (_name, files, message) => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'schemas-'))
     for (const [file, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, file), text)

@@ -95,9 +95,19 @@ describe('windowStart', () => {
     ['rolling 30 d: now - 30 d', ROLLING_30D, T, T - 30 * DAY],
     ['rolling 7 d', { kind: 'rolling', lengthMs: 7 * DAY }, T, T - 7 * DAY],
     ['calendar: the 1st of the month, 00:00 UTC', CALENDAR, Date.UTC(2028, 1, 15, 12, 34, 56), Date.UTC(2028, 1, 1)],
-    ['calendar at exactly 00:00 on the 1st: the new month starts now', CALENDAR, Date.UTC(2028, 2, 1), Date.UTC(2028, 2, 1)],
+    [
+      'calendar at exactly 00:00 on the 1st: the new month starts now',
+      CALENDAR,
+      Date.UTC(2028, 2, 1),
+      Date.UTC(2028, 2, 1),
+    ],
     ['calendar at the last ms of a month: still that month', CALENDAR, Date.UTC(2028, 2, 1) - 1, Date.UTC(2028, 1, 1)],
-    ['calendar on 31 December: December, not a year boundary', CALENDAR, Date.UTC(2027, 11, 31, 23, 59, 59, 999), Date.UTC(2027, 11, 1)],
+    [
+      'calendar on 31 December: December, not a year boundary',
+      CALENDAR,
+      Date.UTC(2027, 11, 31, 23, 59, 59, 999),
+      Date.UTC(2027, 11, 1),
+    ],
     ['calendar at New Year', CALENDAR, Date.UTC(2028, 0, 1), Date.UTC(2028, 0, 1)],
   ])('%s', (_name, window, now, expected) => {
     expect(windowStart(window, now)).toBe(expected)
@@ -126,7 +136,12 @@ describe('allowedBadTime', () => {
     ['99.9% over 30 d allows 43.2 min', math(), T, 2_592_000],
     ['99.9% given as 99.9 / 100 allows the same', math({ objective: 99.9 / 100 }), T, 2_592_000],
     ['99.95% over 30 d allows 21.6 min', math({ objective: 0.9995 }), T, 1_296_000],
-    ['99% over 7 d allows 100.8 min', math({ objective: 0.99, window: { kind: 'rolling', lengthMs: 7 * DAY } }), T, 6_048_000],
+    [
+      '99% over 7 d allows 100.8 min',
+      math({ objective: 0.99, window: { kind: 'rolling', lengthMs: 7 * DAY } }),
+      T,
+      6_048_000,
+    ],
     ['99.9% over 28 d', math({ window: { kind: 'rolling', lengthMs: 28 * DAY } }), T, 2_419_200],
     ['calendar: February 2028 is a leap month of 29 d', math({ window: CALENDAR }), Date.UTC(2028, 1, 10), 2_505_600],
     ['calendar: February 2027 has 28 d', math({ window: CALENDAR }), Date.UTC(2027, 1, 10), 2_419_200],
@@ -148,13 +163,62 @@ describe('badTime by budgeting method (1 m slices aligned to the epoch)', () => 
     ['20 s crossing a slice boundary costs two slices', [iv(50 * SEC, 70 * SEC, M)], 0, 10 * MIN, 2 * MIN, 20 * SEC],
     ['exactly two aligned slices cost two, not three', [iv(0, 2 * MIN, M)], 0, 10 * MIN, 2 * MIN, 2 * MIN],
     ['1 ms at the end of a slice costs it', [iv(MIN - 1, MIN, M)], 0, 10 * MIN, MIN, 1],
-    ['two alerts in one slice cost it once', [iv(5 * SEC, 10 * SEC, M), iv(40 * SEC, 45 * SEC, M)], 0, 10 * MIN, MIN, 10 * SEC],
-    ['alerts in neighbouring slices cost both', [iv(59 * SEC, 60 * SEC, M), iv(60 * SEC, 61 * SEC, M)], 0, 10 * MIN, 2 * MIN, 2 * SEC],
-    ['an edge slice cut by `from` counts its inside part', [iv(40 * SEC, 45 * SEC, M)], 30 * SEC, 10 * MIN, 30 * SEC, 5 * SEC],
-    ['an edge slice cut by `to` counts its inside part', [iv(130 * SEC, 135 * SEC, M)], 0, 150 * SEC, 30 * SEC, 5 * SEC],
-    ['firing just before `from`, in the same slice, costs nothing', [iv(10 * SEC, 20 * SEC, M)], 30 * SEC, 10 * MIN, 0, 0],
-    ['an alert straddling `from` costs the slices of its inside part', [iv(-5 * MIN, 90 * SEC, M)], 0, 10 * MIN, 2 * MIN, 90 * SEC],
-    ['an open alert costs its slices up to `to`, the last one cut', [iv(10 * SEC, null, M)], 0, 150 * SEC, 150 * SEC, 140 * SEC],
+    [
+      'two alerts in one slice cost it once',
+      [iv(5 * SEC, 10 * SEC, M), iv(40 * SEC, 45 * SEC, M)],
+      0,
+      10 * MIN,
+      MIN,
+      10 * SEC,
+    ],
+    [
+      'alerts in neighbouring slices cost both',
+      [iv(59 * SEC, 60 * SEC, M), iv(60 * SEC, 61 * SEC, M)],
+      0,
+      10 * MIN,
+      2 * MIN,
+      2 * SEC,
+    ],
+    [
+      'an edge slice cut by `from` counts its inside part',
+      [iv(40 * SEC, 45 * SEC, M)],
+      30 * SEC,
+      10 * MIN,
+      30 * SEC,
+      5 * SEC,
+    ],
+    [
+      'an edge slice cut by `to` counts its inside part',
+      [iv(130 * SEC, 135 * SEC, M)],
+      0,
+      150 * SEC,
+      30 * SEC,
+      5 * SEC,
+    ],
+    [
+      'firing just before `from`, in the same slice, costs nothing',
+      [iv(10 * SEC, 20 * SEC, M)],
+      30 * SEC,
+      10 * MIN,
+      0,
+      0,
+    ],
+    [
+      'an alert straddling `from` costs the slices of its inside part',
+      [iv(-5 * MIN, 90 * SEC, M)],
+      0,
+      10 * MIN,
+      2 * MIN,
+      90 * SEC,
+    ],
+    [
+      'an open alert costs its slices up to `to`, the last one cut',
+      [iv(10 * SEC, null, M)],
+      0,
+      150 * SEC,
+      150 * SEC,
+      140 * SEC,
+    ],
     ['an open alert after `to` costs nothing', [iv(11 * MIN, null, M)], 0, 10 * MIN, 0, 0],
   ])('%s', (_name, intervals, from, to, slices, exact) => {
     expect(badTime(intervals, M + from, M + to, { budgeting: 'timeslices', sliceMs: MIN })).toBe(slices)
@@ -163,12 +227,18 @@ describe('badTime by budgeting method (1 m slices aligned to the epoch)', () => 
 
   it('aligns slices to the epoch, not to `from`', () => {
     // from at M + 30 s: the slices are still [M, M+1m), [M+1m, M+2m), …
-    expect(badTime([iv(70 * SEC, 75 * SEC, M)], M + 30 * SEC, M + 10 * MIN, { budgeting: 'timeslices', sliceMs: MIN })).toBe(MIN)
-    expect(badTime([iv(70 * SEC, 75 * SEC, M)], M + 30 * SEC, M + 10 * MIN, { budgeting: 'timeslices', sliceMs: 5 * MIN })).toBe(270 * SEC)
+    expect(
+      badTime([iv(70 * SEC, 75 * SEC, M)], M + 30 * SEC, M + 10 * MIN, { budgeting: 'timeslices', sliceMs: MIN }),
+    ).toBe(MIN)
+    expect(
+      badTime([iv(70 * SEC, 75 * SEC, M)], M + 30 * SEC, M + 10 * MIN, { budgeting: 'timeslices', sliceMs: 5 * MIN }),
+    ).toBe(270 * SEC)
   })
 
   it('never exceeds the range, however coarse the slices', () => {
-    expect(badTime([iv(0, null)], M + 10 * SEC, M + 20 * SEC, { budgeting: 'timeslices', sliceMs: HOUR })).toBe(10 * SEC)
+    expect(badTime([iv(0, null)], M + 10 * SEC, M + 20 * SEC, { budgeting: 'timeslices', sliceMs: HOUR })).toBe(
+      10 * SEC,
+    )
   })
 
   it('counts exactly rather than divide by a slice of 0', () => {
@@ -205,13 +275,33 @@ describe('the SRE workbook: burn rate and budget consumed (99.9% over 30 d, occu
     const m = math({ objective: 1 })
     expect(burnRate([iv(-SEC, 0, T)], m, T, HOUR)).toBe(Infinity)
     expect(burnRate([], m, T, HOUR)).toBe(0)
-    expect(budgetStatus([iv(-SEC, 0, T)], m, T)).toMatchObject({ allowedMs: 0, badMs: MIN, consumedRatio: Infinity, remainingRatio: -Infinity, state: 'page' })
-    expect(budgetStatus([], m, T)).toMatchObject({ allowedMs: 0, badMs: 0, consumedRatio: 0, remainingRatio: 1, state: 'ok' })
+    expect(budgetStatus([iv(-SEC, 0, T)], m, T)).toMatchObject({
+      allowedMs: 0,
+      badMs: MIN,
+      consumedRatio: Infinity,
+      remainingRatio: -Infinity,
+      state: 'page',
+    })
+    expect(budgetStatus([], m, T)).toMatchObject({
+      allowedMs: 0,
+      badMs: 0,
+      consumedRatio: 0,
+      remainingRatio: 1,
+      state: 'ok',
+    })
   })
 })
 
 describe('alertState (multi-window, multi-burn-rate)', () => {
-  const burn = (over: Partial<Record<BurnWindowName, number>>) => ({ '5m': 0, '30m': 0, '1h': 0, '6h': 0, '1d': 0, '3d': 0, ...over })
+  const burn = (over: Partial<Record<BurnWindowName, number>>) => ({
+    '5m': 0,
+    '30m': 0,
+    '1h': 0,
+    '6h': 0,
+    '1d': 0,
+    '3d': 0,
+    ...over,
+  })
 
   it.each<[string, Partial<Record<BurnWindowName, number>>, AlertState]>([
     ['no burn', {}, 'ok'],
@@ -230,7 +320,11 @@ describe('alertState (multi-window, multi-burn-rate)', () => {
     ['6 h and 30 m above 6 with 3 d above 1: page wins over ticket', { '3d': 2, '6h': 7, '30m': 7 }, 'page'],
     ['6 h above 6 but 30 m only 5: ticket, from 3 d and 6 h', { '3d': 1.5, '6h': 7, '30m': 5 }, 'ticket'],
     ['1 d is reported, not used', { '1d': 1000 }, 'ok'],
-    ['Infinity everywhere (objective 1): page', { '5m': Infinity, '30m': Infinity, '1h': Infinity, '6h': Infinity, '1d': Infinity, '3d': Infinity }, 'page'],
+    [
+      'Infinity everywhere (objective 1): page',
+      { '5m': Infinity, '30m': Infinity, '1h': Infinity, '6h': Infinity, '1d': Infinity, '3d': Infinity },
+      'page',
+    ],
   ])('%s', (_name, over, expected) => {
     expect(alertState(burn(over))).toBe(expected)
   })
@@ -245,8 +339,18 @@ describe('alertState (multi-window, multi-burn-rate)', () => {
 describe('windows and their edges (99.9%, 30 d rolling)', () => {
   const ws = T - 30 * DAY
   it.each<[string, SloMath, BadInterval[], number]>([
-    ['an interval straddling windowStart counts only its inside part', EXACT, [{ start: ws - HOUR, end: ws + HOUR }], HOUR],
-    ['… also in slices: the slice just before windowStart is not charged', math(), [{ start: ws - 30 * SEC, end: ws + 30 * SEC }], MIN],
+    [
+      'an interval straddling windowStart counts only its inside part',
+      EXACT,
+      [{ start: ws - HOUR, end: ws + HOUR }],
+      HOUR,
+    ],
+    [
+      '… also in slices: the slice just before windowStart is not charged',
+      math(),
+      [{ start: ws - 30 * SEC, end: ws + 30 * SEC }],
+      MIN,
+    ],
     ['an interval ending exactly at windowStart counts nothing', EXACT, [{ start: ws - HOUR, end: ws }], 0],
     ['an interval starting at windowStart counts whole', EXACT, [{ start: ws, end: ws + HOUR }], HOUR],
     ['an open interval counts up to now', EXACT, [iv(-2 * HOUR, null, T)], 2 * HOUR],
@@ -326,7 +430,14 @@ describe('budgetStatus on a worked scenario (99.9%, 30 d rolling, 1 m timeslices
       badMs: 1_620_000,
       consumedRatio: 0.625,
       remainingRatio: 0.375,
-      burnRates: { '5m': 600, '30m': 100, '1h': 50, '6h': 660_000 / 21_600, '1d': 660_000 / 86_400, '3d': 660_000 / 259_200 },
+      burnRates: {
+        '5m': 600,
+        '30m': 100,
+        '1h': 50,
+        '6h': 660_000 / 21_600,
+        '1d': 660_000 / 86_400,
+        '3d': 660_000 / 259_200,
+      },
       state: 'page',
     }
     expect(budgetStatus(scenario, math(), T)).toEqual(expected)
@@ -386,7 +497,13 @@ describe('pruneIntervals', () => {
       'rolling 30 d: the SLO window reaches furthest; closed intervals ending at or before it go',
       math(),
       T,
-      [iv(-31 * DAY, -30 * DAY - 1, T), iv(-31 * DAY, -30 * DAY, T), iv(-31 * DAY, -30 * DAY + 1, T), iv(-29 * DAY, -28 * DAY, T), iv(-40 * DAY, null, T)],
+      [
+        iv(-31 * DAY, -30 * DAY - 1, T),
+        iv(-31 * DAY, -30 * DAY, T),
+        iv(-31 * DAY, -30 * DAY + 1, T),
+        iv(-29 * DAY, -28 * DAY, T),
+        iv(-40 * DAY, null, T),
+      ],
       [iv(-31 * DAY, -30 * DAY + 1, T), iv(-29 * DAY, -28 * DAY, T), iv(-40 * DAY, null, T)],
     ],
     [
@@ -421,7 +538,13 @@ describe('pruneIntervals', () => {
     ['calendar, late in the month', math({ window: CALENDAR }), Date.UTC(2028, 2, 29)],
   ])('keeps everything the budget needs, now and later (%s)', (_name, m, now) => {
     // An interval every 7 h 30 s over 45 days before now, some open.
-    const intervals = Array.from({ length: 160 }, (_, k) => iv(-45 * DAY + k * (7 * HOUR + 30 * SEC), k === 150 ? null : -45 * DAY + k * (7 * HOUR + 30 * SEC) + 20 * MIN + k * SEC, now))
+    const intervals = Array.from({ length: 160 }, (_, k) =>
+      iv(
+        -45 * DAY + k * (7 * HOUR + 30 * SEC),
+        k === 150 ? null : -45 * DAY + k * (7 * HOUR + 30 * SEC) + 20 * MIN + k * SEC,
+        now,
+      ),
+    )
     const pruned = pruneIntervals(intervals, m, now)
     expect(pruned.length).toBeLessThan(intervals.length)
     for (const at of [now, now + 10 * MIN, now + DAY, now + 20 * DAY]) {

@@ -1,8 +1,21 @@
 import { outcomeFor } from '../../src/actions/outcome'
-import type { ActionOutcomeRecord, AlertRecord, OutcomeStatus, SloBudgetRecord, SloEventRecord } from '../../src/contracts/records'
+import type {
+  ActionOutcomeRecord,
+  AlertRecord,
+  OutcomeStatus,
+  SloBudgetRecord,
+  SloEventRecord,
+} from '../../src/contracts/records'
 import { SchemaSet } from '../../src/contracts/schemas'
 import type { Emit } from '../../src/runner/types'
-import { RECENT_REMEDIATIONS, account, emptyBudget, indexAlert, indexOutcome, sloMath } from '../../src/stages/slo/decide'
+import {
+  RECENT_REMEDIATIONS,
+  account,
+  emptyBudget,
+  indexAlert,
+  indexOutcome,
+  sloMath,
+} from '../../src/stages/slo/decide'
 import { parseSlos, type SloDefinition, type SlosConfig } from '../../src/stages/slo/slos'
 import { alertRecord, enrichedAlertRecord } from '../support/records'
 
@@ -74,9 +87,17 @@ describe('indexAlert', () => {
   const alert = (labels: Record<string, string>, over: Partial<AlertRecord> = {}) => alertRecord({ labels, ...over })
 
   it.each<[string, Record<string, string>, string[]]>([
-    ['an SLO whose one matcher matches', { alertname: 'CheckoutDown', slo: 'checkout-availability' }, ['checkout-availability']],
+    [
+      'an SLO whose one matcher matches',
+      { alertname: 'CheckoutDown', slo: 'checkout-availability' },
+      ['checkout-availability'],
+    ],
     ['an SLO whose matchers all match', { alertname: 'HighLatency', service: 'checkout' }, ['checkout-latency']],
-    ['every matching SLO, in file order', { alertname: 'HighLatency', service: 'checkout', slo: 'checkout-availability' }, ['checkout-availability', 'checkout-latency']],
+    [
+      'every matching SLO, in file order',
+      { alertname: 'HighLatency', service: 'checkout', slo: 'checkout-availability' },
+      ['checkout-availability', 'checkout-latency'],
+    ],
     ['a regex matcher (anchored)', { alertname: 'SearchDown', slo: 'search-api' }, ['search-availability']],
     ['a regex matcher is anchored: a label only containing the pattern does not match', { slo: 'my-search-api' }, []],
     ['one of two matchers is not enough', { alertname: 'HighLatency', service: 'search' }, []],
@@ -85,14 +106,22 @@ describe('indexAlert', () => {
   ])('%s', (_name, labels, expected) => {
     const { emits, kind } = indexAlert(alert(labels), SLOS, TOPIC)
     expect(kind).toBe(expected.length > 0 ? 'indicator' : 'not_an_indicator')
-    expect(emits.map((e) => [e.topic, e.key, e.schema, (e.value as SloEventRecord).slo])).toEqual(expected.map((name) => [TOPIC, name, 'SloEvent', name]))
+    expect(emits.map((e) => [e.topic, e.key, e.schema, (e.value as SloEventRecord).slo])).toEqual(
+      expected.map((name) => [TOPIC, name, 'SloEvent', name]),
+    )
     for (const e of emits) expectValid(SLO_EVENT, e.value)
   })
 
   it('emits the whole SloEvent of a resolved alert: key = SLO name, the topic as given, at = receivedAt', () => {
     const resolved = alert(
       { alertname: 'HighLatency', service: 'checkout' },
-      { fingerprint: 'fp-1', status: 'resolved', startsAt: iso(T - 10 * MIN), endsAt: iso(T - MIN), receivedAt: T + 5 * SEC },
+      {
+        fingerprint: 'fp-1',
+        status: 'resolved',
+        startsAt: iso(T - 10 * MIN),
+        endsAt: iso(T - MIN),
+        receivedAt: T + 5 * SEC,
+      },
     )
     const expected: { emits: Emit[]; kind: string } = {
       kind: 'indicator',
@@ -121,9 +150,19 @@ describe('indexAlert', () => {
 
   it.each<[string, Partial<AlertRecord>, number | null, number | null]>([
     ['firing: startsAt parsed, no end', { status: 'firing', startsAt: iso(T), endsAt: null }, T, null],
-    ["firing with Alertmanager's future endsAt: still no end", { status: 'firing', startsAt: iso(T), endsAt: iso(T + 5 * MIN) }, T, null],
+    [
+      "firing with Alertmanager's future endsAt: still no end",
+      { status: 'firing', startsAt: iso(T), endsAt: iso(T + 5 * MIN) },
+      T,
+      null,
+    ],
     ['resolved: both parsed', { status: 'resolved', startsAt: iso(T - HOUR), endsAt: iso(T) }, T - HOUR, T],
-    ['a startsAt with an offset is parsed to the same instant', { status: 'resolved', startsAt: '2026-11-25T13:00:00+01:00', endsAt: '2026-11-25T13:30:00.250+01:00' }, T, T + 30 * MIN + 250],
+    [
+      'a startsAt with an offset is parsed to the same instant',
+      { status: 'resolved', startsAt: '2026-11-25T13:00:00+01:00', endsAt: '2026-11-25T13:30:00.250+01:00' },
+      T,
+      T + 30 * MIN + 250,
+    ],
     ['resolved without endsAt: no end', { status: 'resolved', startsAt: iso(T), endsAt: null }, T, null],
     ['an unparsable endsAt: null', { status: 'resolved', startsAt: iso(T), endsAt: 'soon' }, T, null],
     ['an unparsable startsAt: null', { status: 'firing', startsAt: 'yesterday', endsAt: null }, null, null],
@@ -132,7 +171,12 @@ describe('indexAlert', () => {
     const { emits } = indexAlert(alert({ slo: 'checkout-availability' }, over), SLOS, TOPIC)
     expect(emits).toHaveLength(1)
     const value = emits[0]!.value as SloEventRecord
-    expect({ startedAtMs: value.startedAtMs, endedAtMs: value.endedAtMs, startsAt: value.startsAt, status: value.status }).toEqual({
+    expect({
+      startedAtMs: value.startedAtMs,
+      endedAtMs: value.endedAtMs,
+      startsAt: value.startsAt,
+      status: value.status,
+    }).toEqual({
       startedAtMs,
       endedAtMs,
       startsAt: over.startsAt,
@@ -142,7 +186,10 @@ describe('indexAlert', () => {
   })
 
   it('emits nothing when the file defines no SLO', () => {
-    expect(indexAlert(alert({ slo: 'checkout-availability' }), slos('slos: []'), TOPIC)).toEqual({ emits: [], kind: 'not_an_indicator' })
+    expect(indexAlert(alert({ slo: 'checkout-availability' }), slos('slos: []'), TOPIC)).toEqual({
+      emits: [],
+      kind: 'not_an_indicator',
+    })
   })
 
   it('does not mutate the alert', () => {
@@ -156,7 +203,9 @@ describe('indexAlert', () => {
 // ---------------------------------------------------------------------------------------
 // indexOutcome
 
-function outcome(over: { service?: string | null; slo?: string | null; status?: OutcomeStatus; finishedAt?: number } = {}): ActionOutcomeRecord {
+function outcome(
+  over: { service?: string | null; slo?: string | null; status?: OutcomeStatus; finishedAt?: number } = {},
+): ActionOutcomeRecord {
   return outcomeFor(
     {
       idempotencyKey: 'fp-1|2026-11-25T11:00:00.000Z|restart|fix',
@@ -175,11 +224,27 @@ function outcome(over: { service?: string | null; slo?: string | null; status?: 
 
 describe('indexOutcome', () => {
   it.each<[string, { service?: string | null; slo?: string | null }, string[]]>([
-    ['the outcome names a defined SLO: that one only, not the service’s others', { service: 'checkout', slo: 'checkout-latency' }, ['checkout-latency']],
-    ['a named SLO wins even when it belongs to another service', { service: 'checkout', slo: 'search-availability' }, ['search-availability']],
+    [
+      'the outcome names a defined SLO: that one only, not the service’s others',
+      { service: 'checkout', slo: 'checkout-latency' },
+      ['checkout-latency'],
+    ],
+    [
+      'a named SLO wins even when it belongs to another service',
+      { service: 'checkout', slo: 'search-availability' },
+      ['search-availability'],
+    ],
     ['a named SLO without a service', { service: null, slo: 'checkout-availability' }, ['checkout-availability']],
-    ['an undefined SLO name: every SLO of the service, in file order', { service: 'checkout', slo: 'checkout-gone' }, ['checkout-availability', 'checkout-latency']],
-    ['no SLO name: every SLO of the service', { service: 'checkout', slo: null }, ['checkout-availability', 'checkout-latency']],
+    [
+      'an undefined SLO name: every SLO of the service, in file order',
+      { service: 'checkout', slo: 'checkout-gone' },
+      ['checkout-availability', 'checkout-latency'],
+    ],
+    [
+      'no SLO name: every SLO of the service',
+      { service: 'checkout', slo: null },
+      ['checkout-availability', 'checkout-latency'],
+    ],
     ['a service with one SLO', { service: 'search', slo: null }, ['search-availability']],
     ['a service with no SLO', { service: 'cart', slo: null }, []],
     ['no service and no SLO name', { service: null, slo: null }, []],
@@ -187,7 +252,9 @@ describe('indexOutcome', () => {
   ])('%s', (_name, over, expected) => {
     const { emits, kind } = indexOutcome(outcome(over), SLOS, TOPIC)
     expect(kind).toBe(expected.length > 0 ? 'remediation' : 'no_slo')
-    expect(emits.map((e) => [e.topic, e.key, e.schema, (e.value as SloEventRecord).slo])).toEqual(expected.map((name) => [TOPIC, name, 'SloEvent', name]))
+    expect(emits.map((e) => [e.topic, e.key, e.schema, (e.value as SloEventRecord).slo])).toEqual(
+      expected.map((name) => [TOPIC, name, 'SloEvent', name]),
+    )
     for (const e of emits) expectValid(SLO_EVENT, e.value)
   })
 
@@ -218,14 +285,23 @@ describe('indexOutcome', () => {
     expect(indexOutcome(o, SLOS, TOPIC)).toEqual(expected)
   })
 
-  it.each<OutcomeStatus>(['succeeded', 'failed', 'timed_out', 'skipped_duplicate', 'circuit_open', 'cancelled_resolved', 'dry_run', 'skipped_paused', 'gated', 'error', 'not_effective'])(
-    'passes status %s through, valid against SloEvent',
-    (status) => {
-      const { emits } = indexOutcome(outcome({ status }), SLOS, TOPIC)
-      expect(emits.map((e) => (e.value as SloEventRecord).status)).toEqual([status, status])
-      for (const e of emits) expectValid(SLO_EVENT, e.value)
-    },
-  )
+  it.each<OutcomeStatus>([
+    'succeeded',
+    'failed',
+    'timed_out',
+    'skipped_duplicate',
+    'circuit_open',
+    'cancelled_resolved',
+    'dry_run',
+    'skipped_paused',
+    'gated',
+    'error',
+    'not_effective',
+  ])('passes status %s through, valid against SloEvent', (status) => {
+    const { emits } = indexOutcome(outcome({ status }), SLOS, TOPIC)
+    expect(emits.map((e) => (e.value as SloEventRecord).status)).toEqual([status, status])
+    for (const e of emits) expectValid(SLO_EVENT, e.value)
+  })
 
   it('does not mutate the outcome', () => {
     const o = deepFreeze(outcome())
@@ -240,8 +316,18 @@ describe('indexOutcome', () => {
 
 describe('sloMath and emptyBudget', () => {
   it('sloMath is the arithmetic’s view of the definition', () => {
-    expect(sloMath(AVAIL)).toEqual({ objective: 0.999, window: { kind: 'rolling', lengthMs: 30 * DAY }, budgeting: 'occurrences', sliceMs: 0 })
-    expect(sloMath(SEARCH)).toEqual({ objective: 0.995, window: { kind: 'rolling', lengthMs: DAY }, budgeting: 'timeslices', sliceMs: MIN })
+    expect(sloMath(AVAIL)).toEqual({
+      objective: 0.999,
+      window: { kind: 'rolling', lengthMs: 30 * DAY },
+      budgeting: 'occurrences',
+      sliceMs: 0,
+    })
+    expect(sloMath(SEARCH)).toEqual({
+      objective: 0.995,
+      window: { kind: 'rolling', lengthMs: DAY },
+      budgeting: 'timeslices',
+      sliceMs: MIN,
+    })
   })
 
   it('an empty budget is full, says whose it is, and is a valid SloBudget', () => {
@@ -279,24 +365,61 @@ describe('sloMath and emptyBudget', () => {
 const ep = (fp: string, start: number) => `${fp}|${iso(start)}`
 
 function firing(fp: string, start: number, at = start, name = AVAIL.name): SloEventRecord {
-  return { slo: name, kind: 'alert', fingerprint: fp, startsAt: iso(start), status: 'firing', startedAtMs: start, endedAtMs: null, at, action: null, idempotencyKey: null }
+  return {
+    slo: name,
+    kind: 'alert',
+    fingerprint: fp,
+    startsAt: iso(start),
+    status: 'firing',
+    startedAtMs: start,
+    endedAtMs: null,
+    at,
+    action: null,
+    idempotencyKey: null,
+  }
 }
 
 /** A resolve of the alert that started at `start`, ending at `end`, received at `at`. */
 function resolved(fp: string, start: number, end: number, at = end, name = AVAIL.name): SloEventRecord {
-  return { slo: name, kind: 'alert', fingerprint: fp, startsAt: iso(start), status: 'resolved', startedAtMs: start, endedAtMs: end, at, action: null, idempotencyKey: null }
+  return {
+    slo: name,
+    kind: 'alert',
+    fingerprint: fp,
+    startsAt: iso(start),
+    status: 'resolved',
+    startedAtMs: start,
+    endedAtMs: end,
+    at,
+    action: null,
+    idempotencyKey: null,
+  }
 }
 
 /** An action outcome for the alert that started at `start`, decided at `at`. */
 function acted(fp: string, start: number, status: OutcomeStatus, at: number, name = AVAIL.name): SloEventRecord {
-  return { slo: name, kind: 'outcome', fingerprint: fp, startsAt: iso(start), status, startedAtMs: null, endedAtMs: null, at, action: 'restart', idempotencyKey: `${fp}|${iso(start)}|restart|fix` }
+  return {
+    slo: name,
+    kind: 'outcome',
+    fingerprint: fp,
+    startsAt: iso(start),
+    status,
+    startedAtMs: null,
+    endedAtMs: null,
+    at,
+    action: 'restart',
+    idempotencyKey: `${fp}|${iso(start)}|restart|fix`,
+  }
 }
 
 /** An event that only moves asOf: a dry run for an alert never seen. */
 const tick = (at: number, name = AVAIL.name) => acted('tick', 0, 'dry_run', at, name)
 
 /** Every budget of a replay, as the stage would store them; each checked against SloBudget. */
-function steps(events: readonly SloEventRecord[], def: SloDefinition = AVAIL, from?: SloBudgetRecord): SloBudgetRecord[] {
+function steps(
+  events: readonly SloEventRecord[],
+  def: SloDefinition = AVAIL,
+  from?: SloBudgetRecord,
+): SloBudgetRecord[] {
   const out: SloBudgetRecord[] = []
   events.reduce<SloBudgetRecord | undefined>((previous, e) => {
     const next = account(previous, e, def)
@@ -308,7 +431,11 @@ function steps(events: readonly SloEventRecord[], def: SloDefinition = AVAIL, fr
 }
 
 /** The budget after folding every event (a replay from the empty budget, or from `from`). */
-function replay(events: readonly SloEventRecord[], def: SloDefinition = AVAIL, from?: SloBudgetRecord): SloBudgetRecord {
+function replay(
+  events: readonly SloEventRecord[],
+  def: SloDefinition = AVAIL,
+  from?: SloBudgetRecord,
+): SloBudgetRecord {
   const all = steps(events, def, from)
   const last = all[all.length - 1]
   if (!last) throw new Error('replay needs at least one event')
@@ -348,7 +475,12 @@ describe('account: bad time from alerts (99.9%, 30 d rolling, occurrences: 43.2 
     ],
     [
       'two overlapping alerts (0–10 m and 5–15 m): the union, 15 min, not the sum, 20',
-      [firing('a', T - 15 * MIN), firing('b', T - 10 * MIN), resolved('a', T - 15 * MIN, T - 5 * MIN), resolved('b', T - 10 * MIN, T)],
+      [
+        firing('a', T - 15 * MIN),
+        firing('b', T - 10 * MIN),
+        resolved('a', T - 15 * MIN, T - 5 * MIN),
+        resolved('b', T - 10 * MIN, T),
+      ],
       {
         intervals: [{ start: T - 15 * MIN, end: T }],
         open: {},
@@ -360,12 +492,22 @@ describe('account: bad time from alerts (99.9%, 30 d rolling, occurrences: 43.2 
     ],
     [
       'nested alerts (0–20 m around 5–10 m): the outer one only',
-      [firing('a', T - 20 * MIN), firing('b', T - 15 * MIN), resolved('b', T - 15 * MIN, T - 10 * MIN), resolved('a', T - 20 * MIN, T)],
+      [
+        firing('a', T - 20 * MIN),
+        firing('b', T - 15 * MIN),
+        resolved('b', T - 15 * MIN, T - 10 * MIN),
+        resolved('a', T - 20 * MIN, T),
+      ],
       { intervals: [{ start: T - 20 * MIN, end: T }], badMs: 20 * MIN, remainingRatio: close(1 - 20 / 43.2) },
     ],
     [
       'disjoint alerts (0–5 m and 10–20 m): both, 15 min',
-      [firing('a', T - 20 * MIN), resolved('a', T - 20 * MIN, T - 15 * MIN), firing('b', T - 10 * MIN), resolved('b', T - 10 * MIN, T)],
+      [
+        firing('a', T - 20 * MIN),
+        resolved('a', T - 20 * MIN, T - 15 * MIN),
+        firing('b', T - 10 * MIN),
+        resolved('b', T - 10 * MIN, T),
+      ],
       {
         intervals: [
           { start: T - 20 * MIN, end: T - 15 * MIN },
@@ -378,7 +520,12 @@ describe('account: bad time from alerts (99.9%, 30 d rolling, occurrences: 43.2 
     ],
     [
       'touching alerts merge into one interval',
-      [firing('a', T - 20 * MIN), resolved('a', T - 20 * MIN, T - 10 * MIN), firing('b', T - 10 * MIN), resolved('b', T - 10 * MIN, T)],
+      [
+        firing('a', T - 20 * MIN),
+        resolved('a', T - 20 * MIN, T - 10 * MIN),
+        firing('b', T - 10 * MIN),
+        resolved('b', T - 10 * MIN, T),
+      ],
       { intervals: [{ start: T - 20 * MIN, end: T }], badMs: 20 * MIN },
     ],
     [
@@ -393,7 +540,11 @@ describe('account: bad time from alerts (99.9%, 30 d rolling, occurrences: 43.2 
     ],
     [
       'a duplicate resolve charges nothing more',
-      [firing('a', T - 10 * MIN), resolved('a', T - 10 * MIN, T - 5 * MIN), resolved('a', T - 10 * MIN, T - 5 * MIN, T)],
+      [
+        firing('a', T - 10 * MIN),
+        resolved('a', T - 10 * MIN, T - 5 * MIN),
+        resolved('a', T - 10 * MIN, T - 5 * MIN, T),
+      ],
       { intervals: [{ start: T - 10 * MIN, end: T - 5 * MIN }], open: {}, badMs: 5 * MIN },
     ],
     [
@@ -444,7 +595,12 @@ describe('account: bad time from alerts (99.9%, 30 d rolling, occurrences: 43.2 
   })
 
   it('has the hand-worked budget: 99.9% over 30 d allows 2_592_000 ms; each figure of a 15 min outage', () => {
-    const budget = replay([firing('a', T - 15 * MIN), firing('b', T - 10 * MIN), resolved('a', T - 15 * MIN, T - 5 * MIN), resolved('b', T - 10 * MIN, T)])
+    const budget = replay([
+      firing('a', T - 15 * MIN),
+      firing('b', T - 10 * MIN),
+      resolved('a', T - 15 * MIN, T - 5 * MIN),
+      resolved('b', T - 10 * MIN, T),
+    ])
     expect(budget).toEqual({
       slo: 'checkout-availability',
       service: 'checkout',
@@ -470,8 +626,18 @@ describe('account: bad time from alerts (99.9%, 30 d rolling, occurrences: 43.2 
   })
 
   it('keeps an overlapping alert open while the other has resolved, and counts the union meanwhile', () => {
-    const [, , afterA, afterB] = steps([firing('a', T - 15 * MIN), firing('b', T - 10 * MIN), resolved('a', T - 15 * MIN, T - 5 * MIN), resolved('b', T - 10 * MIN, T)])
-    expect(afterA).toMatchObject({ asOf: T - 5 * MIN, open: { [ep('b', T - 10 * MIN)]: T - 10 * MIN }, intervals: [{ start: T - 15 * MIN, end: T - 5 * MIN }], badMs: 10 * MIN })
+    const [, , afterA, afterB] = steps([
+      firing('a', T - 15 * MIN),
+      firing('b', T - 10 * MIN),
+      resolved('a', T - 15 * MIN, T - 5 * MIN),
+      resolved('b', T - 10 * MIN, T),
+    ])
+    expect(afterA).toMatchObject({
+      asOf: T - 5 * MIN,
+      open: { [ep('b', T - 10 * MIN)]: T - 10 * MIN },
+      intervals: [{ start: T - 15 * MIN, end: T - 5 * MIN }],
+      badMs: 10 * MIN,
+    })
     expect(afterB).toMatchObject({ asOf: T, open: {}, badMs: 15 * MIN })
   })
 
@@ -498,12 +664,18 @@ describe('account: bad time from alerts (99.9%, 30 d rolling, occurrences: 43.2 
 
   it('a resolve without endsAt ends at its receipt', () => {
     const e: SloEventRecord = { ...resolved('a', T - 10 * MIN, 0, T), endedAtMs: null }
-    expect(replay([firing('a', T - 10 * MIN), e])).toMatchObject({ intervals: [{ start: T - 10 * MIN, end: T }], badMs: 10 * MIN })
+    expect(replay([firing('a', T - 10 * MIN), e])).toMatchObject({
+      intervals: [{ start: T - 10 * MIN, end: T }],
+      badMs: 10 * MIN,
+    })
   })
 
   it('charges whole slices with Timeslices (99%, 1 m): a 10 s alert costs a minute', () => {
     const start = T - 10 * MIN + 10 * SEC
-    const b = replay([firing('a', start, start, LATENCY.name), resolved('a', start, start + 10 * SEC, T, LATENCY.name)], LATENCY)
+    const b = replay(
+      [firing('a', start, start, LATENCY.name), resolved('a', start, start + 10 * SEC, T, LATENCY.name)],
+      LATENCY,
+    )
     expect(b).toMatchObject({
       slo: 'checkout-latency',
       objective: 0.99,
@@ -519,7 +691,11 @@ describe('account: asOf is the latest event time', () => {
   it.each<[string, SloEventRecord[], number]>([
     ['the first event', [firing('a', T - HOUR, T - 59 * MIN)], T - 59 * MIN],
     ['a later outcome moves it on', [firing('a', T - HOUR), acted('a', T - HOUR, 'failed', T)], T],
-    ['an out-of-order older event does not move it back', [firing('a', T - HOUR, T), acted('a', T - HOUR, 'failed', T - 30 * MIN), firing('b', T - 2 * HOUR, T - 2 * HOUR)], T],
+    [
+      'an out-of-order older event does not move it back',
+      [firing('a', T - HOUR, T), acted('a', T - HOUR, 'failed', T - 30 * MIN), firing('b', T - 2 * HOUR, T - 2 * HOUR)],
+      T,
+    ],
     ['a resolve ending after its receipt: its end', [resolved('a', T - HOUR, T + MIN, T)], T + MIN],
   ])('%s', (_name, events, asOf) => {
     const b = replay(events)
@@ -530,7 +706,11 @@ describe('account: asOf is the latest event time', () => {
   it('figures stay as of the latest time after an older event', () => {
     const b = replay([firing('a', T - HOUR), firing('a', T - HOUR, T), firing('b', T - 2 * HOUR, T - 2 * HOUR)])
     // a: the last hour; b: open since 2 h ago → the union is 2 h up to T, not up to T - 2 h.
-    expect(b).toMatchObject({ asOf: T, badMs: 2 * HOUR, open: { [ep('a', T - HOUR)]: T - HOUR, [ep('b', T - 2 * HOUR)]: T - 2 * HOUR } })
+    expect(b).toMatchObject({
+      asOf: T,
+      badMs: 2 * HOUR,
+      open: { [ep('a', T - HOUR)]: T - HOUR, [ep('b', T - 2 * HOUR)]: T - 2 * HOUR },
+    })
   })
 })
 
@@ -548,27 +728,64 @@ describe('account: outcomes', () => {
     ['gated', 0, 0],
     ['error', 0, 0],
   ])('%s: automated %d, notEffective %d', (status, automated, notEffective) => {
-    expect(replay([acted('a', T - HOUR, status, T)])).toMatchObject({ remediations: { [status]: 1 }, automated, notEffective })
+    expect(replay([acted('a', T - HOUR, status, T)])).toMatchObject({
+      remediations: { [status]: 1 },
+      automated,
+      notEffective,
+    })
   })
 
   it('counts a sequence by status, all time', () => {
-    const statuses: OutcomeStatus[] = ['succeeded', 'failed', 'dry_run', 'succeeded', 'timed_out', 'not_effective', 'gated', 'not_effective', 'succeeded']
+    const statuses: OutcomeStatus[] = [
+      'succeeded',
+      'failed',
+      'dry_run',
+      'succeeded',
+      'timed_out',
+      'not_effective',
+      'gated',
+      'not_effective',
+      'succeeded',
+    ]
     const b = replay(statuses.map((s, i) => acted(`f${i}`, T - DAY, s, T - DAY + i * HOUR)))
     expect(b).toMatchObject({
       remediations: { succeeded: 3, failed: 1, dry_run: 1, timed_out: 1, not_effective: 2, gated: 1 },
       automated: 5,
       notEffective: 2,
     })
-    expect(Object.keys(b.remediations).sort()).toEqual(['dry_run', 'failed', 'gated', 'not_effective', 'succeeded', 'timed_out'])
+    expect(Object.keys(b.remediations).sort()).toEqual([
+      'dry_run',
+      'failed',
+      'gated',
+      'not_effective',
+      'succeeded',
+      'timed_out',
+    ])
   })
 })
 
 describe('account: recent outcomes', () => {
-  const entry = (fp: string, status: OutcomeStatus, at: number) => ({ at, action: 'restart', status, fingerprint: fp, idempotencyKey: `${fp}|${iso(T - HOUR)}|restart|fix` })
+  const entry = (fp: string, status: OutcomeStatus, at: number) => ({
+    at,
+    action: 'restart',
+    status,
+    fingerprint: fp,
+    idempotencyKey: `${fp}|${iso(T - HOUR)}|restart|fix`,
+  })
 
   it('lists outcomes newest last, in the order folded; alerts add nothing', () => {
-    const b = replay([firing('a', T - HOUR), acted('a', T - HOUR, 'failed', T - 50 * MIN), resolved('a', T - HOUR, T - 40 * MIN), acted('b', T - HOUR, 'dry_run', T - 30 * MIN), acted('c', T - HOUR, 'gated', T - 45 * MIN)])
-    expect(b.recent).toEqual([entry('a', 'failed', T - 50 * MIN), entry('b', 'dry_run', T - 30 * MIN), entry('c', 'gated', T - 45 * MIN)])
+    const b = replay([
+      firing('a', T - HOUR),
+      acted('a', T - HOUR, 'failed', T - 50 * MIN),
+      resolved('a', T - HOUR, T - 40 * MIN),
+      acted('b', T - HOUR, 'dry_run', T - 30 * MIN),
+      acted('c', T - HOUR, 'gated', T - 45 * MIN),
+    ])
+    expect(b.recent).toEqual([
+      entry('a', 'failed', T - 50 * MIN),
+      entry('b', 'dry_run', T - 30 * MIN),
+      entry('c', 'gated', T - 45 * MIN),
+    ])
   })
 
   it(`keeps the last ${RECENT_REMEDIATIONS}, while remediations counts them all`, () => {
@@ -594,8 +811,14 @@ describe('account: recent outcomes', () => {
 
 describe('account: time to resolve after a successful action', () => {
   const S = T - HOUR
-  it.each<[string, SloEventRecord[], Pick<SloBudgetRecord, 'actedAt' | 'resolvedAfterActionCount' | 'resolvedAfterActionMs'>]>([
-    ['while the alert is open, actedAt holds the action time', [firing('a', S), acted('a', S, 'succeeded', S + 10 * MIN)], { actedAt: { [ep('a', S)]: S + 10 * MIN }, resolvedAfterActionCount: 0, resolvedAfterActionMs: 0 }],
+  it.each<
+    [string, SloEventRecord[], Pick<SloBudgetRecord, 'actedAt' | 'resolvedAfterActionCount' | 'resolvedAfterActionMs'>]
+  >([
+    [
+      'while the alert is open, actedAt holds the action time',
+      [firing('a', S), acted('a', S, 'succeeded', S + 10 * MIN)],
+      { actedAt: { [ep('a', S)]: S + 10 * MIN }, resolvedAfterActionCount: 0, resolvedAfterActionMs: 0 },
+    ],
     [
       'resolved later: counted, from the action to the endsAt',
       [firing('a', S), acted('a', S, 'succeeded', S + 10 * MIN), resolved('a', S, S + 25 * MIN, S + 26 * MIN)],
@@ -603,21 +826,45 @@ describe('account: time to resolve after a successful action', () => {
     ],
     [
       'a second success does not move the first',
-      [firing('a', S), acted('a', S, 'succeeded', S + 10 * MIN), acted('a', S, 'succeeded', S + 20 * MIN), resolved('a', S, S + 30 * MIN)],
+      [
+        firing('a', S),
+        acted('a', S, 'succeeded', S + 10 * MIN),
+        acted('a', S, 'succeeded', S + 20 * MIN),
+        resolved('a', S, S + 30 * MIN),
+      ],
       { actedAt: {}, resolvedAfterActionCount: 1, resolvedAfterActionMs: 20 * MIN },
     ],
     [
       'a failed, timed-out or not-effective action starts no clock',
-      [firing('a', S), acted('a', S, 'failed', S + MIN), acted('a', S, 'timed_out', S + 2 * MIN), acted('a', S, 'not_effective', S + 3 * MIN), resolved('a', S, S + 30 * MIN)],
+      [
+        firing('a', S),
+        acted('a', S, 'failed', S + MIN),
+        acted('a', S, 'timed_out', S + 2 * MIN),
+        acted('a', S, 'not_effective', S + 3 * MIN),
+        resolved('a', S, S + 30 * MIN),
+      ],
       { actedAt: {}, resolvedAfterActionCount: 0, resolvedAfterActionMs: 0 },
     ],
-    ['a dry run starts no clock', [firing('a', S), acted('a', S, 'dry_run', S + MIN), resolved('a', S, S + 30 * MIN)], { actedAt: {}, resolvedAfterActionCount: 0, resolvedAfterActionMs: 0 }],
+    [
+      'a dry run starts no clock',
+      [firing('a', S), acted('a', S, 'dry_run', S + MIN), resolved('a', S, S + 30 * MIN)],
+      { actedAt: {}, resolvedAfterActionCount: 0, resolvedAfterActionMs: 0 },
+    ],
     [
       'an action on a closed alert does not count, nor does a later duplicate resolve',
-      [firing('a', S), resolved('a', S, S + 10 * MIN), acted('a', S, 'succeeded', S + 11 * MIN), resolved('a', S, S + 10 * MIN, S + 12 * MIN)],
+      [
+        firing('a', S),
+        resolved('a', S, S + 10 * MIN),
+        acted('a', S, 'succeeded', S + 11 * MIN),
+        resolved('a', S, S + 10 * MIN, S + 12 * MIN),
+      ],
       { actedAt: {}, resolvedAfterActionCount: 0, resolvedAfterActionMs: 0 },
     ],
-    ['an action on an alert never seen firing does not count', [acted('a', S, 'succeeded', S + MIN), resolved('a', S, S + 10 * MIN)], { actedAt: {}, resolvedAfterActionCount: 0, resolvedAfterActionMs: 0 }],
+    [
+      'an action on an alert never seen firing does not count',
+      [acted('a', S, 'succeeded', S + MIN), resolved('a', S, S + 10 * MIN)],
+      { actedAt: {}, resolvedAfterActionCount: 0, resolvedAfterActionMs: 0 },
+    ],
     [
       'an action on another episode of the same fingerprint does not count',
       [firing('a', S), acted('a', S - DAY, 'succeeded', S + MIN), resolved('a', S, S + 10 * MIN)],
@@ -625,12 +872,25 @@ describe('account: time to resolve after a successful action', () => {
     ],
     [
       'two alerts: counts and times add up',
-      [firing('a', S), firing('b', S + MIN), acted('b', S + MIN, 'succeeded', S + 2 * MIN), acted('a', S, 'succeeded', S + 5 * MIN), resolved('b', S + MIN, S + 4 * MIN), resolved('a', S, S + 15 * MIN)],
+      [
+        firing('a', S),
+        firing('b', S + MIN),
+        acted('b', S + MIN, 'succeeded', S + 2 * MIN),
+        acted('a', S, 'succeeded', S + 5 * MIN),
+        resolved('b', S + MIN, S + 4 * MIN),
+        resolved('a', S, S + 15 * MIN),
+      ],
       { actedAt: {}, resolvedAfterActionCount: 2, resolvedAfterActionMs: 2 * MIN + 10 * MIN },
     ],
     [
       'one of two alerts acted on: only it counts; the other’s open entry stays',
-      [firing('a', S), firing('b', S), acted('a', S, 'succeeded', S + 5 * MIN), resolved('a', S, S + 15 * MIN), acted('b', S, 'succeeded', S + 20 * MIN)],
+      [
+        firing('a', S),
+        firing('b', S),
+        acted('a', S, 'succeeded', S + 5 * MIN),
+        resolved('a', S, S + 15 * MIN),
+        acted('b', S, 'succeeded', S + 20 * MIN),
+      ],
       { actedAt: { [ep('b', S)]: S + 20 * MIN }, resolvedAfterActionCount: 1, resolvedAfterActionMs: 10 * MIN },
     ],
   ])('%s', (_name, events, expected) => {
@@ -639,7 +899,11 @@ describe('account: time to resolve after a successful action', () => {
 
   it('an alert that ended before the action finished is not counted as resolved after it', () => {
     // The resolve notification arrives after the outcome, but its endsAt is earlier.
-    const b = replay([firing('a', S), acted('a', S, 'succeeded', S + 20 * MIN), resolved('a', S, S + 10 * MIN, S + 21 * MIN)])
+    const b = replay([
+      firing('a', S),
+      acted('a', S, 'succeeded', S + 20 * MIN),
+      resolved('a', S, S + 10 * MIN, S + 21 * MIN),
+    ])
     expect(b.resolvedAfterActionCount).toBe(0)
     expect(b.resolvedAfterActionMs).toBe(0)
     expect(b.actedAt).toEqual({})
@@ -649,30 +913,57 @@ describe('account: time to resolve after a successful action', () => {
 describe('account: pruning', () => {
   it.each<[string, SloDefinition, Array<[number, number]>, Array<[number, number]>]>([
     ['30 d: an interval ending exactly at windowStart goes', AVAIL, [[T - 31 * DAY, T - 30 * DAY]], []],
-    ['30 d: one ending 1 ms after windowStart stays, unclipped', AVAIL, [[T - 31 * DAY, T - 30 * DAY + 1]], [[T - 31 * DAY, T - 30 * DAY + 1]]],
+    [
+      '30 d: one ending 1 ms after windowStart stays, unclipped',
+      AVAIL,
+      [[T - 31 * DAY, T - 30 * DAY + 1]],
+      [[T - 31 * DAY, T - 30 * DAY + 1]],
+    ],
     ['30 d: one inside the window stays', AVAIL, [[T - 29 * DAY, T - 28 * DAY]], [[T - 29 * DAY, T - 28 * DAY]]],
     ['1 d window: one that left the 3 d burn window goes', SEARCH, [[T - 4 * DAY, T - 3 * DAY]], []],
-    ['1 d window: one outside the SLO window but inside the 3 d burn window stays', SEARCH, [[T - 3 * DAY - HOUR, T - 2 * DAY]], [[T - 3 * DAY - HOUR, T - 2 * DAY]]],
+    [
+      '1 d window: one outside the SLO window but inside the 3 d burn window stays',
+      SEARCH,
+      [[T - 3 * DAY - HOUR, T - 2 * DAY]],
+      [[T - 3 * DAY - HOUR, T - 2 * DAY]],
+    ],
   ])('%s', (_name, def, closed, kept) => {
     const events = [...closed.map(([s, e], i) => resolved(`f${i}`, s, e, e, def.name)), tick(T, def.name)]
     expect(replay(events, def).intervals).toEqual(kept.map(([start, end]) => ({ start, end })))
   })
 
   it('a kept interval outside the 1 d window still burns in the 3 d window', () => {
-    const b = replay([resolved('a', T - 3 * DAY - HOUR, T - 2 * DAY, T - 2 * DAY, SEARCH.name), tick(T, SEARCH.name)], SEARCH)
+    const b = replay(
+      [resolved('a', T - 3 * DAY - HOUR, T - 2 * DAY, T - 2 * DAY, SEARCH.name), tick(T, SEARCH.name)],
+      SEARCH,
+    )
     // 3d: [T-3d, T-2d) is bad = 1 d of 3 d, ÷ 0.005 → 66.7; the 1 d window holds none.
-    expect(b).toMatchObject({ windowStart: T - DAY, allowedBadMs: 432_000, badMs: 0, remainingRatio: 1, burnRates: burns({ '5m': 0, '30m': 0, '1h': 0, '6h': 0, '1d': 0, '3d': 200 / 3 }), state: 'ok' })
+    expect(b).toMatchObject({
+      windowStart: T - DAY,
+      allowedBadMs: 432_000,
+      badMs: 0,
+      remainingRatio: 1,
+      burnRates: burns({ '5m': 0, '30m': 0, '1h': 0, '6h': 0, '1d': 0, '3d': 200 / 3 }),
+      state: 'ok',
+    })
   })
 
   it('drops an interval once asOf has moved past both windows, not before', () => {
     const before = replay([resolved('a', T - HOUR, T - 30 * MIN)])
-    expect(replay([tick(T - 30 * MIN + 30 * DAY - 1)], AVAIL, before).intervals).toEqual([{ start: T - HOUR, end: T - 30 * MIN }])
+    expect(replay([tick(T - 30 * MIN + 30 * DAY - 1)], AVAIL, before).intervals).toEqual([
+      { start: T - HOUR, end: T - 30 * MIN },
+    ])
     expect(replay([tick(T - 30 * MIN + 30 * DAY)], AVAIL, before).intervals).toEqual([])
   })
 
   it('keeps open alerts however old, and charges the whole window for them', () => {
     const b = replay([firing('a', T - 40 * DAY), tick(T)])
-    expect(b).toMatchObject({ open: { [ep('a', T - 40 * DAY)]: T - 40 * DAY }, intervals: [], badMs: 30 * DAY, remainingRatio: close(1 - (30 * DAY) / 2_592_000) })
+    expect(b).toMatchObject({
+      open: { [ep('a', T - 40 * DAY)]: T - 40 * DAY },
+      intervals: [],
+      badMs: 30 * DAY,
+      remainingRatio: close(1 - (30 * DAY) / 2_592_000),
+    })
   })
 })
 
@@ -690,11 +981,21 @@ slos:
       matchers: ['slo="checkout-availability"']
 `),
   )
-  const OUTAGE = [firing('a', T - 15 * MIN), firing('b', T - 10 * MIN), resolved('a', T - 15 * MIN, T - 5 * MIN), resolved('b', T - 10 * MIN, T)]
+  const OUTAGE = [
+    firing('a', T - 15 * MIN),
+    firing('b', T - 10 * MIN),
+    resolved('a', T - 15 * MIN, T - 5 * MIN),
+    resolved('b', T - 10 * MIN, T),
+  ]
 
   it('copies service, team and objective from the definition, over what the previous budget said', () => {
     const previous: SloBudgetRecord = { ...replay(OUTAGE), service: 'stale', team: 'stale', objective: 0.5 }
-    expect(account(previous, tick(T), AVAIL)).toMatchObject({ slo: 'checkout-availability', service: 'checkout', team: 'payments', objective: 0.999 })
+    expect(account(previous, tick(T), AVAIL)).toMatchObject({
+      slo: 'checkout-availability',
+      service: 'checkout',
+      team: 'payments',
+      objective: 0.999,
+    })
   })
 
   it('an objective changed in the file recomputes with the new one from the next event', () => {
@@ -790,7 +1091,8 @@ describe('account: purity and replay', () => {
     const previous = replay(DAY_EVENTS.slice(0, 4))
     const next = account(previous, DAY_EVENTS[4]!, AVAIL)
     expect(next).not.toBe(previous)
-    for (const key of ['open', 'intervals', 'remediations', 'actedAt', 'burnRates', 'recent'] as const) expect(next[key]).not.toBe(previous[key])
+    for (const key of ['open', 'intervals', 'remediations', 'actedAt', 'burnRates', 'recent'] as const)
+      expect(next[key]).not.toBe(previous[key])
   })
 })
 
@@ -806,22 +1108,60 @@ describe('index then account, as the stage does', () => {
     }
     const labels = { alertname: 'HighLatency', service: 'checkout', slo: 'checkout-availability' }
     const start = iso(T - 30 * MIN)
-    fold(indexAlert(alertRecord({ fingerprint: 'fp-1', labels, startsAt: start, receivedAt: T - 30 * MIN }), SLOS, TOPIC).emits)
+    fold(
+      indexAlert(alertRecord({ fingerprint: 'fp-1', labels, startsAt: start, receivedAt: T - 30 * MIN }), SLOS, TOPIC)
+        .emits,
+    )
     fold(
       indexOutcome(
         outcomeFor(
-          { idempotencyKey: 'k', action: 'restart', route: 'fix', dryRun: false, alert: enrichedAlertRecord({ alert: { fingerprint: 'fp-1', startsAt: start, labels } }) },
+          {
+            idempotencyKey: 'k',
+            action: 'restart',
+            route: 'fix',
+            dryRun: false,
+            alert: enrichedAlertRecord({ alert: { fingerprint: 'fp-1', startsAt: start, labels } }),
+          },
           { status: 'succeeded', finishedAt: T - 20 * MIN, detail: null },
         ),
         SLOS,
         TOPIC,
       ).emits,
     )
-    fold(indexAlert(alertRecord({ fingerprint: 'fp-1', labels, status: 'resolved', startsAt: start, endsAt: iso(T - 10 * MIN), receivedAt: T }), SLOS, TOPIC).emits)
+    fold(
+      indexAlert(
+        alertRecord({
+          fingerprint: 'fp-1',
+          labels,
+          status: 'resolved',
+          startsAt: start,
+          endsAt: iso(T - 10 * MIN),
+          receivedAt: T,
+        }),
+        SLOS,
+        TOPIC,
+      ).emits,
+    )
 
     expect([...budgets.keys()].sort()).toEqual(['checkout-availability', 'checkout-latency'])
-    expect(budgets.get('checkout-availability')).toMatchObject({ asOf: T, badMs: 20 * MIN, allowedBadMs: 2_592_000, automated: 1, resolvedAfterActionCount: 1, resolvedAfterActionMs: 10 * MIN, open: {}, actedAt: {} })
-    expect(budgets.get('checkout-latency')).toMatchObject({ asOf: T, badMs: 20 * MIN, allowedBadMs: 25_920_000, automated: 1, resolvedAfterActionCount: 1, resolvedAfterActionMs: 10 * MIN })
+    expect(budgets.get('checkout-availability')).toMatchObject({
+      asOf: T,
+      badMs: 20 * MIN,
+      allowedBadMs: 2_592_000,
+      automated: 1,
+      resolvedAfterActionCount: 1,
+      resolvedAfterActionMs: 10 * MIN,
+      open: {},
+      actedAt: {},
+    })
+    expect(budgets.get('checkout-latency')).toMatchObject({
+      asOf: T,
+      badMs: 20 * MIN,
+      allowedBadMs: 25_920_000,
+      automated: 1,
+      resolvedAfterActionCount: 1,
+      resolvedAfterActionMs: 10 * MIN,
+    })
     for (const b of budgets.values()) expectValid(SLO_BUDGET, b)
   })
 })

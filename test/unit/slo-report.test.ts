@@ -47,7 +47,15 @@ describe('sloReport', () => {
 
   it('recomputes at now: closed intervals plus alerts still firing', () => {
     // 15 closed minutes + 10 still firing = 25 of the 43.2 a 99.9%/30d SLO allows.
-    expect(row).toMatchObject({ slo: 'shop', service: 'shop', team: 'payments', objective: 0.999, badMinutes: 25, allowedBadMinutes: 43.2, firing: 1 })
+    expect(row).toMatchObject({
+      slo: 'shop',
+      service: 'shop',
+      team: 'payments',
+      objective: 0.999,
+      badMinutes: 25,
+      allowedBadMinutes: 43.2,
+      firing: 1,
+    })
     expect(row!.budgetRemaining).toBeCloseTo(1 - 25 / 43.2, 12)
     // 10 of the last 60 minutes bad: 1h burn (10/60)/0.001 ≈ 166.7, 5m burn 1000 → page.
     expect(row!.burnRates['1h']).toBeCloseTo(10 / 60 / 0.001, 6)
@@ -57,7 +65,12 @@ describe('sloReport', () => {
   })
 
   it('remediations, what did not hold, and the mean time to resolve after an action', () => {
-    expect(row!.remediations).toEqual({ total: 6, automated: 3, notEffective: 1, byStatus: { succeeded: 2, failed: 1, dry_run: 3 } })
+    expect(row!.remediations).toEqual({
+      total: 6,
+      automated: 3,
+      notEffective: 1,
+      byStatus: { succeeded: 2, failed: 1, dry_run: 3 },
+    })
     expect(row!.meanMinutesToResolveAfterAction).toBe(5)
     expect(row!.lastEventAt).toBe(new Date(NOW - 30 * M).toISOString())
   })
@@ -70,7 +83,15 @@ describe('sloReport', () => {
   })
 
   it('an SLO with nothing charged yet: a full budget, in file order', () => {
-    expect(quiet).toMatchObject({ slo: 'quiet', badMinutes: 0, budgetRemaining: 1, state: 'ok', firing: 0, lastEventAt: null, meanMinutesToResolveAfterAction: null })
+    expect(quiet).toMatchObject({
+      slo: 'quiet',
+      badMinutes: 0,
+      budgetRemaining: 1,
+      state: 'ok',
+      firing: 0,
+      lastEventAt: null,
+      meanMinutesToResolveAfterAction: null,
+    })
     // Calendar month: November 2026 has 30 days; 1% of it is 432 minutes.
     expect(quiet!.allowedBadMinutes).toBe(432)
     expect(quiet!.windowStart).toBe('2026-11-01T00:00:00.000Z')

@@ -13,7 +13,13 @@ const root = '/project'
 describe('stackSettingsFromEnv', () => {
   it('defaults: Kafka 3.9.1 on 9092, controller off Alertmanager ports, registry 8081, state in .stack', () => {
     const s = stackSettingsFromEnv(root, {})
-    expect(s).toMatchObject({ stateDir: '/project/.stack', kafkaVersion: '3.9.1', kafkaPort: 9092, registryPort: 8081, heap: '512m' })
+    expect(s).toMatchObject({
+      stateDir: '/project/.stack',
+      kafkaVersion: '3.9.1',
+      kafkaPort: 9092,
+      registryPort: 8081,
+      heap: '512m',
+    })
     expect([9093, 9094]).not.toContain(s.controllerPort)
     expect(s.apicurioVersions).toEqual([...DEFAULT_APICURIO_VERSIONS])
     expect(s.externalBrokers).toBeUndefined()
@@ -22,11 +28,17 @@ describe('stackSettingsFromEnv', () => {
 
   it.each([
     [{ KAFKA_VERSION: '4.1.1' }, { kafkaVersion: '4.1.1' }],
-    [{ KAFKA_PORT: '19092', KAFKA_CONTROLLER_PORT: '19095' }, { kafkaPort: 19092, controllerPort: 19095 }],
+    [
+      { KAFKA_PORT: '19092', KAFKA_CONTROLLER_PORT: '19095' },
+      { kafkaPort: 19092, controllerPort: 19095 },
+    ],
     [{ APICURIO_VERSION: '2.6.13.Final' }, { apicurioVersions: ['2.6.13.Final'] }],
     [{ NIGHTSHIFT_STACK_DIR: '/tmp/s' }, { stateDir: '/tmp/s' }],
     [{ KAFKA_BROKERS: 'k:9092' }, { externalBrokers: ['k:9092'] }],
-    [{ SCHEMA_REGISTRY_URL: 'http://sr:8081/apis/ccompat/v7' }, { externalRegistryUrl: 'http://sr:8081/apis/ccompat/v7' }],
+    [
+      { SCHEMA_REGISTRY_URL: 'http://sr:8081/apis/ccompat/v7' },
+      { externalRegistryUrl: 'http://sr:8081/apis/ccompat/v7' },
+    ],
   ])('%j', (env, expected) => {
     expect(stackSettingsFromEnv(root, env)).toMatchObject(expected)
   })
@@ -48,7 +60,9 @@ describe('stackSettingsFromEnv', () => {
       brokers: ['127.0.0.1:9092'],
       registryUrl: 'http://127.0.0.1:8081/apis/ccompat/v7',
     })
-    expect(stackEndpoints(stackSettingsFromEnv(root, { KAFKA_BROKERS: 'k:1', SCHEMA_REGISTRY_URL: 'http://r' }))).toEqual({
+    expect(
+      stackEndpoints(stackSettingsFromEnv(root, { KAFKA_BROKERS: 'k:1', SCHEMA_REGISTRY_URL: 'http://r' })),
+    ).toEqual({
       brokers: ['k:1'],
       registryUrl: 'http://r',
     })
@@ -57,7 +71,12 @@ describe('stackSettingsFromEnv', () => {
 
 describe('renderServerProperties', () => {
   const props = renderServerProperties(stackSettingsFromEnv(root, { KAFKA_CONTROLLER_PORT: '9097' }), '/data')
-  const map = new Map(props.trim().split('\n').map((l) => l.split('=', 2) as [string, string]))
+  const map = new Map(
+    props
+      .trim()
+      .split('\n')
+      .map((l) => l.split('=', 2) as [string, string]),
+  )
 
   it.each([
     ['process.roles', 'broker,controller'],

@@ -42,7 +42,8 @@ class FakeRegistry {
 
   async register(subject: string, schema: AvroSchema, compatibility: Compatibility = 'BACKWARD'): Promise<number> {
     this.calls.push({ subject, schema, compatibility })
-    if (subject === this.rejectSubject) throw new SchemaIncompatibleError(`${schema.namespace}.${schema.name}`, subject, 'test')
+    if (subject === this.rejectSubject)
+      throw new SchemaIncompatibleError(`${schema.namespace}.${schema.name}`, subject, 'test')
     const text = JSON.stringify(schema)
     if (!this.ids.has(text)) this.ids.set(text, this.ids.size + 1)
     return this.ids.get(text)!
@@ -89,19 +90,30 @@ describe('applyTopology', () => {
       { partitions: 6, configs: { 'cleanup.policy': 'compact', 'retention.ms': '1000' } },
       ['cleanup.policy is compact, declared compact,delete', 'retention.ms is 1000, declared 604800000'],
     ],
-    ['a config left unset', 'p.nightshift.dedup-changelog', { partitions: 6, configs: { 'cleanup.policy': 'compact,delete' } }, ['retention.ms is unset, declared 604800000']],
-  ])('reports an existing topic with %s and leaves it unchanged', async (_case, topic, existing: TopicDescription, differences) => {
-    const admin = new FakeAdmin()
-    admin.topics.set(topic, existing)
-    const report = await applyTopology(options(admin, new FakeRegistry()))
-    expect(report.existing).toEqual([topic])
-    expect(report.drift).toEqual([{ topic, differences }])
-    expect(admin.topics.get(topic)).toBe(existing)
-  })
+    [
+      'a config left unset',
+      'p.nightshift.dedup-changelog',
+      { partitions: 6, configs: { 'cleanup.policy': 'compact,delete' } },
+      ['retention.ms is unset, declared 604800000'],
+    ],
+  ])(
+    'reports an existing topic with %s and leaves it unchanged',
+    async (_case, topic, existing: TopicDescription, differences) => {
+      const admin = new FakeAdmin()
+      admin.topics.set(topic, existing)
+      const report = await applyTopology(options(admin, new FakeRegistry()))
+      expect(report.existing).toEqual([topic])
+      expect(report.drift).toEqual([{ topic, differences }])
+      expect(admin.topics.get(topic)).toBe(existing)
+    },
+  )
 
   it('treats cleanup.policy as a set', async () => {
     const admin = new FakeAdmin()
-    admin.topics.set('p.nightshift.dedup-changelog', { partitions: 6, configs: { 'cleanup.policy': 'delete,compact', 'retention.ms': '604800000' } })
+    admin.topics.set('p.nightshift.dedup-changelog', {
+      partitions: 6,
+      configs: { 'cleanup.policy': 'delete,compact', 'retention.ms': '604800000' },
+    })
     expect((await applyTopology(options(admin, new FakeRegistry()))).drift).toEqual([])
   })
 
@@ -112,7 +124,12 @@ describe('applyTopology', () => {
     const report = await applyTopology(options(admin, registry, { dryRun: true }))
     expect(admin.ensureCalls).toBe(0)
     expect(registry.calls).toEqual([])
-    expect(report).toMatchObject({ dryRun: true, existing: ['p.alerts.raw'], registered: [], wouldRegister: plan.subjects })
+    expect(report).toMatchObject({
+      dryRun: true,
+      existing: ['p.alerts.raw'],
+      registered: [],
+      wouldRegister: plan.subjects,
+    })
     expect(report.created).toEqual(plan.topics.map((t) => t.name).filter((n) => n !== 'p.alerts.raw'))
   })
 
@@ -124,9 +141,20 @@ describe('applyTopology', () => {
   })
 
   it('applies a file without schemas or actions', async () => {
-    const topology: TopicsFile = { file: 'x.yaml', topics: [{ name: 'slo.budget', partitions: 1, replicationFactor: 1, configs: {} }], actions: [] }
+    const topology: TopicsFile = {
+      file: 'x.yaml',
+      topics: [{ name: 'slo.budget', partitions: 1, replicationFactor: 1, configs: {} }],
+      actions: [],
+    }
     const registry = new FakeRegistry()
     const report = await applyTopology(options(new FakeAdmin(), registry, { topology, prefix: '' }))
-    expect(report).toEqual({ dryRun: false, created: ['slo.budget'], existing: [], registered: [], wouldRegister: [], drift: [] })
+    expect(report).toEqual({
+      dryRun: false,
+      created: ['slo.budget'],
+      existing: [],
+      registered: [],
+      wouldRegister: [],
+      drift: [],
+    })
   })
 })

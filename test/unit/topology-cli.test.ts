@@ -31,8 +31,16 @@ describe('nightshift topology (no broker needed)', () => {
   })
 
   it.each([
-    ['validate', 'defaults: { partitions: 0, replicationFactor: 1 }\ntopics: {}\n', '/defaults/partitions must be >= 1'],
-    ['apply', 'defaults: { partitions: 1, replicationFactor: 1 }\ntopics:\n  alerts.rwa: {}\n', '/topics/alerts.rwa is not a topic Nightshift knows'],
+    [
+      'validate',
+      'defaults: { partitions: 0, replicationFactor: 1 }\ntopics: {}\n',
+      '/defaults/partitions must be >= 1',
+    ],
+    [
+      'apply',
+      'defaults: { partitions: 1, replicationFactor: 1 }\ntopics:\n  alerts.rwa: {}\n',
+      '/topics/alerts.rwa is not a topic Nightshift knows',
+    ],
   ])('%s --file: rejects an invalid file before connecting to anything', async (command, text, fragment) => {
     const file = path.join(dir, `${command}.yaml`)
     fs.writeFileSync(file, text)
@@ -49,7 +57,14 @@ describe('nightshift topology (no broker needed)', () => {
     const drift = [{ topic: 'p.alerts.raw', differences: ['2 partitions, declared 6'] }]
     expect(
       formatApplyReport(
-        { dryRun: false, created: ['p.a'], existing: ['p.alerts.raw'], registered: [{ subject: 'p.a-value', schema: 'io.x.A', id: 7 }], wouldRegister: [], drift },
+        {
+          dryRun: false,
+          created: ['p.a'],
+          existing: ['p.alerts.raw'],
+          registered: [{ subject: 'p.a-value', schema: 'io.x.A', id: 7 }],
+          wouldRegister: [],
+          drift,
+        },
         'topology/topics.yaml',
         'p.',
       ),
@@ -65,10 +80,25 @@ describe('nightshift topology (no broker needed)', () => {
     )
     expect(
       formatApplyReport(
-        { dryRun: true, created: [], existing: [], registered: [], wouldRegister: [{ topic: 'a', subject: 'a-value', schema: 'io.x.A' }], drift: [] },
+        {
+          dryRun: true,
+          created: [],
+          existing: [],
+          registered: [],
+          wouldRegister: [{ topic: 'a', subject: 'a-value', schema: 'io.x.A' }],
+          drift: [],
+        },
         'f.yaml',
         '',
       ),
-    ).toBe(['dry run of f.yaml', '  would create 0 topic(s)', '  existing 0 topic(s)', '  would register 1 subject(s) with BACKWARD compatibility:', '    a-value  io.x.A'].join('\n'))
+    ).toBe(
+      [
+        'dry run of f.yaml',
+        '  would create 0 topic(s)',
+        '  existing 0 topic(s)',
+        '  would register 1 subject(s) with BACKWARD compatibility:',
+        '    a-value  io.x.A',
+      ].join('\n'),
+    )
   })
 })

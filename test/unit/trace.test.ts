@@ -1,6 +1,21 @@
 import { outcomeFor } from '../../src/actions/outcome'
-import { formatTrace, traceEpisodes, traceEvents, traceVerdict, type TraceEvent, type TraceRecord } from '../../src/cli/trace'
-import type { ActionOutcomeRecord, ActionRequestRecord, AlertRecord, DecisionRecord, EnrichedAlertRecord, OutcomeStatus, SloEventRecord } from '../../src/contracts/records'
+import {
+  formatTrace,
+  traceEpisodes,
+  traceEvents,
+  traceVerdict,
+  type TraceEvent,
+  type TraceRecord,
+} from '../../src/cli/trace'
+import type {
+  ActionOutcomeRecord,
+  ActionRequestRecord,
+  AlertRecord,
+  DecisionRecord,
+  EnrichedAlertRecord,
+  OutcomeStatus,
+  SloEventRecord,
+} from '../../src/contracts/records'
 import { alertRecord, enrichedAlertRecord } from '../support/records'
 
 const FP = '16ddbf5dcf57d972'
@@ -8,21 +23,68 @@ const STARTS = '2026-11-25T00:52:34.568Z'
 const T = 1_764_000_000_000
 
 let offset = 0
-const pos = (topic: string, timestamp: number) => ({ topic: `p.${topic}`, partition: 0, offset: String(offset++), timestamp })
+const pos = (topic: string, timestamp: number) => ({
+  topic: `p.${topic}`,
+  partition: 0,
+  offset: String(offset++),
+  timestamp,
+})
 
-const alert = (over: Partial<AlertRecord> = {}) => alertRecord({ fingerprint: FP, startsAt: STARTS, receivedAt: T, ...over })
+const alert = (over: Partial<AlertRecord> = {}) =>
+  alertRecord({ fingerprint: FP, startsAt: STARTS, receivedAt: T, ...over })
 const enriched = (over: Partial<Omit<EnrichedAlertRecord, 'alert'>> & { alert?: Partial<AlertRecord> } = {}) =>
   enrichedAlertRecord({ ...over, alert: { fingerprint: FP, startsAt: STARTS, receivedAt: T, ...over.alert } })
 
-const raw = (at: number, over: Partial<AlertRecord> = {}): TraceRecord => ({ ...pos('alerts.raw', at), role: 'raw', value: alert(over) })
-const deduped = (at: number, over: Partial<AlertRecord> = {}): TraceRecord => ({ ...pos('alerts.deduped', at), role: 'deduped', value: alert(over) })
-const enrichedRec = (at: number, over: Parameters<typeof enriched>[0] = {}): TraceRecord => ({ ...pos('alerts.enriched', at), role: 'enriched', value: enriched(over) })
-const admitted = (at: number, over: Parameters<typeof enriched>[0] = {}): TraceRecord => ({ ...pos('alerts.admitted', at), role: 'admitted', value: enriched(over) })
-const throttled = (at: number, by: string): TraceRecord => ({ ...pos('alerts.throttled', at), role: 'throttled', value: enriched({ throttledBy: by }) })
-const unrouted = (at: number, over: Parameters<typeof enriched>[0] = {}): TraceRecord => ({ ...pos('alerts.unrouted', at), role: 'unrouted', value: enriched(over) })
+const raw = (at: number, over: Partial<AlertRecord> = {}): TraceRecord => ({
+  ...pos('alerts.raw', at),
+  role: 'raw',
+  value: alert(over),
+})
+const deduped = (at: number, over: Partial<AlertRecord> = {}): TraceRecord => ({
+  ...pos('alerts.deduped', at),
+  role: 'deduped',
+  value: alert(over),
+})
+const enrichedRec = (at: number, over: Parameters<typeof enriched>[0] = {}): TraceRecord => ({
+  ...pos('alerts.enriched', at),
+  role: 'enriched',
+  value: enriched(over),
+})
+const admitted = (at: number, over: Parameters<typeof enriched>[0] = {}): TraceRecord => ({
+  ...pos('alerts.admitted', at),
+  role: 'admitted',
+  value: enriched(over),
+})
+const throttled = (at: number, by: string): TraceRecord => ({
+  ...pos('alerts.throttled', at),
+  role: 'throttled',
+  value: enriched({ throttledBy: by }),
+})
+const unrouted = (at: number, over: Parameters<typeof enriched>[0] = {}): TraceRecord => ({
+  ...pos('alerts.unrouted', at),
+  role: 'unrouted',
+  value: enriched(over),
+})
 
-function decision(at: number, stage: string, kind: string, reason: string, over: Partial<DecisionRecord> = {}): TraceRecord {
-  const value: DecisionRecord = { fingerprint: FP, startsAt: STARTS, status: 'firing', stage, kind, reason, detail: {}, source: { topic: 'x', partition: 0, offset: '0' }, decidedAt: T, ...over }
+function decision(
+  at: number,
+  stage: string,
+  kind: string,
+  reason: string,
+  over: Partial<DecisionRecord> = {},
+): TraceRecord {
+  const value: DecisionRecord = {
+    fingerprint: FP,
+    startsAt: STARTS,
+    status: 'firing',
+    stage,
+    kind,
+    reason,
+    detail: {},
+    source: { topic: 'x', partition: 0, offset: '0' },
+    decidedAt: T,
+    ...over,
+  }
   return { ...pos('nightshift.decisions', at), role: 'decisions', value }
 }
 
@@ -40,23 +102,58 @@ function request(at: number, action: string, over: Partial<ActionRequestRecord> 
   return { ...pos(`actions.${action}`, at), role: 'action', value }
 }
 
-function outcome(at: number, action: string, status: OutcomeStatus, fields: { detail?: string | null; attempts?: number; escalatedTo?: string | null; key?: string } = {}): TraceRecord {
+function outcome(
+  at: number,
+  action: string,
+  status: OutcomeStatus,
+  fields: { detail?: string | null; attempts?: number; escalatedTo?: string | null; key?: string } = {},
+): TraceRecord {
   const value: ActionOutcomeRecord = outcomeFor(
-    { idempotencyKey: fields.key ?? `${FP}|${STARTS}|${action}|page-critical`, action, route: 'page-critical', dryRun: status === 'dry_run', alert: enriched() },
-    { status, finishedAt: at, detail: fields.detail ?? null, attempts: fields.attempts ?? 0, escalatedTo: fields.escalatedTo ?? null },
+    {
+      idempotencyKey: fields.key ?? `${FP}|${STARTS}|${action}|page-critical`,
+      action,
+      route: 'page-critical',
+      dryRun: status === 'dry_run',
+      alert: enriched(),
+    },
+    {
+      status,
+      finishedAt: at,
+      detail: fields.detail ?? null,
+      attempts: fields.attempts ?? 0,
+      escalatedTo: fields.escalatedTo ?? null,
+    },
   )
   return { ...pos('actions.outcomes', at), role: 'outcomes', value }
 }
 
 function sloEvent(at: number, kind: 'alert' | 'outcome', over: Partial<SloEventRecord> = {}): TraceRecord {
-  const value: SloEventRecord = { slo: 'checkout-availability', kind, fingerprint: FP, startsAt: STARTS, status: 'firing', startedAtMs: T, endedAtMs: null, at, action: null, idempotencyKey: null, ...over }
+  const value: SloEventRecord = {
+    slo: 'checkout-availability',
+    kind,
+    fingerprint: FP,
+    startsAt: STARTS,
+    status: 'firing',
+    startedAtMs: T,
+    endedAtMs: null,
+    at,
+    action: null,
+    idempotencyKey: null,
+    ...over,
+  }
   return { ...pos('slo.events', at), role: 'sloEvents', value }
 }
 
 const texts = (events: TraceEvent[]) => events.map((e) => e.text)
 
 /** The path every routed alert takes, before its action's outcome. */
-const routedPath = (): TraceRecord[] => [raw(T), deduped(T + 10), enrichedRec(T + 20, { slo: 'checkout-availability', tier: 'tier-1' }), admitted(T + 30), request(T + 40, 'page')]
+const routedPath = (): TraceRecord[] => [
+  raw(T),
+  deduped(T + 10),
+  enrichedRec(T + 20, { slo: 'checkout-availability', tier: 'tier-1' }),
+  admitted(T + 30),
+  request(T + 40, 'page'),
+]
 
 describe('traceEvents', () => {
   it('explains each record in one line, in time order', () => {
@@ -80,8 +177,26 @@ describe('traceEvents', () => {
       'charged to SLO checkout-availability (firing)',
       'remediation recorded against SLO checkout-availability: page dry_run',
     ])
-    expect(events.map((e) => e.stage)).toEqual(['ingest', 'ingest', 'dedup', 'dedup', 'enrich', 'ratelimit', 'route', 'action', 'slo', 'slo'])
-    expect(events[0]).toMatchObject({ topic: 'p.alerts.raw', partition: 0, at: T, startsAt: STARTS, status: 'firing', kind: 'received' })
+    expect(events.map((e) => e.stage)).toEqual([
+      'ingest',
+      'ingest',
+      'dedup',
+      'dedup',
+      'enrich',
+      'ratelimit',
+      'route',
+      'action',
+      'slo',
+      'slo',
+    ])
+    expect(events[0]).toMatchObject({
+      topic: 'p.alerts.raw',
+      partition: 0,
+      at: T,
+      startsAt: STARTS,
+      status: 'firing',
+      kind: 'received',
+    })
   })
 
   it('orders records of the same timestamp by stage, whatever order they were read in', () => {
@@ -91,16 +206,38 @@ describe('traceEvents', () => {
 
   it.each<[string, TraceRecord[], string[]]>([
     [
-      'an unowned alert takes the Decision\'s reason, once',
-      [enrichedRec(T, { team: 'unowned', service: null }), decision(T + 1, 'enrich', 'unowned', 'no service of catalog.yaml matched the alert\'s labels; forwarded as team unowned')],
-      ["enriched: unowned (team unowned) — no service of catalog.yaml matched the alert's labels; forwarded as team unowned"],
+      "an unowned alert takes the Decision's reason, once",
+      [
+        enrichedRec(T, { team: 'unowned', service: null }),
+        decision(
+          T + 1,
+          'enrich',
+          'unowned',
+          "no service of catalog.yaml matched the alert's labels; forwarded as team unowned",
+        ),
+      ],
+      [
+        "enriched: unowned (team unowned) — no service of catalog.yaml matched the alert's labels; forwarded as team unowned",
+      ],
     ],
     [
-      'a throttled alert names the limit and the Decision\'s reason',
-      [throttled(T, 'team:payments'), decision(T, 'ratelimit', 'throttled', 'over the team limit team:payments (60/1h, burst 20); kept on alerts.throttled')],
+      "a throttled alert names the limit and the Decision's reason",
+      [
+        throttled(T, 'team:payments'),
+        decision(
+          T,
+          'ratelimit',
+          'throttled',
+          'over the team limit team:payments (60/1h, burst 20); kept on alerts.throttled',
+        ),
+      ],
       ['throttled by team:payments — over the team limit team:payments (60/1h, burst 20); kept on alerts.throttled'],
     ],
-    ['a throttled alert without its Decision still says by what', [throttled(T, 'alert:payments/checkout/HighLatency')], ['throttled by alert:payments/checkout/HighLatency — over the limit alert:payments/checkout/HighLatency']],
+    [
+      'a throttled alert without its Decision still says by what',
+      [throttled(T, 'alert:payments/checkout/HighLatency')],
+      ['throttled by alert:payments/checkout/HighLatency — over the limit alert:payments/checkout/HighLatency'],
+    ],
     [
       'an unrouted alert',
       [unrouted(T), decision(T, 'route', 'unrouted', 'no route with an action matched the alert')],
@@ -108,19 +245,60 @@ describe('traceEvents', () => {
     ],
     [
       'a template error: the Decision and the error outcome',
-      [decision(T, 'route', 'template_error', 'route r1: the alert has no endpoints.admin for the params of action log-level'), outcome(T, 'log-level', 'error', { detail: 'route r1: the alert has no endpoints.admin' })],
-      ['route: template_error — route r1: the alert has no endpoints.admin for the params of action log-level', 'action log-level: error — route r1: the alert has no endpoints.admin'],
+      [
+        decision(
+          T,
+          'route',
+          'template_error',
+          'route r1: the alert has no endpoints.admin for the params of action log-level',
+        ),
+        outcome(T, 'log-level', 'error', { detail: 'route r1: the alert has no endpoints.admin' }),
+      ],
+      [
+        'route: template_error — route r1: the alert has no endpoints.admin for the params of action log-level',
+        'action log-level: error — route r1: the alert has no endpoints.admin',
+      ],
     ],
     [
       'a failure after retries, escalated to page',
-      [outcome(T, 'webhook', 'failed', { attempts: 3, detail: 'HTTP 503', escalatedTo: 'page' }), request(T + 1, 'page', { idempotencyKey: 'k>page', params: { escalatedFrom: 'webhook', reason: 'HTTP 503' } })],
-      ['action webhook: failed after 3 attempts — HTTP 503; escalated to page', 'escalated from webhook → actions.page: HTTP 503 (idempotency key k>page)'],
+      [
+        outcome(T, 'webhook', 'failed', { attempts: 3, detail: 'HTTP 503', escalatedTo: 'page' }),
+        request(T + 1, 'page', { idempotencyKey: 'k>page', params: { escalatedFrom: 'webhook', reason: 'HTTP 503' } }),
+      ],
+      [
+        'action webhook: failed after 3 attempts — HTTP 503; escalated to page',
+        'escalated from webhook → actions.page: HTTP 503 (idempotency key k>page)',
+      ],
     ],
-    ['one attempt', [outcome(T, 'exec', 'succeeded', { attempts: 1, detail: 'exit 0' })], ['action exec: succeeded after 1 attempt — exit 0']],
-    ['a dry-run route', [request(T, 'thread-dump', { dryRun: true, route: 'tds', idempotencyKey: 'k' })], ['routed (firing) by tds → actions.thread-dump (idempotency key k, dry run)']],
+    [
+      'one attempt',
+      [outcome(T, 'exec', 'succeeded', { attempts: 1, detail: 'exit 0' })],
+      ['action exec: succeeded after 1 attempt — exit 0'],
+    ],
+    [
+      'a dry-run route',
+      [request(T, 'thread-dump', { dryRun: true, route: 'tds', idempotencyKey: 'k' })],
+      ['routed (firing) by tds → actions.thread-dump (idempotency key k, dry run)'],
+    ],
     [
       'a dead letter of one of its records',
-      [{ ...pos('nightshift.dlq', T), role: 'dlq', value: { stage: 'route', errorCode: 'NS_POISON_RECORD', errorMessage: 'bad', source: { topic: 'p.alerts.admitted', partition: 1, offset: '7' }, key: null, value: null, headers: {}, failedAt: T }, original: { role: 'admitted', fingerprint: FP, startsAt: STARTS, status: 'firing' } }],
+      [
+        {
+          ...pos('nightshift.dlq', T),
+          role: 'dlq',
+          value: {
+            stage: 'route',
+            errorCode: 'NS_POISON_RECORD',
+            errorMessage: 'bad',
+            source: { topic: 'p.alerts.admitted', partition: 1, offset: '7' },
+            key: null,
+            value: null,
+            headers: {},
+            failedAt: T,
+          },
+          original: { role: 'admitted', fingerprint: FP, startsAt: STARTS, status: 'firing' },
+        },
+      ],
       ['dead-lettered by route (from p.alerts.admitted 1:7): NS_POISON_RECORD — bad'],
     ],
   ])('%s', (_name, records, expected) => {
@@ -129,7 +307,12 @@ describe('traceEvents', () => {
 
   it('groups by episode (startsAt), in the order episodes first appear', () => {
     const later = '2026-11-26T00:00:00.000Z'
-    const events = traceEvents([raw(T + 100, { startsAt: later }), raw(T), deduped(T + 1), deduped(T + 101, { startsAt: later })])
+    const events = traceEvents([
+      raw(T + 100, { startsAt: later }),
+      raw(T),
+      deduped(T + 1),
+      deduped(T + 101, { startsAt: later }),
+    ])
     expect(traceEpisodes(events).map((e) => [e.startsAt, e.events.length])).toEqual([
       [STARTS, 2],
       [later, 2],
@@ -139,23 +322,52 @@ describe('traceEvents', () => {
 
 describe('traceVerdict: why did it not fire?', () => {
   it.each<[string, TraceRecord[], { fired: boolean; furthest: string; says: RegExp[] }]>([
-    ['never received', [sloEvent(T, 'alert')], { fired: false, furthest: 'none', says: [/never received on alerts\.raw/] }],
-    ['received, dedup not run', [raw(T)], { fired: false, furthest: 'ingest', says: [/Furthest stage: ingest/, /dedup stage is not running or is behind/] }],
+    [
+      'never received',
+      [sloEvent(T, 'alert')],
+      { fired: false, furthest: 'none', says: [/never received on alerts\.raw/] },
+    ],
+    [
+      'received, dedup not run',
+      [raw(T)],
+      { fired: false, furthest: 'ingest', says: [/Furthest stage: ingest/, /dedup stage is not running or is behind/] },
+    ],
     [
       'dropped by dedup',
-      [raw(T), decision(T, 'dedup', 'firing_after_resolved', 'a firing notification arrived after this episode had resolved')],
-      { fired: false, furthest: 'dedup', says: [/dropped by dedup as firing_after_resolved — a firing notification arrived after/] },
+      [
+        raw(T),
+        decision(T, 'dedup', 'firing_after_resolved', 'a firing notification arrived after this episode had resolved'),
+      ],
+      {
+        fired: false,
+        furthest: 'dedup',
+        says: [/dropped by dedup as firing_after_resolved — a firing notification arrived after/],
+      },
     ],
     [
       'a forwarded alert with its dropped re-send is not "dropped"',
       [raw(T), raw(T + 1), deduped(T + 1), decision(T + 2, 'dedup', 'duplicate_firing', 're-sent')],
       { fired: false, furthest: 'dedup', says: [/not enriched yet/] },
     ],
-    ['enriched, not rate-limited yet', [raw(T), deduped(T), enrichedRec(T)], { fired: false, furthest: 'enrich', says: [/ratelimit stage is not running/] }],
+    [
+      'enriched, not rate-limited yet',
+      [raw(T), deduped(T), enrichedRec(T)],
+      { fired: false, furthest: 'enrich', says: [/ratelimit stage is not running/] },
+    ],
     [
       'throttled',
-      [raw(T), deduped(T), enrichedRec(T), throttled(T, 'team:payments'), decision(T, 'ratelimit', 'throttled', 'over the team limit team:payments')],
-      { fired: false, furthest: 'ratelimit', says: [/Furthest stage: rate limit/, /throttled by team:payments — over the team limit team:payments/] },
+      [
+        raw(T),
+        deduped(T),
+        enrichedRec(T),
+        throttled(T, 'team:payments'),
+        decision(T, 'ratelimit', 'throttled', 'over the team limit team:payments'),
+      ],
+      {
+        fired: false,
+        furthest: 'ratelimit',
+        says: [/Furthest stage: rate limit/, /throttled by team:payments — over the team limit team:payments/],
+      },
     ],
     [
       'unowned and unrouted',
@@ -168,27 +380,83 @@ describe('traceVerdict: why did it not fire?', () => {
         unrouted(T, { team: 'unowned', service: null }),
         decision(T, 'route', 'unrouted', 'no route with an action matched the alert'),
       ],
-      { fired: false, furthest: 'route', says: [/Furthest stage: route/, /unrouted — no route with an action matched the alert/, /unowned \(no service matched\)/] },
+      {
+        fired: false,
+        furthest: 'route',
+        says: [
+          /Furthest stage: route/,
+          /unrouted — no route with an action matched the alert/,
+          /unowned \(no service matched\)/,
+        ],
+      },
     ],
-    ['admitted, not routed yet', [raw(T), deduped(T), enrichedRec(T), admitted(T)], { fired: false, furthest: 'ratelimit', says: [/route stage is not running/] }],
-    ['routed, no outcome yet', routedPath(), { fired: false, furthest: 'route', says: [/routed to actions\.page/, /no action outcome yet/] }],
-    ['dry run', [...routedPath(), outcome(T + 50, 'page', 'dry_run', { detail: 'dry run (global dryRun)' })], { fired: false, furthest: 'action', says: [/action page: it was a dry run, nothing ran — dry run \(global dryRun\)/] }],
-    ['paused', [...routedPath(), outcome(T + 50, 'page', 'skipped_paused', { detail: 'paused team=payments' })], { fired: false, furthest: 'action', says: [/it was paused — paused team=payments/] }],
-    ['gated', [...routedPath(), outcome(T + 50, 'page', 'gated', { detail: 'budget 5% < 20%' })], { fired: false, furthest: 'action', says: [/gated by the SLO error budget/] }],
-    ['circuit open', [...routedPath(), outcome(T + 50, 'page', 'circuit_open', { detail: '5 failures' })], { fired: false, furthest: 'action', says: [/circuit breaker was open/] }],
-    ['failed', [...routedPath(), outcome(T + 50, 'page', 'failed', { attempts: 5, detail: 'HTTP 500' })], { fired: false, furthest: 'action', says: [/action page: it ended failed — HTTP 500\./] }],
-    ['cancelled', [...routedPath(), outcome(T + 50, 'page', 'cancelled_resolved')], { fired: false, furthest: 'action', says: [/resolved before it started/] }],
+    [
+      'admitted, not routed yet',
+      [raw(T), deduped(T), enrichedRec(T), admitted(T)],
+      { fired: false, furthest: 'ratelimit', says: [/route stage is not running/] },
+    ],
+    [
+      'routed, no outcome yet',
+      routedPath(),
+      { fired: false, furthest: 'route', says: [/routed to actions\.page/, /no action outcome yet/] },
+    ],
+    [
+      'dry run',
+      [...routedPath(), outcome(T + 50, 'page', 'dry_run', { detail: 'dry run (global dryRun)' })],
+      {
+        fired: false,
+        furthest: 'action',
+        says: [/action page: it was a dry run, nothing ran — dry run \(global dryRun\)/],
+      },
+    ],
+    [
+      'paused',
+      [...routedPath(), outcome(T + 50, 'page', 'skipped_paused', { detail: 'paused team=payments' })],
+      { fired: false, furthest: 'action', says: [/it was paused — paused team=payments/] },
+    ],
+    [
+      'gated',
+      [...routedPath(), outcome(T + 50, 'page', 'gated', { detail: 'budget 5% < 20%' })],
+      { fired: false, furthest: 'action', says: [/gated by the SLO error budget/] },
+    ],
+    [
+      'circuit open',
+      [...routedPath(), outcome(T + 50, 'page', 'circuit_open', { detail: '5 failures' })],
+      { fired: false, furthest: 'action', says: [/circuit breaker was open/] },
+    ],
+    [
+      'failed',
+      [...routedPath(), outcome(T + 50, 'page', 'failed', { attempts: 5, detail: 'HTTP 500' })],
+      { fired: false, furthest: 'action', says: [/action page: it ended failed — HTTP 500\./] },
+    ],
+    [
+      'cancelled',
+      [...routedPath(), outcome(T + 50, 'page', 'cancelled_resolved')],
+      { fired: false, furthest: 'action', says: [/resolved before it started/] },
+    ],
     [
       'succeeded',
-      [...routedPath(), outcome(T + 50, 'page', 'succeeded', { attempts: 1 }), outcome(T + 50, 'log-level', 'failed', { attempts: 1 })],
+      [
+        ...routedPath(),
+        outcome(T + 50, 'page', 'succeeded', { attempts: 1 }),
+        outcome(T + 50, 'log-level', 'failed', { attempts: 1 }),
+      ],
       { fired: true, furthest: 'action', says: [/^It fired: action page succeeded \(also: log-level failed\)\.$/] },
     ],
     [
       'a resolved notification that ran does not hide a firing one that did not',
-      [...routedPath(), outcome(T + 50, 'page', 'dry_run'), outcome(T + 60, 'page', 'succeeded', { key: `${FP}|${STARTS}|page|page-critical#resolved` })],
+      [
+        ...routedPath(),
+        outcome(T + 50, 'page', 'dry_run'),
+        outcome(T + 60, 'page', 'succeeded', { key: `${FP}|${STARTS}|page|page-critical#resolved` }),
+      ],
       { fired: false, furthest: 'action', says: [/dry run/] },
     ],
-    ['only resolved notifications', [raw(T, { status: 'resolved' })], { fired: false, furthest: 'ingest', says: [/Only resolved notifications of this episode were found/] }],
+    [
+      'only resolved notifications',
+      [raw(T, { status: 'resolved' })],
+      { fired: false, furthest: 'ingest', says: [/Only resolved notifications of this episode were found/] },
+    ],
   ])('%s', (_name, records, { fired, furthest, says }) => {
     const verdict = traceVerdict(STARTS, traceEvents(records))
     expect({ fired: verdict.fired, furthest: verdict.furthest }).toEqual({ fired, furthest })
@@ -199,7 +467,11 @@ describe('traceVerdict: why did it not fire?', () => {
 
 describe('formatTrace', () => {
   it('prints a header, the events and the verdict; episodes get a heading when there are several', () => {
-    const one = formatTrace(FP, 'p.', traceEvents([...routedPath(), outcome(T + 50, 'page', 'dry_run', { detail: 'dry run' })]))
+    const one = formatTrace(
+      FP,
+      'p.',
+      traceEvents([...routedPath(), outcome(T + 50, 'page', 'dry_run', { detail: 'dry run' })]),
+    )
     expect(one.split('\n')).toEqual([
       `trace of ${FP} (prefix p.): 6 records, 1 episode`,
       '',
@@ -213,7 +485,9 @@ describe('formatTrace', () => {
       `verdict: No action succeeded for episode ${STARTS}. Furthest stage: action workers (actions.page). Why: action page: it was a dry run, nothing ran — dry run.`,
     ])
     const two = formatTrace(FP, '', traceEvents([raw(T), raw(T + 1000, { startsAt: '2026-11-26T00:00:00.000Z' })]))
-    expect(two.split('\n').filter((l) => l.startsWith('episode') || l.startsWith('verdict') || l.startsWith('trace'))).toEqual([
+    expect(
+      two.split('\n').filter((l) => l.startsWith('episode') || l.startsWith('verdict') || l.startsWith('trace')),
+    ).toEqual([
       `trace of ${FP}: 2 records, 2 episodes`,
       `episode startsAt ${STARTS}`,
       expect.stringMatching(/^verdict: No action succeeded for episode 2026-11-25/),

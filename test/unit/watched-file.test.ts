@@ -11,7 +11,8 @@ const logger = createLogger({ level: 'silent' })
 /** A toy format: one positive integer per file. */
 function parse(text: string, file: string): number {
   const n = Number(text.trim())
-  if (!Number.isInteger(n) || n <= 0) throw new ConfigError(`${path.basename(file)}: expected a positive integer, got "${text.trim()}"`)
+  if (!Number.isInteger(n) || n <= 0)
+    throw new ConfigError(`${path.basename(file)}: expected a positive integer, got "${text.trim()}"`)
   return n
 }
 
@@ -37,7 +38,13 @@ describe('watchConfig', () => {
     fs.writeFileSync(file, '1')
     const registry = new Registry()
     const seen: number[] = []
-    const w = watchConfig({ file, parse, logger, metrics: createConfigMetrics(registry), onChange: (v) => seen.push(v) })
+    const w = watchConfig({
+      file,
+      parse,
+      logger,
+      metrics: createConfigMetrics(registry),
+      onChange: (v) => seen.push(v),
+    })
     try {
       expect(w.current()).toBe(1)
       expect(w.reload()).toBe(false) // unchanged

@@ -54,22 +54,48 @@ export function isExpired(entry: DedupEntry, now: number, settings: DedupSetting
   return now - entry.lastSeenAt > settings.ttlMs
 }
 
-export function decideDedup(alert: DedupAlert, stored: DedupEntry | undefined, now: number, settings: DedupSettings): DedupVerdict {
+export function decideDedup(
+  alert: DedupAlert,
+  stored: DedupEntry | undefined,
+  now: number,
+  settings: DedupSettings,
+): DedupVerdict {
   const known = stored && !isExpired(stored, now, settings) ? stored : undefined
   // lastSeenAt never moves back: a late record must not shorten the episode's life.
   const lastSeenAt = Math.max(now, known?.lastSeenAt ?? now)
-  const base: DedupEntry = known ?? { fingerprint: alert.fingerprint, startsAt: alert.startsAt, firingSeen: false, resolvedSeen: false, lastSeenAt }
+  const base: DedupEntry = known ?? {
+    fingerprint: alert.fingerprint,
+    startsAt: alert.startsAt,
+    firingSeen: false,
+    resolvedSeen: false,
+    lastSeenAt,
+  }
   if (alert.status === 'firing') {
     if (base.resolvedSeen) {
-      return { kind: 'firing_after_resolved', forward: false, entry: { ...base, lastSeenAt }, reason: 'a firing notification arrived after this episode had resolved' }
+      return {
+        kind: 'firing_after_resolved',
+        forward: false,
+        entry: { ...base, lastSeenAt },
+        reason: 'a firing notification arrived after this episode had resolved',
+      }
     }
     if (base.firingSeen) {
-      return { kind: 'duplicate_firing', forward: false, entry: { ...base, lastSeenAt }, reason: 'Alertmanager re-sent a firing alert already forwarded' }
+      return {
+        kind: 'duplicate_firing',
+        forward: false,
+        entry: { ...base, lastSeenAt },
+        reason: 'Alertmanager re-sent a firing alert already forwarded',
+      }
     }
     return { kind: 'forwarded', forward: true, entry: { ...base, firingSeen: true, lastSeenAt } }
   }
   if (base.resolvedSeen) {
-    return { kind: 'duplicate_resolved', forward: false, entry: { ...base, lastSeenAt }, reason: 'Alertmanager re-sent a resolved alert already forwarded' }
+    return {
+      kind: 'duplicate_resolved',
+      forward: false,
+      entry: { ...base, lastSeenAt },
+      reason: 'Alertmanager re-sent a resolved alert already forwarded',
+    }
   }
   return { kind: 'forwarded', forward: true, entry: { ...base, resolvedSeen: true, lastSeenAt } }
 }

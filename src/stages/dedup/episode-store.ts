@@ -208,7 +208,8 @@ export class EpisodeStore implements PartitionState<DedupEntry> {
     const chunk = this.chunks[slot >>> CHUNK_BITS]!
     const at = slot & IN_CHUNK
     chunk.lastSeen[at] = value.lastSeenAt
-    chunk.meta[at] = (value.firingSeen ? FIRING : 0) | (value.resolvedSeen ? RESOLVED : 0) | (this.keyDigits << DIGITS_SHIFT)
+    chunk.meta[at] =
+      (value.firingSeen ? FIRING : 0) | (value.resolvedSeen ? RESOLVED : 0) | (this.keyDigits << DIGITS_SHIFT)
   }
 
   /** A slot for a new entry: a freed one, a fresh one, or (full) the least recently used one's. */
@@ -378,7 +379,19 @@ export class EpisodeStore implements PartitionState<DedupEntry> {
     const hour = decimal(key, 28, 2)
     const minute = decimal(key, 31, 2)
     const second = decimal(key, 34, 2)
-    if (year < 1970 || month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month) || hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59) {
+    if (
+      year < 1970 ||
+      month < 1 ||
+      month > 12 ||
+      day < 1 ||
+      day > daysInMonth(year, month) ||
+      hour < 0 ||
+      hour > 23 ||
+      minute < 0 ||
+      minute > 59 ||
+      second < 0 ||
+      second > 59
+    ) {
       return false
     }
     const end = key.length - 1

@@ -17,7 +17,11 @@ export const DEFAULT_DEDUP: DedupStageSettings = { ttlMs: 48 * 3600 * 1000, maxE
  * nightshift.decisions out; episode state in nightshift.dedup-changelog. Time is the
  * alert's receivedAt (set at ingest), so a replay decides the same.
  */
-export function dedupStage(topics: TopicNames, prefix: string, settings: DedupStageSettings = DEFAULT_DEDUP): StageDefinition<AlertRecord, DedupEntry> {
+export function dedupStage(
+  topics: TopicNames,
+  prefix: string,
+  settings: DedupStageSettings = DEFAULT_DEDUP,
+): StageDefinition<AlertRecord, DedupEntry> {
   return {
     name: 'dedup',
     groupId: `${prefix}nightshift-dedup`,
@@ -36,7 +40,11 @@ export function dedupStage(topics: TopicNames, prefix: string, settings: DedupSt
       const verdict = decideDedup(alert, state.get(key), alert.receivedAt, settings)
       const stateChange = [{ key, value: verdict.entry }]
       if (verdict.forward) {
-        return { kind: verdict.kind, state: stateChange, emits: [{ topic: topics.deduped, key: alert.fingerprint, schema: 'Alert', value: alert }] }
+        return {
+          kind: verdict.kind,
+          state: stateChange,
+          emits: [{ topic: topics.deduped, key: alert.fingerprint, schema: 'Alert', value: alert }],
+        }
       }
       return {
         kind: verdict.kind,

@@ -63,7 +63,11 @@ export const CATALOG_FILE_SCHEMA = {
           runbook: { type: 'string', minLength: 1 },
           slo: { type: 'string', minLength: 1 },
           matchers: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } },
-          endpoints: { type: 'object', propertyNames: { pattern: ENDPOINT_NAME }, additionalProperties: { type: 'string' } },
+          endpoints: {
+            type: 'object',
+            propertyNames: { pattern: ENDPOINT_NAME },
+            additionalProperties: { type: 'string' },
+          },
         },
       },
     },
@@ -80,7 +84,10 @@ interface RawService {
   endpoints?: Record<string, string>
 }
 
-const FORMAT = yamlFormat<{ services: RawService[] }>(CATALOG_FILE_SCHEMA, { emptyMeans: 'the key services', patternMeans: PATTERN_MEANS })
+const FORMAT = yamlFormat<{ services: RawService[] }>(CATALOG_FILE_SCHEMA, {
+  emptyMeans: 'the key services',
+  patternMeans: PATTERN_MEANS,
+})
 
 /** Checks an absolute http(s) URL; problems are pushed, not thrown. */
 function checkUrl(url: string, at: string, problems: string[]): void {
@@ -90,7 +97,8 @@ function checkUrl(url: string, at: string, problems: string[]): void {
   } catch {
     parsed = undefined
   }
-  if (!parsed || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) problems.push(`${at} must be an absolute http(s) URL, got "${url}"`)
+  if (!parsed || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:'))
+    problems.push(`${at} must be an absolute http(s) URL, got "${url}"`)
 }
 
 /**
@@ -105,8 +113,10 @@ export function parseCatalog(text: string, file: string): Catalog {
     const at = `/services/${i}`
     const seen = firstAt.get(raw.name)
     if (seen === undefined) firstAt.set(raw.name, i)
-    else problems.push(`${at}/name "${raw.name}" is already the name of /services/${seen}; service names must be unique`)
-    if (raw.team === UNOWNED) problems.push(`${at}/team must not be "${UNOWNED}": it is reserved for alerts no service matched`)
+    else
+      problems.push(`${at}/name "${raw.name}" is already the name of /services/${seen}; service names must be unique`)
+    if (raw.team === UNOWNED)
+      problems.push(`${at}/team must not be "${UNOWNED}": it is reserved for alerts no service matched`)
     let unparsed = 0
     const matchers = raw.matchers.flatMap((m, j) => {
       try {
@@ -119,7 +129,8 @@ export function parseCatalog(text: string, file: string): Catalog {
       }
     })
     // `{}` parses to no matchers: a service selecting nothing would take every alert.
-    if (matchers.length === 0 && unparsed === 0) problems.push(`${at}/matchers must hold at least one matcher, or the service would take every alert`)
+    if (matchers.length === 0 && unparsed === 0)
+      problems.push(`${at}/matchers must hold at least one matcher, or the service would take every alert`)
     if (raw.runbook !== undefined) checkUrl(raw.runbook, `${at}/runbook`, problems)
     for (const [name, url] of Object.entries(raw.endpoints ?? {})) checkUrl(url, `${at}/endpoints/${name}`, problems)
     return Object.freeze({

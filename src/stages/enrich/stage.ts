@@ -37,7 +37,11 @@ export function enrichStage(topics: TopicNames, prefix: string, catalog: () => C
             source,
             kind: 'unowned',
             reason: `no service of ${current.file} matched the alert's labels; forwarded as team ${enriched.team}`,
-            detail: { catalog: current.file, services: String(current.services.length), labels: JSON.stringify(alert.labels) },
+            detail: {
+              catalog: current.file,
+              services: String(current.services.length),
+              labels: JSON.stringify(alert.labels),
+            },
           }),
         ],
       }

@@ -53,7 +53,10 @@ const EPSILON = 1e-9
 export function refill(bucket: BucketLevel | undefined, now: number, rate: Rate, burst: number): BucketLevel {
   if (!bucket) return { tokens: burst, updatedAt: now }
   const elapsed = Math.max(0, now - bucket.updatedAt)
-  return { tokens: Math.min(burst, bucket.tokens + (elapsed * rate.tokens) / rate.periodMs), updatedAt: Math.max(bucket.updatedAt, now) }
+  return {
+    tokens: Math.min(burst, bucket.tokens + (elapsed * rate.tokens) / rate.periodMs),
+    updatedAt: Math.max(bucket.updatedAt, now),
+  }
 }
 
 /** True when the bucket holds a whole token. */
@@ -68,12 +71,23 @@ export function hasToken(bucket: BucketLevel): boolean {
  */
 export function globalShare(limit: Limit, partitions: number): Limit {
   if (partitions === 1) return limit
-  return { rate: { tokens: limit.rate.tokens, periodMs: limit.rate.periodMs * partitions }, burst: Math.max(1, Math.floor(limit.burst / partitions)), text: `${limit.text} / ${partitions} partitions` }
+  return {
+    rate: { tokens: limit.rate.tokens, periodMs: limit.rate.periodMs * partitions },
+    burst: Math.max(1, Math.floor(limit.burst / partitions)),
+    text: `${limit.text} / ${partitions} partitions`,
+  }
 }
 
 /** A key field's value; empty or missing is `-`, so keys stay readable and distinct. */
 function fieldValue(alert: EnrichedAlertRecord, part: Exclude<KeyPart, { literal: string }>): string {
-  const value = 'label' in part ? alert.alert.labels[part.label] : part.field === 'team' ? alert.team : part.field === 'service' ? alert.service : alert.alert.labels.alertname
+  const value =
+    'label' in part
+      ? alert.alert.labels[part.label]
+      : part.field === 'team'
+        ? alert.team
+        : part.field === 'service'
+          ? alert.service
+          : alert.alert.labels.alertname
   return value === undefined || value === null || value === '' ? '-' : value
 }
 
@@ -127,7 +141,12 @@ export type LimitVerdict =
  *   that has refilled to full is deleted (tombstone): absent means full, so the state
  *   holds only buckets that remember something.
  */
-export function decideLimit(status: 'firing' | 'resolved', checks: readonly LevelCheck[], stored: (key: string) => BucketState | undefined, now: number): LimitVerdict {
+export function decideLimit(
+  status: 'firing' | 'resolved',
+  checks: readonly LevelCheck[],
+  stored: (key: string) => BucketState | undefined,
+  now: number,
+): LimitVerdict {
   if (status === 'resolved') return { kind: 'admitted', state: [] }
   const refilled = checks.map((check) => {
     const before = stored(check.key)
@@ -135,11 +154,16 @@ export function decideLimit(status: 'firing' | 'resolved', checks: readonly Leve
   })
   const empty = refilled.find((r) => !hasToken(r.bucket))
   if (empty) {
-    const state = refilled.filter((r) => r.before !== undefined && r.bucket.tokens >= r.check.limit.burst).map((r) => ({ key: r.check.key, value: null }))
+    const state = refilled
+      .filter((r) => r.before !== undefined && r.bucket.tokens >= r.check.limit.burst)
+      .map((r) => ({ key: r.check.key, value: null }))
     return { kind: 'throttled', by: empty.check, tokens: empty.bucket.tokens, state }
   }
   return {
     kind: 'admitted',
-    state: refilled.map((r) => ({ key: r.check.key, value: { bucket: r.check.key, tokens: Math.max(0, r.bucket.tokens - 1), updatedAt: r.bucket.updatedAt } })),
+    state: refilled.map((r) => ({
+      key: r.check.key,
+      value: { bucket: r.check.key, tokens: Math.max(0, r.bucket.tokens - 1), updatedAt: r.bucket.updatedAt },
+    })),
   }
 }

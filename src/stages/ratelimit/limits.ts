@@ -31,7 +31,8 @@ export interface Limit {
 }
 
 /** One field of the alert-level key template. */
-export type KeyPart = { readonly literal: string } | { readonly field: 'team' | 'service' | 'alertname' } | { readonly label: string }
+export type KeyPart =
+  { readonly literal: string } | { readonly field: 'team' | 'service' | 'alertname' } | { readonly label: string }
 
 /** Per-level settings of an override: absent = inherit, null = unlimited at that level. */
 export interface LevelOverrides {
@@ -93,11 +94,19 @@ export const LIMITS_FILE_SCHEMA = {
     },
     teams: {
       type: 'object',
-      additionalProperties: { type: 'object', additionalProperties: false, properties: { alert: LIMIT, service: LIMIT, team: LIMIT } },
+      additionalProperties: {
+        type: 'object',
+        additionalProperties: false,
+        properties: { alert: LIMIT, service: LIMIT, team: LIMIT },
+      },
     },
     services: {
       type: 'object',
-      additionalProperties: { type: 'object', additionalProperties: false, properties: { alert: LIMIT, service: LIMIT } },
+      additionalProperties: {
+        type: 'object',
+        additionalProperties: false,
+        properties: { alert: LIMIT, service: LIMIT },
+      },
     },
   },
 } as const
@@ -117,13 +126,17 @@ const FORMAT = yamlFormat<RawFile>(LIMITS_FILE_SCHEMA, { emptyMeans: 'the key de
 function parseLimit(raw: RawLimit, at: string, problems: string[]): Limit | null {
   if (raw === 'unlimited') return null
   if (typeof raw.rate === 'number') {
-    problems.push(`${at}/rate must be ${PATTERN_MEANS[RATE]}, got ${raw.rate} (a count needs its period, e.g. ${raw.rate}/1m)`)
+    problems.push(
+      `${at}/rate must be ${PATTERN_MEANS[RATE]}, got ${raw.rate} (a count needs its period, e.g. ${raw.rate}/1m)`,
+    )
     return null
   }
   const slash = raw.rate.indexOf('/')
   const tokens = Number(raw.rate.slice(0, slash))
   if (!(tokens > 0)) {
-    problems.push(`${at}/rate must refill at least some tokens, got "${raw.rate}" (leave the level out or write unlimited for no limit)`)
+    problems.push(
+      `${at}/rate must refill at least some tokens, got "${raw.rate}" (leave the level out or write unlimited for no limit)`,
+    )
     return null
   }
   let periodMs: number
@@ -159,7 +172,8 @@ function parseKey(template: string, at: string, problems: string[]): KeyPart[] {
     }
     const field = rest.slice(open + 1, close)
     if (field === 'team' || field === 'service' || field === 'alertname') parts.push({ field })
-    else if (field.startsWith('labels.') && LABEL_NAME.test(field.slice('labels.'.length))) parts.push({ label: field.slice('labels.'.length) })
+    else if (field.startsWith('labels.') && LABEL_NAME.test(field.slice('labels.'.length)))
+      parts.push({ label: field.slice('labels.'.length) })
     else problems.push(`${at} has an unknown field {${field}}; ${expected}`)
     rest = rest.slice(close + 1)
   }
@@ -187,10 +201,23 @@ export function parseLimits(text: string, file: string): LimitsConfig {
     const declared = data.defaults[l]
     return declared === undefined ? null : parseLimit(declared, `/defaults/${l}`, problems)
   }
-  const defaults = Object.freeze({ alert: level('alert'), service: level('service'), team: level('team'), global: level('global') })
+  const defaults = Object.freeze({
+    alert: level('alert'),
+    service: level('service'),
+    team: level('team'),
+    global: level('global'),
+  })
   // Maps, not objects: a team named "constructor" must not find Object.prototype's.
-  const teams = new Map(Object.entries(data.teams ?? {}).map(([name, raw]) => [name, parseLevels(raw, `/teams/${name}`, problems)] as const))
-  const services = new Map(Object.entries(data.services ?? {}).map(([name, raw]) => [name, parseLevels(raw, `/services/${name}`, problems)] as const))
+  const teams = new Map(
+    Object.entries(data.teams ?? {}).map(
+      ([name, raw]) => [name, parseLevels(raw, `/teams/${name}`, problems)] as const,
+    ),
+  )
+  const services = new Map(
+    Object.entries(data.services ?? {}).map(
+      ([name, raw]) => [name, parseLevels(raw, `/services/${name}`, problems)] as const,
+    ),
+  )
   if (problems.length > 0) {
     const name = displayName(file)
     throw new ConfigError(problems.map((p) => `${name}: ${p}`).join('\n'))

@@ -40,7 +40,8 @@ export function ratelimitStage(
   options: RatelimitOptions,
 ): StageDefinition<EnrichedAlertRecord, BucketState> {
   const { partitions } = options
-  if (!Number.isInteger(partitions) || partitions < 1) throw new ConfigError(`ratelimit: partitions of ${topics.enriched} must be an integer >= 1, got ${partitions}`)
+  if (!Number.isInteger(partitions) || partitions < 1)
+    throw new ConfigError(`ratelimit: partitions of ${topics.enriched} must be an integer >= 1, got ${partitions}`)
   return {
     name: 'ratelimit',
     groupId: `${prefix}nightshift-ratelimit`,
@@ -54,14 +55,28 @@ export function ratelimitStage(
     },
     process(record, { state, source }) {
       const { alert } = record
-      const verdict = decideLimit(alert.status, levelsFor(record, limits(), partitions), (key) => state.get(key), alert.receivedAt)
+      const verdict = decideLimit(
+        alert.status,
+        levelsFor(record, limits(), partitions),
+        (key) => state.get(key),
+        alert.receivedAt,
+      )
       if (verdict.kind === 'admitted') {
-        return { kind: verdict.kind, state: verdict.state, emits: [{ topic: topics.admitted, key: alert.fingerprint, schema: 'EnrichedAlert', value: record }] }
+        return {
+          kind: verdict.kind,
+          state: verdict.state,
+          emits: [{ topic: topics.admitted, key: alert.fingerprint, schema: 'EnrichedAlert', value: record }],
+        }
       }
       const { by } = verdict
       const limit = by.configured
       const emits: Emit[] = [
-        { topic: topics.throttled, key: alert.fingerprint, schema: 'EnrichedAlert', value: { ...record, throttledBy: by.key } satisfies EnrichedAlertRecord },
+        {
+          topic: topics.throttled,
+          key: alert.fingerprint,
+          schema: 'EnrichedAlert',
+          value: { ...record, throttledBy: by.key } satisfies EnrichedAlertRecord,
+        },
         decisionEmit({
           topic: topics.decisions,
           stage: 'ratelimit',
@@ -74,7 +89,13 @@ export function ratelimitStage(
             level: by.level,
             rate: limit.text,
             burst: String(limit.burst),
-            ...(by.limit === limit ? {} : { partitionRate: by.limit.text, partitionBurst: String(by.limit.burst), partitions: String(partitions) }),
+            ...(by.limit === limit
+              ? {}
+              : {
+                  partitionRate: by.limit.text,
+                  partitionBurst: String(by.limit.burst),
+                  partitions: String(partitions),
+                }),
             tokens: verdict.tokens.toFixed(3),
           },
         }),

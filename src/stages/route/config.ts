@@ -127,7 +127,8 @@ export function parseRoutesFile(text: string, file: string, knownActions: readon
 
   const build = (raw: RawRoute, at: string, routePath: string): Route => {
     if (routePath === 'root') {
-      if (raw.matchers !== undefined && raw.matchers.length > 0) problems.push(`${at}/matchers: the root route matches every alert and must not have matchers`)
+      if (raw.matchers !== undefined && raw.matchers.length > 0)
+        problems.push(`${at}/matchers: the root route matches every alert and must not have matchers`)
       if (raw.continue !== undefined) problems.push(`${at}/continue: the root route cannot have continue`)
     }
     let matchers: Matcher[] = []
@@ -141,11 +142,16 @@ export function parseRoutesFile(text: string, file: string, knownActions: readon
     })
     const action = raw.action ?? null
     if (action !== null && !knownActions.includes(action)) {
-      problems.push(`${at}/action "${action}" is not a declared action; expected one of: ${knownActions.join(', ')} (topology/topics.yaml /actions/names)`)
+      problems.push(
+        `${at}/action "${action}" is not a declared action; expected one of: ${knownActions.join(', ')} (topology/topics.yaml /actions/names)`,
+      )
     }
-    if (action === null && raw.params !== undefined) problems.push(`${at}/params: parameters need an action on the same route`)
-    if (action === null && raw.dry_run !== undefined) problems.push(`${at}/dry_run: dry_run needs an action on the same route`)
-    if (action === null && raw.gate !== undefined) problems.push(`${at}/gate: a budget gate needs an action on the same route`)
+    if (action === null && raw.params !== undefined)
+      problems.push(`${at}/params: parameters need an action on the same route`)
+    if (action === null && raw.dry_run !== undefined)
+      problems.push(`${at}/dry_run: dry_run needs an action on the same route`)
+    if (action === null && raw.gate !== undefined)
+      problems.push(`${at}/gate: a budget gate needs an action on the same route`)
     const params: RouteParam[] = []
     for (const [param, source] of Object.entries(raw.params ?? {})) {
       try {
@@ -157,7 +163,8 @@ export function parseRoutesFile(text: string, file: string, knownActions: readon
     }
     const id = raw.name ?? routePath
     const seen = ids.get(id)
-    if (seen !== undefined) problems.push(`${at}/name "${id}" is already the id of the route at ${seen}; route ids must be unique`)
+    if (seen !== undefined)
+      problems.push(`${at}/name "${id}" is already the id of the route at ${seen}; route ids must be unique`)
     else ids.set(id, at)
     const routes = (raw.routes ?? []).map((child, i) => build(child, `${at}/routes/${i}`, `${routePath}/${i}`))
     return Object.freeze({

@@ -33,8 +33,15 @@ export type RouteKind = 'routed' | 'unrouted' | 'template_error'
  * wins) and the catalog has a value.
  */
 export function matchLabels(record: EnrichedAlertRecord): Record<string, string> {
-  const labels: Record<string, string> = Object.assign(Object.create(null) as Record<string, string>, record.alert.labels)
-  const catalog: Array<[string, string | null]> = [['team', record.team], ['service', record.service], ['tier', record.tier]]
+  const labels: Record<string, string> = Object.assign(
+    Object.create(null) as Record<string, string>,
+    record.alert.labels,
+  )
+  const catalog: Array<[string, string | null]> = [
+    ['team', record.team],
+    ['service', record.service],
+    ['tier', record.tier],
+  ]
   for (const [name, value] of catalog) {
     if (value !== null && !Object.hasOwn(record.alert.labels, name)) labels[name] = value
   }
@@ -85,7 +92,11 @@ export function planRoute(tree: RouteTree, record: EnrichedAlertRecord): RoutePl
       if (filled.ok) params[p.name] = filled.value
       else missing.push(...filled.missing.filter((m) => !missing.includes(m)))
     }
-    actions.push(missing.length > 0 ? { ok: false, route, action: route.action, missing } : { ok: true, route, action: route.action, params })
+    actions.push(
+      missing.length > 0
+        ? { ok: false, route, action: route.action, missing }
+        : { ok: true, route, action: route.action, params },
+    )
   }
   return { matched, actions }
 }
@@ -120,7 +131,10 @@ export function decideRoute(tree: RouteTree, record: EnrichedAlertRecord, ctx: R
       kind: 'unrouted',
       emits: [
         { topic: ctx.topics.unrouted, key: alert.fingerprint, schema: 'EnrichedAlert', value: record },
-        decision('unrouted', 'no route with an action matched the alert', { routes: plan.matched.map((r) => r.id).join(','), file: tree.file }),
+        decision('unrouted', 'no route with an action matched the alert', {
+          routes: plan.matched.map((r) => r.id).join(','),
+          file: tree.file,
+        }),
       ],
     }
   }
@@ -140,18 +154,41 @@ export function decideRoute(tree: RouteTree, record: EnrichedAlertRecord, ctx: R
         alert: record,
       }
       const gate = planned.route.gate
-      if (gate) value.gate = { minBudgetRemaining: gate.minBudgetRemaining ?? null, maxBurnRate: gate.maxBurnRate ?? null, burnWindow: gate.burnWindow ?? null }
-      emits.push({ topic: `${ctx.prefix}${actionTopic(planned.action)}`, key: alert.fingerprint, schema: 'ActionRequest', value })
+      if (gate)
+        value.gate = {
+          minBudgetRemaining: gate.minBudgetRemaining ?? null,
+          maxBurnRate: gate.maxBurnRate ?? null,
+          burnWindow: gate.burnWindow ?? null,
+        }
+      emits.push({
+        topic: `${ctx.prefix}${actionTopic(planned.action)}`,
+        key: alert.fingerprint,
+        schema: 'ActionRequest',
+        value,
+      })
       continue
     }
     failed = true
     const detail = `route ${planned.route.id}: the alert has no ${planned.missing.join(', ')} for the params of action ${planned.action}`
     const outcome = outcomeFor(
-      { idempotencyKey: key, action: planned.action, route: planned.route.id, dryRun: planned.route.dryRun, alert: record },
+      {
+        idempotencyKey: key,
+        action: planned.action,
+        route: planned.route.id,
+        dryRun: planned.route.dryRun,
+        alert: record,
+      },
       { status: 'error', finishedAt: alert.receivedAt, detail },
     )
     emits.push({ topic: ctx.topics.outcomes, key: alert.fingerprint, schema: 'ActionOutcome', value: outcome })
-    emits.push(decision('template_error', detail, { route: planned.route.id, action: planned.action, missing: planned.missing.join(','), idempotencyKey: key }))
+    emits.push(
+      decision('template_error', detail, {
+        route: planned.route.id,
+        action: planned.action,
+        missing: planned.missing.join(','),
+        idempotencyKey: key,
+      }),
+    )
   }
   return { kind: failed ? 'template_error' : 'routed', emits }
 }

@@ -10,7 +10,11 @@ import type { EnrichedAlertRecord } from '../../contracts/records'
  * template-error outcomes. Stateless. `routes` is read for every record, so a reloaded
  * routes file applies from the next record on.
  */
-export function routeStage(topics: TopicNames, prefix: string, routes: () => RouteTree): StageDefinition<EnrichedAlertRecord> {
+export function routeStage(
+  topics: TopicNames,
+  prefix: string,
+  routes: () => RouteTree,
+): StageDefinition<EnrichedAlertRecord> {
   return {
     name: 'route',
     groupId: `${prefix}nightshift-route`,

@@ -11,7 +11,16 @@
 import type { EnrichedAlertRecord } from '../../contracts/records'
 
 /** Fields of the record a placeholder may name without a key. */
-export const TEMPLATE_FIELDS = ['team', 'service', 'tier', 'slo', 'runbookUrl', 'fingerprint', 'startsAt', 'status'] as const
+export const TEMPLATE_FIELDS = [
+  'team',
+  'service',
+  'tier',
+  'slo',
+  'runbookUrl',
+  'fingerprint',
+  'startsAt',
+  'status',
+] as const
 /** Maps a placeholder may name a key of: `labels.<name>` etc. */
 export const TEMPLATE_MAPS = ['labels', 'annotations', 'endpoints'] as const
 
@@ -45,7 +54,10 @@ function parsePlaceholder(inner: string): TemplatePart {
   if ((TEMPLATE_MAPS as readonly string[]).includes(root)) {
     const key = expr.slice(dot + 1)
     if (dot < 0) throw new TemplateSyntaxError(`placeholder {{${inner}}} needs a key: ${root}.<name>`)
-    if (!MAP_KEY.test(key)) throw new TemplateSyntaxError(`placeholder {{${inner}}}: "${key}" is not a ${root} name (letters, digits, "_", "-", not starting with a digit)`)
+    if (!MAP_KEY.test(key))
+      throw new TemplateSyntaxError(
+        `placeholder {{${inner}}}: "${key}" is not a ${root} name (letters, digits, "_", "-", not starting with a digit)`,
+      )
     return { map: root as TemplateMap, key, placeholder }
   }
   const known = [...TEMPLATE_MAPS.map((m) => `${m}.<name>`), ...TEMPLATE_FIELDS].join(', ')

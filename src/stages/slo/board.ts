@@ -33,7 +33,10 @@ export class BudgetBoard {
       try {
         this.budgets.set(key, (await this.registry.decode(value)) as SloBudgetRecord)
       } catch (err) {
-        this.log.warn({ key, partition: record.partition, offset: record.offset, err: describeError(err) }, 'skipping an undecodable budget record')
+        this.log.warn(
+          { key, partition: record.partition, offset: record.offset, err: describeError(err) },
+          'skipping an undecodable budget record',
+        )
       }
     })
   }

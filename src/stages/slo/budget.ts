@@ -30,7 +30,8 @@ export interface BadInterval {
 export type Budgeting = 'timeslices' | 'occurrences'
 
 /** Rolling: the `lengthMs` before now. Calendar: the month of now, from 00:00 UTC on the 1st. */
-export type SloWindow = { readonly kind: 'rolling'; readonly lengthMs: number } | { readonly kind: 'calendar'; readonly unit: 'month' }
+export type SloWindow =
+  { readonly kind: 'rolling'; readonly lengthMs: number } | { readonly kind: 'calendar'; readonly unit: 'month' }
 
 /** What the arithmetic needs of an SLO definition. */
 export interface SloMath {
@@ -150,7 +151,12 @@ export function windowStart(window: SloWindow, now: number): number {
  *   no event counts to weigh by).
  * A `sliceMs` ≤ 0 (or not a number) counts exactly too, rather than dividing by zero.
  */
-export function badTime(intervals: readonly BadInterval[], from: number, to: number, math: Pick<SloMath, 'budgeting' | 'sliceMs'>): number {
+export function badTime(
+  intervals: readonly BadInterval[],
+  from: number,
+  to: number,
+  math: Pick<SloMath, 'budgeting' | 'sliceMs'>,
+): number {
   const slice = math.sliceMs
   if (math.budgeting === 'occurrences' || !(slice > 0)) return unionLength(intervals, from, to)
   // Widen each clipped interval to the slices it touches; the union of those, clipped
@@ -158,7 +164,8 @@ export function badTime(intervals: readonly BadInterval[], from: number, to: num
   const widened: BadInterval[] = []
   for (const interval of mergeIntervals(intervals)) {
     const inside = clip(interval, from, to)
-    if (inside) widened.push({ start: Math.floor(inside.start / slice) * slice, end: Math.ceil(inside.end / slice) * slice })
+    if (inside)
+      widened.push({ start: Math.floor(inside.start / slice) * slice, end: Math.ceil(inside.end / slice) * slice })
   }
   return unionLength(widened, from, to)
 }
@@ -236,7 +243,16 @@ export function budgetStatus(intervals: readonly BadInterval[], math: SloMath, n
   const badMs = badTime(merged, start, now, math)
   const consumedRatio = ratio(badMs, allowedMs)
   const rates = burnRates(merged, math, now)
-  return { windowStart: start, windowEnd: now, allowedMs, badMs, consumedRatio, remainingRatio: 1 - consumedRatio, burnRates: rates, state: alertState(rates) }
+  return {
+    windowStart: start,
+    windowEnd: now,
+    allowedMs,
+    badMs,
+    consumedRatio,
+    remainingRatio: 1 - consumedRatio,
+    burnRates: rates,
+    state: alertState(rates),
+  }
 }
 
 /**

@@ -53,9 +53,17 @@ export function indexAlert(alert: AlertRecord, slos: SlosConfig, eventsTopic: st
  * The SloEvents of an action outcome: for the SLO the catalog names for the service
  * (`slo` on the outcome) when it is defined, else for every SLO of the outcome's service.
  */
-export function indexOutcome(outcome: ActionOutcomeRecord, slos: SlosConfig, eventsTopic: string): { emits: Emit[]; kind: string } {
+export function indexOutcome(
+  outcome: ActionOutcomeRecord,
+  slos: SlosConfig,
+  eventsTopic: string,
+): { emits: Emit[]; kind: string } {
   const named = outcome.slo === null ? undefined : slos.byName.get(outcome.slo)
-  const targets = named ? [named] : outcome.service === null ? [] : slos.slos.filter((s) => s.service === outcome.service)
+  const targets = named
+    ? [named]
+    : outcome.service === null
+      ? []
+      : slos.slos.filter((s) => s.service === outcome.service)
   const emits = targets.map((slo) =>
     event(eventsTopic, {
       slo: slo.name,
@@ -110,7 +118,14 @@ export const RECENT_REMEDIATIONS = 20
 /** Folds one event into the SLO's budget; the figures are recomputed as of the latest event time. */
 export function account(previous: SloBudgetRecord | undefined, e: SloEventRecord, slo: SloDefinition): SloBudgetRecord {
   const b: SloBudgetRecord = previous
-    ? { ...previous, open: { ...previous.open }, intervals: [...previous.intervals], remediations: { ...previous.remediations }, actedAt: { ...previous.actedAt }, recent: [...(previous.recent ?? [])] }
+    ? {
+        ...previous,
+        open: { ...previous.open },
+        intervals: [...previous.intervals],
+        remediations: { ...previous.remediations },
+        actedAt: { ...previous.actedAt },
+        recent: [...(previous.recent ?? [])],
+      }
     : emptyBudget(slo)
   // The definition may have changed (a reload): the record says what it was computed with.
   b.service = slo.service
@@ -137,8 +152,18 @@ export function account(previous: SloBudgetRecord | undefined, e: SloEventRecord
     b.remediations[e.status] = (b.remediations[e.status] ?? 0) + 1
     if (RAN.has(e.status)) b.automated += 1
     if (e.status === 'not_effective') b.notEffective += 1
-    if (e.status === 'succeeded' && b.open[episode] !== undefined && b.actedAt[episode] === undefined) b.actedAt[episode] = e.at
-    b.recent = [...b.recent, { at: e.at, action: e.action ?? '', status: e.status, fingerprint: e.fingerprint, idempotencyKey: e.idempotencyKey ?? '' }].slice(-RECENT_REMEDIATIONS)
+    if (e.status === 'succeeded' && b.open[episode] !== undefined && b.actedAt[episode] === undefined)
+      b.actedAt[episode] = e.at
+    b.recent = [
+      ...b.recent,
+      {
+        at: e.at,
+        action: e.action ?? '',
+        status: e.status,
+        fingerprint: e.fingerprint,
+        idempotencyKey: e.idempotencyKey ?? '',
+      },
+    ].slice(-RECENT_REMEDIATIONS)
   }
 
   const math = sloMath(slo)

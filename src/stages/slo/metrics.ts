@@ -13,12 +13,42 @@ export interface SloMetrics {
 export function createSloMetrics(registry: Registry): SloMetrics {
   const registers = [registry]
   const labelNames = ['slo', 'service', 'team'] as const
-  const remaining = new Gauge({ name: 'nightshift_slo_error_budget_remaining_ratio', help: 'Error budget left in the SLO window (1 = untouched, < 0 = overspent).', labelNames, registers })
-  const badSeconds = new Gauge({ name: 'nightshift_slo_bad_seconds', help: 'Bad time in the SLO window (union of indicator alerts firing).', labelNames, registers })
-  const burn = new Gauge({ name: 'nightshift_slo_burn_rate', help: 'Error budget burn rate per window (1 = the budget lasts exactly the SLO window).', labelNames: [...labelNames, 'window'], registers })
-  const state = new Gauge({ name: 'nightshift_slo_alert_state', help: '0 ok, 1 ticket, 2 page (SRE workbook multi-window burn rates).', labelNames, registers })
-  const remediations = new Gauge({ name: 'nightshift_slo_remediations', help: 'Action outcomes recorded against the SLO, by status.', labelNames: [...labelNames, 'status'], registers })
-  const notEffective = new Gauge({ name: 'nightshift_slo_remediations_not_effective', help: 'Fixes for the SLO that did not hold.', labelNames, registers })
+  const remaining = new Gauge({
+    name: 'nightshift_slo_error_budget_remaining_ratio',
+    help: 'Error budget left in the SLO window (1 = untouched, < 0 = overspent).',
+    labelNames,
+    registers,
+  })
+  const badSeconds = new Gauge({
+    name: 'nightshift_slo_bad_seconds',
+    help: 'Bad time in the SLO window (union of indicator alerts firing).',
+    labelNames,
+    registers,
+  })
+  const burn = new Gauge({
+    name: 'nightshift_slo_burn_rate',
+    help: 'Error budget burn rate per window (1 = the budget lasts exactly the SLO window).',
+    labelNames: [...labelNames, 'window'],
+    registers,
+  })
+  const state = new Gauge({
+    name: 'nightshift_slo_alert_state',
+    help: '0 ok, 1 ticket, 2 page (SRE workbook multi-window burn rates).',
+    labelNames,
+    registers,
+  })
+  const remediations = new Gauge({
+    name: 'nightshift_slo_remediations',
+    help: 'Action outcomes recorded against the SLO, by status.',
+    labelNames: [...labelNames, 'status'],
+    registers,
+  })
+  const notEffective = new Gauge({
+    name: 'nightshift_slo_remediations_not_effective',
+    help: 'Fixes for the SLO that did not hold.',
+    labelNames,
+    registers,
+  })
   const STATES: Record<string, number> = { ok: 0, ticket: 1, page: 2 }
   return {
     update(budgets) {

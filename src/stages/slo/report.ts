@@ -4,7 +4,15 @@
  * alerts (a stored budget is as of the SLO's last event).
  */
 import type { SloBudgetRecord } from '../../contracts/records'
-import { BURN_WINDOWS, badTime, budgetStatus, type AlertState, type BadInterval, type BurnRates, type SloMath } from './budget'
+import {
+  BURN_WINDOWS,
+  badTime,
+  budgetStatus,
+  type AlertState,
+  type BadInterval,
+  type BurnRates,
+  type SloMath,
+} from './budget'
 import { emptyBudget, sloMath } from './decide'
 import type { SlosConfig } from './slos'
 
@@ -39,12 +47,19 @@ export interface SloReportRow {
 const minutes = (ms: number): number => Math.round((ms / 60_000) * 100) / 100
 
 /** One row per SLO of the file, in file order; an SLO with no budget yet reports a full budget. */
-export function sloReport(slos: SlosConfig, budgets: { get(slo: string): SloBudgetRecord | undefined }, now: number): SloReportRow[] {
+export function sloReport(
+  slos: SlosConfig,
+  budgets: { get(slo: string): SloBudgetRecord | undefined },
+  now: number,
+): SloReportRow[] {
   return slos.slos.map((slo) => {
     const stored = budgets.get(slo.name)
     const b = stored ?? emptyBudget(slo)
     const open = Object.values(b.open)
-    const intervals = [...b.intervals.map((i) => ({ start: i.start, end: i.end as number | null })), ...open.map((start) => ({ start, end: null }))]
+    const intervals = [
+      ...b.intervals.map((i) => ({ start: i.start, end: i.end as number | null })),
+      ...open.map((start) => ({ start, end: null })),
+    ]
     const at = Math.max(now, b.asOf)
     const math = sloMath(slo)
     const status = budgetStatus(intervals, math, at)
@@ -63,11 +78,15 @@ export function sloReport(slos: SlosConfig, budgets: { get(slo: string): SloBudg
       state: status.state,
       firing: open.length,
       remediations: { total, automated: b.automated, notEffective: b.notEffective, byStatus: { ...b.remediations } },
-      meanMinutesToResolveAfterAction: b.resolvedAfterActionCount > 0 ? minutes(b.resolvedAfterActionMs / b.resolvedAfterActionCount) : null,
+      meanMinutesToResolveAfterAction:
+        b.resolvedAfterActionCount > 0 ? minutes(b.resolvedAfterActionMs / b.resolvedAfterActionCount) : null,
       badIntervals: intervals
         .filter((i) => i.end === null || i.end > status.windowStart)
         .sort((x, y) => x.start - y.start)
-        .map((i) => ({ start: new Date(i.start).toISOString(), end: i.end === null ? null : new Date(i.end).toISOString() })),
+        .map((i) => ({
+          start: new Date(i.start).toISOString(),
+          end: i.end === null ? null : new Date(i.end).toISOString(),
+        })),
       lastEventAt: stored ? new Date(stored.asOf).toISOString() : null,
       burnDown: burnDown(intervals, math, status.windowStart, at, status.allowedMs),
       recentRemediations: [...b.recent].reverse().map((r) => ({ ...r, at: new Date(r.at).toISOString() })),
@@ -76,20 +95,41 @@ export function sloReport(slos: SlosConfig, budgets: { get(slo: string): SloBudg
 }
 
 /** Budget remaining at the points where it can change (interval edges) in [from, to]. */
-function burnDown(intervals: readonly BadInterval[], math: SloMath, from: number, to: number, allowedMs: number): Array<{ at: string; remaining: number }> {
+function burnDown(
+  intervals: readonly BadInterval[],
+  math: SloMath,
+  from: number,
+  to: number,
+  allowedMs: number,
+): Array<{ at: string; remaining: number }> {
   const times = new Set<number>([from, to])
   for (const i of intervals) {
     for (const t of [i.start, i.end ?? to]) if (t > from && t < to) times.add(t)
   }
   return [...times]
     .sort((a, b) => a - b)
-    .map((t) => ({ at: new Date(t).toISOString(), remaining: allowedMs > 0 ? 1 - badTime(intervals, from, t, math) / allowedMs : 1 }))
+    .map((t) => ({
+      at: new Date(t).toISOString(),
+      remaining: allowedMs > 0 ? 1 - badTime(intervals, from, t, math) / allowedMs : 1,
+    }))
 }
 
 /** The report as a fixed-width table, one line per SLO. */
 export function formatSloReport(rows: readonly SloReportRow[]): string {
   if (rows.length === 0) return 'no SLOs defined'
-  const head = ['SLO', 'SERVICE', 'TEAM', 'OBJECTIVE', 'BUDGET LEFT', 'BAD MIN', ...BURN_WINDOWS.map((w) => `BURN ${w.name}`), 'STATE', 'FIRING', 'REMEDIATIONS', 'NOT HELD']
+  const head = [
+    'SLO',
+    'SERVICE',
+    'TEAM',
+    'OBJECTIVE',
+    'BUDGET LEFT',
+    'BAD MIN',
+    ...BURN_WINDOWS.map((w) => `BURN ${w.name}`),
+    'STATE',
+    'FIRING',
+    'REMEDIATIONS',
+    'NOT HELD',
+  ]
   const lines = rows.map((r) => [
     r.slo,
     r.service,
@@ -104,5 +144,12 @@ export function formatSloReport(rows: readonly SloReportRow[]): string {
     String(r.remediations.notEffective),
   ])
   const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)))
-  return [head, ...lines].map((cells) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n')
+  return [head, ...lines]
+    .map((cells) =>
+      cells
+        .map((c, i) => c.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n')
 }

@@ -15,7 +15,8 @@ import { matchesAll, parseMatchers, type Matcher } from '../../matchers'
 export const SLOS_FILE = path.resolve(__dirname, '..', '..', '..', 'topology', 'slos.yaml')
 
 /** Rolling: the last `lengthMs` before now. Calendar: the current month, from 00:00 UTC on the 1st. */
-export type SloWindow = { readonly kind: 'rolling'; readonly lengthMs: number } | { readonly kind: 'calendar'; readonly unit: 'month' }
+export type SloWindow =
+  { readonly kind: 'rolling'; readonly lengthMs: number } | { readonly kind: 'calendar'; readonly unit: 'month' }
 
 /**
  * Timeslices: time is cut into slices of `sliceMs`, and a slice with any bad time is bad
@@ -120,7 +121,10 @@ interface RawSlo {
   description?: string
 }
 
-const FORMAT = yamlFormat<{ slos: RawSlo[] }>(SLOS_FILE_SCHEMA, { emptyMeans: 'the key slos', patternMeans: PATTERN_MEANS })
+const FORMAT = yamlFormat<{ slos: RawSlo[] }>(SLOS_FILE_SCHEMA, {
+  emptyMeans: 'the key slos',
+  patternMeans: PATTERN_MEANS,
+})
 
 const BUDGETING: Readonly<Record<string, Budgeting>> = { Timeslices: 'timeslices', Occurrences: 'occurrences' }
 
@@ -152,22 +156,38 @@ function parseObjective(raw: number, at: string, problems: string[]): void {
 function parseWindow(raw: string | number | undefined, at: string, problems: string[]): SloWindow | null {
   if (raw === undefined) return Object.freeze({ kind: 'rolling', lengthMs: DEFAULT_WINDOW_MS })
   if (raw === 'month') return Object.freeze({ kind: 'calendar', unit: 'month' })
-  const lengthMs = parseLength(raw, at, 'a rolling duration like 30d or 4w, or the word month (a calendar month, UTC)', problems)
+  const lengthMs = parseLength(
+    raw,
+    at,
+    'a rolling duration like 30d or 4w, or the word month (a calendar month, UTC)',
+    problems,
+  )
   return lengthMs === null ? null : Object.freeze({ kind: 'rolling', lengthMs })
 }
 
 /** The slice of Timeslices budgeting, 0 for Occurrences; problems are pushed, not thrown. */
-function parseSlice(raw: RawSlo, budgeting: Budgeting | null, window: SloWindow | null, at: string, problems: string[]): number {
+function parseSlice(
+  raw: RawSlo,
+  budgeting: Budgeting | null,
+  window: SloWindow | null,
+  at: string,
+  problems: string[],
+): number {
   if (budgeting === 'occurrences') {
-    if (raw.slice !== undefined) problems.push(`${at}/slice applies to Timeslices budgeting only; remove it, or set budgeting: Timeslices`)
+    if (raw.slice !== undefined)
+      problems.push(`${at}/slice applies to Timeslices budgeting only; remove it, or set budgeting: Timeslices`)
     return 0
   }
   if (raw.slice === undefined) return DEFAULT_SLICE_MS
   const sliceMs = parseLength(raw.slice, `${at}/slice`, 'a duration like 1m or 30s', problems)
   if (sliceMs === null) return DEFAULT_SLICE_MS // a placeholder: the problem fails the file
   if (sliceMs < MIN_SLICE_MS) problems.push(`${at}/slice must be at least 1s, got "${String(raw.slice)}"`)
-  else if (window?.kind === 'rolling' && sliceMs >= window.lengthMs) problems.push(`${at}/slice must be shorter than the window (${String(raw.window ?? '30d')}), got "${String(raw.slice)}"`)
-  else if (window?.kind === 'calendar' && sliceMs >= SHORTEST_MONTH_MS) problems.push(`${at}/slice must be shorter than the shortest month (28d), got "${String(raw.slice)}"`)
+  else if (window?.kind === 'rolling' && sliceMs >= window.lengthMs)
+    problems.push(
+      `${at}/slice must be shorter than the window (${String(raw.window ?? '30d')}), got "${String(raw.slice)}"`,
+    )
+  else if (window?.kind === 'calendar' && sliceMs >= SHORTEST_MONTH_MS)
+    problems.push(`${at}/slice must be shorter than the shortest month (28d), got "${String(raw.slice)}"`)
   return sliceMs
 }
 
@@ -184,7 +204,8 @@ function parseIndicator(raw: string[], at: string, problems: string[]): Matcher[
     }
   })
   // `{}` parses to no matchers: an indicator selecting nothing would match every alert.
-  if (matchers.length === 0 && unparsed === 0) problems.push(`${at} must hold at least one matcher, or every alert would break the SLO`)
+  if (matchers.length === 0 && unparsed === 0)
+    problems.push(`${at} must hold at least one matcher, or every alert would break the SLO`)
   return matchers
 }
 
@@ -206,7 +227,8 @@ export function parseSlos(text: string, file: string): SlosConfig {
     let budgeting: Budgeting | null = 'timeslices'
     if (raw.budgeting !== undefined) {
       budgeting = Object.hasOwn(BUDGETING, raw.budgeting) ? BUDGETING[raw.budgeting]! : null
-      if (budgeting === null) problems.push(`${at}/budgeting must be Timeslices or Occurrences (OpenSLO's spelling), got "${raw.budgeting}"`)
+      if (budgeting === null)
+        problems.push(`${at}/budgeting must be Timeslices or Occurrences (OpenSLO's spelling), got "${raw.budgeting}"`)
     }
     const sliceMs = parseSlice(raw, budgeting, window, at, problems)
     const matchers = parseIndicator(raw.indicator.matchers, `${at}/indicator/matchers`, problems)
@@ -226,7 +248,11 @@ export function parseSlos(text: string, file: string): SlosConfig {
   })
   const name = displayName(file)
   if (problems.length > 0) throw new ConfigError(problems.map((p) => `${name}: ${p}`).join('\n'))
-  return Object.freeze({ file: name, slos: Object.freeze(slos), byName: new Map(slos.map((s) => [s.name, s] as const)) })
+  return Object.freeze({
+    file: name,
+    slos: Object.freeze(slos),
+    byName: new Map(slos.map((s) => [s.name, s] as const)),
+  })
 }
 
 /**

@@ -16,7 +16,11 @@ export function sloStages(
   prefix: string,
   slos: () => SlosConfig,
   onBudgets?: (budgets: ReadonlyArray<SloBudgetRecord>) => void,
-): [StageDefinition<AlertRecord>, StageDefinition<ActionOutcomeRecord>, StageDefinition<SloEventRecord, SloBudgetRecord>] {
+): [
+  StageDefinition<AlertRecord>,
+  StageDefinition<ActionOutcomeRecord>,
+  StageDefinition<SloEventRecord, SloBudgetRecord>,
+] {
   const publish = (changes: ReadonlyArray<StateChange<SloBudgetRecord>>) => {
     if (!onBudgets) return
     onBudgets(changes.flatMap((c) => (c.value === null ? [] : [c.value])))
@@ -43,7 +47,10 @@ export function sloStages(
       inputSchema: 'SloEvent',
       // Compacted, never deleted: a budget is small and an SLO lives long.
       state: { changelogTopic: topics.budget, schema: 'SloBudget', maxEntries: 10_000, ttlMs: 400 * 24 * 3600_000 },
-      hooks: { restored: (_partition, changes) => publish(changes), committed: (_partition, changes) => publish(changes) },
+      hooks: {
+        restored: (_partition, changes) => publish(changes),
+        committed: (_partition, changes) => publish(changes),
+      },
       process(e, { state }) {
         const slo = slos().byName.get(e.slo)
         // An SLO removed from slos.yaml: its last budget stays as it was.
