@@ -434,7 +434,7 @@ export class ActionWorker {
       }
     } catch (err) {
       // A bug in the worker, not the handler: recorded, never rethrown after the mark.
-      this.log.error({ idempotencyKey: request.idempotencyKey, err: describeError(err) }, 'action worker error')
+      this.log.error({ idempotencyKey: request.idempotencyKey, err }, 'action worker error')
       return complete(
         { status: 'error', finishedAt: this.now(), detail: `worker error: ${describeError(err)}` },
         `worker error: ${describeError(err)}`,
@@ -647,7 +647,7 @@ export class ActionWorker {
         { topic: o.topics.ledger, partition, key, value: null },
       ])
     } catch (err) {
-      this.log.error({ key, err: describeError(err) }, 'could not record the revert; it runs again after a restart')
+      this.log.error({ key, err }, 'could not record the revert; it runs again after a restart')
     }
   }
 }

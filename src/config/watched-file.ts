@@ -93,7 +93,7 @@ export function watchConfig<T>(options: WatchOptions<T>): WatchedConfig<T> {
     try {
       next = read()
     } catch (err) {
-      log.error({ err: describeError(err) }, 'config file unreadable; keeping the last good version')
+      log.error({ err }, 'config file unreadable; keeping the last good version')
       options.metrics?.reloads.inc({ file: name, result: 'rejected' })
       options.metrics?.valid.set({ file: name }, 0)
       return false
@@ -103,7 +103,7 @@ export function watchConfig<T>(options: WatchOptions<T>): WatchedConfig<T> {
       value = options.parse(next.text, options.file)
     } catch (err) {
       hash = next.digest // report a bad version once, not at every poll
-      log.error({ err: describeError(err) }, 'config edit rejected; keeping the last good version')
+      log.error({ err }, 'config edit rejected; keeping the last good version')
       options.metrics?.reloads.inc({ file: name, result: 'rejected' })
       options.metrics?.valid.set({ file: name }, 0)
       return false

@@ -13,7 +13,7 @@ import fs from 'node:fs'
 import net from 'node:net'
 import path from 'node:path'
 import { stringify } from 'yaml'
-import { ConfigError, ERROR_CODES, NightshiftError, describeError } from '../errors'
+import { ConfigError, ERROR_CODES, NightshiftError } from '../errors'
 import type { Logger } from '../log'
 
 /** The rules file Nightshift ships for monitoring itself. */
@@ -203,7 +203,7 @@ function startChild(name: string, bin: string, args: string[], logFile: string, 
   const child = spawn(bin, args, { stdio: ['ignore', out, out] })
   fs.closeSync(out)
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
-  child.once('error', (err) => log.error({ program: name, err: describeError(err) }, 'could not start'))
+  child.once('error', (err) => log.error({ program: name, err }, 'could not start'))
   return { name, process: child, exited, logFile }
 }
 

@@ -180,7 +180,7 @@ export function buildHttpServer(options: HttpServerOptions): FastifyInstance {
       })
     } catch (dlqErr) {
       request.log.error(
-        { reason: err.message, err: describeError(dlqErr) },
+        { reason: err.message, err: dlqErr },
         'invalid webhook body could not be dead-lettered; answering 503 so Alertmanager retries',
       )
       const code = dlqErr instanceof NightshiftError ? dlqErr.code : ERROR_CODES.KAFKA_UNAVAILABLE

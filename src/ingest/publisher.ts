@@ -241,9 +241,7 @@ export class KafkaIngestPublisher implements IngestPublisher {
     await Promise.all([this.connectLoop, this.registryLoop])
     const producer = this.producer
     this.producer = undefined
-    await producer
-      ?.disconnect()
-      .catch((err: unknown) => this.log.warn({ err: describeError(err) }, 'disconnecting the producer failed'))
+    await producer?.disconnect().catch((err: unknown) => this.log.warn({ err }, 'disconnecting the producer failed'))
     this.log.info({}, 'ingest publisher closed')
   }
 

@@ -122,12 +122,12 @@ export class RecordConsumer {
     consumer.on(consumer.events.CRASH, (event) => {
       const { error, restart } = event.payload
       if (restart) {
-        log.warn({ err: describeError(error) }, 'consumer crashed; kafkajs restarts it from the last commit')
+        log.warn({ err: error }, 'consumer crashed; kafkajs restarts it from the last commit')
         return
       }
       if (this.stopped || this.consumer !== consumer) return
       log.error(
-        { err: describeError(error), inMs: REBUILD_DELAY_MS },
+        { err: error, inMs: REBUILD_DELAY_MS },
         'consumer crashed and kafkajs will not restart it; building a new one',
       )
       this.rebuilding = setTimeout(() => void this.rebuild(consumer, log), REBUILD_DELAY_MS)
@@ -149,7 +149,7 @@ export class RecordConsumer {
       await this.start(consumer)
       log.info({}, 'consumer rebuilt; rejoining the group')
     } catch (err) {
-      log.error({ err: describeError(err), inMs: REBUILD_DELAY_MS }, 'could not build a new consumer; trying again')
+      log.error({ err, inMs: REBUILD_DELAY_MS }, 'could not build a new consumer; trying again')
       this.rebuilding = setTimeout(() => void this.rebuild(crashed, log), REBUILD_DELAY_MS)
     }
   }

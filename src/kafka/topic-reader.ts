@@ -197,7 +197,7 @@ export class TopicTail {
         this.onRecord(record)
       } catch (err) {
         this.log.error(
-          { partition: record.partition, offset: record.offset, err: describeError(err) },
+          { partition: record.partition, offset: record.offset, err },
           'record handler failed; record skipped',
         )
       }

@@ -465,9 +465,7 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayReport> {
     const stopApp = () => {
       const running = app
       app = undefined
-      stopping ??= running
-        ?.stop()
-        .catch((err: unknown) => log.warn({ err: describeError(err) }, 'stopping the replay stages failed'))
+      stopping ??= running?.stop().catch((err: unknown) => log.warn({ err }, 'stopping the replay stages failed'))
     }
     try {
       begin(`creating the replay topics under ${replayPrefix}`)

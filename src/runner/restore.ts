@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { ERROR_CODES, RetriableError, describeError } from '../errors'
+import { ERROR_CODES, RetriableError } from '../errors'
 import {
   BARRIER_KEY_PREFIX,
   RecordConsumer,
@@ -98,7 +98,7 @@ export async function restoreFromChangelog(args: RestoreArgs): Promise<number> {
           } catch (err) {
             if (err instanceof RetriableError) throw err
             args.logger.error(
-              { topic: record.topic, partition: record.partition, offset: record.offset, err: describeError(err) },
+              { topic: record.topic, partition: record.partition, offset: record.offset, err },
               'skipping undecodable state record',
             )
             continue

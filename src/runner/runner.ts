@@ -208,7 +208,7 @@ export class StageRunner<I, S extends object = never> {
       // A stage acting on its state by itself (timers) needs it before any record comes.
       const first = Math.min(...next)
       this.ensureRestored(first, EAGER_RESTORE).catch((err: unknown) => {
-        this.log.warn({ err: describeError(err) }, 'restore on assignment failed; it is retried with the first batch')
+        this.log.warn({ err }, 'restore on assignment failed; it is retried with the first batch')
       })
     }
   }
@@ -242,7 +242,7 @@ export class StageRunner<I, S extends object = never> {
               partition: batch.partition,
               offset: batch.records[0]?.offset,
               attempt,
-              err: describeError(err),
+              err,
             },
             'batch failed; the consumer restarts from the last commit',
           )
@@ -251,7 +251,7 @@ export class StageRunner<I, S extends object = never> {
         const delay = backoffDelay(attempt, this.backoff, Math.random())
         this.options.metrics.retries.inc({ stage: this.stage.name, code: errorCode(err) })
         this.log.warn(
-          { topic: batch.topic, partition: batch.partition, attempt, delayMs: delay, err: describeError(err) },
+          { topic: batch.topic, partition: batch.partition, attempt, delayMs: delay, err },
           'retriable error; retrying the batch',
         )
         await control.heartbeat().catch(() => undefined)
@@ -314,10 +314,7 @@ export class StageRunner<I, S extends object = never> {
       if (isRetriable(err)) throw err
       const code = errorCode(err)
       deadLetters.set(code, (deadLetters.get(code) ?? 0) + 1)
-      this.log.warn(
-        { topic, partition, offset: record.offset, code, err: describeError(err) },
-        'record sent to the DLQ',
-      )
+      this.log.warn({ topic, partition, offset: record.offset, code, err }, 'record sent to the DLQ')
       out.push(await this.deadLetter(record, source, err))
     }
     /** Takes a result's outputs whole or not at all. */
@@ -484,7 +481,7 @@ export class StageRunner<I, S extends object = never> {
       } catch (err) {
         if (!isRetriable(err) || attempt >= this.backoff.maxAttempts) {
           this.log.error(
-            { topic, partition, attempt, err: describeError(err) },
+            { topic, partition, attempt, err },
             'could not record the results of effects that ran; the next owner finds their marks and does not run them again',
           )
           throw err
@@ -492,7 +489,7 @@ export class StageRunner<I, S extends object = never> {
         const delay = backoffDelay(attempt, this.backoff, Math.random())
         this.options.metrics.retries.inc({ stage: this.stage.name, code: errorCode(err) })
         this.log.warn(
-          { topic, partition, attempt, delayMs: delay, err: describeError(err) },
+          { topic, partition, attempt, delayMs: delay, err },
           'retriable error committing effect results; retrying the commit',
         )
         await control.heartbeat().catch(() => undefined)

@@ -255,7 +255,10 @@ async function fetchApicurio(settings: StackSettings, log: Logger): Promise<{ ve
       return { version, jar }
     } catch (err) {
       failures.push(`${version}: ${describeError(err).split('\n')[0]}`)
-      log.warn({ version, err: describeError(err).split('\n')[0] }, 'Apicurio version not available; trying the next')
+      log.warn(
+        { version, reason: describeError(err).split('\n')[0] },
+        'Apicurio version not available; trying the next',
+      )
       fs.rmSync(dir, { recursive: true, force: true })
     }
   }

@@ -1,5 +1,4 @@
 import type { SloBudgetRecord } from '../../contracts/records'
-import { describeError } from '../../errors'
 import type { InRecord, Registry } from '../../kafka'
 import type { Logger } from '../../log'
 
@@ -34,7 +33,7 @@ export class BudgetBoard {
         this.budgets.set(key, (await this.registry.decode(value)) as SloBudgetRecord)
       } catch (err) {
         this.log.warn(
-          { key, partition: record.partition, offset: record.offset, err: describeError(err) },
+          { key, partition: record.partition, offset: record.offset, err },
           'skipping an undecodable budget record',
         )
       }
