@@ -99,3 +99,17 @@ export function describeError(err: unknown): string {
   if (err instanceof Error) return err.message
   return String(err)
 }
+
+/**
+ * Whether trying again can help: kafkajs errors carry `retriable`, and so do ours.
+ * Programmer errors (TypeError, RangeError) never are.
+ */
+export function isRetriable(err: unknown): boolean {
+  if (err instanceof TypeError || err instanceof RangeError) return false
+  return typeof err === 'object' && err !== null && (err as { retriable?: unknown }).retriable === true
+}
+
+/** The code a metric or a log line names an error by: ours, else the error's class name. */
+export function errorCode(err: unknown): string {
+  return err instanceof NightshiftError ? err.code : err instanceof Error ? err.name : 'unknown'
+}
