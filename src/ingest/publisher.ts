@@ -1,7 +1,7 @@
 import { ConfigError, ERROR_CODES, PoisonRecordError, RetriableError, describeError } from '../errors'
 import { RecordProducer, type KafkaSettings, type OutRecord, type Registry } from '../kafka'
 import type { Logger } from '../log'
-import { backoffDelay } from '../runner/backoff'
+import { retry, type BackoffSettings } from '../retry'
 import { deadLetterFor } from '../runner/dead-letter'
 import { valueSubject, type StageName, type TopicNames } from '../topology/names'
 import type { AlertRecord } from '../contracts/records'
@@ -129,7 +129,7 @@ export class KafkaIngestPublisher implements IngestPublisher {
   private readonly timeoutMs: number
   private readonly maxBatchBytes: number
   private readonly maxRecordBytes: number
-  private readonly backoff: { initialMs: number; maxMs: number; maxAttempts: number }
+  private readonly backoff: BackoffSettings
 
   private producer: RecordProducer | undefined
   private connecting = false
@@ -141,8 +141,9 @@ export class KafkaIngestPublisher implements IngestPublisher {
   private deadLetterId: number | undefined
   private started = false
   private closed = false
+  /** Aborted by {@link close}: cuts the background retries' delays short. */
+  private readonly closing = new AbortController()
   private readonly waiters = new Set<() => void>()
-  private readonly sleepers = new Set<() => void>()
 
   constructor(private readonly options: KafkaIngestPublisherOptions) {
     this.log = options.logger.child({ module: 'ingest-publisher' })
@@ -150,7 +151,7 @@ export class KafkaIngestPublisher implements IngestPublisher {
     this.maxBatchBytes = options.maxBatchBytes ?? 512 * 1024
     this.maxRecordBytes = options.maxRecordBytes ?? 1_000_000
     const backoff = options.reconnectBackoff ?? { initialMs: 200, maxMs: 10000 }
-    this.backoff = { ...backoff, maxAttempts: Number.POSITIVE_INFINITY }
+    this.backoff = backoff
     for (const [name, value] of Object.entries({
       publishTimeoutMs: this.timeoutMs,
       maxBatchBytes: this.maxBatchBytes,
@@ -236,7 +237,7 @@ export class KafkaIngestPublisher implements IngestPublisher {
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
-    for (const wake of [...this.sleepers]) wake()
+    this.closing.abort()
     for (const wake of [...this.waiters]) wake()
     await Promise.all([this.connectLoop, this.registryLoop])
     const producer = this.producer
@@ -253,49 +254,73 @@ export class KafkaIngestPublisher implements IngestPublisher {
 
   private async connect(): Promise<void> {
     const brokers = this.options.kafka.brokers.join(',')
-    for (let attempt = 1; ; attempt++) {
-      if (this.closed) break
-      try {
-        const producer = await RecordProducer.connect(this.options.kafka)
-        if (this.closed) {
-          await producer.disconnect().catch(() => undefined)
-          break
-        }
-        this.producer = producer
-        this.connecting = false
-        this.log.info({ brokers, attempt }, 'producer connected')
-        this.notify()
+    let attempts = 0
+    try {
+      const producer = await retry(
+        async (attempt) => {
+          attempts = attempt
+          return RecordProducer.connect(this.options.kafka)
+        },
+        {
+          ...this.backoff,
+          signal: this.closing.signal,
+          // Anything may be passing (a broker restarting, DNS): keep trying until closed.
+          retriable: () => true,
+          onRetry: ({ attempt, err }) => {
+            this.kafkaProblem = describeError(err)
+            if (attempt === 1 || attempt % 10 === 0)
+              this.log.warn({ brokers, attempt, err }, 'cannot connect to Kafka; retrying')
+          },
+        },
+      )
+      if (this.closed) {
+        await producer.disconnect().catch(() => undefined)
         return
-      } catch (err) {
-        this.kafkaProblem = describeError(err)
-        if (attempt === 1 || attempt % 10 === 0)
-          this.log.warn({ brokers, attempt, err: this.kafkaProblem }, 'cannot connect to Kafka; retrying')
-        await this.sleep(backoffDelay(attempt, this.backoff, 0.5 + Math.random() / 2))
       }
+      this.producer = producer
+      this.log.info({ brokers, attempt: attempts }, 'producer connected')
+      this.notify()
+    } catch (err) {
+      // Only a close ends the retries; what failed last is what readiness says.
+      this.kafkaProblem = describeError(err)
+    } finally {
+      this.connecting = false
     }
-    this.connecting = false
   }
 
   private async lookUpSchemaIds(): Promise<void> {
-    for (let attempt = 1; !this.closed; attempt++) {
-      try {
-        // Each id is kept once found, so the DLQ works even while alerts.raw's subject is missing.
-        if (this.deadLetterId === undefined) {
-          this.deadLetterId = await this.schemaId(this.options.topics.dlq, 'DeadLetter')
-          this.notify()
-        }
-        if (this.alertId === undefined) {
-          this.alertId = await this.schemaId(this.options.topics.raw, 'Alert')
-          this.notify()
-        }
-        this.log.info({ alertId: this.alertId, deadLetterId: this.deadLetterId, attempt }, 'schema ids resolved')
-        return
-      } catch (err) {
-        this.registryProblem = describeError(err)
-        if (attempt === 1 || attempt % 10 === 0)
-          this.log.warn({ attempt, err: this.registryProblem }, 'cannot resolve schema ids; retrying')
-        await this.sleep(backoffDelay(attempt, this.backoff, 0.5 + Math.random() / 2))
-      }
+    let attempts = 0
+    try {
+      await retry(
+        async (attempt) => {
+          attempts = attempt
+          // Each id is kept once found, so the DLQ works even while alerts.raw's subject is missing.
+          if (this.deadLetterId === undefined) {
+            this.deadLetterId = await this.schemaId(this.options.topics.dlq, 'DeadLetter')
+            this.notify()
+          }
+          if (this.alertId === undefined) {
+            this.alertId = await this.schemaId(this.options.topics.raw, 'Alert')
+            this.notify()
+          }
+        },
+        {
+          ...this.backoff,
+          signal: this.closing.signal,
+          retriable: () => true,
+          onRetry: ({ attempt, err }) => {
+            this.registryProblem = describeError(err)
+            if (attempt === 1 || attempt % 10 === 0)
+              this.log.warn({ attempt, err }, 'cannot resolve schema ids; retrying')
+          },
+        },
+      )
+      this.log.info(
+        { alertId: this.alertId, deadLetterId: this.deadLetterId, attempt: attempts },
+        'schema ids resolved',
+      )
+    } catch (err) {
+      this.registryProblem = describeError(err)
     }
   }
 
@@ -405,18 +430,5 @@ export class KafkaIngestPublisher implements IngestPublisher {
 
   private notify(): void {
     for (const wake of [...this.waiters]) wake()
-  }
-
-  /** A delay that {@link close} cuts short. */
-  private async sleep(ms: number): Promise<void> {
-    await new Promise<void>((resolve) => {
-      const wake = () => {
-        clearTimeout(timer)
-        this.sleepers.delete(wake)
-        resolve()
-      }
-      const timer = setTimeout(wake, ms)
-      this.sleepers.add(wake)
-    })
   }
 }

@@ -1,18 +1,10 @@
-/** Exponential backoff with full jitter, capped. */
-export interface BackoffSettings {
-  initialMs: number
-  maxMs: number
-  /** Attempts of one batch before the runner gives up and restarts the consumer. */
-  maxAttempts: number
-}
+import type { BackoffSettings, RetryLimits } from '../retry'
 
-export const DEFAULT_BACKOFF: BackoffSettings = { initialMs: 200, maxMs: 10000, maxAttempts: 8 }
+/** How the runner retries a batch or a commit that failed with a retriable error. */
+export interface BatchRetrySettings extends BackoffSettings, Required<Pick<RetryLimits, 'maxAttempts'>> {}
 
-/**
- * Delay before retry number `attempt` (1-based): a random point in
- * [0, min(maxMs, initialMs·2^(attempt-1))]. `random` is injected so tests are exact.
- */
-export function backoffDelay(attempt: number, settings: BackoffSettings, random: number): number {
-  const ceiling = Math.min(settings.maxMs, settings.initialMs * 2 ** Math.max(0, attempt - 1))
-  return Math.floor(ceiling * Math.min(Math.max(random, 0), 1))
-}
+/** Attempts of one batch before the runner gives up and kafkajs restarts the consumer. */
+export const DEFAULT_BACKOFF: BatchRetrySettings = { initialMs: 200, maxMs: 10000, maxAttempts: 8 }
+
+/** @deprecated import from src/retry.ts; kept until the action worker moves to retry(). */
+export { backoffDelay } from '../retry'

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks'
 import type avro from 'avsc'
 import type { SchemaSet } from '../contracts/schemas'
-import { ConfigError, NightshiftError, PoisonRecordError, describeError } from '../errors'
+import { ConfigError, PoisonRecordError, describeError, errorCode, isRetriable } from '../errors'
 import {
   KafkaAdmin,
   RecordConsumer,
@@ -18,7 +18,8 @@ import {
 } from '../kafka'
 import type { Logger } from '../log'
 import { valueSubject } from '../topology/names'
-import { DEFAULT_BACKOFF, backoffDelay, type BackoffSettings } from './backoff'
+import { retry } from '../retry'
+import { DEFAULT_BACKOFF, type BatchRetrySettings } from './backoff'
 import { deadLetterFor } from './dead-letter'
 import type { StageMetrics } from './metrics'
 import { barrierRecord, restoreFromChangelog } from './restore'
@@ -34,7 +35,7 @@ export interface RunnerOptions<I, S extends object> {
   dlqTopic: string
   metrics: StageMetrics
   logger: Logger
-  backoff?: BackoffSettings
+  backoff?: BatchRetrySettings
   restoreTimeoutMs?: number
   /** Group session timeout: how long a dead instance keeps its partitions (≥ 6 s on default brokers). */
   sessionTimeoutMs?: number
@@ -49,16 +50,6 @@ type DecodedRecord<I> = { record: InRecord; source: SourcePosition } & ({ input:
 
 /** Batch control of a restore started by an assignment, outside any batch (the consumer heartbeats on its own meanwhile). */
 const EAGER_RESTORE: BatchControl = { heartbeat: async () => undefined, isRunning: () => true, isStale: () => false }
-
-/** kafkajs errors carry `retriable`; ours too. Programmer errors never are. */
-function isRetriable(err: unknown): boolean {
-  if (err instanceof TypeError || err instanceof RangeError) return false
-  return typeof err === 'object' && err !== null && (err as { retriable?: unknown }).retriable === true
-}
-
-function errorCode(err: unknown): string {
-  return err instanceof NightshiftError ? err.code : err instanceof Error ? err.name : 'unknown'
-}
 
 /**
  * Runs one stage: consumes its input topics in per-partition batches, decodes each
@@ -93,7 +84,7 @@ export class StageRunner<I, S extends object = never> {
   private restoring: Promise<void> | undefined
   private assigned = new Set<number>()
   private consumer: RecordConsumer | undefined
-  private readonly backoff: BackoffSettings
+  private readonly backoff: BatchRetrySettings
   private readonly now: () => number
 
   constructor(private readonly options: RunnerOptions<I, S>) {
@@ -215,49 +206,61 @@ export class StageRunner<I, S extends object = never> {
 
   private async handleBatch(batch: RecordBatch, control: BatchControl): Promise<void> {
     if (batch.records.length === 0) return
-    for (let attempt = 1; ; attempt += 1) {
-      try {
-        if (this.store) await this.ensureRestored(batch.partition, control)
-        const from = await this.position(batch.topic, batch.partition)
-        const records = batch.records.filter((r) => BigInt(r.offset) >= from)
-        if (records.length < batch.records.length) {
-          this.log.info(
-            {
-              topic: batch.topic,
-              partition: batch.partition,
-              skipped: batch.records.length - records.length,
-              from: from.toString(),
-            },
-            'skipping redelivered records already committed',
-          )
-        }
-        if (records.length === 0) return
-        await this.processBatch({ ...batch, records }, control)
-        return
-      } catch (err) {
-        if (!isRetriable(err) || attempt >= this.backoff.maxAttempts || !control.isRunning()) {
-          this.log.error(
-            {
-              topic: batch.topic,
-              partition: batch.partition,
-              offset: batch.records[0]?.offset,
-              attempt,
-              err,
-            },
-            'batch failed; the consumer restarts from the last commit',
-          )
-          throw err
-        }
-        const delay = backoffDelay(attempt, this.backoff, Math.random())
-        this.options.metrics.retries.inc({ stage: this.stage.name, code: errorCode(err) })
-        this.log.warn(
-          { topic: batch.topic, partition: batch.partition, attempt, delayMs: delay, err },
-          'retriable error; retrying the batch',
-        )
-        await control.heartbeat().catch(() => undefined)
-        await new Promise((resolve) => setTimeout(resolve, delay))
-      }
+    let attempts = 0
+    try {
+      await this.withRetries(
+        control,
+        async (attempt) => {
+          attempts = attempt
+          if (this.store) await this.ensureRestored(batch.partition, control)
+          const from = await this.position(batch.topic, batch.partition)
+          const records = batch.records.filter((r) => BigInt(r.offset) >= from)
+          if (records.length < batch.records.length) {
+            this.log.info(
+              {
+                topic: batch.topic,
+                partition: batch.partition,
+                skipped: batch.records.length - records.length,
+                from: from.toString(),
+              },
+              'skipping redelivered records already committed',
+            )
+          }
+          if (records.length === 0) return
+          await this.processBatch({ ...batch, records }, control)
+        },
+        { topic: batch.topic, partition: batch.partition },
+        'retriable error; retrying the batch',
+      )
+    } catch (err) {
+      this.log.error(
+        { topic: batch.topic, partition: batch.partition, offset: batch.records[0]?.offset, attempt: attempts, err },
+        'batch failed; the consumer restarts from the last commit',
+      )
+      throw err
     }
+  }
+
+  /**
+   * Runs `operation` under the runner's backoff: retriable errors are retried (counted,
+   * logged, the group heartbeated before each delay) while the consumer runs and attempts
+   * remain; anything else is thrown at once.
+   */
+  private async withRetries(
+    control: BatchControl,
+    operation: (attempt: number) => Promise<void>,
+    where: { topic: string; partition: number },
+    message: string,
+  ): Promise<void> {
+    await retry(operation, {
+      ...this.backoff,
+      retriable: (err) => isRetriable(err) && control.isRunning(),
+      onRetry: async ({ attempt, delayMs, err }) => {
+        this.options.metrics.retries.inc({ stage: this.stage.name, code: errorCode(err) })
+        this.log.warn({ ...where, attempt, delayMs, err }, message)
+        await control.heartbeat().catch(() => undefined)
+      },
+    })
   }
 
   /**
@@ -474,27 +477,24 @@ export class StageRunner<I, S extends object = never> {
     offsets: OffsetToCommit,
     control: BatchControl,
   ): Promise<void> {
-    for (let attempt = 1; ; attempt += 1) {
-      try {
-        await this.commit(topic, partition, records, offsets)
-        return
-      } catch (err) {
-        if (!isRetriable(err) || attempt >= this.backoff.maxAttempts) {
-          this.log.error(
-            { topic, partition, attempt, err },
-            'could not record the results of effects that ran; the next owner finds their marks and does not run them again',
-          )
-          throw err
-        }
-        const delay = backoffDelay(attempt, this.backoff, Math.random())
-        this.options.metrics.retries.inc({ stage: this.stage.name, code: errorCode(err) })
-        this.log.warn(
-          { topic, partition, attempt, delayMs: delay, err },
-          'retriable error committing effect results; retrying the commit',
-        )
-        await control.heartbeat().catch(() => undefined)
-        await new Promise((resolve) => setTimeout(resolve, delay))
-      }
+    let attempts = 0
+    try {
+      await this.withRetries(
+        // Effects ran: their results are committed even while the consumer stops.
+        { ...control, isRunning: () => true },
+        async (attempt) => {
+          attempts = attempt
+          await this.commit(topic, partition, records, offsets)
+        },
+        { topic, partition },
+        'retriable error committing effect results; retrying the commit',
+      )
+    } catch (err) {
+      this.log.error(
+        { topic, partition, attempt: attempts, err },
+        'could not record the results of effects that ran; the next owner finds their marks and does not run them again',
+      )
+      throw err
     }
   }
 

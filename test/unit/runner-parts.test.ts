@@ -1,27 +1,8 @@
 import { LRUCache } from 'lru-cache'
 import { ConfigError, ERROR_CODES, PoisonRecordError } from '../../src/errors'
-import { backoffDelay } from '../../src/runner/backoff'
 import { DLQ_HEADERS, deadLetterFor } from '../../src/runner/dead-letter'
 import { BARRIER_HEADER, barrierRecord } from '../../src/runner/restore'
 import { BatchOverlay, PartitionedStore } from '../../src/runner/store'
-
-describe('backoffDelay', () => {
-  const s = { initialMs: 100, maxMs: 1_000, maxAttempts: 5 }
-  it.each([
-    [1, 1, 100],
-    [2, 1, 200],
-    [3, 1, 400],
-    [4, 1, 800],
-    [5, 1, 1_000],
-    [9, 1, 1_000],
-    [3, 0.5, 200],
-    [3, 0, 0],
-    [3, 7, 400],
-    [3, -1, 0],
-  ])('attempt %d with random %d → %d ms', (attempt, random, expected) => {
-    expect(backoffDelay(attempt, s, random)).toBe(expected)
-  })
-})
 
 describe('BatchOverlay', () => {
   it('reads its own writes, falls back to the store, and reports net changes once per key', () => {
