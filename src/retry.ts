@@ -127,3 +127,30 @@ export async function pause(ms: number, signal?: AbortSignal, clock: RetryClock 
     if (!signal?.aborted) throw err
   }
 }
+
+/** How {@link poll} asks. */
+export interface PollOptions {
+  intervalMs: number
+  /** Gives up (answering false) once this much time has passed. */
+  timeoutMs: number
+  /** Gives up (answering false) at once. */
+  signal?: AbortSignal
+  clock?: RetryClock
+}
+
+/**
+ * Asks `check` every `intervalMs` until it answers true (→ true), or the time runs out or
+ * the signal aborts (→ false). A throw from `check` ends the wait with that error: a
+ * check that sees the wait cannot succeed (a process that died) says so by throwing.
+ */
+export async function poll(check: () => boolean | Promise<boolean>, options: PollOptions): Promise<boolean> {
+  const clock = options.clock ?? systemClock
+  const deadline = clock.now() + options.timeoutMs
+  for (;;) {
+    if (options.signal?.aborted) return false
+    if (await check()) return true
+    const left = deadline - clock.now()
+    if (left <= 0) return false
+    await pause(Math.min(options.intervalMs, left), options.signal, clock)
+  }
+}

@@ -1,5 +1,6 @@
 import { ConfigResourceTypes, type Admin, type ITopicConfig, type Kafka } from 'kafkajs'
 import { ERROR_CODES, NightshiftError, RetriableError, describeError } from '../errors'
+import { retry } from '../retry'
 import { connectClient, createKafka, type KafkaSettings } from './connection'
 
 /** A topic as `topology/` declares it. */
@@ -51,20 +52,29 @@ export class KafkaAdmin {
 
   /** Resolves once every partition of `names` has a leader; throws after `timeoutMs`. */
   private async waitForLeaders(names: string[], timeoutMs = 30_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs
-    for (;;) {
-      try {
+    await retry(
+      async () => {
         const { topics } = await this.admin.fetchTopicMetadata({ topics: names })
         const led = topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0))
-        if (led && topics.length === names.length) return
-      } catch (err) {
-        const type = (err as { type?: unknown }).type
-        if (type !== 'UNKNOWN_TOPIC_OR_PARTITION' && type !== 'LEADER_NOT_AVAILABLE') throw err
-        if (Date.now() > deadline) throw err
-      }
-      if (Date.now() > deadline) throw new Error(`topics ${names.join(', ')} have no leader after ${timeoutMs} ms`)
-      await new Promise((resolve) => setTimeout(resolve, 100))
-    }
+        if (!led || topics.length !== names.length) {
+          throw new RetriableError(
+            ERROR_CODES.KAFKA_UNAVAILABLE,
+            `topics ${names.join(', ')} have no leader after ${timeoutMs} ms`,
+          )
+        }
+      },
+      {
+        initialMs: 100,
+        maxMs: 100,
+        deadlineMs: timeoutMs,
+        retriable: (err) => {
+          const type = (err as { type?: unknown }).type
+          return (
+            err instanceof RetriableError || type === 'UNKNOWN_TOPIC_OR_PARTITION' || type === 'LEADER_NOT_AVAILABLE'
+          )
+        },
+      },
+    )
   }
 
   async listTopics(): Promise<string[]> {
@@ -210,29 +220,37 @@ export interface WaitForBrokerOptions {
  * "ready" means for a client. Throws a retriable KAFKA_UNAVAILABLE error on timeout.
  */
 export async function waitForBroker(settings: KafkaSettings, options: WaitForBrokerOptions): Promise<string> {
-  const deadline = Date.now() + options.timeoutMs
-  let lastError = 'no attempt made'
-  for (;;) {
-    const abort = options.abortReason?.()
-    if (abort) throw new RetriableError(ERROR_CODES.KAFKA_UNAVAILABLE, abort)
-    // Refused connections are expected while the broker starts: keep kafkajs quiet.
-    const quiet = settings.logger.child({}, { level: 'silent' })
-    const admin = createKafka({ ...settings, logger: quiet, retries: 0, connectionTimeoutMs: 1000 }).admin()
-    try {
-      await admin.connect()
-      const { clusterId } = await admin.describeCluster()
-      return clusterId
-    } catch (err) {
-      lastError = describeError(err)
-    } finally {
-      await admin.disconnect().catch(() => undefined)
-    }
-    if (Date.now() >= deadline) {
-      throw new RetriableError(
-        ERROR_CODES.KAFKA_UNAVAILABLE,
-        `Kafka at ${settings.brokers.join(',')} did not answer within ${options.timeoutMs} ms: ${lastError}`,
-      )
-    }
-    await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 250))
+  const intervalMs = options.intervalMs ?? 250
+  let aborted: string | undefined
+  try {
+    return await retry(
+      async () => {
+        aborted = options.abortReason?.()
+        if (aborted) throw new RetriableError(ERROR_CODES.KAFKA_UNAVAILABLE, aborted)
+        // Refused connections are expected while the broker starts: keep kafkajs quiet.
+        const quiet = settings.logger.child({}, { level: 'silent' })
+        const admin = createKafka({ ...settings, logger: quiet, retries: 0, connectionTimeoutMs: 1000 }).admin()
+        try {
+          await admin.connect()
+          const { clusterId } = await admin.describeCluster()
+          return clusterId
+        } finally {
+          await admin.disconnect().catch(() => undefined)
+        }
+      },
+      {
+        initialMs: intervalMs,
+        maxMs: intervalMs,
+        deadlineMs: options.timeoutMs,
+        retriable: () => aborted === undefined,
+      },
+    )
+  } catch (err) {
+    if (aborted !== undefined) throw err
+    throw new RetriableError(
+      ERROR_CODES.KAFKA_UNAVAILABLE,
+      `Kafka at ${settings.brokers.join(',')} did not answer within ${options.timeoutMs} ms: ${describeError(err)}`,
+      { cause: err },
+    )
   }
 }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { Admin } from 'kafkajs'
 import { ConfigError, ERROR_CODES, NightshiftError, RetriableError, describeError } from '../errors'
 import type { Logger } from '../log'
+import { retry } from '../retry'
 import { connectClient, createKafka, type KafkaSettings } from './connection'
 import { RecordConsumer, type RecordBatch } from './consumer'
 import { RecordProducer } from './producer'
@@ -45,16 +46,12 @@ async function rangesOf(admin: Admin, topic: string): Promise<Map<number, Partit
   }
   // Right after a topic is created the broker may not lead its partitions yet
   // (NOT_LEADER_FOR_PARTITION, retriable); kafkajs' admin does not retry ListOffsets.
-  for (let attempt = 1; ; attempt += 1) {
-    try {
-      const offsets = await admin.fetchTopicOffsets(topic)
-      return new Map(offsets.map((p) => [p.partition, { low: BigInt(p.low), high: BigInt(p.high) }]))
-    } catch (err) {
-      const retriable = typeof err === 'object' && err !== null && (err as { retriable?: unknown }).retriable === true
-      if (!retriable || attempt >= 20) throw err
-      await new Promise((resolve) => setTimeout(resolve, 250))
-    }
-  }
+  const offsets = await retry(async () => admin.fetchTopicOffsets(topic), {
+    initialMs: 250,
+    maxMs: 250,
+    maxAttempts: 20,
+  })
+  return new Map(offsets.map((p) => [p.partition, { low: BigInt(p.low), high: BigInt(p.high) }]))
 }
 
 /**

@@ -6,6 +6,7 @@ import path from 'node:path'
 import { ERROR_CODES, StackError, describeError, type ErrorCode } from '../errors'
 import { waitForBroker } from '../kafka'
 import type { Logger } from '../log'
+import { poll } from '../retry'
 import {
   FETCH_POM,
   LOG4J_PROPERTIES,
@@ -294,22 +295,23 @@ async function waitUntil(
   check: () => Promise<boolean>,
   timeoutMs: number,
 ): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    if (runningPid(settings, name) === undefined) {
-      throw new StackError(
-        ERROR_CODES.STACK_NOT_READY,
-        `${name} exited during start-up; last lines of ${logFile(settings, name)}:\n${tail(logFile(settings, name))}`,
-      )
-    }
-    if (await check()) return
-    if (Date.now() > deadline) {
-      throw new StackError(
-        ERROR_CODES.STACK_NOT_READY,
-        `${name} was not ready within ${timeoutMs} ms; last lines of ${logFile(settings, name)}:\n${tail(logFile(settings, name))}`,
-      )
-    }
-    await new Promise((resolve) => setTimeout(resolve, 250))
+  const ready = await poll(
+    async () => {
+      if (runningPid(settings, name) === undefined) {
+        throw new StackError(
+          ERROR_CODES.STACK_NOT_READY,
+          `${name} exited during start-up; last lines of ${logFile(settings, name)}:\n${tail(logFile(settings, name))}`,
+        )
+      }
+      return check()
+    },
+    { intervalMs: 250, timeoutMs },
+  )
+  if (!ready) {
+    throw new StackError(
+      ERROR_CODES.STACK_NOT_READY,
+      `${name} was not ready within ${timeoutMs} ms; last lines of ${logFile(settings, name)}:\n${tail(logFile(settings, name))}`,
+    )
   }
 }
 
@@ -498,11 +500,8 @@ async function stopService(settings: StackSettings, name: ServiceName, log: Logg
     return
   }
   process.kill(pid, 'SIGTERM')
-  const deadline = Date.now() + 30000
-  while (isOurs(pid, marker(settings, name)) && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 200))
-  }
-  if (isOurs(pid, marker(settings, name))) {
+  const stopped = await poll(() => !isOurs(pid, marker(settings, name)), { intervalMs: 200, timeoutMs: 30_000 })
+  if (!stopped) {
     log.warn({ service: name, pid }, 'did not stop within 30 s; killing')
     process.kill(pid, 'SIGKILL')
   }

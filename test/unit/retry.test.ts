@@ -1,5 +1,5 @@
 import { ERROR_CODES, ConfigError, RetriableError } from '../../src/errors'
-import { backoffDelay, pause, retry, type RetryClock, type RetryEvent } from '../../src/retry'
+import { backoffDelay, pause, poll, retry, type RetryClock, type RetryEvent } from '../../src/retry'
 
 /** A clock that advances only when slept on, and records every sleep. */
 class FakeClock implements RetryClock {
@@ -284,5 +284,62 @@ describe('pause', () => {
     const waiting = pause(60_000, controller.signal)
     controller.abort()
     await expect(waiting).resolves.toBeUndefined()
+  })
+})
+
+describe('poll', () => {
+  test.each([
+    { name: 'true at once', answers: [true], timeoutMs: 1000, result: true, checks: 1, sleeps: [] },
+    {
+      name: 'true on the third check',
+      answers: [false, false, true],
+      timeoutMs: 1000,
+      result: true,
+      checks: 3,
+      sleeps: [100, 100],
+    },
+    {
+      name: 'false when time runs out',
+      answers: [false],
+      timeoutMs: 250,
+      result: false,
+      checks: 4,
+      sleeps: [100, 100, 50],
+    },
+    { name: 'one check with no time at all', answers: [false], timeoutMs: 0, result: false, checks: 1, sleeps: [] },
+  ])('$name', async ({ answers, timeoutMs, result, checks, sleeps }) => {
+    const clock = new FakeClock()
+    let asked = 0
+    const check = async () => answers[Math.min(asked++, answers.length - 1)]!
+    await expect(poll(check, { intervalMs: 100, timeoutMs, clock })).resolves.toBe(result)
+    expect(asked).toBe(checks)
+    expect(clock.sleeps).toEqual(sleeps)
+  })
+
+  test('a throwing check ends the wait with its error', async () => {
+    const clock = new FakeClock()
+    let asked = 0
+    const check = () => {
+      asked += 1
+      if (asked === 2) throw new Error('the process died')
+      return false
+    }
+    await expect(poll(check, { intervalMs: 100, timeoutMs: 10_000, clock })).rejects.toThrow('the process died')
+    expect(asked).toBe(2)
+  })
+
+  test('an abort answers false without another check', async () => {
+    const controller = new AbortController()
+    let asked = 0
+    const waiting = poll(
+      () => {
+        asked += 1
+        return false
+      },
+      { intervalMs: 60_000, timeoutMs: 120_000, signal: controller.signal },
+    )
+    controller.abort()
+    await expect(waiting).resolves.toBe(false)
+    expect(asked).toBe(1)
   })
 })
