@@ -10,7 +10,7 @@ import { Registry } from '../kafka'
 import { createLogger, type Logger } from '../log'
 import { readBudgets } from '../stages/slo/read-budgets'
 import { formatSloReport, sloReport } from '../stages/slo/report'
-import { SLOS_FILE, loadSlosFile } from '../stages/slo/slos'
+import { SLOS_FILE, loadSlosFile } from '../slo/slos'
 import { topicNames } from '../topology/names'
 
 /** What the commands read besides Kafka; tests replace them. */

@@ -1,6 +1,6 @@
-import type { SloBudgetRecord } from '../../contracts/records'
-import type { InRecord, Registry } from '../../kafka'
-import type { Logger } from '../../log'
+import type { SloBudgetRecord } from '../contracts/records'
+import type { InRecord, Registry } from '../kafka'
+import type { Logger } from '../log'
 
 /**
  * The latest SloBudget of every SLO, as read from the compacted slo.budget (what the

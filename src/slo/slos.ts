@@ -6,13 +6,14 @@
  * their path, every problem at once), then frozen, so the stage never re-checks it.
  */
 import path from 'node:path'
-import { parseDuration } from '../../config/duration'
-import { displayName, readConfigFile, yamlFormat } from '../../config/yaml-file'
-import { ConfigError, describeError } from '../../errors'
-import { matchesAll, parseMatchers, type Matcher } from '../../matchers'
+import { parseDuration } from '../config/duration'
+import { displayName, readConfigFile, yamlFormat } from '../config/yaml-file'
+import { ConfigError, describeError } from '../errors'
+import { matchesAll, parseMatchers, type Matcher } from '../matchers'
+import type { SloMath } from './budget'
 
 /** The shipped SLO file, relative to the project root. */
-export const SLOS_FILE = path.resolve(__dirname, '..', '..', '..', 'topology', 'slos.yaml')
+export const SLOS_FILE = path.resolve(__dirname, '..', '..', 'topology', 'slos.yaml')
 
 /** Rolling: the last `lengthMs` before now. Calendar: the current month, from 00:00 UTC on the 1st. */
 export type SloWindow =
@@ -269,4 +270,9 @@ export function loadSlosFile(file: string = SLOS_FILE): SlosConfig {
  */
 export function slosFor(config: SlosConfig, labels: Readonly<Record<string, string>>): SloDefinition[] {
   return config.slos.filter((slo) => matchesAll(slo.matchers, labels))
+}
+
+/** The budget arithmetic's view of an SLO definition (budget.ts takes no more than this). */
+export function sloMath(slo: SloDefinition): SloMath {
+  return { objective: slo.objective, window: slo.window, budgeting: slo.budgeting, sliceMs: slo.sliceMs }
 }

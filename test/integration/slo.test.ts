@@ -16,7 +16,7 @@ import type { ActionOutcomeRecord, SloBudgetRecord } from '../../src/contracts/r
 import { fingerprint } from '../../src/ingest'
 import { RecordProducer } from '../../src/kafka'
 import { valueSubject } from '../../src/topology/names'
-import { outcomeFor } from '../../src/actions/outcome'
+import { outcomeFor } from '../../src/contracts/outcome'
 import { collect, endpoints, kafkaSettings, testLogger, uniqueName, waitFor, type Collector } from '../support/kafka'
 import { enrichedAlertRecord } from '../support/records'
 import { actionRequest, decodedOutcomes, sendActionRequests } from '../support/actions'

@@ -17,7 +17,7 @@ import {
   type BurnWindowName,
   type SloMath,
   type SloWindow,
-} from '../../src/stages/slo/budget'
+} from '../../src/slo/budget'
 
 const SEC = 1000
 const MIN = 60 * SEC

@@ -1,4 +1,4 @@
-import { outcomeFor } from '../../src/actions/outcome'
+import { outcomeFor } from '../../src/contracts/outcome'
 import type {
   ActionOutcomeRecord,
   AlertRecord,
@@ -8,15 +8,8 @@ import type {
 } from '../../src/contracts/records'
 import { SchemaSet } from '../../src/contracts/schemas'
 import type { Emit } from '../../src/runner/types'
-import {
-  RECENT_REMEDIATIONS,
-  account,
-  emptyBudget,
-  indexAlert,
-  indexOutcome,
-  sloMath,
-} from '../../src/stages/slo/decide'
-import { parseSlos, type SloDefinition, type SlosConfig } from '../../src/stages/slo/slos'
+import { RECENT_REMEDIATIONS, account, emptyBudget, indexAlert, indexOutcome } from '../../src/stages/slo/decide'
+import { parseSlos, sloMath, type SloDefinition, type SlosConfig } from '../../src/slo/slos'
 import { alertRecord, enrichedAlertRecord } from '../support/records'
 
 const SEC = 1000

@@ -8,7 +8,7 @@ import {
   parseSlos,
   slosFor,
   type SlosConfig,
-} from '../../src/stages/slo/slos'
+} from '../../src/slo/slos'
 
 // Inside the working directory, so messages name it `topology/test.yaml`.
 const FILE = path.resolve('topology', 'test.yaml')

@@ -1,7 +1,7 @@
 import type { SloBudgetRecord } from '../../src/contracts/records'
 import { emptyBudget } from '../../src/stages/slo/decide'
 import { formatSloReport, sloReport } from '../../src/stages/slo/report'
-import { parseSlos } from '../../src/stages/slo/slos'
+import { parseSlos } from '../../src/slo/slos'
 
 const M = 60_000
 const NOW = Date.UTC(2026, 10, 25, 3, 0, 0)

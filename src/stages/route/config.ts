@@ -13,8 +13,8 @@
 import path from 'node:path'
 import { displayName, readConfigFile, yamlFormat } from '../../config/yaml-file'
 import { ConfigError } from '../../errors'
-import type { GateSettings } from '../../actions/gate'
-import type { BurnWindowName } from '../slo/budget'
+import type { GateSettings } from '../../slo/gate-settings'
+import type { BurnWindowName } from '../../slo/budget'
 import { parseMatchers, type Matcher } from '../../matchers'
 import { TemplateSyntaxError, parseTemplate, type Template } from './template'
 

@@ -13,8 +13,8 @@
  */
 import type { ActionOutcomeRecord, AlertRecord, SloBudgetRecord, SloEventRecord } from '../../contracts/records'
 import type { Emit } from '../../runner/types'
-import { BURN_WINDOWS, budgetStatus, mergeIntervals, pruneIntervals, type BadInterval, type SloMath } from './budget'
-import { slosFor, type SloDefinition, type SlosConfig } from './slos'
+import { BURN_WINDOWS, budgetStatus, mergeIntervals, pruneIntervals, type BadInterval } from '../../slo/budget'
+import { sloMath, slosFor, type SloDefinition, type SlosConfig } from '../../slo/slos'
 
 /** Outcome statuses of actions that ran (automation, whatever its result). */
 const RAN = new Set(['succeeded', 'failed', 'timed_out'])
@@ -79,11 +79,6 @@ export function indexOutcome(
     }),
   )
   return { emits, kind: emits.length > 0 ? 'remediation' : 'no_slo' }
-}
-
-/** The budget arithmetic's view of an SLO definition. */
-export function sloMath(slo: SloDefinition): SloMath {
-  return { objective: slo.objective, window: slo.window, budgeting: slo.budgeting, sliceMs: slo.sliceMs }
 }
 
 /** An SLO's budget before any event. */

@@ -12,9 +12,9 @@ import {
   type BadInterval,
   type BurnRates,
   type SloMath,
-} from './budget'
-import { emptyBudget, sloMath } from './decide'
-import type { SlosConfig } from './slos'
+} from '../../slo/budget'
+import { emptyBudget } from './decide'
+import { sloMath, type SlosConfig } from '../../slo/slos'
 
 export interface SloReportRow {
   slo: string

@@ -2,7 +2,7 @@ import type { ActionOutcomeRecord, AlertRecord, SloBudgetRecord, SloEventRecord 
 import type { StageDefinition, StateChange } from '../../runner/types'
 import type { TopicNames } from '../../topology/names'
 import { account, indexAlert, indexOutcome } from './decide'
-import type { SlosConfig } from './slos'
+import type { SlosConfig } from '../../slo/slos'
 
 /**
  * The slo stage on the shared runner: two stateless indexers (alerts.deduped and
