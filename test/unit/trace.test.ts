@@ -1,4 +1,4 @@
-import { outcomeFor } from '../../src/actions/outcome'
+import { outcomeFor } from '../../src/contracts/outcome'
 import {
   formatTrace,
   traceEpisodes,

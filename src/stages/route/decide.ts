@@ -21,7 +21,7 @@ import type { Emit, SourcePosition } from '../../runner/types'
 import { actionTopic, type TopicNames } from '../../topology/names'
 import type { Route, RouteTree } from './config'
 import type { ActionRequestRecord, EnrichedAlertRecord } from '../../contracts/records'
-import { outcomeFor } from '../../actions/outcome'
+import { outcomeFor } from '../../contracts/outcome'
 import { fillTemplate } from './template'
 import { decisionEmit } from '../decision'
 
