@@ -346,6 +346,7 @@ export class StageRunner<I, S extends object = never> {
             state,
             source,
             timestamp: Number(record.timestamp),
+            now: this.now(),
             later: () => decoded.slice(i + 1).flatMap((d) => ('input' in d ? [d.input] : [])),
           })
           if (result.effect) {

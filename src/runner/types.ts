@@ -70,6 +70,12 @@ export interface ProcessContext<S, I = unknown> {
   source: SourcePosition
   /** Kafka timestamp of the input record, ms since the epoch. */
   timestamp: number
+  /**
+   * Wall-clock time (ms since the epoch) the runner took when it handed this record of
+   * the batch to `process`: the "now" of decisions that need one (a pause in force, a
+   * budget gate), so `process` never reads a clock and a test or replay can fix it.
+   */
+  now: number
   /** The decoded records after this one in the same batch (same partition), for stages that look ahead (copied on each call). */
   later(): readonly I[]
 }
@@ -113,9 +119,14 @@ export interface StateSpec<S = unknown> extends PartitionStateOptions {
 
 /**
  * A stage: which topics it reads, which state it keeps, and its decision. `process`
- * must be pure (no I/O, no clock): the runner does all Kafka work the same way for
- * every stage. It may throw a PoisonRecordError (or any non-retriable error) for a
- * record it cannot handle: that record goes to the DLQ and the stage goes on.
+ * does no I/O and reads no clock (time comes in as `context.timestamp` or `context.now`):
+ * the runner does all Kafka work the same way for every stage. It is pure except for the
+ * live, in-process resources a stage declares in its own docs: configuration reloaded on
+ * change, boards it follows from topics, a register of its effects in flight, and its
+ * metrics and log lines. Whatever waits or sizes a resource (slots, concurrency) belongs
+ * in an effect's `run`, never here. It may throw a PoisonRecordError (or any
+ * non-retriable error) for a record it cannot handle: that record goes to the DLQ and
+ * the stage goes on.
  */
 export interface StageDefinition<I, S = never> {
   name: StageName

@@ -56,7 +56,7 @@ describe('enrichStage', () => {
 
   it('emits the enriched alert to alerts.enriched keyed by team', () => {
     const input = alert({ alertname: 'HighLatency', service: 'checkout' })
-    const result = stage.process(input, { state: noState, source, timestamp: 0, later: () => [] })
+    const result = stage.process(input, { state: noState, source, timestamp: 0, now: 0, later: () => [] })
     expect(result.kind).toBe('enriched')
     expect(result.state).toBeUndefined()
     expect(result.emits).toHaveLength(1)
@@ -73,7 +73,7 @@ describe('enrichStage', () => {
     'forwards a %s alert no service matched as unowned, keyed unowned, and leaves a Decision',
     (status) => {
       const input = alert({ alertname: 'DiskFull', service: 'ledger' }, status)
-      const result = stage.process(input, { state: noState, source, timestamp: 0, later: () => [] })
+      const result = stage.process(input, { state: noState, source, timestamp: 0, now: 0, later: () => [] })
       expect(result.kind).toBe('unowned')
       expect(result.emits).toEqual([
         {
@@ -122,14 +122,16 @@ describe('enrichStage', () => {
     let current: Catalog = CATALOG
     const reloading = enrichStage(topics, '', () => current)
     const input = alert({ alertname: 'X', service: 'ledger' })
-    expect(reloading.process(input, { state: noState, source, timestamp: 0, later: () => [] }).kind).toBe('unowned')
+    expect(reloading.process(input, { state: noState, source, timestamp: 0, now: 0, later: () => [] }).kind).toBe(
+      'unowned',
+    )
     current = parseCatalog(
       'services: [{ name: ledger, team: finance, matchers: [\'service="ledger"\'] }]',
       'catalog.yaml',
     )
-    expect(reloading.process(input, { state: noState, source, timestamp: 0, later: () => [] }).emits).toMatchObject([
-      { topic: 'p.alerts.enriched', key: 'finance', value: { team: 'finance', service: 'ledger' } },
-    ])
+    expect(
+      reloading.process(input, { state: noState, source, timestamp: 0, now: 0, later: () => [] }).emits,
+    ).toMatchObject([{ topic: 'p.alerts.enriched', key: 'finance', value: { team: 'finance', service: 'ledger' } }])
   })
 })
 
@@ -147,7 +149,7 @@ describe('the captured Alertmanager alerts through the shipped catalog and limit
     (file) => {
       const payload = validator.parse(fs.readFileSync(path.join(ALERTMANAGER_FIXTURES, file)))
       for (const a of toAlerts(payload, RECEIVED_AT)) {
-        const result = stage.process(a, { state: noState, source, timestamp: 0, later: () => [] })
+        const result = stage.process(a, { state: noState, source, timestamp: 0, now: 0, later: () => [] })
         expect(result.kind).toBe('enriched')
         const value = result.emits[0]!.value as EnrichedAlertRecord
         expect({ service: value.service, team: value.team, key: result.emits[0]!.key }).toEqual(

@@ -51,7 +51,13 @@ function harness(limits: () => LimitsConfig, partitions = 1) {
   const stage = ratelimitStage(topics, PREFIX, limits, { partitions })
   const state = new Map<string, BucketState>()
   const process = (r: EnrichedAlertRecord): StageResult<BucketState> => {
-    const result = stage.process(r, { state: { get: (k) => state.get(k) }, source, timestamp: 0, later: () => [] })
+    const result = stage.process(r, {
+      state: { get: (k) => state.get(k) },
+      source,
+      timestamp: 0,
+      now: 0,
+      later: () => [],
+    })
     for (const change of result.state ?? []) {
       if (change.value === null) state.delete(change.key)
       else state.set(change.key, change.value)

@@ -260,7 +260,7 @@ describe('routeStage', () => {
       inputSchema: 'EnrichedAlert',
     })
     expect(stage.state).toBeUndefined()
-    const context = { source: SOURCE, timestamp: 0, state: { get: () => undefined }, later: () => [] }
+    const context = { source: SOURCE, timestamp: 0, state: { get: () => undefined }, now: 0, later: () => [] }
     expect(stage.process(enriched({}), context).emits.map((e) => e.topic)).toEqual(['x.actions.page'])
     current = tree('route: {}\n')
     const result = stage.process(enriched({}), context)
