@@ -5,9 +5,9 @@ import { Registry as MetricsRegistry } from 'prom-client'
 import type { Endpoints } from './config/endpoints'
 import { createConfigMetrics, watchConfig, type ConfigMetrics, type WatchedConfig } from './config/watched-file'
 import { SchemaSet } from './contracts/schemas'
-import { parseActionsFile } from './actions/actions-file'
-import { BUILTIN_ACTIONS } from './actions/builtins'
-import { ActionWorkers } from './actions/workers'
+import { parseActionsFile } from './actions/worker/actions-file'
+import { BUILTIN_ACTIONS } from './actions/handlers/builtins'
+import { ActionWorkerPool } from './actions/worker/pool'
 import { ConfigError } from './errors'
 import { DEFAULT_HTTP_LISTEN, buildHttpServer, type WebhookAuth } from './http'
 import { registerSloPage } from './http/slo-page'
@@ -26,10 +26,10 @@ import { parseLimits } from './stages/ratelimit/limits'
 import { parseRoutesFile } from './stages/route/config'
 import { routeStage } from './stages/route/stage'
 import { createSloMetrics } from './stages/slo/metrics'
-import { parseSlos } from './stages/slo/slos'
+import { parseSlos } from './slo/slos'
 import { sloStages } from './stages/slo/stage'
 import { sloReport } from './stages/slo/report'
-import type { SlosConfig } from './stages/slo/slos'
+import type { SlosConfig } from './slo/slos'
 import type { SloBudgetRecord } from './contracts/records'
 import { loadTopicsFile } from './topology/topics-file'
 import { ratelimitStage } from './stages/ratelimit/stage'
@@ -265,7 +265,7 @@ function actionsStage(ctx: StageContext): Runnable {
     throw new ConfigError(
       `--action ${unknown.join(', ')}: not in ${config().file}; known: ${[...config().actions.keys()].join(', ')}`,
     )
-  return new ActionWorkers({
+  return new ActionWorkerPool({
     kafka: ctx.kafka,
     registry: ctx.registry,
     schemas: ctx.schemas,

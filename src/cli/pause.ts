@@ -10,8 +10,8 @@ import { endpointsFromEnv } from '../config/endpoints'
 import { ConfigError, ERROR_CODES, NightshiftError } from '../errors'
 import { KafkaAdmin, RecordProducer, readTopic, type InRecord, type KafkaSettings, type OutRecord } from '../kafka'
 import { createLogger, type Logger } from '../log'
-import { PauseBoard, pauseKey, pauseRecord, resumeRecord } from '../actions/control'
-import { describePause, describeScope, liftPause, newPause, type Pause, type PauseScope } from '../actions/pause'
+import { PauseBoard, pauseKey, pauseRecord, resumeRecord } from '../actions/worker/control'
+import { describePause, describeScope, liftPause, newPause, type Pause, type PauseScope } from '../actions/worker/pause'
 import { topicNames } from '../topology/names'
 
 /** What the commands read and write besides Kafka; tests replace them. */

@@ -9,12 +9,12 @@ import { spawn } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { buildApp, type App } from '../../src/app'
-import { pauseKey, pauseRecord, resumeRecord } from '../../src/actions/control'
-import { newPause, type PauseScope } from '../../src/actions/pause'
+import { pauseKey, pauseRecord, resumeRecord } from '../../src/actions/worker/control'
+import { newPause, type PauseScope } from '../../src/actions/worker/pause'
 import type { ActionOutcomeRecord, ActionRequestRecord, SloBudgetRecord } from '../../src/contracts/records'
 import { RecordProducer } from '../../src/kafka'
 import { emptyBudget } from '../../src/stages/slo/decide'
-import { parseSlos } from '../../src/stages/slo/slos'
+import { parseSlos } from '../../src/slo/slos'
 import { valueSubject } from '../../src/topology/names'
 import { HttpTarget } from '../support/http-target'
 import { collect, endpoints, kafkaSettings, testLogger, uniqueName, waitFor, type Collector } from '../support/kafka'
@@ -218,16 +218,14 @@ describe('action workers', () => {
     expect(target.calls('/gone')).toHaveLength(1)
     const [page] = await outcomesOf(`${r.idempotencyKey}>page`)
     expect(page).toMatchObject({ status: 'succeeded', action: 'page' })
-    const sent = target
-      .calls('/pd')
-      .map(
-        (c) =>
-          JSON.parse(c.body) as {
-            routing_key: string
-            event_action: string
-            payload: { custom_details: { params: Record<string, string> } }
-          },
-      )
+    const sent = target.calls('/pd').map(
+      (c) =>
+        JSON.parse(c.body) as {
+          routing_key: string
+          event_action: string
+          payload: { custom_details: { params: Record<string, string> } }
+        },
+    )
     const event = sent.find((e) => e.payload.custom_details.params.escalatedKey === r.idempotencyKey)
     expect(event).toMatchObject({ routing_key: PD_KEY, event_action: 'trigger' })
     expect(event!.payload.custom_details.params.reason).toContain('failed')

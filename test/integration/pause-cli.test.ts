@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process'
 import path from 'node:path'
 import { Command } from 'commander'
-import { PauseBoard, pauseKey } from '../../src/actions/control'
+import { PauseBoard, pauseKey } from '../../src/actions/worker/control'
 import { addPauseCommands } from '../../src/cli/pause'
 import { ConfigError, NightshiftError, RetriableError } from '../../src/errors'
 import { KafkaAdmin, RecordProducer, TopicTail, TransactionalProducer, readTopic } from '../../src/kafka'

@@ -11,7 +11,7 @@ import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
-import type { HandlerContext } from '../../src/actions/types'
+import type { HandlerContext } from '../../src/actions/handlers/types'
 import type { ActionRequestRecord, AlertRecord, EnrichedAlertRecord } from '../../src/contracts/records'
 import { enrichedAlertRecord } from './records'
 

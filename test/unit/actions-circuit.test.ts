@@ -1,4 +1,11 @@
-import { admit, circuitKey, CLOSED_CIRCUIT, record, type Circuit, type CircuitState } from '../../src/actions/circuit'
+import {
+  admit,
+  circuitKey,
+  CLOSED_CIRCUIT,
+  record,
+  type Circuit,
+  type CircuitState,
+} from '../../src/actions/worker/circuit'
 
 const settings = { failureThreshold: 3, coolDownMs: 60_000 }
 

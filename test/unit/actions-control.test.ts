@@ -7,8 +7,8 @@ import {
   resumeRecord,
   type BoardChange,
   type ControlCommand,
-} from '../../src/actions/control'
-import { newPause, type Pause, type PauseScope } from '../../src/actions/pause'
+} from '../../src/actions/worker/control'
+import { newPause, type Pause, type PauseScope } from '../../src/actions/worker/pause'
 import { ConfigError } from '../../src/errors'
 import type { InRecord, OutRecord } from '../../src/kafka'
 

@@ -2,18 +2,14 @@ import { SchemaSet } from '../../src/contracts/schemas'
 import type { ActionOutcomeRecord, ActionRequestRecord, LedgerEntry, OutcomeStatus } from '../../src/contracts/records'
 import {
   escalationFor,
-  ledgerEntry,
-  ledgerKeyOf,
   notEffective,
   planRequest,
-  revertKey,
-  successKey,
   type ActionPolicy,
-  type OnResolved,
   type Plan,
   type PlanInput,
-} from '../../src/actions/decide'
-import { describePause, type Pause } from '../../src/actions/pause'
+} from '../../src/actions/worker/decide'
+import { ledgerEntry, ledgerKeyOf, revertKey, successKey, type OnResolved } from '../../src/actions/worker/ledger'
+import { describePause, type Pause } from '../../src/actions/worker/pause'
 import { enrichedAlertRecord } from '../support/records'
 
 const S = 1000

@@ -2,8 +2,8 @@ import fs from 'node:fs'
 import path from 'node:path'
 import type { ActionRequestRecord } from '../../src/contracts/records'
 import { ConfigError } from '../../src/errors'
-import { createExecHandler, type ExecConfig } from '../../src/actions/exec'
-import type { HandlerContext } from '../../src/actions/types'
+import { createExecHandler, type ExecConfig } from '../../src/actions/handlers/exec'
+import type { HandlerContext } from '../../src/actions/handlers/types'
 import { handlerContext, handlerRequest, isGone, useTempDir, waitFor } from '../support/handler-fixtures'
 
 const tmp = useTempDir('ns-exec-')

@@ -4,15 +4,14 @@ import path from 'node:path'
 import {
   ACTIONS_FILE,
   DEFAULT_SETTINGS,
-  defineAction,
   loadCustomActions,
   parseActionsFile,
   type ActionSettings,
-  type HandlerFactory,
   type ParseActionsOptions,
-} from '../../src/actions/actions-file'
-import { BUILTIN_ACTIONS } from '../../src/actions/builtins'
-import type { ActionHandler } from '../../src/actions/types'
+} from '../../src/actions/worker/actions-file'
+import { BUILTIN_ACTIONS } from '../../src/actions/handlers/builtins'
+import { defineAction } from '../../src/actions/handlers/define-action'
+import type { ActionHandler, HandlerFactory } from '../../src/actions/handlers/types'
 import { SchemaSet } from '../../src/contracts/schemas'
 import { ConfigError } from '../../src/errors'
 import { loadTopicsFile } from '../../src/topology/topics-file'
@@ -35,7 +34,7 @@ const H = 60 * M
 
 /** Outside the working directory, so messages name it by its absolute path. */
 const FILE = path.join(os.tmpdir(), 'nightshift-actions-file-test', 'actions.yaml')
-const ACTIONS_MODULE = path.resolve(__dirname, '..', '..', 'src', 'actions', 'actions-file')
+const ACTIONS_MODULE = path.resolve(__dirname, '..', '..', 'src', 'actions', 'handlers', 'define-action')
 
 /** A builtin whose handler remembers the config it was built from. */
 const fake =

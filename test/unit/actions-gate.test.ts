@@ -1,7 +1,8 @@
-import { gateReason, type GateSettings } from '../../src/actions/gate'
+import { gateReason } from '../../src/actions/worker/gate'
+import type { GateSettings } from '../../src/slo/gate-settings'
 import type { SloBudgetRecord } from '../../src/contracts/records'
 import { emptyBudget } from '../../src/stages/slo/decide'
-import { parseSlos } from '../../src/stages/slo/slos'
+import { parseSlos } from '../../src/slo/slos'
 
 const M = 60_000
 const NOW = Date.UTC(2026, 10, 25, 3, 0, 0)

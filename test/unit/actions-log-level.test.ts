@@ -1,6 +1,6 @@
 import type { ActionRequestRecord } from '../../src/contracts/records'
 import { ConfigError } from '../../src/errors'
-import { createLogLevelHandler, INHERITED_LEVEL, type LogLevelConfig } from '../../src/actions/log-level'
+import { createLogLevelHandler, INHERITED_LEVEL, type LogLevelConfig } from '../../src/actions/handlers/log-level'
 import {
   closedPort,
   handlerContext as context,

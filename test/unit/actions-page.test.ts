@@ -7,8 +7,8 @@ import {
   pagerDutySeverity,
   slackEscape,
   validatePageConfig,
-} from '../../src/actions/page'
-import type { HandlerContext } from '../../src/actions/types'
+} from '../../src/actions/handlers/page'
+import type { HandlerContext } from '../../src/actions/handlers/types'
 import {
   closedPort,
   handlerContext,

@@ -8,7 +8,7 @@ import {
   type Pause,
   type PausableRequest,
   type PauseScope,
-} from '../../src/actions/pause'
+} from '../../src/actions/worker/pause'
 import { ConfigError } from '../../src/errors'
 import { parseDuration } from '../../src/config/duration'
 

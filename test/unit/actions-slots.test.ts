@@ -1,4 +1,4 @@
-import { Slots } from '../../src/actions/slots'
+import { Slots } from '../../src/actions/worker/slots'
 
 /** Lets every settled promise run its callbacks. */
 const flush = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))

@@ -2,8 +2,8 @@ import fs from 'node:fs'
 import path from 'node:path'
 import type { ActionRequestRecord } from '../../src/contracts/records'
 import { ConfigError } from '../../src/errors'
-import { createThreadDumpHandler, safePathSegment } from '../../src/actions/thread-dump'
-import type { HandlerContext } from '../../src/actions/types'
+import { createThreadDumpHandler, safePathSegment } from '../../src/actions/handlers/thread-dump'
+import type { HandlerContext } from '../../src/actions/handlers/types'
 import {
   handlerContext,
   handlerRequest,

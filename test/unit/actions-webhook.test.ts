@@ -1,7 +1,7 @@
 import http from 'node:http'
 import type { ActionRequestRecord, AlertRecord } from '../../src/contracts/records'
 import { ConfigError } from '../../src/errors'
-import { createWebhookHandler, validateWebhookConfig } from '../../src/actions/webhook'
+import { createWebhookHandler, validateWebhookConfig } from '../../src/actions/handlers/webhook'
 import {
   closedPort,
   handlerContext as context,

@@ -9,8 +9,7 @@
  */
 import fs from 'node:fs/promises'
 import path from 'node:path'
-import { defineAction } from '../../src/actions/actions-file'
-import type { HandlerResult } from '../../src/actions/types'
+import { defineAction, type HandlerResult } from '../../src/actions/handlers'
 
 /** Only characters that are safe in a file name; label values are not trusted. */
 function safe(text: string): string {

@@ -1,5 +1,5 @@
 /** The built-in actions by name: what builds each one's handler from its `config` in topology/actions.yaml. */
-import type { HandlerFactory } from './actions-file'
+import type { HandlerFactory } from './types'
 import { createExecHandler, type ExecConfig } from './exec'
 import { createLogLevelHandler } from './log-level'
 import { createPageHandler } from './page'

@@ -11,8 +11,8 @@
  */
 import fs from 'node:fs'
 import path from 'node:path'
-import type { ActionRequestRecord } from '../contracts/records'
-import { ConfigError } from '../errors'
+import type { ActionRequestRecord } from '../../contracts/records'
+import { ConfigError } from '../../errors'
 
 /** One allowlisted command. */
 export interface ExecCommandConfig {

@@ -13,7 +13,7 @@
  */
 import { spawn } from 'node:child_process'
 import type { Readable } from 'node:stream'
-import type { ActionRequestRecord } from '../contracts/records'
+import type { ActionRequestRecord } from '../../contracts/records'
 import type { ActionHandler, HandlerContext, HandlerResult } from './types'
 import {
   fillExecTemplate,

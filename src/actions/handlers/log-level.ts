@@ -22,9 +22,9 @@
  *   reverting the logger to the raised level for good: the first raise's revert puts back
  *   the original level (the second raise ends with it).
  */
-import { formatDurationShort, parseDuration } from '../config/duration'
-import type { ActionRequestRecord } from '../contracts/records'
-import { ConfigError } from '../errors'
+import { formatDurationShort, parseDuration } from '../../config/duration'
+import type { ActionRequestRecord } from '../../contracts/records'
+import { ConfigError } from '../../errors'
 import {
   attemptHttp,
   describeRequest,

@@ -12,8 +12,8 @@
  *   are escaped as Slack requires, `@` is followed by a zero-width space (Mattermost
  *   turns a bare `@channel` into a mention), and line breaks become spaces.
  */
-import type { ActionRequestRecord, AlertRecord } from '../contracts/records'
-import { ConfigError } from '../errors'
+import type { ActionRequestRecord, AlertRecord } from '../../contracts/records'
+import { ConfigError } from '../../errors'
 import {
   attemptHttp,
   clip,

@@ -18,8 +18,8 @@
 import crypto from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
-import type { ActionRequestRecord } from '../contracts/records'
-import { ConfigError } from '../errors'
+import type { ActionRequestRecord } from '../../contracts/records'
+import { ConfigError } from '../../errors'
 import { DEFAULT_CHILD_PATH, DEFAULT_EXEC_TIMEOUT_MS, runProgram } from './exec'
 import { DEFAULT_KILL_GRACE_MS, DEFAULT_MAX_OUTPUT_BYTES, executableFileProblem } from './exec-config'
 import {

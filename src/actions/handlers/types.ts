@@ -1,4 +1,4 @@
-import type { ActionRequestRecord } from '../contracts/records'
+import type { ActionRequestRecord } from '../../contracts/records'
 
 /**
  * What a handler reports for one attempt. `ok` false with `retriable` true lets the
@@ -59,3 +59,6 @@ export interface ActionHandler {
   /** Runs a {@link RevertPlan}'s step (only handlers whose results carry one). */
   revert?(params: Record<string, string>, context: HandlerContext): Promise<HandlerResult>
 }
+
+/** What builds the handler of a built-in action from its `config` in topology/actions.yaml. */
+export type HandlerFactory = (config: unknown) => ActionHandler

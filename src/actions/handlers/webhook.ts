@@ -16,8 +16,8 @@
  * - every request carries `Idempotency-Key: <request.idempotencyKey>` so receivers can
  *   drop a retried duplicate.
  */
-import type { ActionRequestRecord } from '../contracts/records'
-import { ConfigError } from '../errors'
+import type { ActionRequestRecord } from '../../contracts/records'
+import { ConfigError } from '../../errors'
 import {
   DEFAULT_MAX_RESPONSE_BYTES,
   attemptHttp,

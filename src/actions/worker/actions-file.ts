@@ -12,16 +12,17 @@
  */
 import fs from 'node:fs'
 import path from 'node:path'
-import { parseDuration } from '../config/duration'
-import { displayName, yamlFormat } from '../config/yaml-file'
-import { ConfigError, describeError } from '../errors'
+import { parseDuration } from '../../config/duration'
+import { displayName, yamlFormat } from '../../config/yaml-file'
+import { ConfigError, describeError } from '../../errors'
 import type { CircuitSettings } from './circuit'
-import type { OnResolved } from './decide'
-import type { GateSettings } from './gate'
-import type { ActionHandler } from './types'
+import type { OnResolved } from './ledger'
+import type { GateSettings } from '../../slo/gate-settings'
+import { isCustomAction } from '../handlers/define-action'
+import type { ActionHandler, HandlerFactory } from '../handlers/types'
 
 /** The shipped actions file, relative to the project root. */
-export const ACTIONS_FILE = path.resolve(__dirname, '..', '..', 'topology', 'actions.yaml')
+export const ACTIONS_FILE = path.resolve(__dirname, '..', '..', '..', 'topology', 'actions.yaml')
 
 const DURATION = '^([0-9]+(ms|s|m|h|d|w))+$'
 const PATTERN_MEANS = { [DURATION]: 'a duration like 30s, 5m or 1h30m' }
@@ -146,9 +147,6 @@ export const DEFAULT_SETTINGS: ActionSettings = Object.freeze({
   gate: null,
 })
 
-/** What builds the handler of a built-in action from its `config`. */
-export type HandlerFactory = (config: unknown) => ActionHandler
-
 export interface ParseActionsOptions {
   /** Action names with a topic (topics.yaml /actions/names). */
   actionTopics: readonly string[]
@@ -247,32 +245,9 @@ export function parseActionsFile(text: string, file: string, options: ParseActio
   })
 }
 
-/** A custom action: what a team's module exports (by default) through {@link defineAction}. */
-export interface CustomAction {
-  name: string
-  /** One attempt; same contract as a built-in handler's run. */
-  run: ActionHandler['run']
-  /** One line saying what run would do, for dry runs (default: `custom action <name>`). */
-  describe?: ActionHandler['describe']
-}
-
-const CUSTOM_MARK = Symbol.for('nightshift.customAction')
-
-/** Declares a custom action; the default export of a module in the custom actions folder. */
-export function defineAction(action: CustomAction): ActionHandler {
-  if (typeof action?.name !== 'string' || !/^[a-z0-9][a-z0-9-]*$/.test(action.name)) {
-    throw new ConfigError(
-      `defineAction: name must be lower-case letters, digits and dashes, got ${JSON.stringify(action?.name)}`,
-    )
-  }
-  if (typeof action.run !== 'function') throw new ConfigError(`defineAction ${action.name}: run must be a function`)
-  const describe = action.describe ?? (() => `custom action ${action.name}`)
-  return Object.freeze({ name: action.name, run: action.run, describe, [CUSTOM_MARK]: true })
-}
-
 /**
  * Loads every `.ts`/`.js` module of `dir` (not its subfolders, not `.d.ts` or `.test.` files)
- * and takes its default export, which must come from {@link defineAction}.
+ * and takes its default export, which must come from `defineAction` (handlers/define-action.ts).
  */
 export function loadCustomActions(dir: string): Map<string, ActionHandler> {
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new ConfigError(`${dir} is not a folder`)
@@ -291,10 +266,10 @@ export function loadCustomActions(dir: string): Map<string, ActionHandler> {
       throw new ConfigError(`${file} could not be loaded: ${describeError(err)}`, { cause: err })
     }
     const exported = (loaded as { default?: unknown } | null)?.default
-    if (typeof exported !== 'object' || exported === null || !(CUSTOM_MARK in exported)) {
+    if (!isCustomAction(exported)) {
       throw new ConfigError(`${file} must export default defineAction({ name, run })`)
     }
-    const handler = exported as unknown as ActionHandler
+    const handler = exported
     if (found.has(handler.name)) throw new ConfigError(`${file} defines action ${handler.name} a second time`)
     found.set(handler.name, handler)
   }

@@ -11,9 +11,9 @@
  * once with readTopic.
  */
 import Ajv, { type ValidateFunction } from 'ajv'
-import { ConfigError, describeError } from '../errors'
-import type { InRecord, OutRecord } from '../kafka'
-import type { Logger } from '../log'
+import { ConfigError, describeError } from '../../errors'
+import type { InRecord, OutRecord } from '../../kafka'
+import type { Logger } from '../../log'
 import { activePause, describeScope, isActive, type PausableRequest, type Pause, type PauseScope } from './pause'
 
 /** Every pause key starts with this; other prefixes are other (future) commands. */

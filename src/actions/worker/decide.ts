@@ -1,7 +1,8 @@
 /**
  * The action worker's decisions, pure: what to do with one request given the ledger,
- * the pauses, the dry-run switches and the records after it in its batch; and what a
- * finished run records. The worker (worker.ts) supplies the clock and does the I/O.
+ * the pauses, the dry-run switches and the records after it in its batch (what a
+ * finished run records is ledger.ts's). The worker (worker.ts) supplies the time and does
+ * the I/O.
  *
  * What must hold:
  * - a key the ledger has as `completed` is never run again (`skipped_duplicate`);
@@ -18,16 +19,13 @@
  * own. The page action runs it (`onResolved: run`) to resolve the incident, as a
  * request of its own under the ledger key `<idempotencyKey>#resolved`.
  */
-import type { ActionOutcomeRecord, ActionRequestRecord, LedgerEntry } from '../contracts/records'
-import { outcomeFor, type OutcomeFields } from './outcome'
-import type { Pause } from './pause'
-import { describePause } from './pause'
+import type { ActionOutcomeRecord, ActionRequestRecord, LedgerEntry } from '../../contracts/records'
+import { outcomeFor, type OutcomeFields } from '../../contracts/outcome'
+import { completedChange, ledgerEntry, ledgerKeyOf, successKey, type LedgerChange, type OnResolved } from './ledger'
+import { describePause, type Pause } from './pause'
 
 /** Statuses of requests whose handler ran (a resolve may follow them). */
 const RAN = new Set(['succeeded', 'failed', 'timed_out'])
-
-/** How an action treats resolved notifications. */
-export type OnResolved = 'cancel' | 'run'
 
 export interface ActionPolicy {
   onResolved: OnResolved
@@ -56,12 +54,6 @@ export interface PlanInput {
   now: number
 }
 
-/** A change to the ledger (null value: delete the key). */
-export interface LedgerChange {
-  key: string
-  value: LedgerEntry | null
-}
-
 /** The decision for one request. */
 export type Plan =
   | {
@@ -83,48 +75,6 @@ export type Plan =
       followUps: ActionOutcomeRecord[]
       ledger: LedgerChange[]
     }
-
-/** The ledger key of `request`: its idempotency key, `#resolved` added for a resolved notification that runs. */
-export function ledgerKeyOf(request: ActionRequestRecord, onResolved: OnResolved): string {
-  return request.alert.alert.status === 'resolved' && onResolved === 'run'
-    ? `${request.idempotencyKey}#resolved`
-    : request.idempotencyKey
-}
-
-/** Key of the entry remembering the last success of `action` for an alert. */
-export function successKey(action: string, fingerprint: string): string {
-  return `success/${action}/${fingerprint}`
-}
-
-/** Key of a revert still due for a request. */
-export function revertKey(ledgerKey: string): string {
-  return `revert/${ledgerKey}`
-}
-
-/** A ledger entry of `request`. */
-export function ledgerEntry(
-  request: ActionRequestRecord,
-  kind: LedgerEntry['kind'],
-  at: number,
-  extra: Partial<LedgerEntry> = {},
-): LedgerEntry {
-  return {
-    kind,
-    idempotencyKey: request.idempotencyKey,
-    action: request.action,
-    fingerprint: request.alert.alert.fingerprint,
-    startsAt: request.alert.alert.startsAt,
-    route: request.route,
-    team: request.alert.team,
-    service: request.alert.service,
-    at,
-    status: null,
-    attempts: 0,
-    revertAt: null,
-    params: {},
-    ...extra,
-  }
-}
 
 /** Decides what becomes of one request. */
 export function planRequest(input: PlanInput): Plan {
@@ -163,10 +113,7 @@ export function planRequest(input: PlanInput): Plan {
   const subject = key === request.idempotencyKey ? request : { ...request, idempotencyKey: key }
   const settle = (reason: string, fields: OutcomeFields, escalate?: string): Plan => {
     const outcome = outcomeFor(subject, fields)
-    changes.push({
-      key,
-      value: ledgerEntry(request, 'completed', now, { status: outcome.status, attempts: outcome.attempts }),
-    })
+    changes.push(completedChange(request, key, outcome))
     return { kind: 'settled', reason, outcome, escalate, followUps, ledger: changes }
   }
 

@@ -7,21 +7,43 @@
  * (not taken as stored, which are as of the SLO's last event), with the SLO's definition
  * from slos.yaml. No budget known for the SLO (no SLO, or nothing charged yet): not gated.
  */
-import type { SloBudgetRecord } from '../contracts/records'
-import { BURN_WINDOWS, budgetStatus, type BurnWindowName } from '../stages/slo/budget'
-import { sloMath } from '../stages/slo/decide'
-import type { SloDefinition } from '../stages/slo/slos'
+import type { ActionRequestRecord, SloBudgetRecord } from '../../contracts/records'
+import { budgetStatus, type BurnWindowName } from '../../slo/budget'
+import { BURN_WINDOW_NAMES, type GateSettings } from '../../slo/gate-settings'
+import { sloMath, type SloDefinition, type SlosConfig } from '../../slo/slos'
 
-export interface GateSettings {
-  /** Gated when the budget remaining (ratio, 0–1) is below this. */
-  readonly minBudgetRemaining?: number
-  /** Gated when the burn rate over `burnWindow` is above this. */
-  readonly maxBurnRate?: number
-  /** Window of `maxBurnRate` (default 1h). */
-  readonly burnWindow?: BurnWindowName
+/**
+ * Why a budget gate stops `request` at `now`: the action's own (actions.yaml) or its
+ * route's (routes.yaml, carried on the request); the SLO is its service's (catalog).
+ */
+export function requestGateReason(
+  request: ActionRequestRecord,
+  actionGate: GateSettings | null,
+  slos: SlosConfig | undefined,
+  budgets: { get(slo: string): SloBudgetRecord | undefined } | undefined,
+  now: number,
+): string | undefined {
+  const slo = request.alert.slo
+  if (slo === null) return undefined
+  const definition = slos?.byName.get(slo)
+  const budget = budgets?.get(slo)
+  const reasons = [actionGate ?? undefined, routeGate(request)]
+    .map((gate) => gateReason(gate, definition, budget, now))
+    .filter((r): r is string => r !== undefined)
+  return reasons.length > 0 ? [...new Set(reasons)].join(' / ') : undefined
 }
 
-export const BURN_WINDOW_NAMES = BURN_WINDOWS.map((w) => w.name)
+/** The gate a route put on the request, as GateSettings (a burn window it does not know: the default). */
+function routeGate(request: ActionRequestRecord): GateSettings | undefined {
+  const g = request.gate
+  if (!g) return undefined
+  const gate: { minBudgetRemaining?: number; maxBurnRate?: number; burnWindow?: BurnWindowName } = {}
+  if (g.minBudgetRemaining !== null) gate.minBudgetRemaining = g.minBudgetRemaining
+  if (g.maxBurnRate !== null) gate.maxBurnRate = g.maxBurnRate
+  if (g.burnWindow !== null && (BURN_WINDOW_NAMES as readonly string[]).includes(g.burnWindow))
+    gate.burnWindow = g.burnWindow as BurnWindowName
+  return gate
+}
 
 /** Why `gate` stops a request of the SLO at `now`, or undefined when it may run. */
 export function gateReason(

@@ -1,5 +1,5 @@
-import { ConfigError } from '../errors'
-import { formatDurationShort } from '../config/duration'
+import { ConfigError } from '../../errors'
+import { formatDurationShort } from '../../config/duration'
 
 /**
  * Pauses, pure: `nightshift pause --team payments --for 2h --reason "..."` becomes a

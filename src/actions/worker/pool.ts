@@ -4,16 +4,17 @@
  * action of topology/actions.yaml, and the producer revert results go through.
  */
 import type { Registry as MetricsRegistry } from 'prom-client'
-import type { SchemaSet } from '../contracts/schemas'
-import { RecordProducer, TopicTail, type KafkaSettings, type Registry } from '../kafka'
-import type { Logger } from '../log'
-import type { StageDefinition } from '../runner/types'
-import { actionTopic, type TopicNames } from '../topology/names'
+import type { SchemaSet } from '../../contracts/schemas'
+import { RecordProducer, TopicTail, type KafkaSettings, type Registry } from '../../kafka'
+import type { Logger } from '../../log'
+import type { StageDefinition } from '../../runner/types'
+import { actionTopic, type TopicNames } from '../../topology/names'
 import type { ActionsConfig } from './actions-file'
 import { PauseBoard } from './control'
-import { BudgetBoard } from '../stages/slo/board'
-import type { SlosConfig } from '../stages/slo/slos'
-import { ActionWorker, createActionMetrics } from './worker'
+import { BudgetBoard } from '../../slo/board'
+import type { SlosConfig } from '../../slo/slos'
+import { createActionMetrics } from './metrics'
+import { ActionWorker } from './worker'
 
 /** What runs a stage definition (the app's shared runner factory). */
 export interface StageStarter {
@@ -21,7 +22,7 @@ export interface StageStarter {
   stop(): Promise<void>
 }
 
-export interface ActionWorkersOptions {
+export interface ActionWorkerPoolOptions {
   kafka: KafkaSettings
   registry: Registry
   schemas: SchemaSet
@@ -40,7 +41,11 @@ export interface ActionWorkersOptions {
   slos: () => SlosConfig | undefined
 }
 
-export class ActionWorkers {
+/**
+ * Starts and stops every action worker of one process, with what they share: the pause
+ * board, the budget board, the producer of revert results and the metrics.
+ */
+export class ActionWorkerPool {
   private readonly log: Logger
   private readonly board: PauseBoard
   private tail: TopicTail | undefined
@@ -49,7 +54,7 @@ export class ActionWorkers {
   private producer: RecordProducer | undefined
   private readonly running: Array<{ worker: ActionWorker; runner: StageStarter }> = []
 
-  constructor(private readonly options: ActionWorkersOptions) {
+  constructor(private readonly options: ActionWorkerPoolOptions) {
     this.log = options.logger.child({ module: 'action-workers' })
     this.board = new PauseBoard(options.logger)
     this.budgets = new BudgetBoard(options.registry, options.logger)
