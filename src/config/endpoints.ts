@@ -19,7 +19,7 @@ export function parseBrokers(value: string, source = 'KAFKA_BROKERS'): string[] 
     .filter((b) => b.length > 0)
   if (brokers.length === 0) throw new ConfigError(`${source} is empty; expected host:port[,host:port…]`)
   for (const b of brokers) {
-    if (!/^[A-Za-z0-9._\-]+:\d{1,5}$/.test(b) && !/^\[[0-9a-fA-F:]+\]:\d{1,5}$/.test(b)) {
+    if (!/^[A-Za-z0-9._-]+:\d{1,5}$/.test(b) && !/^\[[0-9a-fA-F:]+\]:\d{1,5}$/.test(b)) {
       throw new ConfigError(`${source} has "${b}"; expected host:port`)
     }
   }

@@ -50,7 +50,8 @@ export async function restoreFromChangelog(args: RestoreArgs): Promise<number> {
   const pending = new Set(args.barriers.keys())
   if (pending.size === 0) return 0
   let applied = 0
-  let failure: unknown
+  /** Why the restore stopped early, boxed so that any thrown value can be kept. */
+  let failure: { err: unknown } | undefined
   let finish: () => void = () => undefined
   const finished = new Promise<void>((resolve) => (finish = resolve))
 
@@ -66,15 +67,17 @@ export async function restoreFromChangelog(args: RestoreArgs): Promise<number> {
   )
   const beat = setInterval(() => {
     args.heartbeat().catch((err: unknown) => {
-      failure = err
+      failure = { err }
       finish()
     })
   }, 1000)
   const timer = setTimeout(() => {
-    failure = new RetriableError(
-      ERROR_CODES.KAFKA_UNAVAILABLE,
-      `restoring ${args.changelogTopic} partitions ${[...pending].join(',')} did not reach the barrier within ${args.timeoutMs} ms`,
-    )
+    failure = {
+      err: new RetriableError(
+        ERROR_CODES.KAFKA_UNAVAILABLE,
+        `restoring ${args.changelogTopic} partitions ${[...pending].join(',')} did not reach the barrier within ${args.timeoutMs} ms`,
+      ),
+    }
     finish()
   }, args.timeoutMs)
   try {
@@ -113,6 +116,6 @@ export async function restoreFromChangelog(args: RestoreArgs): Promise<number> {
     clearTimeout(timer)
     await reader.disconnect().catch(() => undefined)
   }
-  if (failure !== undefined) throw failure
+  if (failure !== undefined) throw failure.err
   return applied
 }

@@ -60,7 +60,6 @@ function firstError(file: string, from: number): string {
   } catch {
     return '(no output)'
   }
-  // eslint-disable-next-line no-control-regex
   const lines = text
     .replace(/\u001b\[[0-9;]*m/g, '')
     .split('\n')

@@ -24,8 +24,8 @@ const JSON_HEADERS = { 'content-type': 'application/json', 'user-agent': 'Alertm
 class FakePublisher implements IngestPublisher {
   published: Array<{ alerts: AlertRecord[]; context: PublishContext }> = []
   deadLetters: DeadLetterInput[] = []
-  alertsError: unknown
-  deadLetterError: unknown
+  alertsError: Error | undefined
+  deadLetterError: Error | undefined
   state: Readiness = { ready: true, missing: [] }
 
   readiness(): Readiness {
@@ -183,7 +183,7 @@ describe('webhook HTTP server (fake publisher)', () => {
     ],
     ['an unexpected error', new TypeError('boom'), 500, HTTP_ERROR_CODES.internal, /^internal error$/],
   ])('answers a valid body with %s as %i', async (_name, failure, status, code, message) => {
-    publisher.alertsError = failure
+    publisher.alertsError = failure as Error
     const res = await post(server(), fixture('01-firing-targetup.json'))
     expect(res.statusCode).toBe(status)
     expect(res.headers.get('content-type')).toMatch(/^application\/json/)
