@@ -5,6 +5,7 @@
  * few seconds, so a log shows the operation moving without a line per record.
  */
 
+/** Reports the steps of a long operation; domain code takes one, the CLI makes it ({@link createProgress}). */
 export interface Progress {
   /** Starts a step: `→ message`. Ends the previous one if it was not ended. */
   step(message: string): void
@@ -18,6 +19,7 @@ export interface Progress {
   note(message: string): void
 }
 
+/** How {@link createProgress} writes. */
 export interface ProgressOptions {
   /** Where the lines go (default: process.stderr). */
   stream?: { write(text: string): unknown; isTTY?: boolean }

@@ -9,7 +9,7 @@ import { endpointsFromEnv } from '../config/endpoints'
 import { ConfigError } from '../errors'
 import { createLogger } from '../log'
 import { runDemoScenario, startDemo, type RunningDemo } from '../demo'
-import { createProgress } from './progress'
+import { createProgress } from '../progress'
 import { runUntilSignal } from './run-until-signal'
 
 export interface DemoCommandOptions {

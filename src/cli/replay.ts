@@ -17,7 +17,7 @@ import { runReplay } from '../replay/run'
 import { formatReplayReport, replayReportJson, type ReplayReport } from '../replay/report'
 import { parseReplayWindow } from '../replay/window'
 import { DEFAULT_DEDUP } from '../stages/dedup/stage'
-import { createProgress, type ProgressOptions } from './progress'
+import { createProgress, type ProgressOptions } from '../progress'
 
 /** What the command uses besides Kafka; tests replace them. */
 export interface ReplayCommandDeps {

@@ -9,7 +9,7 @@ import { endpointsFromEnv } from '../config/endpoints'
 import { SchemaSet } from '../contracts/schemas'
 import { KafkaAdmin, Registry } from '../kafka'
 import { createLogger, type Logger } from '../log'
-import { createProgress } from './progress'
+import { createProgress } from '../progress'
 import { SUBJECT_COMPATIBILITY, applyTopology, type ApplyReport } from '../topology/apply'
 import { TOPICS_FILE, loadTopicsFile, planTopology, type TopicsFile } from '../topology/topics-file'
 

@@ -27,7 +27,7 @@ import type {
 } from '../contracts/records'
 import { ERROR_CODES, NightshiftError, describeError } from '../errors'
 import { TopicTail, type InRecord, type KafkaSettings, type Registry } from '../kafka'
-import type { Progress } from '../cli/progress'
+import type { Progress } from '../progress'
 import { actionTopic, topicNames } from '../topology/names'
 import { DEMO_ALERT, DEMO_SERVICE, type Observability } from './observability'
 import { DEMO_LOGGER, type DemoService, type LevelChange } from './service'

@@ -6,7 +6,7 @@
 import type { SchemaSet } from '../contracts/schemas'
 import type { Compatibility, KafkaAdmin, Registry } from '../kafka'
 import type { Logger } from '../log'
-import type { Progress } from '../cli/progress'
+import type { Progress } from '../progress'
 import { planTopology, type PlannedSubject, type TopicsFile } from './topics-file'
 
 /** Every subject is registered with this level: consumers upgrade after producers. */

@@ -9,7 +9,7 @@
  * The harness is the one `nightshift demo` runs (src/demo/).
  */
 import { startDemo, runDemoScenario, type RunningDemo, type ScenarioReport } from '../../src/demo'
-import { createProgress } from '../../src/cli/progress'
+import { createProgress } from '../../src/progress'
 import { DEMO_ROUTE, DEMO_SLO } from '../../src/demo/config'
 import { DEMO_ALERT, DEMO_SERVICE, DEMO_TEAM } from '../../src/demo/observability'
 import { DEMO_LOGGER } from '../../src/demo/service'

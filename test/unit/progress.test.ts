@@ -1,4 +1,4 @@
-import { createProgress } from '../../src/cli/progress'
+import { createProgress } from '../../src/progress'
 
 function sink(isTTY: boolean) {
   const out: string[] = []
