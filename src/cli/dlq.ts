@@ -7,6 +7,7 @@
  */
 import type { Command } from 'commander'
 import { endpointsFromEnv } from '../config/endpoints'
+import { asDeadLetter } from '../contracts/dead-letter'
 import type { DeadLetterRecord, SourcePosition } from '../contracts/records'
 import { ConfigError, ERROR_CODES, NightshiftError, PoisonRecordError, RetriableError, describeError } from '../errors'
 import {
@@ -19,6 +20,7 @@ import {
   type OutRecord,
 } from '../kafka'
 import { createLogger, type Logger } from '../log'
+import { plural } from '../text'
 import { topicNames } from '../topology/names'
 import { escapeControl, formatKey, formatTimestamp, parsePositiveInt, utf8OrUndefined } from './tail'
 
@@ -72,36 +74,6 @@ export function parseDeadLetterId(raw: string): string {
     )
   }
   return deadLetterId(partition, BigInt(m[2]!))
-}
-
-function isStringMap(v: unknown): v is Record<string, string> {
-  return (
-    typeof v === 'object' && v !== null && !Array.isArray(v) && Object.values(v).every((x) => typeof x === 'string')
-  )
-}
-
-function isSource(v: unknown): v is SourcePosition {
-  if (typeof v !== 'object' || v === null) return false
-  const s = v as Record<string, unknown>
-  return typeof s.topic === 'string' && typeof s.partition === 'number' && typeof s.offset === 'string'
-}
-
-/** `decoded` as a DeadLetter, or undefined when it does not have that shape. */
-export function asDeadLetter(decoded: unknown): DeadLetterValue | undefined {
-  if (typeof decoded !== 'object' || decoded === null) return undefined
-  const d = decoded as Record<string, unknown>
-  const bytesOrNull = (v: unknown) => v === null || Buffer.isBuffer(v)
-  if (typeof d.stage !== 'string' || typeof d.errorCode !== 'string' || typeof d.errorMessage !== 'string')
-    return undefined
-  if (
-    !(d.source === null || isSource(d.source)) ||
-    !bytesOrNull(d.key) ||
-    !bytesOrNull(d.value) ||
-    !isStringMap(d.headers)
-  )
-    return undefined
-  if (typeof d.failedAt !== 'number') return undefined
-  return d as unknown as DeadLetterValue
 }
 
 function failedAtOf(entry: DeadLetterEntry): number {
@@ -175,10 +147,6 @@ export function selectForList(
   const matching = sortByAge(entries).filter((e) => options.stage === undefined || e.letter?.stage === options.stage)
   const shown = options.limit === undefined ? matching : matching.slice(Math.max(0, matching.length - options.limit))
   return { shown, matching: matching.length }
-}
-
-function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? '' : 's'}`
 }
 
 /** The last line of `dlq list`: how many there are and how many are shown. */

@@ -2,7 +2,7 @@
  * What `nightshift replay` prints: a summary of fates before → after and the alerts
  * whose fate changed, as text or JSON. Pure.
  */
-import { plural } from '../cli/trace'
+import { plural } from '../text'
 import { displayName } from '../config/yaml-file'
 import { FATE_LABELS, type AlertFate, type ReplayDiff } from './diff'
 import type { ReplayWindow } from './window'

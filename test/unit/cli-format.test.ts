@@ -1,7 +1,7 @@
+import { asDeadLetter } from '../../src/contracts/dead-letter'
 import { ConfigError, NightshiftError } from '../../src/errors'
 import {
   REPLAYED_FROM_HEADER,
-  asDeadLetter,
   formatDeadLetterLine,
   formatReplay,
   listSummary,

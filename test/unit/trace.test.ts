@@ -1,12 +1,5 @@
 import { outcomeFor } from '../../src/contracts/outcome'
-import {
-  formatTrace,
-  traceEpisodes,
-  traceEvents,
-  traceVerdict,
-  type TraceEvent,
-  type TraceRecord,
-} from '../../src/cli/trace'
+import { formatTrace } from '../../src/cli/trace'
 import type {
   ActionOutcomeRecord,
   ActionRequestRecord,
@@ -16,6 +9,9 @@ import type {
   OutcomeStatus,
   SloEventRecord,
 } from '../../src/contracts/records'
+import type { TraceRecord } from '../../src/trace/records'
+import { traceEpisodes, traceEvents, type TraceEvent } from '../../src/trace/story'
+import { traceVerdict } from '../../src/trace/verdict'
 import { alertRecord, enrichedAlertRecord } from '../support/records'
 
 const FP = '16ddbf5dcf57d972'
