@@ -15,6 +15,7 @@ import path from 'node:path'
 import { stringify } from 'yaml'
 import { ConfigError, ERROR_CODES, NightshiftError } from '../errors'
 import type { Logger } from '../log'
+import { pause } from '../retry'
 
 /** The rules file Nightshift ships for monitoring itself. */
 export const NIGHTSHIFT_RULES = path.resolve(__dirname, '..', '..', 'topology', 'monitoring', 'nightshift-rules.yaml')
@@ -251,7 +252,7 @@ async function waitReady(child: Child, url: string, deadline: number): Promise<v
         ERROR_CODES.DEMO,
         `${child.name} at ${url} not ready in time; its log (${child.logFile}):\n${tailOf(child.logFile)}`,
       )
-    await new Promise((resolve) => setTimeout(resolve, 200))
+    await pause(200)
   }
 }
 

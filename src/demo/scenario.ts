@@ -28,6 +28,7 @@ import type {
 import { ERROR_CODES, NightshiftError, describeError } from '../errors'
 import { TopicTail, type InRecord, type KafkaSettings, type Registry } from '../kafka'
 import type { Progress } from '../progress'
+import { pause } from '../retry'
 import { actionTopic, topicNames } from '../topology/names'
 import { DEMO_ALERT, DEMO_SERVICE, type Observability } from './observability'
 import { DEMO_LOGGER, type DemoService, type LevelChange } from './service'
@@ -212,7 +213,7 @@ async function until<T>(
         `demo: ${what} did not happen within ${Math.round(timeoutMs / 1000)} s${lastError ? ` (last error: ${describeError(lastError)})` : ''}`,
       )
     }
-    await new Promise((resolve) => setTimeout(resolve, 200))
+    await pause(200)
   }
 }
 

@@ -21,6 +21,7 @@ import { randomBytes, randomUUID } from 'node:crypto'
 import path from 'node:path'
 import { buildApp, type App } from '../app'
 import type { Progress } from '../progress'
+import { pause } from '../retry'
 import { traceTopics } from '../trace/read'
 import type { Endpoints } from '../config/endpoints'
 import { readConfigFile } from '../config/yaml-file'
@@ -295,7 +296,7 @@ async function waitForStages(
             `the replay's ${stage.name} stage made no progress on ${stage.input} for ${Math.round(stallTimeoutMs / 1000)} s (${behind.join(', ')}); run with --log-level info to see why`,
           )
         }
-        await new Promise((resolve) => setTimeout(resolve, 200))
+        await pause(200)
       }
     }
   } finally {
