@@ -9,7 +9,7 @@ import { stackDown, stackStatus, stackUp } from '../src/stack/local-stack'
 import { stackSettingsFromEnv } from '../src/stack/settings'
 
 async function main(command: string | undefined): Promise<void> {
-  const log = createLogger({ pretty: process.stdout.isTTY }).child({ module: 'stack' })
+  const log = createLogger().child({ module: 'stack' })
   const settings = stackSettingsFromEnv(path.resolve(__dirname, '..'))
   switch (command) {
     case 'up': {

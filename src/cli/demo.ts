@@ -41,7 +41,7 @@ function lookAround(demo: RunningDemo): string {
 
 /** Runs the demo against KAFKA_BROKERS / SCHEMA_REGISTRY_URL (default: the local stack). */
 export async function runDemoCommand(opts: DemoCommandOptions): Promise<void> {
-  const logger = createLogger({ level: opts.logLevel, pretty: process.stderr.isTTY === true, destination: 'stderr' })
+  const logger = createLogger({ level: opts.logLevel, destination: 'stderr' })
   const progress = createProgress()
   const token = process.env.NIGHTSHIFT_WEBHOOK_TOKEN
   if (process.env.NIGHTSHIFT_WEBHOOK_USERNAME)

@@ -86,9 +86,7 @@ export function addPauseCommands(program: Command, deps: PauseCommandDeps = {}):
   /** The Kafka settings, logger and control topic of one invocation. */
   const connectionFor = (opts: CommonOptions): { settings: KafkaSettings; logger: Logger; topic: string } => {
     const endpoints = endpointsFromEnv(env)
-    const logger =
-      deps.logger ??
-      createLogger({ level: opts.logLevel, pretty: process.stderr.isTTY === true, destination: 'stderr' })
+    const logger = deps.logger ?? createLogger({ level: opts.logLevel, destination: 'stderr' })
     return {
       settings: { brokers: endpoints.brokers, clientId: 'nightshift-cli', logger },
       logger,

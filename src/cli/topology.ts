@@ -84,9 +84,7 @@ export function addTopologyCommands(program: Command, deps: TopologyCommandDeps 
         const { schemas, topology: topics } = loadFiles(opts.file, deps.schemasDir)
         planTopology(topics, opts.prefix) // rejects a bad prefix before any connection
         const endpoints = endpointsFromEnv(deps.env)
-        const logger =
-          deps.logger ??
-          createLogger({ level: opts.logLevel, pretty: process.stderr.isTTY === true, destination: 'stderr' })
+        const logger = deps.logger ?? createLogger({ level: opts.logLevel, destination: 'stderr' })
         const registry = new Registry(endpoints.registryUrl)
         if (!opts.dryRun) await registry.ping()
         const admin = await KafkaAdmin.connect({ brokers: endpoints.brokers, clientId: 'nightshift-topology', logger })
