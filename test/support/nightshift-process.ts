@@ -1,5 +1,7 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
 import path from 'node:path'
+import { formatLogLine } from '../../src/log'
+import { testLogSink } from './test-logs'
 
 const root = path.resolve(__dirname, '..', '..')
 
@@ -19,22 +21,29 @@ export function startNightshift(args: string[], env: NodeJS.ProcessEnv = {}): Ni
   // SIGKILL of the CLI would leave running.
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], {
     cwd: root,
-    env: { ...process.env, LOG_LEVEL: 'info', ...env },
+    // JSON whatever the caller's LOG_FORMAT: tests read these lines with logs().
+    env: { ...process.env, LOG_LEVEL: 'info', LOG_FORMAT: 'json', ...env },
     stdio: ['pipe', 'pipe', 'pipe'],
   })
   const lines: string[] = []
+  // The child's lines go with the test's own (shown if the test fails), tagged with its pid.
+  const sink = testLogSink()
+  const keep = (line: string) => {
+    lines.push(line)
+    sink?.write(`[nightshift ${child.pid}] ${formatLogLine(line)}`)
+  }
   let partial = ''
   const onData = (d: Buffer) => {
     const text = partial + d.toString()
     const parts = text.split('\n')
     partial = parts.pop() ?? ''
-    lines.push(...parts.filter(Boolean))
+    for (const part of parts) if (part) keep(part)
   }
   child.stdout.on('data', onData)
   child.stderr.on('data', onData)
   const exited = new Promise<number | null>((resolve) =>
     child.once('close', (code) => {
-      if (partial) lines.push(partial)
+      if (partial) keep(partial)
       resolve(code)
     }),
   )
