@@ -2,8 +2,25 @@
  * Topic and stage names, defined once. A prefix (empty in production) lets tests and
  * replays run a whole topology on their own topics.
  */
+/** The stages of the pipeline, in order: what `--stage` selects and a process runs. */
 export const STAGES = ['ingest', 'dedup', 'enrich', 'ratelimit', 'route', 'actions', 'slo'] as const
-export type StageName = (typeof STAGES)[number]
+/** A stage of {@link STAGES}. */
+export type Stage = (typeof STAGES)[number]
+
+/**
+ * The slo stage's three consumers, each named for what it consumes: alerts.deduped and
+ * actions.outcomes (indexed into slo.events) and slo.events (folded into slo.budget).
+ * Distinct names keep their metrics labels and Kafka client ids apart; `--stage slo`
+ * runs all three.
+ */
+export const SLO_STAGE_NAMES = ['slo-alerts', 'slo-outcomes', 'slo-events'] as const
+
+/**
+ * The name of one runner: a stage of {@link STAGES}, or one of the slo stage's
+ * consumers. It labels the runner's metrics and logs, names its Kafka client
+ * (`nightshift-<name>`), and is the stage of the Decisions and dead letters it writes.
+ */
+export type StageName = Stage | (typeof SLO_STAGE_NAMES)[number]
 
 /** Default topic names of the topology (before the prefix). */
 export const TOPICS = {

@@ -25,23 +25,25 @@ export function sloStages(
     if (!onBudgets) return
     onBudgets(changes.flatMap((c) => (c.value === null ? [] : [c.value])))
   }
+  // The names tell the three runners apart (metrics, client ids). The group ids are older
+  // than the names and stay as they are: existing deployments' offsets are committed there.
   return [
     {
-      name: 'slo',
+      name: 'slo-alerts',
       groupId: `${prefix}nightshift-slo-index-alerts`,
       inputTopics: [topics.deduped],
       inputSchema: 'Alert',
       process: (alert) => indexAlert(alert, slos(), topics.sloEvents),
     },
     {
-      name: 'slo',
+      name: 'slo-outcomes',
       groupId: `${prefix}nightshift-slo-index-outcomes`,
       inputTopics: [topics.outcomes],
       inputSchema: 'ActionOutcome',
       process: (outcome) => indexOutcome(outcome, slos(), topics.sloEvents),
     },
     {
-      name: 'slo',
+      name: 'slo-events',
       groupId: `${prefix}nightshift-slo`,
       inputTopics: [topics.sloEvents],
       inputSchema: 'SloEvent',
