@@ -6,7 +6,7 @@
  * as % of one core. Target ≤ 2%. (`npm run bench:idle-cpu` measures one bare consumer,
  * patched and pristine kafkajs; this is the pipeline figure.)
  */
-import { implementedStages } from '../src/app'
+import { STAGES } from '../src/topology/names'
 import { PipelineChild } from './lib/child'
 import type { BenchContext } from './lib/context'
 import { figure, type BenchResult } from './lib/results'
@@ -23,7 +23,7 @@ interface IdleWindow {
 
 export async function benchIdle(ctx: BenchContext): Promise<BenchResult> {
   const windowMs = ctx.quick ? 10_000 : 60_000
-  const stages = implementedStages()
+  const stages = [...STAGES]
   const prefix = ctx.prefix('idle')
   const topology = await provision(ctx, prefix)
   const windows: IdleWindow[] = []

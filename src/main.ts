@@ -4,7 +4,7 @@
  */
 import path from 'node:path'
 import { Command } from 'commander'
-import { buildApp, implementedStages } from './app'
+import { buildApp } from './app'
 import { addDlqCommands } from './cli/dlq'
 import { addPauseCommands } from './cli/pause'
 import { addReplayCommands } from './cli/replay'
@@ -19,6 +19,7 @@ import { parseDuration } from './config/duration'
 import { DEFAULT_HTTP_LISTEN, type WebhookAuth } from './http'
 import { DEFAULT_DEDUP } from './stages/dedup/stage'
 import { createLogger } from './log'
+import { STAGES } from './topology/names'
 import { runUntilSignal } from './cli/run-until-signal'
 import { addDemoCommands, runDemoCommand } from './cli/demo'
 
@@ -68,7 +69,7 @@ function program(): Command {
   cli
     .command('run', { isDefault: true })
     .description('run the Nightshift process against KAFKA_BROKERS / SCHEMA_REGISTRY_URL (default: the local stack)')
-    .option('--stage <name...>', `stages to run (default: all; available: ${implementedStages().join(', ')})`)
+    .option('--stage <name...>', `stages to run (default: all; known: ${STAGES.join(', ')})`)
     .option(
       '--prefix <prefix>',
       'prefix of every topic and consumer group (tests, replays)',

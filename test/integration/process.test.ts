@@ -1,7 +1,7 @@
-import { implementedStages } from '../../src/app'
 import { startNightshift } from '../support/nightshift-process'
 import { uniqueName, waitFor } from '../support/kafka'
 import { provisionTopology, type TestTopology } from '../support/topology'
+import { STAGES } from '../../src/topology/names'
 
 describe('the nightshift process', () => {
   let t: TestTopology
@@ -26,7 +26,7 @@ describe('the nightshift process', () => {
         level: 30,
         module: 'app',
         brokers: expect.any(Array) as unknown,
-        stages: implementedStages(),
+        stages: [...STAGES],
         prefix: t.prefix,
       })
       proc.child.kill(signal)
