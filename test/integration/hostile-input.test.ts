@@ -331,12 +331,15 @@ describe('hostile input: generated bad requests between good ones (real webhook,
           continue
         }
         const message = asDeadLetterMessage(error.message)
-        // A chunked request has no content-length to keep.
+        // A chunked request has no content-length to keep, except an empty one: when the
+        // stream ends before fetch (undici) writes the headers, it sends `content-length: 0`.
         const expectedHeaders: Record<string, string> = { 'user-agent': request.userAgent }
+        const { value } = letter
         if (!request.chunked) expectedHeaders['content-length'] = String(request.body.length)
+        else if (request.body.length === 0 && value.headers['content-length'] === '0')
+          expectedHeaders['content-length'] = '0'
         if (request.headers['content-type'] !== undefined)
           expectedHeaders['content-type'] = request.headers['content-type']
-        const { value } = letter
         const problems = [
           value.stage === 'ingest' ? '' : `stage ${value.stage}`,
           value.errorCode === error.code ? '' : `errorCode ${value.errorCode}, answered ${error.code}`,
