@@ -298,7 +298,7 @@ async function withTopic<T>(brokers: string[], log: Logger, topic: string, use: 
 
 async function main(): Promise<number> {
   const options = readOptions(process.argv.slice(2), process.env)
-  const log = createLogger({ pretty: process.stdout.isTTY }).child({ module: 'bench' })
+  const log = createLogger().child({ module: 'bench' })
   const { brokers } = endpointsFromEnv()
   const tmpDir = await mkdtemp(path.join(os.tmpdir(), 'nightshift-bench-'))
   try {

@@ -15,11 +15,6 @@ export interface LoggerSettings {
    */
   format?: LogFormat
   /**
-   * @deprecated The default is already pretty at a terminal; use `format`. `true` means
-   * pretty unless `LOG_FORMAT` says otherwise; `false` leaves the default.
-   */
-  pretty?: boolean
-  /**
    * Where log lines go. Commands that print a result on stdout (topology apply, tail,
    * reports) log to stderr, so the two never interleave.
    */
@@ -41,11 +36,7 @@ export function createLogger(settings: LoggerSettings = {}): Logger {
   }
   const fd = settings.destination === 'stderr' ? 2 : 1
   const terminal = settings.stream === undefined && tty.isatty(fd)
-  const format =
-    settings.format ??
-    formatFromEnv(process.env.LOG_FORMAT) ??
-    (settings.pretty ? 'pretty' : undefined) ??
-    (terminal ? 'pretty' : 'json')
+  const format = settings.format ?? formatFromEnv(process.env.LOG_FORMAT) ?? (terminal ? 'pretty' : 'json')
   if (format === 'pretty') {
     const colors = settings.colors ?? (terminal && !process.env.NO_COLOR)
     // Synchronous at a terminal: a person reads it, and nothing is lost on process.exit.

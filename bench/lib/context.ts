@@ -33,7 +33,6 @@ export async function createContext(options: { runs: number; quick: boolean }): 
   const endpoints = endpointsFromEnv()
   const log = createLogger({
     destination: 'stderr',
-    pretty: process.stderr.isTTY,
     level: process.env.LOG_LEVEL ?? 'info',
   }).child({ module: 'bench' })
   const quiet = createLogger({ destination: 'stderr', level: process.env.BENCH_CLIENT_LOG_LEVEL ?? 'warn' })

@@ -1,6 +1,6 @@
 /**
  * `nightshift pause | resume | pauses`: operator pauses on the compacted control topic
- * (src/actions/control.ts). Workers follow the topic and skip paused requests within
+ * (src/actions/worker/control.ts). Workers follow the topic and skip paused requests within
  * seconds. Errors are thrown, not printed: main turns a NightshiftError into
  * `nightshift: <message> [<code>]` and exit code 1.
  */

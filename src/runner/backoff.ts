@@ -5,6 +5,3 @@ export interface BatchRetrySettings extends BackoffSettings, Required<Pick<Retry
 
 /** Attempts of one batch before the runner gives up and kafkajs restarts the consumer. */
 export const DEFAULT_BACKOFF: BatchRetrySettings = { initialMs: 200, maxMs: 10000, maxAttempts: 8 }
-
-/** @deprecated import from src/retry.ts; kept until the action worker moves to retry(). */
-export { backoffDelay } from '../retry'
