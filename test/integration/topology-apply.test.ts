@@ -100,7 +100,11 @@ describe('nightshift topology apply (real broker and registry)', () => {
   it('prints the summary from the CLI command', async () => {
     const out: string[] = []
     const program = new Command('nightshift').exitOverride()
-    addTopologyCommands(program, { print: (text) => out.push(text), logger: testLogger })
+    addTopologyCommands(program, {
+      print: (text) => out.push(text),
+      logger: testLogger,
+      progressStream: { write: () => true },
+    })
     await program.parseAsync(['node', 'nightshift', 'topology', 'apply', '--prefix', prefix])
     const summary = out.join('\n')
     expect(summary).toContain(`topology/topics.yaml with prefix "${prefix}"`)
