@@ -4,6 +4,8 @@ import path from 'node:path'
 import {
   ACTIONS_FILE,
   DEFAULT_SETTINGS,
+  escalationActions,
+  isEscalation,
   loadCustomActions,
   parseActionsFile,
   type ActionSettings,
@@ -187,6 +189,29 @@ actions:
     for (const [key, value] of Object.entries(page)) {
       if (!(key in expected)) expect({ [key]: webhook[key as keyof ActionSettings] }).toEqual({ [key]: value })
     }
+  })
+
+  it.each<[string, string, string[]]>([
+    ['page by default', 'actions:\n  page:\n  webhook:\n', ['page']],
+    ['page may say it is not', 'actions:\n  page:\n    escalation: false\n  webhook:\n', []],
+    ['any action may say it is', 'actions:\n  page:\n  webhook:\n    escalation: true\n', ['page', 'webhook']],
+  ])('escalation actions: %s', (_name, yaml, expected) => {
+    expect([...escalationActions(parse(yaml))].sort()).toEqual(expected)
+    for (const [name, config] of parse(yaml).actions) expect(config.escalation).toBe(expected.includes(name))
+  })
+
+  it.each<[{ name: string; escalation?: boolean | null }, boolean]>([
+    [{ name: 'page' }, true],
+    [{ name: 'page', escalation: null }, true],
+    [{ name: 'page', escalation: false }, false],
+    [{ name: 'webhook' }, false],
+    [{ name: 'webhook', escalation: true }, true],
+  ])('isEscalation(%j) is %s', (definition, expected) => {
+    expect(isEscalation(definition)).toBe(expected)
+  })
+
+  it('escalation is not a default', () => {
+    expect(problems('defaults:\n  escalation: true\nactions:\n  page:\n').join('\n')).toMatch(/escalation/)
   })
 
   it('reads the top-level keys', () => {

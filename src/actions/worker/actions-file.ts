@@ -72,7 +72,7 @@ export const ACTIONS_FILE_SCHEMA = {
       additionalProperties: {
         type: ['object', 'null'],
         additionalProperties: false,
-        properties: { ...SETTINGS_PROPERTIES, config: {} },
+        properties: { ...SETTINGS_PROPERTIES, escalation: { type: 'boolean' }, config: {} },
       },
     },
   },
@@ -96,7 +96,7 @@ interface RawFile {
   notEffectiveWindow?: string
   customActionsDir?: string
   defaults?: RawSettings
-  actions?: Record<string, (RawSettings & { config?: unknown }) | null>
+  actions?: Record<string, (RawSettings & { escalation?: boolean; config?: unknown }) | null>
 }
 
 const FORMAT = yamlFormat<RawFile>(ACTIONS_FILE_SCHEMA, { emptyMeans: 'the key actions', patternMeans: PATTERN_MEANS })
@@ -121,7 +121,31 @@ export interface ActionSettings {
 export interface ActionConfig {
   readonly name: string
   readonly settings: ActionSettings
+  /**
+   * The action brings a human in (see {@link isEscalation}): team and service pauses do not
+   * stop it unless they name it, and automation rate limits do not hold it back.
+   */
+  readonly escalation: boolean
   readonly handler: ActionHandler
+}
+
+/** Actions that are escalations unless actions.yaml says `escalation: false`. */
+export const ESCALATION_BY_DEFAULT: ReadonlySet<string> = new Set(['page'])
+
+/**
+ * True when the action brings a human in rather than acting on a system: its
+ * `escalation` as written in actions.yaml (`/actions/<name>/escalation`), else true for
+ * the built-in `page` ({@link ESCALATION_BY_DEFAULT}). Takes a parsed {@link ActionConfig}
+ * (whose `escalation` is already resolved) or a raw entry of the file
+ * (`{ name, escalation: entry?.escalation }`). Pure.
+ */
+export function isEscalation(definition: { readonly name: string; readonly escalation?: boolean | null }): boolean {
+  return definition.escalation ?? ESCALATION_BY_DEFAULT.has(definition.name)
+}
+
+/** The names of the escalation actions of a parsed actions file. */
+export function escalationActions(config: Pick<ActionsConfig, 'actions'>): Set<string> {
+  return new Set([...config.actions.values()].filter(isEscalation).map((a) => a.name))
 }
 
 /** The validated, frozen contents of an actions file. */
@@ -226,7 +250,8 @@ export function parseActionsFile(text: string, file: string, options: ParseActio
       )
       continue
     }
-    actions.set(action, Object.freeze({ name: action, settings, handler }))
+    const escalation = isEscalation({ name: action, escalation: entry?.escalation ?? null })
+    actions.set(action, Object.freeze({ name: action, settings, escalation, handler }))
   }
   for (const [action, config] of actions) {
     const target = config.settings.escalateTo
