@@ -36,6 +36,8 @@ export const TOPICS = {
   decisions: 'nightshift.decisions',
   dlq: 'nightshift.dlq',
   control: 'nightshift.control',
+  /** Every pause, lift and manual run, kept (not compacted): what `pauses --all` reads. */
+  controlHistory: 'nightshift.control-history',
   ledger: 'nightshift.action-ledger',
 } as const
 
