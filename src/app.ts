@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net'
 import fs from 'node:fs'
 import path from 'node:path'
 import { Registry as MetricsRegistry } from 'prom-client'
+import { assertConfig } from './config/check'
 import type { Endpoints } from './config/endpoints'
 import { createConfigMetrics, watchConfig, type ConfigMetrics, type WatchedConfig } from './config/watched-file'
 import { SchemaSet } from './contracts/schemas'
@@ -329,6 +330,8 @@ export function buildApp(options: AppOptions): App {
     metrics,
     httpAddress: () => running.find((r) => r.address)?.address?.(),
     async start() {
+      // Every problem of every file the stages read, at once, before anything connects.
+      assertConfig(options.configDir ?? DEFAULT_CONFIG_DIR, selected as Stage[])
       const clusterId = await waitForBroker(kafka, { timeoutMs })
       await registry.ping()
       const ctx: StageContext = {

@@ -5,6 +5,7 @@
 import path from 'node:path'
 import { Command } from 'commander'
 import { buildApp } from './app'
+import { addCheckCommand } from './cli/check'
 import { addDlqCommands } from './cli/dlq'
 import { addPauseCommands } from './cli/pause'
 import { addReplayCommands } from './cli/replay'
@@ -172,6 +173,7 @@ function program(): Command {
         )
       },
     )
+  addCheckCommand(cli)
   addTopologyCommands(cli)
   addRoutesCommands(cli)
   addSloCommands(cli)
