@@ -10,6 +10,8 @@ import { ConfigError } from '../errors'
 import { fingerprint } from '../ingest/fingerprint'
 import { LABEL_NAME, quoteValue } from '../matchers'
 import type { EnrichedAlertRecord } from '../contracts/records'
+import { CATALOG_FILE, loadCatalog, type Catalog } from '../stages/enrich/catalog'
+import { enrich, findService } from '../stages/enrich/decide'
 import { ROUTES_FILE, allRoutes, loadRoutesFile, type RouteTree } from '../stages/route/config'
 import { planRoute, type RoutePlan } from '../stages/route/decide'
 import { actionTopic, TOPICS } from '../topology/names'
@@ -38,23 +40,30 @@ export function parseLabelArgs(args: readonly string[]): Record<string, string> 
   return labels
 }
 
-/** The alert `routes test` routes: the given labels; team/service/tier labels double as catalog fields. */
-export function testAlert(labels: Record<string, string>, now: number): EnrichedAlertRecord {
+/**
+ * The alert `routes test` routes: the given labels, enriched from the catalog as the
+ * enrich stage would (service, team, tier, SLO, runbook, endpoints). When no catalog
+ * service matches, team/service/tier labels stand in for the catalog fields.
+ */
+export function testAlert(labels: Record<string, string>, now: number, catalog?: Catalog): EnrichedAlertRecord {
   const startsAt = new Date(now).toISOString()
+  const alert = {
+    fingerprint: fingerprint(labels),
+    status: 'firing' as const,
+    labels,
+    annotations: {},
+    startsAt,
+    endsAt: null,
+    generatorURL: null,
+    receiver: null,
+    groupKey: null,
+    externalURL: null,
+    receivedAt: now,
+  }
+  const enriched = catalog ? enrich(alert, catalog) : undefined
+  if (enriched && enriched.service !== null) return enriched
   return {
-    alert: {
-      fingerprint: fingerprint(labels),
-      status: 'firing',
-      labels,
-      annotations: {},
-      startsAt,
-      endsAt: null,
-      generatorURL: null,
-      receiver: null,
-      groupKey: null,
-      externalURL: null,
-      receivedAt: now,
-    },
+    alert,
     team: labels.team ?? 'unowned',
     service: labels.service ?? null,
     tier: labels.tier ?? null,
@@ -67,11 +76,26 @@ export function testAlert(labels: Record<string, string>, now: number): Enriched
 }
 
 /** What `routes test` prints for a plan. */
-export function formatRoutePlan(tree: RouteTree, labels: Readonly<Record<string, string>>, plan: RoutePlan): string {
+export function formatRoutePlan(
+  tree: RouteTree,
+  labels: Readonly<Record<string, string>>,
+  plan: RoutePlan,
+  context: { alert?: EnrichedAlertRecord; catalog?: Catalog } = {},
+): string {
+  const { alert, catalog } = context
   const set = `{${Object.entries(labels)
     .map(([k, v]) => `${k}=${quoteValue(v)}`)
     .join(', ')}}`
-  const lines = [`${tree.file}: ${set}`, `matched: ${plan.matched.map((r) => r.id).join(', ')}`]
+  const lines = [`${tree.file}: ${set}`]
+  if (catalog && alert) {
+    const { service, team, tier, slo } = alert
+    lines.push(
+      findService(labels, catalog) === undefined
+        ? `catalog: no service of ${catalog.file} matches; team ${team}`
+        : `catalog: service ${service} of team ${team}${tier === null ? '' : `, ${tier}`}${slo === null ? '' : `, SLO ${slo}`} (${catalog.file})`,
+    )
+  }
+  lines.push(`matched: ${plan.matched.map((r) => r.id).join(', ')}`)
   if (plan.actions.length === 0) {
     lines.push(`no action: the alert would go to ${TOPICS.unrouted}`)
     return lines.join('\n')
@@ -105,15 +129,19 @@ export function addRoutesCommands(program: Command, deps: RoutesCommandDeps = {}
     .summary('show which routes an alert with the given labels matches')
     .description(
       'show the routes an alert with the given labels matches and the action requests they would make (like amtool config routes test). ' +
-        'team, service and tier labels also stand in for the catalog fields; placeholders the labels cannot fill are shown as errors.',
+        'The alert is enriched from the catalog as the enrich stage would, so the params show what the worker will get (the URL it calls); ' +
+        'when no catalog service matches, team, service and tier labels stand in for the catalog fields. Placeholders nothing can fill are shown as errors.',
     )
     .argument('[labels...]', 'labels of the alert, as name=value')
     .option('--file <path>', 'routes file (default: topology/routes.yaml)')
     .option('--topics-file <path>', 'topics file declaring the action names (default: topology/topics.yaml)')
-    .action((args: string[], opts: { file?: string; topicsFile?: string }) => {
+    .option('--catalog-file <path>', 'service catalog the alert is enriched from (default: topology/catalog.yaml)')
+    .action((args: string[], opts: { file?: string; topicsFile?: string; catalogFile?: string }) => {
       const tree = load(opts.file, opts.topicsFile)
+      const catalog = loadCatalog(opts.catalogFile === undefined ? CATALOG_FILE : path.resolve(opts.catalogFile))
       const labels = parseLabelArgs(args)
-      print(formatRoutePlan(tree, labels, planRoute(tree, testAlert(labels, now()))))
+      const alert = testAlert(labels, now(), catalog)
+      print(formatRoutePlan(tree, labels, planRoute(tree, alert), { alert, catalog }))
     })
 
   routes
