@@ -151,16 +151,11 @@ services:
 describe('the shipped topology/catalog.yaml', () => {
   const shipped = loadCatalog()
 
-  it('loads, with checkout (payments, tier-1, admin endpoint) first', () => {
+  // Its services are the teams' to edit: `nightshift check` (config-check.test.ts) is
+  // what must keep passing, not the entries shipped today.
+  it('loads, and names it relative to the project', () => {
     expect(shipped.file).toBe(path.join('topology', 'catalog.yaml'))
-    expect(shipped.services[0]).toMatchObject({
-      name: 'checkout',
-      team: 'payments',
-      tier: 'tier-1',
-      slo: 'checkout-availability',
-      endpoints: { admin: 'http://127.0.0.1:18080' },
-    })
-    expect(shipped.services.find((s) => s.name === 'prometheus')).toMatchObject({ team: 'core', tier: 'tier-2' })
+    expect(shipped.services.length).toBeGreaterThan(0)
   })
 
   it('names the file it cannot read', () => {

@@ -481,25 +481,12 @@ slos:
 describe('the shipped topology/slos.yaml', () => {
   const shipped = loadSlosFile()
 
-  it('loads, with the SLOs catalog.yaml names', () => {
+  // Which SLOs there are is the teams' to edit; `nightshift check` (config-check.test.ts)
+  // checks that every SLO the catalog names is defined here.
+  it('loads, and names it relative to the project', () => {
     expect(SLOS_FILE).toBe(path.resolve(__dirname, '..', '..', 'topology', 'slos.yaml'))
     expect(shipped.file).toBe(path.join('topology', 'slos.yaml'))
-    expect(shipped.slos.map((s) => [s.name, s.service, s.team])).toEqual([
-      ['checkout-availability', 'checkout', 'payments'],
-      ['payments-api-latency', 'payments-api', 'payments'],
-      ['kafka-produce-availability', 'kafka', 'core'],
-    ])
-    expect(shipped.byName.get('checkout-availability')).toMatchObject({
-      objective: 0.999,
-      window: { kind: 'rolling', lengthMs: 30 * DAY },
-      budgeting: 'timeslices',
-      sliceMs: 60_000,
-    })
-    expect(shipped.byName.get('payments-api-latency')).toMatchObject({
-      window: { kind: 'calendar', unit: 'month' },
-      sliceMs: 300_000,
-    })
-    expect(shipped.byName.get('kafka-produce-availability')).toMatchObject({ budgeting: 'occurrences', sliceMs: 0 })
+    expect(shipped.slos.length).toBeGreaterThan(0)
   })
 
   // The labels of the captured Alertmanager payloads (shared fixtures, rules.yml).
