@@ -26,6 +26,10 @@ export interface AlertRecord {
   externalURL: string | null
   /** Milliseconds since the epoch. */
   receivedAt: number
+  /** Set by dedup when the episode's canonical start (`startsAt`) differs from what Alertmanager sent: that. */
+  sentStartsAt?: string | null
+  /** A resolve Alertmanager did not send (`nightshift episodes close`, or a superseded episode): who and why. */
+  closedBy?: { by: string; reason: string } | null
 }
 
 /**

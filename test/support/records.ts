@@ -17,6 +17,8 @@ export function alertRecord(overrides: Partial<AlertRecord> = {}): AlertRecord {
     groupKey: null,
     externalURL: null,
     receivedAt: 1_764_000_000_000,
+    sentStartsAt: null,
+    closedBy: null,
     ...overrides,
   }
 }

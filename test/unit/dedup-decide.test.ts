@@ -1,7 +1,9 @@
 import {
   decideDedup,
   episodeKey,
+  foldLegacyEntry,
   isExpired,
+  stateKey,
   type DedupAlert,
   type DedupEntry,
   type DedupKind,
@@ -144,8 +146,8 @@ describe('decideDedup', () => {
     const run = () => {
       const states = new Map<string, DedupEntry>()
       return sequence.map(([a, now]) => {
-        const v = decideDedup(a, states.get(episodeKey(a)), now, settings)
-        states.set(episodeKey(a), v.entry)
+        const v = decideDedup(a, states.get(stateKey(a)), now, settings)
+        states.set(stateKey(a), v.entry)
         return v.kind
       })
     }
@@ -166,5 +168,79 @@ describe('decideDedup', () => {
     [1_000, 61_001, true],
   ])('isExpired(lastSeenAt %d, now %d) = %s', (lastSeenAt, now, expired) => {
     expect(isExpired(entry(true, false, lastSeenAt), now, settings)).toBe(expired)
+  })
+
+  describe('episodes that close (one state per fingerprint)', () => {
+    const NS = '2026-11-25T00:52:34.568919002Z'
+    const MS = '2026-11-25T00:52:34.568Z'
+    const open = (startsAt = NS, lastSeenAt = 1_000): DedupEntry => ({
+      fingerprint: FP,
+      startsAt,
+      firingSeen: true,
+      resolvedSeen: false,
+      lastSeenAt,
+      alertname: 'TargetDown',
+    })
+    const big = { ttlMs: 48 * 3600_000 }
+
+    it("forwards a millisecond resolve with the episode's canonical start, and closes it", () => {
+      const v = decideDedup(
+        { fingerprint: FP, status: 'resolved', startsAt: MS, endsAt: '2026-11-25T01:00:00Z' },
+        open(),
+        9_000,
+        big,
+      )
+      expect(v).toMatchObject({ kind: 'forwarded', match: 'closes', forward: true, episode: NS })
+      expect(v.entry).toMatchObject({ startsAt: NS, resolvedSeen: true, lastSeenAt: 9_000, alertname: 'TargetDown' })
+    })
+
+    it('drops a firing whose start Alertmanager moved earlier as a re-send of the open episode', () => {
+      const v = decideDedup({ fingerprint: FP, status: 'firing', startsAt: '2026-11-25T00:52:04Z' }, open(), 5_000, big)
+      expect(v).toMatchObject({ kind: 'duplicate_firing', match: 'resend', forward: false, episode: NS })
+      expect(v.entry).toMatchObject({ startsAt: NS, lastSeenAt: 5_000 })
+    })
+
+    it('drops a late resolve of an older episode, leaving the newer open and its last-seen time alone', () => {
+      const v = decideDedup(
+        { fingerprint: FP, status: 'resolved', startsAt: S1, endsAt: '2026-11-25T00:59:00Z' },
+        open(S2, 20_000),
+        30_000,
+        big,
+      )
+      expect(v).toMatchObject({ kind: 'late_resolve', forward: false, episode: S2 })
+      expect(v.entry).toMatchObject({ startsAt: S2, resolvedSeen: false, lastSeenAt: 20_000 })
+      expect(v.reason).toMatch(/older episode/)
+    })
+
+    it('supersedes an open episode with a later firing, and says when the old one is taken to have ended', () => {
+      const v = decideDedup(
+        { fingerprint: FP, status: 'firing', startsAt: S2, labels: { alertname: 'TargetDown' } },
+        open(S1, Date.parse(S1) + 60_000),
+        Date.parse(S2) + 5_000,
+        big,
+      )
+      expect(v).toMatchObject({ kind: 'forwarded', match: 'superseded', episode: S2 })
+      expect(v.superseded).toEqual({ startsAt: S1, endedAt: Date.parse(S1) + 60_000 })
+      expect(v.entry).toMatchObject({ startsAt: S2, firingSeen: true, resolvedSeen: false })
+    })
+
+    it('keeps the alertname of the labels', () => {
+      const v = decideDedup(
+        { fingerprint: FP, status: 'firing', startsAt: S1, labels: { alertname: 'X' } },
+        undefined,
+        1,
+        big,
+      )
+      expect(v.entry.alertname).toBe('X')
+    })
+
+    it.each<[string, DedupEntry | undefined, DedupEntry, string | undefined]>([
+      ['nothing held: the legacy episode', undefined, open(S1), S1],
+      ['a later legacy episode wins', open(S1), open(S2), S2],
+      ['an earlier legacy episode does not', open(S2), open(S1), undefined],
+      ['the same start keeps what is held', open(NS), open(MS), undefined],
+    ])('folds legacy state: %s', (_name, held, legacy, wins) => {
+      expect(foldLegacyEntry(held, legacy)?.startsAt).toBe(wins)
+    })
   })
 })

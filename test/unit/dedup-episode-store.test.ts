@@ -11,17 +11,19 @@ const entry = (
   lastSeenAt = 1_000,
   firingSeen = true,
   resolvedSeen = false,
+  alertname: string | null = null,
 ): DedupEntry => ({
   fingerprint,
   startsAt,
   firingSeen,
   resolvedSeen,
   lastSeenAt,
+  alertname,
 })
 const store = (maxEntries = 100) => new EpisodeStore({ maxEntries, ttlMs: 60_000 })
-/** Sets an entry under its own episode key; returns the key. */
+/** Sets an entry under its fingerprint; returns the key. */
 const put = (s: EpisodeStore, e: DedupEntry): string => {
-  const key = episodeKey(e)
+  const key = e.fingerprint
   s.set(key, e)
   return key
 }
@@ -41,6 +43,7 @@ const same = (a: DedupEntry | undefined, b: DedupEntry | undefined): boolean =>
     a.startsAt === b.startsAt &&
     a.firingSeen === b.firingSeen &&
     a.resolvedSeen === b.resolvedSeen &&
+    (a.alertname ?? null) === (b.alertname ?? null) &&
     Object.is(a.lastSeenAt, b.lastSeenAt))
 const hex16 = (random: () => number) =>
   Array.from({ length: 16 }, () => Math.floor(random() * 16).toString(16)).join('')
@@ -61,6 +64,7 @@ describe('EpisodeStore', () => {
     ['a leap day', true, entry(FP, '2024-02-29T12:00:00.000Z')],
     ['a leap day of a 400th year', true, entry(FP, '2000-02-29T12:00:00Z')],
     ['a negative lastSeenAt', true, entry(FP, MS, -1)],
+    ['an alertname', true, entry(FP, MS, 1, true, false, 'TargetDown')],
     ['fractional lastSeenAt', true, entry(FP, MS, 1.5)],
     ['an offset', false, entry(FP, '2026-11-25T02:52:34.568+02:00')],
     ['ten fraction digits', false, entry(FP, '2026-11-25T00:52:34.5681234567Z')],
@@ -85,6 +89,7 @@ describe('EpisodeStore', () => {
     ['a non-hex fingerprint', false, entry('16ddbf5dcf57d97g', MS)],
     ['an empty startsAt', false, entry(FP, '')],
     ['a fingerprint with a bar', false, entry('16ddbf5d|f57d972', MS)],
+    ['an alertname that is not a string', false, { ...entry(FP, MS), alertname: 7 as unknown as string }],
   ])('keeps an episode with %s exactly (compact: %s)', (_name, compact, value) => {
     const s = store()
     const key = put(s, value)
@@ -107,11 +112,11 @@ describe('EpisodeStore', () => {
   })
 
   it.each<[string, DedupEntry]>([
-    ['another fingerprint', entry('aaaaaaaaaaaaaaaa', MS)],
-    ['another startsAt', entry(FP, '2026-11-25T00:52:35.568Z')],
-  ])('keeps a value with %s than its key as it is, and compactly again once they match', (_name, odd) => {
+    ['another fingerprint than its key', entry('aaaaaaaaaaaaaaaa', MS)],
+    ['a startsAt with an offset', entry(FP, '2026-11-25T02:52:35.568+02:00')],
+  ])('keeps a value with %s as it is, and compactly again once it fits', (_name, odd) => {
     const s = store()
-    const key = episodeKey(entry(FP, MS))
+    const key = FP
     s.set(key, entry(FP, MS))
     s.set(key, odd)
     expect(s.get(key)).toEqual(odd)
@@ -121,31 +126,53 @@ describe('EpisodeStore', () => {
     expect([s.size, s.fallbackSize]).toEqual([1, 0])
   })
 
-  it('tells apart startsAt that differ only in fraction digits', () => {
+  it('gives startsAt back as written, fraction digits and all', () => {
     const s = store()
-    const keys = [
+    for (const startsAt of [
       '2026-11-25T00:52:34Z',
       '2026-11-25T00:52:34.5Z',
       '2026-11-25T00:52:34.50Z',
       '2026-11-25T00:52:34.500000000Z',
-    ].map((startsAt, i) => put(s, entry(FP, startsAt, i)))
-    expect(keys.map((k) => s.get(k)?.lastSeenAt)).toEqual([0, 1, 2, 3])
+      '2026-11-25T00:52:34.000000001Z',
+    ]) {
+      s.set(FP, entry(FP, startsAt))
+      expect(s.get(FP)?.startsAt).toBe(startsAt)
+    }
+    expect([s.size, s.fallbackSize]).toEqual([1, 0])
+  })
+
+  it('folds state written before episodes had a rule (key fingerprint|startsAt) into its fingerprint', () => {
+    const s = store()
+    const older = entry(FP, '2026-11-25T00:00:00Z', 10, true, true)
+    const newer = entry(FP, '2026-11-25T01:00:00.123456789Z', 20, true, false)
+    s.set(episodeKey(older), older)
+    s.set(episodeKey(newer), newer)
+    s.set(episodeKey(older), older) // an older episode after a newer one changes nothing
+    expect(s.get(FP)).toEqual(newer)
+    expect(s.get(episodeKey(newer))).toBeUndefined()
+    s.delete(episodeKey(newer))
+    expect([s.size, s.fallbackSize]).toEqual([1, 0])
+    // What the new version writes is keyed by fingerprint and wins over anything older.
+    const current = entry(FP, '2026-11-25T01:00:00.123Z', 30, true, true, 'TargetDown')
+    s.set(FP, current)
+    s.set(episodeKey(older), older)
+    expect(s.get(FP)).toEqual(current)
   })
 
   it('evicts the least recently used at maxEntries, a get counting as a use, compact and fallback alike', () => {
     const s = store(3)
-    const a = put(s, entry(FP, '2026-11-25T00:00:01Z'))
-    const b = put(s, entry(FP, '2026-11-25T02:00:02+02:00')) // fallback
-    const c = put(s, entry(FP, '2026-11-25T00:00:03Z'))
+    const a = put(s, entry('000000000000000a', '2026-11-25T00:00:01Z'))
+    const b = put(s, entry('000000000000000b', '2026-11-25T02:00:02+02:00')) // fallback
+    const c = put(s, entry('000000000000000c', '2026-11-25T00:00:03Z'))
     expect(s.get(a)).toBeDefined() // order now b, c, a
-    const d = put(s, entry(FP, '2026-11-25T00:00:04Z')) // evicts b
+    const d = put(s, entry('000000000000000d', '2026-11-25T00:00:04Z')) // evicts b
     expect([s.size, s.fallbackSize]).toEqual([3, 0])
     expect(s.get(b)).toBeUndefined()
     const e = put(s, entry(FP.toUpperCase(), MS)) // evicts c
     expect(s.get(c)).toBeUndefined()
     expect([a, d, e].map((k) => s.get(k) !== undefined)).toEqual([true, true, true])
-    s.set(a, entry(FP, '2026-11-25T00:00:01Z', 5)) // order now d, e, a
-    put(s, entry(FP, '2026-11-25T00:00:06Z')) // evicts d
+    s.set(a, entry('000000000000000a', '2026-11-25T00:00:01Z', 5)) // order now d, e, a
+    put(s, entry('000000000000000f', '2026-11-25T00:00:06Z')) // evicts d
     expect(s.get(d)).toBeUndefined()
     expect(s.get(a)?.lastSeenAt).toBe(5)
     expect(s.size).toBe(3)
@@ -160,27 +187,20 @@ describe('EpisodeStore', () => {
     for (const v of values) put(s, v)
     expect(s.size).toBe(values.length)
     expect(s.fallbackSize).toBe(0)
-    expect(values.filter((v) => !same(s.get(episodeKey(v)), v))).toEqual([])
+    expect(values.filter((v) => !same(s.get(v.fingerprint), v))).toEqual([])
     // Delete every other one: the index must still find the rest (backward-shift deletion).
-    values.forEach((v, i) => i % 2 === 0 && s.delete(episodeKey(v)))
+    values.forEach((v, i) => i % 2 === 0 && s.delete(v.fingerprint))
     expect(s.size).toBe(values.length / 2)
-    expect(values.filter((v, i) => !same(s.get(episodeKey(v)), i % 2 === 0 ? undefined : v))).toEqual([])
-  })
-
-  it('keeps many episodes of one fingerprint apart', () => {
-    const s = store(5_000)
-    const values = Array.from({ length: 5_000 }, (_, i) => entry(FP, new Date(1_700_000_000_000 + i).toISOString(), i))
-    for (const v of values) put(s, v)
-    expect(values.filter((v) => !same(s.get(episodeKey(v)), v))).toEqual([])
+    expect(values.filter((v, i) => !same(s.get(v.fingerprint), i % 2 === 0 ? undefined : v))).toEqual([])
   })
 
   it('clears everything, and works again afterwards', () => {
     const s = store(5_000)
-    for (let i = 0; i < 3_000; i++) put(s, entry(FP, new Date(i * 1000).toISOString(), i))
+    for (let i = 0; i < 3_000; i++) put(s, entry(i.toString(16).padStart(16, '0'), new Date(i * 1000).toISOString(), i))
     put(s, entry('odd', MS))
     s.clear()
     expect([s.size, s.fallbackSize]).toEqual([0, 0])
-    expect(s.get(episodeKey(entry(FP, new Date(0).toISOString())))).toBeUndefined()
+    expect(s.get('0000000000000000')).toBeUndefined()
     const key = put(s, entry(FP, MS, 9))
     expect(s.get(key)).toEqual(entry(FP, MS, 9))
     expect(s.size).toBe(1)
@@ -189,7 +209,7 @@ describe('EpisodeStore', () => {
   it('ignores deletes of keys it does not hold', () => {
     const s = store()
     const key = put(s, entry(FP, MS))
-    s.delete(episodeKey(entry(FP, '2026-11-25T00:52:35Z')))
+    s.delete('aaaaaaaaaaaaaaaa')
     s.delete('not a key')
     expect(s.size).toBe(1)
     expect(s.get(key)).toEqual(entry(FP, MS))
@@ -223,7 +243,7 @@ describe('EpisodeStore', () => {
       fingerprint: fingerprints[Math.floor(random() * fingerprints.length)]!,
       startsAt: startsAt(),
     }))
-    const keys = episodes.map((e) => episodeKey(e))
+    const keys = episodes.map((e) => e.fingerprint)
     const valueFor = (i: number): DedupEntry => {
       // Now and then a value that does not match its key, as a generic store would take.
       const e = random() < 0.05 ? episodes[Math.floor(random() * episodes.length)]! : episodes[i]!

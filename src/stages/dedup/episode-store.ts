@@ -1,5 +1,5 @@
 import type { PartitionState, PartitionStateOptions } from '../../runner/types'
-import type { DedupEntry } from './decide'
+import { foldLegacyEntry, type DedupEntry } from './decide'
 
 /** Slots come in chunks of 2^CHUNK_BITS (4,096: ~120 KB), added as episodes arrive. */
 const CHUNK_BITS = 12
@@ -25,6 +25,8 @@ interface Chunk {
   /** startsAt's fraction of a second, in nanoseconds. */
   nanos: Uint32Array
   lastSeen: Float64Array
+  /** Index + 1 of the alertname in the store's name table; 0 is null. */
+  name: Uint32Array
   meta: Uint8Array
   /** The LRU list: head is the least recently used, tail the most. A free slot is chained through `next`. */
   prev: Int32Array
@@ -38,6 +40,7 @@ function newChunk(): Chunk {
     startsSec: new Uint32Array(CHUNK),
     nanos: new Uint32Array(CHUNK),
     lastSeen: new Float64Array(CHUNK),
+    name: new Uint32Array(CHUNK),
     meta: new Uint8Array(CHUNK),
     prev: new Int32Array(CHUNK),
     next: new Int32Array(CHUNK),
@@ -45,28 +48,34 @@ function newChunk(): Chunk {
 }
 
 /**
- * Dedup's episodes of one partition, compact: 33 bytes a slot plus 5–10 of hash index
- * (about 40–45 an episode) instead of the ~260 of a `DedupEntry` object in an LRU, so
- * that a million episodes fit in well under 300 MB. Behaves exactly as the default
- * lru-cache store without a wall-clock TTL: the same answers for the same
- * get/set/delete/clear, the same least-recently-used eviction at `maxEntries`.
+ * Dedup's state of one partition, compact: one slot per fingerprint (its latest episode),
+ * 37 bytes a slot plus 5–10 of hash index (about 45 a fingerprint) instead of the ~260 of
+ * a `DedupEntry` object in an LRU, so that a million fingerprints fit in well under 300 MB.
+ * Behaves exactly as the default lru-cache store without a wall-clock TTL: the same
+ * answers for the same get/set/delete/clear, the same least-recently-used eviction at
+ * `maxEntries`.
  *
- * An episode whose key is `${fingerprint}|${startsAt}` of its value, with a fingerprint
- * of 16 lower-case hex digits and a UTC RFC 3339 startsAt between 1970 and 2106 (0–9
- * fraction digits, "Z"), is held in typed arrays: the fingerprint as two uint32, startsAt
- * as epoch seconds + nanoseconds + digit count, lastSeenAt, the two flags, and its place
- * in the LRU list. A hash index (open addressing, linear probing) finds it. Any other key
- * or value (an offset like +02:00, a fingerprint sent by a client in another form) keeps
+ * An entry whose key is its value's fingerprint, of 16 lower-case hex digits, with a UTC
+ * RFC 3339 startsAt between 1970 and 2106 (0–9 fraction digits, "Z"), is held in typed
+ * arrays: the fingerprint as two uint32, startsAt as epoch seconds + nanoseconds + digit
+ * count (written back character for character), lastSeenAt, the two flags, the alertname
+ * as an index into a table of names (alertnames are few), and its place in the LRU list.
+ * A hash index (open addressing, linear probing) finds it. Any other key or value keeps
  * its value as is in a fallback map; it still takes a slot, so the LRU order and the
- * bound are shared with the compact episodes.
+ * bound are shared with the compact entries.
  *
- * Slots are added a chunk at a time as episodes arrive, never beyond `maxEntries`, so an
+ * A key `${fingerprint}|${startsAt}` is a state record of dedup before episodes had a
+ * rule (one per episode): `set` folds it into its fingerprint's entry
+ * ({@link foldLegacyEntry}), so a changelog written by an older version restores into
+ * the new state; `get` and `delete` of such a key find nothing.
+ *
+ * Slots are added a chunk at a time as entries arrive, never beyond `maxEntries`, so an
  * idle partition costs little; chunks are never copied nor freed while the store lives
  * (growing by copying into doubled arrays left ~30 MB of freed-but-kept malloc memory
  * in the process for 1M episodes). Only the index doubles and is rebuilt.
  *
  * No wall-clock TTL: dedup expires episodes by record time (`isExpired` on lastSeenAt),
- * which a replay reproduces and a clock does not; an expired episode stays until it is
+ * which a replay reproduces and a clock does not; an expired entry stays until it is
  * overwritten or evicted, and `maxEntries` bounds the memory either way.
  */
 export class EpisodeStore implements PartitionState<DedupEntry> {
@@ -84,7 +93,11 @@ export class EpisodeStore implements PartitionState<DedupEntry> {
   private readonly fallbackSlots = new Map<string, number>()
   private readonly fallbackEntries = new Map<number, { key: string; value: DedupEntry }>()
 
-  // The last parsed key, so parsing allocates nothing.
+  /** Alertnames by index - 1, and their indexes. */
+  private readonly names: string[] = []
+  private readonly nameIds = new Map<string, number>()
+
+  // The last parsed key and startsAt, so parsing allocates nothing.
   private keyHi = 0
   private keyLo = 0
   private keySec = 0
@@ -108,20 +121,22 @@ export class EpisodeStore implements PartitionState<DedupEntry> {
   }
 
   get(key: string): DedupEntry | undefined {
-    if (this.parseKey(key)) {
+    if (this.parseFingerprint(key)) {
       const slot = this.findCompact()
       if (slot !== NONE) {
         this.touch(slot)
         const chunk = this.chunks[slot >>> CHUNK_BITS]!
         const at = slot & IN_CHUNK
         const meta = chunk.meta[at]!
-        // The key is exactly `${fingerprint}|${startsAt}` of the stored value (set checks it).
+        const name = chunk.name[at]!
+        // The key is the stored value's fingerprint (set checks it).
         return {
-          fingerprint: key.slice(0, 16),
-          startsAt: key.slice(17),
+          fingerprint: key,
+          startsAt: formatStartsAt(chunk.startsSec[at]!, chunk.nanos[at]!, meta >>> DIGITS_SHIFT),
           firingSeen: (meta & FIRING) !== 0,
           resolvedSeen: (meta & RESOLVED) !== 0,
           lastSeenAt: chunk.lastSeen[at]!,
+          alertname: name === 0 ? null : this.names[name - 1]!,
         }
       }
     }
@@ -133,23 +148,28 @@ export class EpisodeStore implements PartitionState<DedupEntry> {
   }
 
   set(key: string, value: DedupEntry): void {
-    const parsed = this.parseKey(key)
-    if (parsed && fitsCompact(key, value)) {
+    if (isLegacyKey(key)) {
+      if (typeof value?.fingerprint !== 'string') return
+      // Folding counts as a use of the fingerprint's entry, as the set that follows does.
+      const folded = foldLegacyEntry(this.get(value.fingerprint), value)
+      if (folded) this.set(folded.fingerprint, folded)
+      return
+    }
+    const parsed = this.parseFingerprint(key)
+    if (parsed && fitsCompact(key, value) && this.parseStartsAt(value.startsAt)) {
       const found = this.findCompact()
       if (found !== NONE) {
         this.writeValue(found, value)
         this.touch(found)
         return
       }
-      // Held as a fallback until now (its earlier value did not match the key).
+      // Held as a fallback until now (its earlier value did not fit).
       this.deleteFallback(key)
       const slot = this.take()
       const chunk = this.chunks[slot >>> CHUNK_BITS]!
       const at = slot & IN_CHUNK
       chunk.fpHi[at] = this.keyHi
       chunk.fpLo[at] = this.keyLo
-      chunk.startsSec[at] = this.keySec
-      chunk.nanos[at] = this.keyNanos
       this.writeValue(slot, value)
       this.insertIndex(slot)
       this.linkTail(slot)
@@ -174,7 +194,7 @@ export class EpisodeStore implements PartitionState<DedupEntry> {
   }
 
   delete(key: string): void {
-    if (this.parseKey(key)) {
+    if (this.parseFingerprint(key)) {
       const slot = this.findCompact()
       if (slot !== NONE) {
         this.removeSlot(slot)
@@ -186,6 +206,8 @@ export class EpisodeStore implements PartitionState<DedupEntry> {
 
   /** Forgets everything and gives the arrays back (the partition's next owner restores it). */
   clear(): void {
+    this.names.length = 0
+    this.nameIds.clear()
     this.fallbackSlots.clear()
     this.fallbackEntries.clear()
     this.chunks = []
@@ -207,6 +229,9 @@ export class EpisodeStore implements PartitionState<DedupEntry> {
   private writeValue(slot: number, value: DedupEntry): void {
     const chunk = this.chunks[slot >>> CHUNK_BITS]!
     const at = slot & IN_CHUNK
+    chunk.startsSec[at] = this.keySec
+    chunk.nanos[at] = this.keyNanos
+    chunk.name[at] = this.nameId(value.alertname ?? null)
     chunk.lastSeen[at] = value.lastSeenAt
     chunk.meta[at] =
       (value.firingSeen ? FIRING : 0) | (value.resolvedSeen ? RESOLVED : 0) | (this.keyDigits << DIGITS_SHIFT)
@@ -277,22 +302,14 @@ export class EpisodeStore implements PartitionState<DedupEntry> {
   private findCompact(): number {
     if (this.count === 0) return NONE
     const mask = this.mask
-    let pos = hashEpisode(this.keyHi, this.keyLo, this.keySec, this.keyNanos) & mask
+    let pos = hashFingerprint(this.keyHi, this.keyLo) & mask
     for (;;) {
       const held = this.index[pos]!
       if (held === 0) return NONE
       const slot = held - 1
       const chunk = this.chunks[slot >>> CHUNK_BITS]!
       const at = slot & IN_CHUNK
-      if (
-        chunk.fpLo[at] === this.keyLo &&
-        chunk.fpHi[at] === this.keyHi &&
-        chunk.startsSec[at] === this.keySec &&
-        chunk.nanos[at] === this.keyNanos &&
-        chunk.meta[at]! >>> DIGITS_SHIFT === this.keyDigits
-      ) {
-        return slot
-      }
+      if (chunk.fpLo[at] === this.keyLo && chunk.fpHi[at] === this.keyHi) return slot
       pos = (pos + 1) & mask
     }
   }
@@ -328,7 +345,7 @@ export class EpisodeStore implements PartitionState<DedupEntry> {
   private slotHash(slot: number): number {
     const chunk = this.chunks[slot >>> CHUNK_BITS]!
     const at = slot & IN_CHUNK
-    return hashEpisode(chunk.fpHi[at]!, chunk.fpLo[at]!, chunk.startsSec[at]!, chunk.nanos[at]!)
+    return hashFingerprint(chunk.fpHi[at]!, chunk.fpLo[at]!)
   }
 
   /** Adds a chunk of slots, and doubles and rebuilds the index when it would get too full. */
@@ -346,15 +363,25 @@ export class EpisodeStore implements PartitionState<DedupEntry> {
     }
   }
 
+  /** The index + 1 of an alertname in the name table (added when new); 0 for null. */
+  private nameId(name: string | null): number {
+    if (name === null) return 0
+    let id = this.nameIds.get(name)
+    if (id === undefined) {
+      this.names.push(name)
+      id = this.names.length
+      this.nameIds.set(name, id)
+    }
+    return id
+  }
+
   /**
-   * Parses `key` as `${fingerprint}|${startsAt}` in the compact form into the key fields,
-   * allocating nothing (it runs for every get and set). The format is checked strictly
-   * (every separator, two digits a field, the date exists), so writing the fields back
-   * gives exactly the characters parsed.
+   * Parses `key` as a fingerprint of 16 lower-case hex digits into the key fields,
+   * allocating nothing (it runs for every get and set).
    * @returns false when it has another form (held in the fallback maps then)
    */
-  private parseKey(key: string): boolean {
-    if (key.length < 37 || key.charCodeAt(16) !== 124 /* | */) return false
+  private parseFingerprint(key: string): boolean {
+    if (key.length !== 16) return false
     let hi = 0
     let lo = 0
     for (let i = 0; i < 16; i++) {
@@ -363,22 +390,35 @@ export class EpisodeStore implements PartitionState<DedupEntry> {
       if (i < 8) hi = hi * 16 + digit
       else lo = lo * 16 + digit
     }
-    // startsAt from offset 17: YYYY-MM-DDTHH:MM:SS, then Z or a fraction of 1–9 digits and Z.
+    this.keyHi = hi
+    this.keyLo = lo
+    return true
+  }
+
+  /**
+   * Parses a startsAt in the compact form into the startsAt fields. The format is checked
+   * strictly (every separator, two digits a field, the date exists), so writing the
+   * fields back ({@link formatStartsAt}) gives exactly the characters parsed.
+   * @returns false when it has another form
+   */
+  private parseStartsAt(text: string): boolean {
+    // YYYY-MM-DDTHH:MM:SS, then Z or a fraction of 1–9 digits and Z.
     if (
-      key.charCodeAt(21) !== 45 /* - */ ||
-      key.charCodeAt(24) !== 45 ||
-      key.charCodeAt(27) !== 84 /* T */ ||
-      key.charCodeAt(30) !== 58 /* : */ ||
-      key.charCodeAt(33) !== 58
+      text.length < 20 ||
+      text.charCodeAt(4) !== 45 /* - */ ||
+      text.charCodeAt(7) !== 45 ||
+      text.charCodeAt(10) !== 84 /* T */ ||
+      text.charCodeAt(13) !== 58 /* : */ ||
+      text.charCodeAt(16) !== 58
     ) {
       return false
     }
-    const year = decimal(key, 17, 4)
-    const month = decimal(key, 22, 2)
-    const day = decimal(key, 25, 2)
-    const hour = decimal(key, 28, 2)
-    const minute = decimal(key, 31, 2)
-    const second = decimal(key, 34, 2)
+    const year = decimal(text, 0, 4)
+    const month = decimal(text, 5, 2)
+    const day = decimal(text, 8, 2)
+    const hour = decimal(text, 11, 2)
+    const minute = decimal(text, 14, 2)
+    const second = decimal(text, 17, 2)
     if (
       year < 1970 ||
       month < 1 ||
@@ -394,26 +434,35 @@ export class EpisodeStore implements PartitionState<DedupEntry> {
     ) {
       return false
     }
-    const end = key.length - 1
-    if (key.charCodeAt(end) !== 90 /* Z */) return false
+    const end = text.length - 1
+    if (text.charCodeAt(end) !== 90 /* Z */) return false
     let nanos = 0
     let digits = 0
-    if (end !== 36) {
-      digits = end - 37
-      if (key.charCodeAt(36) !== 46 /* . */ || digits < 1 || digits > 9) return false
-      nanos = decimal(key, 37, digits)
+    if (end !== 19) {
+      digits = end - 20
+      if (text.charCodeAt(19) !== 46 /* . */ || digits < 1 || digits > 9) return false
+      nanos = decimal(text, 20, digits)
       if (nanos < 0) return false
       for (let i = digits; i < 9; i++) nanos *= 10
     }
     const sec = Date.UTC(year, month - 1, day, hour, minute, second) / 1000
     if (sec > 0xffffffff) return false
-    this.keyHi = hi
-    this.keyLo = lo
     this.keySec = sec
     this.keyNanos = nanos
     this.keyDigits = digits
     return true
   }
+}
+
+/** A key of dedup's state before episodes had a rule: `${fingerprint}|${startsAt}`. */
+function isLegacyKey(key: string): boolean {
+  return key.length > 17 && key.charCodeAt(16) === 124 /* | */
+}
+
+/** startsAt written back from its compact fields: `YYYY-MM-DDTHH:MM:SS[.f{digits}]Z`. */
+function formatStartsAt(sec: number, nanos: number, digits: number): string {
+  const whole = new Date(sec * 1000).toISOString().slice(0, 19)
+  return digits === 0 ? `${whole}Z` : `${whole}.${String(nanos).padStart(9, '0').slice(0, digits)}Z`
 }
 
 /** The `length` decimal digits of `text` from `from` as a number, or -1 if one is not a digit. */
@@ -432,7 +481,7 @@ function daysInMonth(year: number, month: number): number {
   return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31
 }
 
-/** True when `value` is what the compact form can give back for `key` (just parsed). */
+/** True when `value` is what the compact form can give back for `key` (just parsed), its startsAt aside. */
 function fitsCompact(key: string, value: DedupEntry): boolean {
   return (
     typeof value.fingerprint === 'string' &&
@@ -440,10 +489,8 @@ function fitsCompact(key: string, value: DedupEntry): boolean {
     typeof value.firingSeen === 'boolean' &&
     typeof value.resolvedSeen === 'boolean' &&
     typeof value.lastSeenAt === 'number' &&
-    value.fingerprint.length === 16 &&
-    key.length === 17 + value.startsAt.length &&
-    key.startsWith(value.fingerprint) &&
-    key.endsWith(value.startsAt)
+    (value.alertname === undefined || value.alertname === null || typeof value.alertname === 'string') &&
+    value.fingerprint === key
   )
 }
 
@@ -454,9 +501,9 @@ function hexDigit(code: number): number {
   return -1
 }
 
-/** Mixes an episode's fields to 32 bits (murmur3's finaliser): linear probing needs well spread hashes. */
-function hashEpisode(hi: number, lo: number, sec: number, nanos: number): number {
-  let h = lo ^ Math.imul(hi, 0x9e3779b1) ^ Math.imul(sec, 0x85ebca6b) ^ Math.imul(nanos, 0xc2b2ae35)
+/** Mixes a fingerprint to 32 bits (murmur3's finaliser): linear probing needs well spread hashes. */
+function hashFingerprint(hi: number, lo: number): number {
+  let h = lo ^ Math.imul(hi, 0x9e3779b1)
   h ^= h >>> 16
   h = Math.imul(h, 0x85ebca6b)
   h ^= h >>> 13

@@ -1,21 +1,31 @@
 import type { AlertRecord } from '../../contracts/records'
-import type { StageDefinition } from '../../runner/types'
+import type { Emit, StageDefinition } from '../../runner/types'
 import { decisionEmit } from '../decision'
 import { changelogTopic, type TopicNames } from '../../topology/names'
-import { decideDedup, episodeKey, type DedupEntry, type DedupSettings } from './decide'
+import { decideDedup, episodeKey, stateKey, type DedupEntry, type DedupSettings } from './decide'
 import { createEpisodeStore } from './episode-store'
 
 export interface DedupStageSettings extends DedupSettings {
-  /** Episodes kept in memory per partition. */
+  /** Fingerprints kept in memory per partition. */
   maxEntries: number
 }
 
 export const DEFAULT_DEDUP: DedupStageSettings = { ttlMs: 48 * 3600 * 1000, maxEntries: 200000 }
 
+/** Who closes an episode a newer one superseded (`closedBy.by` of the resolve dedup makes). */
+export const SUPERSEDED_BY = 'nightshift'
+
 /**
  * Binds dedup's decision to topics: alerts.raw in; alerts.deduped or a Decision on
- * nightshift.decisions out; episode state in nightshift.dedup-changelog. Time is the
- * alert's receivedAt (set at ingest), so a replay decides the same.
+ * nightshift.decisions out; each fingerprint's latest episode in
+ * nightshift.dedup-changelog (key = fingerprint). Time is the alert's receivedAt (set at
+ * ingest), so a replay decides the same.
+ *
+ * Every forwarded record carries its episode's canonical start as `startsAt` (and what
+ * Alertmanager sent in `sentStartsAt` when that differs), so route's idempotency key,
+ * the worker's ledger, page's dedup key and the slo stage all see one episode. A firing
+ * that supersedes an open episode is preceded by a resolve of that episode, made here
+ * (`closedBy.by` = nightshift), so nothing downstream keeps it open.
  */
 export function dedupStage(
   topics: TopicNames,
@@ -32,19 +42,36 @@ export function dedupStage(
       schema: 'DedupEntry',
       maxEntries: settings.maxEntries,
       ttlMs: settings.ttlMs,
-      // Episodes held compactly (~40 bytes each, not ~260) so that 1M of them fit in a few hundred MB.
+      // Held compactly (~45 bytes a fingerprint, not ~260) so that 1M of them fit in a few hundred MB.
       createStore: createEpisodeStore,
     },
     process(alert, { state, source }) {
-      const key = episodeKey(alert)
+      const key = stateKey(alert)
       const verdict = decideDedup(alert, state.get(key), alert.receivedAt, settings)
       const stateChange = [{ key, value: verdict.entry }]
       if (verdict.forward) {
-        return {
-          kind: verdict.kind,
-          state: stateChange,
-          emits: [{ topic: topics.deduped, key: alert.fingerprint, schema: 'Alert', value: alert }],
+        const emits: Emit[] = []
+        if (verdict.superseded) {
+          const closed: AlertRecord = {
+            ...alert,
+            status: 'resolved',
+            startsAt: verdict.superseded.startsAt,
+            endsAt: new Date(verdict.superseded.endedAt).toISOString(),
+            sentStartsAt: null,
+            closedBy: {
+              by: SUPERSEDED_BY,
+              reason: `superseded: a firing with a later startsAt (${alert.startsAt}) arrived while this episode was open; its resolve never came, so it is taken to have ended when last heard of`,
+            },
+          }
+          emits.push({ topic: topics.deduped, key: alert.fingerprint, schema: 'Alert', value: closed })
         }
+        const forwarded: AlertRecord = {
+          ...alert,
+          startsAt: verdict.episode,
+          sentStartsAt: verdict.episode === alert.startsAt ? null : alert.startsAt,
+        }
+        emits.push({ topic: topics.deduped, key: alert.fingerprint, schema: 'Alert', value: forwarded })
+        return { kind: verdict.kind, state: stateChange, emits }
       }
       return {
         kind: verdict.kind,
@@ -57,7 +84,10 @@ export function dedupStage(
             source,
             kind: verdict.kind,
             reason: verdict.reason ?? verdict.kind,
-            detail: { episode: key, lastSeenAt: new Date(verdict.entry.lastSeenAt).toISOString() },
+            detail: {
+              episode: episodeKey({ fingerprint: alert.fingerprint, startsAt: verdict.episode }),
+              lastSeenAt: new Date(verdict.entry.lastSeenAt).toISOString(),
+            },
           }),
         ],
       }
