@@ -53,6 +53,32 @@ export interface EnrichedAlertRecord {
   enrichedAt: number
   /** On alerts.throttled: the limit that stopped the alert (e.g. `team:payments`); null elsewhere. */
   throttledBy: string | null
+  /**
+   * On alerts.throttled: why it was held back and what route does with it (schemas
+   * Throttle); null elsewhere and on records written before it existed.
+   */
+  throttle?: ThrottleRecord | null
+}
+
+/** Why an alert on alerts.throttled was held back (schemas/enriched-alert.avsc Throttle). */
+export interface ThrottleRecord {
+  /** The automation limit that stopped the alert (= throttledBy). */
+  limit: string
+  level: string
+  /** The limit's rate and burst as configured. */
+  rate: string
+  burst: number
+  /** The limit window the alert was held back in: start (ms since the epoch) and length. */
+  windowStart: number
+  windowMs: number
+  /** Alerts this limit held back in this window so far, this one included. */
+  heldBack: number
+  /** First hold-back of the window: route tells the team once. */
+  notify: boolean
+  /** The alert still goes to the escalation actions its routes name. */
+  escalate: boolean
+  /** The empty escalation limit when the alert routes to an escalation but escalate is false. */
+  escalationHeldBy: string | null
 }
 
 /** A request to run one action for one alert, on `actions.<action>` (schemas/action-request.avsc). */

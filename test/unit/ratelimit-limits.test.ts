@@ -125,6 +125,31 @@ services:
     expect(() => parse(text)).toThrow(`topology/test.yaml: ${fragment}`)
   })
 
+  it('reads the escalation limits: per alert key and per team, left out = no limit', () => {
+    const config = parse(`
+defaults: {}
+escalation:
+  alert: { rate: 12/1h, burst: 6 }
+`)
+    expect(config.escalation).toEqual({
+      alert: { rate: { tokens: 12, periodMs: 3_600_000 }, burst: 6, text: '12/1h' },
+      team: null,
+    })
+    expect(parse('defaults: {}').escalation).toEqual({ alert: null, team: null })
+    expect(parse('defaults: {}\nescalation: { team: unlimited }').escalation.team).toBeNull()
+  })
+
+  it.each([
+    ['an escalation level that does not exist', 'defaults: {}\nescalation: { service: unlimited }', '/escalation'],
+    [
+      'a bad escalation rate',
+      'defaults: {}\nescalation: { team: { rate: 0/1h, burst: 1 } }',
+      '/escalation/team/rate must refill at least some tokens',
+    ],
+  ])('rejects %s, naming the path', (_name, text, fragment) => {
+    expect(() => parse(text)).toThrow(`topology/test.yaml: ${fragment}`)
+  })
+
   it('lists every problem at once, one line each', () => {
     const text = `
 key: "{svc}"
@@ -163,6 +188,14 @@ describe('the shipped topology/limits.yaml', () => {
     expect(parse(`key: "${DEFAULT_KEY}"\ndefaults: {}`).key).toEqual(shipped.key)
     expect(Object.values(shipped.defaults).every((l) => l !== null)).toBe(true)
     expect(shipped.services.get('checkout')?.service?.burst).toBe(20)
+  })
+
+  it('has escalation limits at least as generous as the automation defaults', () => {
+    const perHour = (l: { rate: { tokens: number; periodMs: number } } | null) =>
+      l === null ? Infinity : (l.rate.tokens * 3_600_000) / l.rate.periodMs
+    expect(perHour(shipped.escalation.alert)).toBeGreaterThanOrEqual(perHour(shipped.defaults.alert))
+    expect(perHour(shipped.escalation.team)).toBeGreaterThanOrEqual(perHour(shipped.defaults.team))
+    expect(shipped.escalation.alert).not.toBeNull()
   })
 
   it('names the file it cannot read', () => {

@@ -125,14 +125,43 @@ describe('ratelimitStage', () => {
     const result = process(input)
     expect(result.kind).toBe('throttled')
     // No token taken; the global bucket (1/s) is full again at T0+2s, so it is deleted.
-    expect(result.state).toEqual([{ key: 'global', value: null }])
+    // The first hold-back of the hour (the limit's period is 10s: the window) is noted.
+    expect(result.state).toEqual([
+      { key: 'global', value: null },
+      {
+        key: 'notice:alert:payments/checkout/HighLatency',
+        value: {
+          bucket: 'notice:alert:payments/checkout/HighLatency',
+          tokens: 0,
+          updatedAt: T0 + 2000,
+          windowStart: T0,
+          heldBack: 1,
+        },
+      },
+    ])
     const [throttled, decision] = result.emits
     expect(result.emits).toHaveLength(2)
     expect(throttled).toEqual({
       topic: 'p.alerts.throttled',
       key: 'fp-HighLatency',
       schema: 'EnrichedAlert',
-      value: { ...input, throttledBy: 'alert:payments/checkout/HighLatency' },
+      value: {
+        ...input,
+        throttledBy: 'alert:payments/checkout/HighLatency',
+        throttle: {
+          limit: 'alert:payments/checkout/HighLatency',
+          level: 'alert',
+          rate: '1/10s',
+          burst: 2,
+          windowStart: T0,
+          windowMs: 10_000,
+          heldBack: 1,
+          notify: true,
+          // No escalation limits in LIMITS: a page of a held-back alert still goes out.
+          escalate: true,
+          escalationHeldBy: null,
+        },
+      },
     })
     expect(decision).toEqual({
       topic: 'p.nightshift.decisions',
@@ -144,13 +173,19 @@ describe('ratelimitStage', () => {
         status: 'firing',
         stage: 'ratelimit',
         kind: 'throttled',
-        reason: 'over the alert limit alert:payments/checkout/HighLatency (1/10s, burst 2); kept on p.alerts.throttled',
+        reason:
+          'over the alert limit alert:payments/checkout/HighLatency (1/10s, burst 2); kept on p.alerts.throttled; ' +
+          'its escalations (page) still go out; the team is told (first held back in this window)',
         detail: {
           limit: 'alert:payments/checkout/HighLatency',
           level: 'alert',
           rate: '1/10s',
           burst: '2',
           tokens: '0.200',
+          window: new Date(T0).toISOString(),
+          heldBack: '1',
+          notify: 'true',
+          escalation: 'allowed',
         },
         source,
         decidedAt: T0 + 2000,
@@ -178,7 +213,9 @@ describe('ratelimitStage', () => {
     expect(kinds.map((r) => r.kind)).toEqual(['admitted', 'admitted', 'admitted', 'admitted', 'admitted', 'throttled'])
     const decision = kinds[5]!.emits[1]!.value
     expect(decision).toMatchObject({
-      reason: 'over the global limit global (60/1m, burst 30); kept on p.alerts.throttled',
+      reason: expect.stringMatching(
+        /^over the global limit global \(60\/1m, burst 30\); kept on p\.alerts\.throttled; /,
+      ),
       detail: {
         limit: 'global',
         level: 'global',

@@ -11,18 +11,30 @@
  * Time is the record time (the alert's receivedAt), never the wall clock, so a replay
  * decides the same. A bucket never refills backwards: a record older than the bucket's
  * last update refills nothing and leaves updatedAt where it was.
+ *
+ * The limits protect automation's targets, never the human's sleep: a throttled alert
+ * that routes to an escalation action (page) still reaches it, within the escalation
+ * limits of its own (per alert key and per team), and the first alert a limit holds back
+ * in a window of its period tells the team ({@link decideRatelimit}).
  */
 import type { StateChange } from '../../runner/types'
 import type { EnrichedAlertRecord } from '../../contracts/records'
 import type { KeyPart, Level, Limit, LimitsConfig, Rate } from './limits'
 
-/** A bucket's state (schemas/bucket-state.avsc). An absent bucket is full. */
+/**
+ * A bucket's state (schemas/bucket-state.avsc). An absent bucket is full. The same
+ * record, under `notice:<limit>`, remembers the window whose team was told of a throttle.
+ */
 export interface BucketState {
   /** The bucket key, as in the changelog key (e.g. `team:payments`). */
   bucket: string
   tokens: number
   /** Record time of the last refill, ms since the epoch. */
   updatedAt: number
+  /** Notice entries only: start of the window whose team was told (null on buckets). */
+  windowStart?: number | null
+  /** Notice entries only: alerts the limit held back in that window so far. */
+  heldBack?: number
 }
 
 /** Tokens and time of a bucket, without its name. */
@@ -165,5 +177,142 @@ export function decideLimit(
       key: r.check.key,
       value: { bucket: r.check.key, tokens: Math.max(0, r.bucket.tokens - 1), updatedAt: r.bucket.updatedAt },
     })),
+  }
+}
+
+/**
+ * The escalation buckets `alert` falls under (limits.yaml `escalation`), most specific
+ * first: `escalation:alert:<key>` and `escalation:team:<team>`. Exact per team, like the
+ * automation levels, because alerts.enriched is keyed by team.
+ */
+export function escalationLevelsFor(alert: EnrichedAlertRecord, config: LimitsConfig): LevelCheck[] {
+  const checks: LevelCheck[] = []
+  const { alert: perAlert, team } = config.escalation
+  if (perAlert)
+    checks.push({
+      level: 'alert',
+      key: `escalation:alert:${alertKey(alert, config.key)}`,
+      limit: perAlert,
+      configured: perAlert,
+    })
+  if (team) checks.push({ level: 'team', key: `escalation:team:${alert.team}`, limit: team, configured: team })
+  return checks
+}
+
+/** The window a throttle notice is counted in: the limit's period (the 1h of 6/1h), aligned to the epoch. */
+export interface LimitWindow {
+  start: number
+  ms: number
+}
+
+export function limitWindow(limit: Limit, now: number): LimitWindow {
+  const ms = limit.rate.periodMs
+  return { start: Math.floor(now / ms) * ms, ms }
+}
+
+/** The state key of a limit's notice entry. */
+export function noticeKey(limitKey: string): string {
+  return `notice:${limitKey}`
+}
+
+/** Whether a hold-back by `limitKey` in `window` is the first of the window, and the entry to store. */
+export function decideNotice(
+  limitKey: string,
+  window: LimitWindow,
+  stored: BucketState | undefined,
+  now: number,
+): { notify: boolean; heldBack: number; state: StateChange<BucketState> } {
+  const key = noticeKey(limitKey)
+  // A record older than the stored window (replayed out of order) counts in the stored
+  // one: the notice only ever moves forward, like a bucket's updatedAt.
+  const same = stored?.windowStart != null && stored.windowStart >= window.start
+  const heldBack = same ? (stored.heldBack ?? 0) + 1 : 1
+  const windowStart = same ? (stored.windowStart as number) : window.start
+  return {
+    notify: !same,
+    heldBack,
+    state: {
+      key,
+      value: { bucket: key, tokens: 0, updatedAt: Math.max(now, stored?.updatedAt ?? now), windowStart, heldBack },
+    },
+  }
+}
+
+/** What happens to a held-back alert's escalations. */
+export type EscalationVerdict =
+  /** The alert routes to no escalation action: no escalation token is taken. */
+  | { kind: 'none' }
+  /** Within the escalation limits: its escalations are sent, one token taken from each level. */
+  | { kind: 'allowed' }
+  /** Over an escalation limit: nothing is sent for it but the notice. */
+  | { kind: 'held'; by: LevelCheck }
+
+export type RatelimitVerdict =
+  | { kind: 'admitted'; state: StateChange<BucketState>[] }
+  | {
+      kind: 'throttled'
+      /** The first empty automation level, most specific first. */
+      by: LevelCheck
+      /** Tokens the stopping bucket held at record time (below 1). */
+      tokens: number
+      window: LimitWindow
+      /** Alerts `by` held back in the window so far, this one included. */
+      heldBack: number
+      /** The first hold-back of the window: the team is told. */
+      notify: boolean
+      escalation: EscalationVerdict
+      state: StateChange<BucketState>[]
+    }
+
+/** What {@link decideRatelimit} decides on. */
+export interface RatelimitInput {
+  status: 'firing' | 'resolved'
+  /** The automation levels ({@link levelsFor}). */
+  checks: readonly LevelCheck[]
+  /** The escalation levels ({@link escalationLevelsFor}). */
+  escalationChecks: readonly LevelCheck[]
+  /**
+   * Whether the alert's routes name an escalation action (page): only then are escalation
+   * tokens taken. Asked only for a held-back alert.
+   */
+  escalates: () => boolean
+  stored: (key: string) => BucketState | undefined
+  /** Record time, ms since the epoch. */
+  now: number
+}
+
+/**
+ * Admits or throttles one alert ({@link decideLimit}); a throttled one is then decided
+ * for the human:
+ * - escalation: when its routes name an escalation action, a token from every escalation
+ *   level lets them through (`allowed`); an empty one holds them (`held`). The automation
+ *   levels never stop a page;
+ * - notice: the first hold-back by a limit in its window (`notify`) tells the team; later
+ *   ones in the same window only count (`heldBack`). The window is remembered under
+ *   `notice:<limit>` in the changelog, so a restart does not tell twice.
+ */
+export function decideRatelimit(input: RatelimitInput): RatelimitVerdict {
+  const { stored, now } = input
+  const verdict = decideLimit(input.status, input.checks, stored, now)
+  if (verdict.kind === 'admitted') return verdict
+  const window = limitWindow(verdict.by.configured, now)
+  const notice = decideNotice(verdict.by.key, window, stored(noticeKey(verdict.by.key)), now)
+  const state = [...verdict.state, notice.state]
+  let escalation: EscalationVerdict = { kind: 'none' }
+  if (input.escalates()) {
+    const taken = decideLimit('firing', input.escalationChecks, stored, now)
+    if (taken.kind === 'admitted') escalation = { kind: 'allowed' }
+    else escalation = { kind: 'held', by: taken.by }
+    state.push(...taken.state)
+  }
+  return {
+    kind: 'throttled',
+    by: verdict.by,
+    tokens: verdict.tokens,
+    window,
+    heldBack: notice.heldBack,
+    notify: notice.notify,
+    escalation,
+    state,
   }
 }

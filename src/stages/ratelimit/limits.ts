@@ -53,7 +53,16 @@ export interface LimitsConfig {
   readonly teams: ReadonlyMap<string, LevelOverrides>
   /** Overrides by catalog service name (alert, service levels); they win over a team's. */
   readonly services: ReadonlyMap<string, LevelOverrides>
+  /**
+   * The limits of escalations (page, and actions marked `escalation: true`) of alerts the
+   * levels above held back: per alert key and per team; null = no limit at that level.
+   */
+  readonly escalation: { readonly [L in EscalationLevel]: Limit | null }
 }
+
+/** The levels of the escalation limits, most specific first. */
+export const ESCALATION_LEVELS = ['alert', 'team'] as const
+export type EscalationLevel = (typeof ESCALATION_LEVELS)[number]
 
 export const DEFAULT_KEY = '{team}/{service}/{alertname}'
 
@@ -108,6 +117,11 @@ export const LIMITS_FILE_SCHEMA = {
         properties: { alert: LIMIT, service: LIMIT },
       },
     },
+    escalation: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { alert: LIMIT, team: LIMIT },
+    },
   },
 } as const
 
@@ -118,6 +132,7 @@ interface RawFile {
   defaults: RawLevels
   teams?: Record<string, RawLevels>
   services?: Record<string, RawLevels>
+  escalation?: Partial<Record<EscalationLevel, RawLimit>>
 }
 
 const FORMAT = yamlFormat<RawFile>(LIMITS_FILE_SCHEMA, { emptyMeans: 'the key defaults', patternMeans: PATTERN_MEANS })
@@ -218,11 +233,16 @@ export function parseLimits(text: string, file: string): LimitsConfig {
       ([name, raw]) => [name, parseLevels(raw, `/services/${name}`, problems)] as const,
     ),
   )
+  const escalationLevel = (l: EscalationLevel): Limit | null => {
+    const declared = data.escalation?.[l]
+    return declared === undefined ? null : parseLimit(declared, `/escalation/${l}`, problems)
+  }
+  const escalation = Object.freeze({ alert: escalationLevel('alert'), team: escalationLevel('team') })
   if (problems.length > 0) {
     const name = displayName(file)
     throw new ConfigError(problems.map((p) => `${name}: ${p}`).join('\n'))
   }
-  return Object.freeze({ file: displayName(file), key: Object.freeze(key), defaults, teams, services })
+  return Object.freeze({ file: displayName(file), key: Object.freeze(key), defaults, teams, services, escalation })
 }
 
 /**
