@@ -6,7 +6,7 @@ import { assertConfig } from './config/check'
 import type { Endpoints } from './config/endpoints'
 import { createConfigMetrics, watchConfig, type ConfigMetrics, type WatchedConfig } from './config/watched-file'
 import { SchemaSet } from './contracts/schemas'
-import { parseActionsFile } from './actions/worker/actions-file'
+import { ESCALATION_BY_DEFAULT, escalationActions, parseActionsFile } from './actions/worker/actions-file'
 import { BUILTIN_ACTIONS } from './actions/handlers/builtins'
 import { ActionWorkerPool } from './actions/worker/pool'
 import { ConfigError } from './errors'
@@ -24,7 +24,8 @@ import { DEFAULT_DEDUP, dedupStage, type DedupStageSettings } from './stages/ded
 import { parseCatalog } from './stages/enrich/catalog'
 import { enrichStage } from './stages/enrich/stage'
 import { parseLimits } from './stages/ratelimit/limits'
-import { parseRoutesFile } from './stages/route/config'
+import { parseRoutesFile, type RouteTree } from './stages/route/config'
+import { planRoute } from './stages/route/decide'
 import { routeStage } from './stages/route/stage'
 import { createSloMetrics } from './stages/slo/metrics'
 import { parseSlos } from './slo/slos'
@@ -228,30 +229,62 @@ const STAGE_BUILDERS: Record<Stage, (ctx: StageContext) => Runnable | Promise<Ru
   ingest: ingestStage,
   dedup: (ctx) => runner(ctx, dedupStage(ctx.topics, ctx.prefix, ctx.options.dedup ?? DEFAULT_DEDUP)),
   enrich: (ctx) => runner(ctx, enrichStage(ctx.topics, ctx.prefix, watched(ctx, 'catalog.yaml', parseCatalog))),
-  ratelimit: async (ctx) =>
-    runner(
+  ratelimit: async (ctx) => {
+    // Only a held-back alert whose routes name an escalation takes escalation tokens.
+    const { routes, escalations } = routing(ctx)
+    return runner(
       ctx,
       ratelimitStage(ctx.topics, ctx.prefix, watched(ctx, 'limits.yaml', parseLimits), {
         partitions: await partitionsOf(ctx, ctx.topics.enriched),
+        escalates: (record) => {
+          const names = escalations()
+          return planRoute(routes(), record).actions.some((a) => names.has(a.action))
+        },
       }),
-    ),
+    )
+  },
   route: (ctx) => {
-    // A route may only name an action declared in topics.yaml (it has a topic and workers).
-    const { actions } = loadTopicsFile(
-      ctx.schemas,
-      path.join(ctx.options.configDir ?? DEFAULT_CONFIG_DIR, 'topics.yaml'),
-    )
-    return runner(
-      ctx,
-      routeStage(
-        ctx.topics,
-        ctx.prefix,
-        watched(ctx, 'routes.yaml', (text, file) => parseRoutesFile(text, file, actions)),
-      ),
-    )
+    const { routes, escalations, actions } = routing(ctx)
+    // Throttle notices page; without a declared page action there is nowhere to send them.
+    const noticeAction = actions.includes('page') ? 'page' : null
+    return runner(ctx, routeStage(ctx.topics, ctx.prefix, routes, { escalations, noticeAction }))
   },
   actions: actionsStage,
   slo: sloStage,
+}
+
+/**
+ * The route tree and the escalation actions, watched: what route needs, and what
+ * ratelimit needs to know whether a held-back alert would page. A route may only name an
+ * action declared in topics.yaml (it has a topic and workers). Escalations are those of
+ * actions.yaml (`escalation: true`, page unless it says otherwise); a config folder
+ * without actions.yaml has page.
+ */
+function routing(ctx: StageContext): {
+  routes: () => RouteTree
+  escalations: () => ReadonlySet<string>
+  actions: readonly string[]
+} {
+  const configDir = ctx.options.configDir ?? DEFAULT_CONFIG_DIR
+  const { actions } = loadTopicsFile(ctx.schemas, path.join(configDir, 'topics.yaml'))
+  const routes = watched(ctx, 'routes.yaml', (text, file) => parseRoutesFile(text, file, actions))
+  if (!fs.existsSync(path.join(configDir, 'actions.yaml')))
+    return { routes, escalations: () => ESCALATION_BY_DEFAULT, actions }
+  const config = watched(ctx, 'actions.yaml', (text, file) =>
+    parseActionsFile(text, file, { actionTopics: actions, builtins: BUILTIN_ACTIONS }),
+  )
+  // Computed once per loaded version of the file, not per record.
+  let seen: unknown
+  let names: ReadonlySet<string> = ESCALATION_BY_DEFAULT
+  const escalations = (): ReadonlySet<string> => {
+    const current = config()
+    if (current !== seen) {
+      seen = current
+      names = escalationActions(current)
+    }
+    return names
+  }
+  return { routes, escalations, actions }
 }
 
 /** Action workers: one per action of actions.yaml, honouring the pauses on the control topic. */

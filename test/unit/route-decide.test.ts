@@ -256,7 +256,7 @@ describe('routeStage', () => {
     expect(stage).toMatchObject({
       name: 'route',
       groupId: 'x.nightshift-route',
-      inputTopics: ['x.alerts.admitted'],
+      inputTopics: ['x.alerts.admitted', 'x.alerts.throttled'],
       inputSchema: 'EnrichedAlert',
     })
     expect(stage.state).toBeUndefined()
