@@ -10,7 +10,7 @@ import { provisionTopology, type TestTopology } from '../support/topology'
 
 const root = path.resolve(__dirname, '..', '..')
 const H = 3_600_000
-const checkoutRestart = { team: 'payments', service: 'checkout', action: 'restart' }
+const checkoutRestart = { team: 'payments', service: 'checkout', action: 'restart', labels: {}, escalation: false }
 
 /** Runs `nightshift <args…> --prefix <prefix>` in-process; returns what it printed. */
 async function nightshift(prefix: string, args: string[], now: () => number = Date.now): Promise<string[]> {
@@ -61,6 +61,7 @@ describe('nightshift pause / resume / pauses (real broker)', () => {
     const written = Date.now()
     expect(out).toEqual([
       'paused team=payments for 2h more: deploy freeze (by alice)',
+      'pages and other escalation actions are not paused (name one with --action page to pause it)',
       `written to ${control} (key pause/team=payments)`,
     ])
 
@@ -123,9 +124,9 @@ describe('nightshift pause / resume / pauses (real broker)', () => {
   })
 
   it('resume: lifts exactly that scope with a tombstone the tail sees', async () => {
-    const out = await nightshift(prefix, ['resume', '--team', 'payments'])
+    const out = await nightshift(prefix, ['resume', '--team', 'payments', '--by', 'carol', '--reason', 'migrated'])
     expect(out).toEqual([
-      expect.stringMatching(/^lifted team=payments for .* more: db migration/),
+      expect.stringMatching(/^lifted pause team=payments \(db migration, by bob\), which had (3h|2h59m) left$/),
       `tombstone written to ${control} (key pause/team=payments)`,
     ])
     await waitFor(
@@ -151,21 +152,73 @@ describe('nightshift pause / resume / pauses (real broker)', () => {
     )
   })
 
-  it('pauses --all shows an expired pause; resume lifts it too', async () => {
+  it('pauses --all shows an expired pause; resume lifts it too, and the history keeps all of it', async () => {
     const threeHoursAgo = () => Date.now() - 3 * H
     await nightshift(prefix, ['pause', '--team', 'search', '--for', '1h', '--reason', 'old freeze'], threeHoursAgo)
     expect(await nightshift(prefix, ['pauses'])).toEqual([expect.stringMatching(/^service=checkout action=restart /)])
-    expect(await nightshift(prefix, ['pauses', '--all'])).toEqual([
-      expect.stringMatching(/^team=search ended 2h ago: old freeze \(by alice\)$/),
-      expect.stringMatching(/^service=checkout action=restart /),
-    ])
     expect(await nightshift(prefix, ['resume', '--team', 'search'])).toEqual([
-      expect.stringMatching(/^lifted team=search ended 2h ago: old freeze/),
+      'lifted pause team=search (old freeze, by alice), which had already ended 2h ago',
       `tombstone written to ${control} (key pause/team=search)`,
     ])
-    expect(await nightshift(prefix, ['pauses', '--all'])).toEqual([
-      expect.stringMatching(/^service=checkout action=restart /),
+    expect(await nightshift(prefix, ['pauses'])).toEqual([expect.stringMatching(/^service=checkout action=restart /)])
+    const all = (await nightshift(prefix, ['pauses', '--all'])).join('\n')
+    // Oldest first: search (3h ago), then payments (replaced by bob, lifted by carol), then checkout.
+    expect(all).toMatch(
+      new RegExp(
+        [
+          'team=search: old freeze',
+          '  paused by alice at \\S+Z for 1h \\(until \\S+Z\\)',
+          '  lifted by alice at \\S+Z, after it had ended at \\S+Z',
+          'team=payments: deploy freeze',
+          '  paused by alice at \\S+Z for 2h \\(until \\S+Z\\)',
+          '  replaced at \\S+Z by a new pause on the same scope \\(by bob\\)',
+          'team=payments: db migration \\(pages on skip\\)',
+          '  paused by bob at \\S+Z for 3h \\(until \\S+Z\\)',
+          '  lifted by carol at \\S+Z, (3h|2h59m) before its end: migrated',
+          'service=checkout action=restart: flapping',
+          '  paused by alice at \\S+Z for 30m \\(until \\S+Z\\)',
+          '  in force, (30m|29m\\d+s) left',
+        ].join('\n'),
+      ),
+    )
+  })
+
+  it('a matcher pause: its own key, matched like a silence, lifted with the same matchers', async () => {
+    const out = await nightshift(prefix, [
+      'pause',
+      '--team',
+      'payments',
+      '--matcher',
+      'severity=~"warn.*"',
+      '--matcher',
+      'alertname="DiskFull"',
+      '--for',
+      '1h',
+      '--reason',
+      'disk cleanup',
     ])
+    const key = 'pause/team=payments {alertname="DiskFull", severity=~"warn.*"}'
+    expect(out[0]).toBe(
+      'paused team=payments {alertname="DiskFull", severity=~"warn.*"} for 1h more: disk cleanup (by alice)',
+    )
+    expect(out[2]).toBe(`written to ${control} (key ${key})`)
+    await waitFor('the tail to see it', () => board.all().find((p) => p.id === key), 5000)
+    const disk = { ...checkoutRestart, labels: { alertname: 'DiskFull', severity: 'warning' } }
+    expect(board.pauseFor(disk, Date.now())?.id).toBe(key)
+    expect(board.pauseFor({ ...disk, labels: { alertname: 'DiskFull', severity: 'critical' } }, Date.now())?.id).toBe(
+      'pause/service=checkout action=restart',
+    )
+    expect(board.pauseFor({ ...disk, action: 'page', escalation: true }, Date.now())).toBeUndefined()
+    await expect(nightshift(prefix, ['resume', '--team', 'payments'])).rejects.toThrow(/^no pause on team=payments;/)
+    expect(
+      await nightshift(prefix, ['resume', '--team', 'payments', '--matcher', 'alertname=DiskFull, severity=~"warn.*"']),
+    ).toEqual([
+      expect.stringMatching(
+        /^lifted pause team=payments \{alertname="DiskFull", severity=~"warn.\*"\} \(disk cleanup, by alice\), which had (1h|59m\d*s?) left$/,
+      ),
+      `tombstone written to ${control} (key ${key})`,
+    ])
+    await waitFor('the tail to see the lift', () => (board.all().some((p) => p.id === key) ? undefined : true), 5000)
   })
 
   it('a malformed record on the topic is logged and skipped; the tail goes on', async () => {

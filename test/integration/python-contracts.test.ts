@@ -38,6 +38,8 @@ const ARTIFACTS = path.join(ROOT, 'test', 'artifacts')
  */
 const WITHOUT_AVRO_CONTRACT: Readonly<Record<string, string>> = {
   'nightshift.control': 'operator commands are JSON (src/actions/control.ts), no schema in topics.yaml; read as JSON',
+  'nightshift.control-history':
+    'the audit log of operator commands is JSON like nightshift.control (src/actions/worker/history.ts); read as JSON',
 }
 
 /**
@@ -533,6 +535,11 @@ describe('a Python consumer (confluent-kafka + AvroDeserializer) reads every Nig
         reason: 'contract test',
         createdBy: 'contracts-test',
       },
+    })
+    const [paused] = values('nightshift.control-history')
+    expect(paused).toMatchObject({
+      key: 'pause/service=python-contracts',
+      value: { event: 'paused', pause: { id: 'pause/service=python-contracts', createdBy: 'contracts-test' } },
     })
   })
 })

@@ -10,6 +10,7 @@ import {
 } from '../../src/actions/worker/control'
 import { newPause, type Pause, type PauseScope } from '../../src/actions/worker/pause'
 import { ConfigError } from '../../src/errors'
+import { parseMatchers } from '../../src/matchers'
 import type { InRecord, OutRecord } from '../../src/kafka'
 
 const TOPIC = 'test.control.nightshift.control'
@@ -98,6 +99,61 @@ describe('pauseKey', () => {
   })
 })
 
+describe('pauseKey with matchers', () => {
+  it.each<[string, PauseScope, string, string]>([
+    ['matchers only', {}, 'alertname="DiskFull"', 'pause/{alertname="DiskFull"}'],
+    ['after the scope', { team: 'search' }, 'alertname=DiskFull', 'pause/team=search {alertname="DiskFull"}'],
+    [
+      'sorted, whatever the order typed',
+      { team: 'search' },
+      'severity=~"crit.*", alertname="DiskFull"',
+      'pause/team=search {alertname="DiskFull", severity=~"crit.*"}',
+    ],
+    ['duplicates once', {}, 'a="1", a="1"', 'pause/{a="1"}'],
+  ])('%s', (_name, scope, matchers, key) => {
+    expect(pauseKey(scope, parseMatchers(matchers))).toBe(key)
+  })
+
+  it('round trip of a matcher pause: matchers written as text, parsed back', () => {
+    const matchers = parseMatchers('severity="critical", alertname=~"Disk.*"')
+    const p = newPause({
+      id: pauseKey({ team: 'search' }, matchers),
+      scope: { team: 'search' },
+      matchers,
+      reason: 'r',
+      forMs: H,
+      now: NOW,
+    })
+    const record = pauseRecord(p, TOPIC)
+    expect(JSON.parse(record.value!.toString('utf8'))).toMatchObject({
+      matchers: ['alertname=~"Disk.*"', 'severity="critical"'],
+    })
+    const decoded = decodeControlRecord(consumed(record))
+    if (decoded.kind !== 'pause') throw new Error(`not a pause: ${JSON.stringify(decoded)}`)
+    expect(decoded.pause.matchers?.map(String)).toEqual(['alertname=~"Disk.*"', 'severity="critical"'])
+    expect({ ...decoded.pause, matchers: undefined }).toEqual({ ...p, matchers: undefined })
+  })
+
+  it.each<[string, Record<string, unknown>, RegExp]>([
+    ['a matcher that does not parse', { matchers: ['alertname~"x"'] }, /^matchers: bad matcher/],
+    ["matchers that are not the key's", { matchers: ['alertname="Other"'] }, /does not belong to the key/],
+    ['an empty matcher list', { matchers: [] }, /matchers must NOT have fewer than 1 items/],
+  ])('malformed: %s', (_name, extra, reason) => {
+    const value = {
+      id: 'pause/team=search {alertname="DiskFull"}',
+      scope: { team: 'search' },
+      reason: 'r',
+      createdAt: 1,
+      until: 2,
+      escalate: false,
+      matchers: ['alertname="DiskFull"'],
+      ...extra,
+    }
+    const decoded = decodeControlRecord(raw('pause/team=search {alertname="DiskFull"}', value))
+    expect(decoded.kind === 'malformed' ? decoded.reason : decoded.kind).toMatch(reason)
+  })
+})
+
 describe('record encoding', () => {
   it('pauseRecord: keyed by scope, the pause as JSON, timestamped at createdAt', () => {
     const record = pauseRecord(checkout, TOPIC)
@@ -163,7 +219,7 @@ describe('decodeControlRecord: strict', () => {
       validJson({ scope: { team: 'payments', instance: 'web-1' } }),
       /^\/scope must NOT have additional properties \(instance\)/,
     ],
-    ['an empty scope', validJson({ scope: {} }), /^\/scope must NOT have fewer than 1 properties/],
+    ['an empty scope', validJson({ scope: {} }), /^scope: a pause needs a scope or matchers/],
     ['an empty reason', validJson({ reason: '' }), /^\/reason must NOT have fewer than 1 characters/],
     ['an empty createdBy', validJson({ createdBy: '' }), /^\/createdBy must NOT have fewer than 1 characters/],
     ['a string until', validJson({ until: '7200000' }), /^\/until must be integer/],
@@ -320,7 +376,7 @@ describe('PauseBoard', () => {
     const search = pause({ team: 'search' }, { createdAt: NOW + H, forMs: 3 * H })
     const { board: b } = board()
     for (const p of [payments, checkout, search]) b.apply(consumed(pauseRecord(p, TOPIC)))
-    const request = { team: 'payments', service: 'checkout', action: 'restart' }
+    const request = { team: 'payments', service: 'checkout', action: 'restart', labels: {}, escalation: false }
 
     it.each<[string, number, string[], string | undefined]>([
       ['before any starts', NOW - 1, [], undefined],
@@ -341,8 +397,12 @@ describe('PauseBoard', () => {
     })
 
     it('matches on scope: a request of another team is not paused by payments', () => {
-      expect(b.pauseFor({ team: 'search', service: null, action: 'page' }, NOW + H)?.id).toBe(search.id)
-      expect(b.pauseFor({ team: 'ledger', service: 'checkout', action: 'page' }, NOW)).toBeUndefined()
+      expect(
+        b.pauseFor({ team: 'search', service: null, action: 'page', labels: {}, escalation: false }, NOW + H)?.id,
+      ).toBe(search.id)
+      expect(
+        b.pauseFor({ team: 'ledger', service: 'checkout', action: 'page', labels: {}, escalation: false }, NOW),
+      ).toBeUndefined()
     })
   })
 })

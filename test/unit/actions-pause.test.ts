@@ -1,6 +1,8 @@
 import { formatDurationShort } from '../../src/config/duration'
+import { parseMatchers } from '../../src/matchers'
 import {
   activePause,
+  describeLift,
   describePause,
   liftPause,
   newPause,
@@ -24,7 +26,12 @@ const pause = (id: string, scope: PauseScope, createdAt = 0, until = 2 * H, extr
   escalate: false,
   ...extra,
 })
-const req = (team: string, service: string | null, action: string): PausableRequest => ({ team, service, action })
+const req = (
+  team: string,
+  service: string | null,
+  action: string,
+  extra: Partial<Pick<PausableRequest, 'labels' | 'escalation'>> = {},
+): PausableRequest => ({ team, service, action, labels: {}, escalation: false, ...extra })
 
 const payments = req('payments', 'checkout', 'restart')
 
@@ -49,6 +56,54 @@ describe('activePause: scope matching', () => {
     ['case matters', { team: 'Payments' }, payments, false],
   ])('%s', (_name, scope, request, applies) => {
     expect(activePause([pause('p1', scope)], request, H)?.id).toBe(applies ? 'p1' : undefined)
+  })
+})
+
+describe('activePause: pauses stop automation, not the human', () => {
+  const disk = { alertname: 'DiskFull', severity: 'critical', instance: 'db-1' }
+  const webhook = req('search', 'indexer', 'webhook', { labels: disk })
+  const page = req('search', 'indexer', 'page', { labels: disk, escalation: true })
+  const custom = req('search', 'indexer', 'call-oncall', { labels: disk, escalation: true })
+  const m = (text: string) => ({ matchers: parseMatchers(text) })
+
+  it.each<[string, PauseScope, Partial<Pause>, PausableRequest, boolean]>([
+    ['a team pause stops the webhook', { team: 'search' }, {}, webhook, true],
+    ['a team pause does not stop the page', { team: 'search' }, {}, page, false],
+    ['a service pause does not stop the page', { service: 'indexer' }, {}, page, false],
+    ['a team+service pause does not stop the page', { team: 'search', service: 'indexer' }, {}, page, false],
+    ['nor an escalation action of its own', { team: 'search' }, {}, custom, false],
+    ['a pause naming page stops the page', { action: 'page' }, {}, page, true],
+    ['a team pause naming page stops that team’s pages', { team: 'search', action: 'page' }, {}, page, true],
+    ['… and not another team’s', { team: 'payments', action: 'page' }, {}, page, false],
+    ['a pause naming another action does not stop the page', { team: 'search', action: 'webhook' }, {}, page, false],
+    ['a pause naming the custom escalation stops it', { action: 'call-oncall' }, {}, custom, true],
+    ['a matcher pause does not stop the page', {}, m('alertname="DiskFull"'), page, false],
+    ['a matcher pause naming page does', { action: 'page' }, m('alertname="DiskFull"'), page, true],
+  ])('%s', (_name, scope, extra, request, applies) => {
+    expect(activePause([pause('p1', scope, 0, 2 * H, extra)], request, H)?.id).toBe(applies ? 'p1' : undefined)
+  })
+})
+
+describe('activePause: matchers, like a silence', () => {
+  const labels = { alertname: 'DiskFull', severity: 'critical', instance: 'db-1' }
+  const request = req('search', 'indexer', 'webhook', { labels })
+
+  it.each<[string, PauseScope, string, boolean]>([
+    ['equal', {}, 'alertname="DiskFull"', true],
+    ['equal, other value', {}, 'alertname="CPUHigh"', false],
+    ['not equal', {}, 'severity!="critical"', false],
+    ['regex, anchored', {}, 'instance=~"db-.*"', true],
+    ['regex does not match a part', {}, 'instance=~"db"', false],
+    ['negative regex', {}, 'severity!~"warn|info"', true],
+    ['all must match', {}, 'alertname="DiskFull", severity="warning"', false],
+    ['all match', {}, '{alertname="DiskFull", severity="critical"}', true],
+    ['a missing label is empty', {}, 'zone=""', true],
+    ['a missing label does not equal a value', {}, 'zone="eu"', false],
+    ['with a scope that matches', { team: 'search' }, 'alertname="DiskFull"', true],
+    ['with a scope that does not', { team: 'payments' }, 'alertname="DiskFull"', false],
+  ])('%s', (_name, scope, text, applies) => {
+    const p = pause('p1', scope, 0, 2 * H, { matchers: parseMatchers(text) })
+    expect(activePause([p], request, H)?.id).toBe(applies ? 'p1' : undefined)
   })
 })
 
@@ -134,7 +189,7 @@ describe('newPause', () => {
   })
 
   it.each<[string, Partial<NewPauseInput>, RegExp]>([
-    ['empty scope', { scope: {} }, /at least one of --team, --service or --action/],
+    ['empty scope', { scope: {} }, /at least one of --team, --service, --action or --matcher/],
     ['blank scope value', { scope: { team: ' ' } }, /--team must not be empty/],
     ['zero duration', { forMs: 0 }, /longer than zero/],
     ['negative duration', { forMs: -5 }, /longer than zero/],
@@ -145,6 +200,21 @@ describe('newPause', () => {
   ])('rejects %s', (_name, overrides, message) => {
     expect(() => newPause(input(overrides))).toThrow(ConfigError)
     expect(() => newPause(input(overrides))).toThrow(message)
+  })
+})
+
+describe('newPause with matchers', () => {
+  it('keeps matchers sorted and without duplicates; needs no scope then', () => {
+    const p = newPause({
+      id: 'p',
+      scope: {},
+      matchers: parseMatchers(['severity="critical"', 'alertname="DiskFull"', 'severity="critical"']),
+      reason: 'disk cleanup',
+      forMs: H,
+      now: 0,
+    })
+    expect(p.matchers?.map(String)).toEqual(['alertname="DiskFull"', 'severity="critical"'])
+    expect(describePause(p, 0)).toBe('{alertname="DiskFull", severity="critical"} for 1h more: disk cleanup')
   })
 })
 
@@ -164,6 +234,18 @@ describe('liftPause', () => {
     const result = liftPause(pauses, selector)
     expect(result.lifted.map((p) => p.id)).toEqual(lifted)
     expect(result.remaining.map((p) => p.id)).toEqual(remaining)
+  })
+
+  it('lifts a matcher pause only with the same matchers, in any order', () => {
+    const withMatchers = pause('m', { team: 'payments' }, 0, 2 * H, {
+      matchers: parseMatchers('alertname="A", severity="critical"'),
+    })
+    const all = [...pauses, withMatchers]
+    expect(liftPause(all, { team: 'payments' }).lifted.map((p) => p.id)).toEqual(['team', 'team2'])
+    expect(
+      liftPause(all, { team: 'payments' }, parseMatchers('severity="critical", alertname="A"')).lifted.map((p) => p.id),
+    ).toEqual(['m'])
+    expect(liftPause(all, { team: 'payments' }, parseMatchers('alertname="A"')).lifted).toEqual([])
   })
 
   it('refuses an empty selector rather than lifting everything or nothing', () => {
@@ -201,6 +283,17 @@ describe('describePause', () => {
     ],
   ])('%s', (_name, p, now, line) => {
     expect(describePause(p, now)).toBe(line)
+  })
+})
+
+describe('describeLift: what resume says, true whenever it lifts', () => {
+  const p = pause('p', { team: 'search' }, 10 * M, 2 * H + 10 * M, { createdBy: 'alice' })
+  it.each<[string, number, string]>([
+    ['in force', 2 * H + 10 * M - (29 * M + 38_000), 'team=search (deploy freeze, by alice), which had 29m38s left'],
+    ['ended', 2 * H + 20 * M, 'team=search (deploy freeze, by alice), which had already ended 10m ago'],
+    ['not started', 0, 'team=search (deploy freeze, by alice), which had not started yet (it was to start in 10m)'],
+  ])('%s', (_name, now, text) => {
+    expect(describeLift(p, now)).toBe(text)
   })
 })
 

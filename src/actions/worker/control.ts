@@ -2,19 +2,31 @@
  * The `nightshift.control` topic: operator commands, one per key, compacted so the topic
  * holds the latest command of each key. Pauses are the only commands so far:
  *
- * - key `pause/<describeScope(scope)>` (e.g. `pause/team=payments service=checkout`), so
- *   there is one pause per exact scope and a new pause on a scope replaces the old one;
- * - value: the {@link Pause} as JSON (the topic has no Avro contract), its `id` being the
- *   key; a tombstone (null value) lifts it.
+ * - key `pause/<describeSelector(pause)>` (e.g. `pause/team=payments service=checkout`, or
+ *   `pause/team=search {alertname="DiskFull"}` with matchers), so there is one pause per
+ *   exact scope and matcher set (matchers sorted: their order does not matter) and a new
+ *   pause on the same ones replaces the old one;
+ * - value: the {@link Pause} as JSON (the topic has no Avro contract; matchers as their
+ *   text), its `id` being the key; a tombstone (null value) lifts it.
  *
  * Workers follow the topic with a TopicTail into a {@link PauseBoard}; the CLI reads it
- * once with readTopic.
+ * once with readTopic. What happened to each pause is also written to
+ * `nightshift.control-history` (history.ts), which is not compacted.
  */
 import Ajv, { type ValidateFunction } from 'ajv'
 import { ConfigError, describeError } from '../../errors'
 import type { InRecord, OutRecord } from '../../kafka'
 import type { Logger } from '../../log'
-import { activePause, describeScope, isActive, type PausableRequest, type Pause, type PauseScope } from './pause'
+import { parseMatcher, type Matcher } from '../../matchers'
+import {
+  activePause,
+  canonicalMatchers,
+  describeSelector,
+  isActive,
+  type PausableRequest,
+  type Pause,
+  type PauseScope,
+} from './pause'
 
 /** Every pause key starts with this; other prefixes are other (future) commands. */
 export const PAUSE_KEY_PREFIX = 'pause/'
@@ -22,32 +34,37 @@ export const PAUSE_KEY_PREFIX = 'pause/'
 const SCOPE_FIELDS = ['team', 'service', 'action'] as const
 
 /**
- * The control-topic key (and the {@link Pause} id) of a pause on exactly `scope`.
- * Scope values may not contain whitespace: `describeScope` separates fields with a space,
- * so a value with one could make two different scopes share a key (and a resume of one
- * lift the other).
+ * The control-topic key (and the {@link Pause} id) of a pause on exactly `scope` and
+ * `matchers` (in any order). Scope values may not contain whitespace: fields are separated
+ * by a space, so a value with one could make two different scopes share a key (and a
+ * resume of one lift the other). Matchers come last, in braces, sorted by their text.
  * @throws ConfigError naming the flag whose value is blank or has whitespace.
  */
-export function pauseKey(scope: PauseScope): string {
+export function pauseKey(scope: PauseScope, matchers: readonly Matcher[] = []): string {
   for (const field of SCOPE_FIELDS) {
     const value = scope[field]
     if (value === undefined) continue
     if (value.trim() === '') throw new ConfigError(`--${field} must not be empty`)
     if (/\s/.test(value)) throw new ConfigError(`--${field} must be a single word without spaces, got "${value}"`)
   }
-  return `${PAUSE_KEY_PREFIX}${describeScope(scope)}`
+  return `${PAUSE_KEY_PREFIX}${describeSelector({ scope, matchers: canonicalMatchers(matchers) })}`
 }
 
-/**
- * The record that publishes `pause` to `topic` (the prefixed `nightshift.control`). Its
- * timestamp is the pause's createdAt.
- * @throws RangeError when the pause's id is not its key (a pause not made for the topic).
- */
-export function pauseRecord(pause: Pause, topic: string): OutRecord & { key: string } {
-  const key = pauseKey(pause.scope)
-  if (pause.id !== key) throw new RangeError(`pause id "${pause.id}" must be its control key "${key}"`)
-  // Only the known fields, so that what we write always passes the strict decode.
-  const value: Pause = {
+/** A pause as it is written (JSON): matchers as their text. */
+export interface PauseJson {
+  id: string
+  scope: PauseScope
+  matchers?: string[]
+  reason: string
+  createdBy?: string
+  createdAt: number
+  until: number
+  escalate: boolean
+}
+
+/** The JSON of `pause`: only the known fields, so that what we write always passes the strict decode. */
+export function pauseToJson(pause: Pause): PauseJson {
+  const value: PauseJson = {
     id: pause.id,
     scope: Object.fromEntries(
       SCOPE_FIELDS.flatMap((f) => (pause.scope[f] === undefined ? [] : [[f, pause.scope[f]]])),
@@ -57,13 +74,32 @@ export function pauseRecord(pause: Pause, topic: string): OutRecord & { key: str
     until: pause.until,
     escalate: pause.escalate,
   }
+  if (pause.matchers !== undefined && pause.matchers.length > 0) value.matchers = pause.matchers.map(String)
   if (pause.createdBy !== undefined) value.createdBy = pause.createdBy
-  return { topic, key, value: Buffer.from(JSON.stringify(value), 'utf8'), timestamp: String(pause.createdAt) }
+  return value
 }
 
-/** The tombstone that lifts the pause on exactly `scope`. */
-export function resumeRecord(scope: PauseScope, topic: string): OutRecord & { key: string } {
-  return { topic, key: pauseKey(scope), value: null }
+/**
+ * The record that publishes `pause` to `topic` (the prefixed `nightshift.control`). Its
+ * timestamp is the pause's createdAt.
+ * @throws RangeError when the pause's id is not its key (a pause not made for the topic).
+ */
+export function pauseRecord(pause: Pause, topic: string): OutRecord & { key: string } {
+  const key = pauseKey(pause.scope, pause.matchers)
+  if (pause.id !== key) throw new RangeError(`pause id "${pause.id}" must be its control key "${key}"`)
+  return {
+    topic,
+    key,
+    value: Buffer.from(JSON.stringify(pauseToJson(pause)), 'utf8'),
+    timestamp: String(pause.createdAt),
+  }
+}
+
+/** The tombstone that lifts a pause: given its key (a {@link Pause}'s id), or its scope when it has no matchers. */
+export function resumeRecord(pause: string | PauseScope, topic: string): OutRecord & { key: string } {
+  const key = typeof pause === 'string' ? pause : pauseKey(pause)
+  if (!key.startsWith(PAUSE_KEY_PREFIX)) throw new RangeError(`"${key}" is not a pause key`)
+  return { topic, key, value: null }
 }
 
 /** What one control record means, decoded; see {@link decodeControlRecord}. */
@@ -86,9 +122,9 @@ const PAUSE_SCHEMA = {
     scope: {
       type: 'object',
       additionalProperties: false,
-      minProperties: 1,
       properties: { team: nonEmpty, service: nonEmpty, action: nonEmpty },
     },
+    matchers: { type: 'array', minItems: 1, items: nonEmpty },
     reason: nonEmpty,
     createdBy: nonEmpty,
     createdAt: { type: 'integer' },
@@ -98,7 +134,9 @@ const PAUSE_SCHEMA = {
 } as const
 
 /** Compiled once: a validator is a constant, like a compiled regex (its `errors` are read right after each call). */
-const checkPause: ValidateFunction<Pause> = new Ajv({ allErrors: false, strict: true }).compile<Pause>(PAUSE_SCHEMA)
+const checkPause: ValidateFunction<PauseJson> = new Ajv({ allErrors: false, strict: true }).compile<PauseJson>(
+  PAUSE_SCHEMA,
+)
 
 /**
  * Decodes a control record without throwing: a value that is not a valid pause for its
@@ -115,6 +153,20 @@ export function decodeControlRecord(record: Pick<InRecord, 'key' | 'value'>): Co
   } catch (err) {
     return { kind: 'malformed', key, reason: `value is not JSON: ${describeError(err)}` }
   }
+  const decoded = pauseFromJson(json, key)
+  return decoded.ok ? { kind: 'pause', key, pause: decoded.pause } : { kind: 'malformed', key, reason: decoded.reason }
+}
+
+/**
+ * A pause from its JSON (control or history record), checked: every field known and of its
+ * type, matchers that parse, an id that is the key of its scope and matchers (and
+ * `expectedKey`, when given), until after createdAt. Never throws: what is wrong comes back
+ * as `{ reason }`.
+ */
+export function pauseFromJson(
+  json: unknown,
+  expectedKey?: string,
+): { ok: true; pause: Pause } | { ok: false; reason: string } {
   if (!checkPause(json)) {
     const first = checkPause.errors?.[0]
     const where = first?.instancePath ? first.instancePath : 'value'
@@ -122,20 +174,42 @@ export function decodeControlRecord(record: Pick<InRecord, 'key' | 'value'>): Co
       first?.keyword === 'additionalProperties'
         ? ` (${String((first.params as { additionalProperty?: unknown }).additionalProperty)})`
         : ''
-    return { kind: 'malformed', key, reason: `${where} ${first?.message ?? 'is invalid'}${extra}` }
+    return { ok: false, reason: `${where} ${first?.message ?? 'is invalid'}${extra}` }
   }
-  if (json.id !== key) return { kind: 'malformed', key, reason: `id "${json.id}" is not the record's key` }
-  let scopeKey: string
+  if (expectedKey !== undefined && json.id !== expectedKey)
+    return { ok: false, reason: `id "${json.id}" is not the record's key` }
+  let matchers: Matcher[]
   try {
-    scopeKey = pauseKey(json.scope)
+    matchers = (json.matchers ?? []).map(parseMatcher)
   } catch (err) {
-    return { kind: 'malformed', key, reason: `scope: ${describeError(err)}` }
+    return { ok: false, reason: `matchers: ${describeError(err)}` }
   }
-  if (scopeKey !== key)
-    return { kind: 'malformed', key, reason: `scope ${describeScope(json.scope)} does not belong to the key` }
+  if (Object.keys(json.scope).length === 0 && matchers.length === 0)
+    return { ok: false, reason: 'scope: a pause needs a scope or matchers' }
+  let selectorKey: string
+  try {
+    selectorKey = pauseKey(json.scope, matchers)
+  } catch (err) {
+    return { ok: false, reason: `scope: ${describeError(err)}` }
+  }
+  if (selectorKey !== json.id)
+    return {
+      ok: false,
+      reason: `scope ${describeSelector({ scope: json.scope, matchers })} does not belong to the key`,
+    }
   if (json.until <= json.createdAt)
-    return { kind: 'malformed', key, reason: `until (${json.until}) is not after createdAt (${json.createdAt})` }
-  return { kind: 'pause', key, pause: json }
+    return { ok: false, reason: `until (${json.until}) is not after createdAt (${json.createdAt})` }
+  const pause: Pause = {
+    id: json.id,
+    scope: json.scope,
+    reason: json.reason,
+    createdAt: json.createdAt,
+    until: json.until,
+    escalate: json.escalate,
+  }
+  if (matchers.length > 0) pause.matchers = canonicalMatchers(matchers)
+  if (json.createdBy !== undefined) pause.createdBy = json.createdBy
+  return { ok: true, pause }
 }
 
 /** What {@link PauseBoard.apply} did with a record. */

@@ -180,7 +180,7 @@ export class ActionWorker {
       ledger: context.state,
       later: context.later,
       running: this.running.has(ledgerKeyOf(request, config.settings.onResolved)),
-      pause: this.options.pauses.pauseFor(pausable(request), now),
+      pause: this.options.pauses.pauseFor(pausable(request, config), now),
       gated: this.gate(request, config, now),
       dryRun: { global: file.dryRun, action: config.settings.dryRun },
       describe: () => config.handler.describe(request),
@@ -244,7 +244,7 @@ export class ActionWorker {
       metrics.inFlight.inc({ action })
       const began = performance.now()
       try {
-        const pause = this.options.pauses.pauseFor(pausable(request), this.now())
+        const pause = this.options.pauses.pauseFor(pausable(request, config), this.now())
         if (pause) {
           const detail = `paused before it started: ${pause.reason} (${pause.id})`
           return complete(
@@ -343,6 +343,13 @@ export class ActionWorker {
   }
 }
 
-function pausable(request: ActionRequestRecord): PausableRequest {
-  return { team: request.alert.team, service: request.alert.service, action: request.action }
+/** What a pause is matched against; `escalation` from the actions file in force (page: true). */
+function pausable(request: ActionRequestRecord, config: Pick<ActionConfig, 'escalation'>): PausableRequest {
+  return {
+    team: request.alert.team,
+    service: request.alert.service,
+    action: request.action,
+    labels: request.alert.alert.labels,
+    escalation: config.escalation,
+  }
 }
