@@ -7,3 +7,23 @@
 export function plural(n: number, what: string): string {
   return `${n} ${what}${n === 1 ? '' : 's'}`
 }
+
+/**
+ * A ratio as a percentage with the precision it has: `0.9995` → `99.95%`, `0.99` →
+ * `99%` (never `100%` for an objective short of it). `decimals` caps the digits after
+ * the point (default 1, for measured figures); a value that would round to 100% or 0%
+ * without being it gets as many more digits (up to 4) as it takes to show it is not.
+ */
+export function formatPercent(ratio: number, decimals = 1): string {
+  // toFixed(6) drops binary noise (0.9995 * 100 is 99.94999999999999).
+  const exact = Number((ratio * 100).toFixed(6))
+  const round = (d: number): number => Number(exact.toFixed(d))
+  let d = decimals
+  while (d < 4 && ((round(d) === 100 && exact < 100) || (round(d) === 0 && exact !== 0))) d += 1
+  return `${round(d)}%`
+}
+
+/** An SLO objective as a percentage, every digit it has: 0.9995 → 99.95%. */
+export function formatObjective(objective: number): string {
+  return formatPercent(objective, 4)
+}

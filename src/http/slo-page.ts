@@ -5,7 +5,11 @@
  * works on a network with no way out.
  *
  * The page puts the numbers it draws in data attributes (`data-remaining`,
- * `data-points`) so a browser test can check the chart shows what the API says.
+ * `data-points`) so a browser test can check the chart shows what the API says. Figures
+ * are printed as the API formats them (`objectiveText`: 0.9995 is 99.95%, never 100%),
+ * so the page, `slo report` and the API agree. Beside the SLO window's chart, a second
+ * one shows the last 24 hours on a scale fitted to them, where a drop of a few percent
+ * of the budget is visible.
  */
 import fs from 'node:fs'
 import path from 'node:path'
@@ -30,6 +34,7 @@ const PAGE = `<!doctype html>
   .slo { background: #fff; border: 1px solid #dde1e7; border-radius: 6px; padding: 16px; margin-bottom: 20px; }
   .slo h2 { font-size: 16px; margin: 0 0 4px; }
   .facts { color: #566074; margin-bottom: 8px; }
+  .charts { display: flex; flex-wrap: wrap; gap: 16px; } .charts h3 { font-size: 13px; font-weight: 600; margin: 0 0 4px; color: #566074; }
   .state-page { color: #b42318; font-weight: 600; } .state-ticket { color: #b54708; font-weight: 600; } .state-ok { color: #067647; }
   table { border-collapse: collapse; margin-top: 8px; } td, th { padding: 2px 10px 2px 0; text-align: left; font-size: 13px; }
   #error { color: #b42318; }
@@ -42,7 +47,6 @@ const PAGE = `<!doctype html>
 <script src="/assets/uplot.js"></script>
 <script>
 (async () => {
-  const pct = (r) => (Math.round(r * 1000) / 10) + '%'
   const text = (tag, value, cls) => { const e = document.createElement(tag); e.textContent = value; if (cls) e.className = cls; return e }
   let data
   try {
@@ -62,22 +66,41 @@ const PAGE = `<!doctype html>
     box.dataset.remaining = String(slo.budgetRemaining)
     box.dataset.badMinutes = String(slo.badMinutes)
     box.append(text('h2', slo.slo + ' — ' + slo.service + ' (' + slo.team + ')'))
-    const facts = text('div', 'objective ' + pct(slo.objective) + ' · budget left ' + pct(slo.budgetRemaining) + ' · ' + slo.badMinutes + ' of ' + slo.allowedBadMinutes + ' bad minutes · burn 1h ' + (Math.round(slo.burnRates['1h'] * 100) / 100) + '× · ', 'facts')
+    const facts = text('div', 'objective ' + slo.objectiveText + ' · budget left ' + slo.budgetRemainingText + ' · ' + slo.badMinutes + ' of ' + slo.allowedBadMinutes + ' bad minutes · burn 1h ' + (Math.round(slo.burnRates['1h'] * 100) / 100) + '× · ', 'facts')
     facts.append(text('span', slo.state, 'state-' + slo.state))
     box.append(facts)
-    const chart = document.createElement('div')
-    chart.className = 'chart'
-    box.append(chart)
+    const r = slo.remediations
+    const runs = 'runs ' + r.runs + ' (' + r.succeeded + ' ok, ' + r.failed + ' failed, ' + r.timedOut + ' timed out)'
+    const apart = ' · not run: ' + r.dryRuns + ' dry runs, ' + r.cancelled + ' cancelled (resolved first), ' + r.notRun + ' other · not held: ' + r.notEffective
+    box.append(text('div', runs + apart, 'facts remediation-counts'))
+    const charts = document.createElement('div')
+    charts.className = 'charts'
+    box.append(charts)
     root.append(box)
-    const xs = slo.burnDown.map((p) => Date.parse(p.at) / 1000)
-    const ys = slo.burnDown.map((p) => Math.round(p.remaining * 10000) / 100)
-    chart.dataset.points = JSON.stringify(slo.burnDown.map((p) => [p.at, p.remaining]))
-    new uPlot({
-      width: Math.min(900, window.innerWidth - 80), height: 220,
-      scales: { y: { range: (u, min, max) => [Math.min(0, min), 100] } },
-      series: [{}, { label: 'budget left %', stroke: '#2563eb', width: 2, fill: 'rgba(37,99,235,0.08)' }],
-      axes: [{}, { values: (u, v) => v.map((x) => x + '%') }],
-    }, [xs, ys], chart)
+    const width = Math.min(560, Math.floor((window.innerWidth - 120) / 2))
+    const draw = (cls, title, points, range) => {
+      const wrap = document.createElement('div')
+      wrap.append(text('h3', title))
+      const chart = document.createElement('div')
+      chart.className = cls
+      chart.dataset.points = JSON.stringify(points.map((p) => [p.at, p.remaining]))
+      wrap.append(chart)
+      charts.append(wrap)
+      const xs = points.map((p) => Date.parse(p.at) / 1000)
+      const ys = points.map((p) => Math.round(p.remaining * 10000) / 100)
+      new uPlot({
+        width, height: 220,
+        scales: { y: { range } },
+        series: [{}, { label: 'budget left %', stroke: '#2563eb', width: 2, fill: 'rgba(37,99,235,0.08)' }],
+        axes: [{}, { size: 64, values: (u, v) => v.map((x) => x + '%') }],
+      }, [xs, ys], chart)
+    }
+    draw('chart', 'SLO window', slo.burnDown, (u, min, max) => [Math.min(0, min), 100])
+    // Fitted to the day's figures: a 3% drop fills the chart instead of a pixel of it.
+    draw('chart-recent', 'last 24 hours', slo.recentBurnDown, (u, min, max) => {
+      const pad = Math.max(0.5, (max - min) * 0.15)
+      return [min - pad, Math.min(100, max + pad)]
+    })
     const table = document.createElement('table')
     table.className = 'remediations'
     const head = document.createElement('tr')

@@ -109,6 +109,13 @@ beforeAll(async () => {
       '    window: 30d',
       '    indicator:',
       `      matchers: ['slo="${SLO}"']`,
+      // Nothing charged to it: on the page for its objective, 0.9995, which is 99.95%, not 100%.
+      `  - name: ${SLO}-edge`,
+      '    service: edge',
+      '    team: core',
+      '    objective: 0.9995',
+      '    indicator:',
+      `      matchers: ['slo="${SLO}-edge"']`,
     ].join('\n'),
   )
   target = await new HttpTarget().start()
@@ -209,13 +216,14 @@ it('charges the union of the indicator alerts’ firing times, with remediations
 
   // GET /api/slo: the same figures, recomputed at now.
   const api = (await (await fetch(`${app.httpAddress()}/api/slo`)).json()) as { slos: SloReportRow[] }
-  expect(api.slos).toHaveLength(1)
+  expect(api.slos.map((s) => s.slo)).toEqual([SLO, `${SLO}-edge`])
   expect(api.slos[0]).toMatchObject({
     slo: SLO,
     badMinutes: 15,
     allowedBadMinutes: 43.2,
     firing: 0,
-    remediations: { total: 1, automated: 1, notEffective: 0 },
+    objectiveText: '99.9%',
+    remediations: { runs: 1, succeeded: 1, dryRuns: 0, cancelled: 0, notEffective: 0 },
     meanMinutesToResolveAfterAction: 8,
   })
   expect(api.slos[0]!.budgetRemaining).toBeCloseTo(1 - 15 / 43.2, 9)
@@ -231,7 +239,7 @@ it('charges the union of the indicator alerts’ firing times, with remediations
     from: 'user',
   })
   const report = JSON.parse(printed.join('\n')) as SloReportRow[]
-  expect(report[0]).toMatchObject({ slo: SLO, badMinutes: 15, remediations: { total: 1 } })
+  expect(report[0]).toMatchObject({ slo: SLO, badMinutes: 15, remediations: { runs: 1 } })
   printed.length = 0
   await cli.parseAsync(['slo', 'report', '--prefix', t.prefix, '--file', path.join(dir, 'slos.yaml')], { from: 'user' })
   expect(printed.join('\n')).toMatch(new RegExp(`^${SLO}\\s+shop\\s+payments\\s+99\\.9%\\s+65\\.3%\\s+15/43\\.2`, 'm'))
@@ -299,6 +307,22 @@ it('GET /slo renders each SLO’s burn-down chart with the numbers /api/slo retu
     expect(cells).toEqual(row.recentRemediations.map((r) => [r.at, r.action, r.status, r.fingerprint]))
     expect(cells.map((c) => c[2])).toContain('succeeded')
     expect(await box.textContent()).toContain('15 of 43.2 bad minutes')
+    // Runs apart from what did not run (the gated request above is not a run).
+    const r = row.remediations
+    expect(await box.locator('.remediation-counts').textContent()).toBe(
+      `runs ${r.runs} (${r.succeeded} ok, ${r.failed} failed, ${r.timedOut} timed out) · not run: ${r.dryRuns} dry runs, ` +
+        `${r.cancelled} cancelled (resolved first), ${r.notRun} other · not held: ${r.notEffective}`,
+    )
+    expect(r.notRun).toBeGreaterThan(0)
+    // Beside the window's chart, the last 24 hours, drawn from the API's recent points.
+    expect(await box.locator('.chart-recent canvas').count()).toBeGreaterThan(0)
+    const recent = JSON.parse((await box.locator('.chart-recent').getAttribute('data-points'))!) as Array<
+      [string, number]
+    >
+    expect(recent.slice(1, -1)).toEqual(row.recentBurnDown.slice(1, -1).map((p) => [p.at, p.remaining]))
+    // The objective with the precision it has: 0.9995 is 99.95%, never rounded up to 100%.
+    const edge = page.locator(`section[data-slo="${SLO}-edge"]`)
+    expect(await edge.locator('.facts').first().textContent()).toMatch(/^objective 99\.95% · budget left 100% · /)
     // Everything came from this process: no request failed, nothing from another host.
     expect(failed).toEqual([])
     fs.mkdirSync(ARTIFACTS, { recursive: true })

@@ -2,6 +2,7 @@ import type { SloBudgetRecord } from '../../src/contracts/records'
 import { emptyBudget } from '../../src/stages/slo/decide'
 import { formatSloReport, sloReport } from '../../src/stages/slo/report'
 import { parseSlos } from '../../src/slo/slos'
+import { formatObjective, formatPercent } from '../../src/text'
 
 const M = 60_000
 const NOW = Date.UTC(2026, 10, 25, 3, 0, 0)
@@ -35,7 +36,7 @@ const shop: SloBudgetRecord = {
   asOf: NOW - 30 * M,
   intervals: [{ start: NOW - 120 * M, end: NOW - 105 * M }],
   open: { 'fp|t': NOW - 10 * M },
-  remediations: { succeeded: 2, failed: 1, dry_run: 3 },
+  remediations: { succeeded: 2, failed: 1, dry_run: 3, cancelled_resolved: 1, not_effective: 1, skipped_paused: 2 },
   automated: 3,
   notEffective: 1,
   resolvedAfterActionCount: 2,
@@ -65,11 +66,17 @@ describe('sloReport', () => {
   })
 
   it('remediations, what did not hold, and the mean time to resolve after an action', () => {
+    // Runs are the calls an action made; dry runs, cancellations, follow-ups are not runs.
     expect(row!.remediations).toEqual({
-      total: 6,
-      automated: 3,
+      runs: 3,
+      succeeded: 2,
+      failed: 1,
+      timedOut: 0,
+      dryRuns: 3,
+      cancelled: 1,
       notEffective: 1,
-      byStatus: { succeeded: 2, failed: 1, dry_run: 3 },
+      notRun: 2,
+      byStatus: shop.remediations,
     })
     expect(row!.meanMinutesToResolveAfterAction).toBe(5)
     expect(row!.lastEventAt).toBe(new Date(NOW - 30 * M).toISOString())
@@ -98,6 +105,41 @@ describe('sloReport', () => {
   })
 })
 
+describe('the recent burn-down', () => {
+  const [row] = sloReport(SLOS, budgets([shop]), NOW)
+
+  it('starts 24 hours back and keeps the interval edges of that day', () => {
+    expect(row!.recentBurnDown.map((p) => p.at)).toEqual(
+      [NOW - 24 * 60 * M, NOW - 120 * M, NOW - 105 * M, NOW - 10 * M, NOW].map((t) => new Date(t).toISOString()),
+    )
+    // Charged from the SLO window's start, as the window's chart: the two agree where they meet.
+    expect(row!.recentBurnDown.at(-1)!.remaining).toBeCloseTo(row!.budgetRemaining, 12)
+  })
+})
+
+describe('percentages', () => {
+  it.each<[number, string]>([
+    [0.9995, '99.95%'],
+    [0.999, '99.9%'],
+    [0.99, '99%'],
+    [0.99995, '99.995%'],
+  ])('objective %p is %s, with every digit it has', (objective, text) => {
+    expect(formatObjective(objective)).toBe(text)
+  })
+
+  it.each<[number, string]>([
+    [0.4213, '42.1%'],
+    [1, '100%'],
+    [0.9999, '99.99%'],
+    [0.99996, '99.996%'],
+    [0, '0%'],
+    [0.00004, '0.004%'],
+    [-0.25, '-25%'],
+  ])('a measured ratio %p is %s: 100%% and 0%% only when it is', (ratio, text) => {
+    expect(formatPercent(ratio)).toBe(text)
+  })
+})
+
 describe('formatSloReport', () => {
   it('prints one aligned line per SLO under a header', () => {
     const text = formatSloReport(sloReport(SLOS, budgets([shop]), NOW))
@@ -105,8 +147,9 @@ describe('formatSloReport', () => {
     expect(lines).toHaveLength(3)
     expect(lines[0]).toMatch(/^SLO\s+SERVICE\s+TEAM\s+OBJECTIVE\s+BUDGET LEFT\s+BAD MIN\s+BURN 5m/)
     expect(lines[1]).toMatch(/^shop\s+shop\s+payments\s+99\.9%\s+42\.1%\s+25\/43\.2\s+1000\s/)
-    expect(lines[1]).toMatch(/page\s+1\s+6 \(3 ran\)\s+1$/)
+    expect(lines[1]).toMatch(/page\s+1\s+3 \(2 ok, 1 failed\)\s+3 dry, 1 cancelled, 2 other\s+1$/)
     expect(lines[2]).toMatch(/^quiet\s+quiet\s+core\s+99%\s+100%\s+0\/432\s/)
+    expect(lines[2]).toMatch(/ok\s+0\s+0\s+-\s+0$/)
   })
 
   it('says so when there is no SLO', () => {

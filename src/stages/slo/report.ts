@@ -15,23 +15,54 @@ import {
 } from '../../slo/budget'
 import { emptyBudget } from './decide'
 import { sloMath, type SlosConfig } from '../../slo/slos'
+import { formatObjective, formatPercent } from '../../text'
+
+/** How long the recent burn-down (the second chart of /slo) looks back. */
+export const RECENT_WINDOW_MS = 24 * 3_600_000
+
+/** Outcome statuses that are runs of an action: it was called. */
+const RUN_STATUSES = { succeeded: 'succeeded', failed: 'failed', timedOut: 'timed_out' } as const
+
+/**
+ * What the SLO's actions did: runs (the action was called: succeeded, failed, timed
+ * out), and apart from them what never ran (dry runs, cancelled because the alert
+ * resolved first, anything else that stopped it) and the follow-ups saying a fix did
+ * not hold (not_effective, not a run of its own).
+ */
+export interface RemediationCounts {
+  runs: number
+  succeeded: number
+  failed: number
+  timedOut: number
+  dryRuns: number
+  cancelled: number
+  notEffective: number
+  /** Requests stopped before running: paused, gated, circuit open, duplicate, error. */
+  notRun: number
+  /** Every outcome by status, as counted in the budget. */
+  byStatus: Record<string, number>
+}
 
 export interface SloReportRow {
   slo: string
   service: string
   team: string
   objective: number
+  /** The objective as people read it, every digit it has: 0.9995 → "99.95%". */
+  objectiveText: string
   /** Start and end (now) of the window the figures are for, ISO 8601. */
   windowStart: string
   windowEnd: string
   allowedBadMinutes: number
   badMinutes: number
   budgetRemaining: number
+  /** budgetRemaining as a percentage, never "100%" unless it is. */
+  budgetRemainingText: string
   burnRates: BurnRates
   state: AlertState
   /** Indicator alerts firing now. */
   firing: number
-  remediations: { total: number; automated: number; notEffective: number; byStatus: Record<string, number> }
+  remediations: RemediationCounts
   /** Mean minutes from a successful action to the alert's resolve; null when none yet. */
   meanMinutesToResolveAfterAction: number | null
   /** Bad intervals in the window, for charts (ISO 8601; end null = still firing). */
@@ -40,6 +71,8 @@ export interface SloReportRow {
   lastEventAt: string | null
   /** Budget remaining through the window: at its start, at each bad interval's start and end, and now. */
   burnDown: Array<{ at: string; remaining: number }>
+  /** The same over the last 24 hours (RECENT_WINDOW_MS), where a drop of a few percent shows. */
+  recentBurnDown: Array<{ at: string; remaining: number }>
   /** The last action outcomes recorded against the SLO, newest first. */
   recentRemediations: Array<{ at: string; action: string; status: string; fingerprint: string; idempotencyKey: string }>
 }
@@ -63,21 +96,22 @@ export function sloReport(
     const at = Math.max(now, b.asOf)
     const math = sloMath(slo)
     const status = budgetStatus(intervals, math, at)
-    const total = Object.values(b.remediations).reduce((sum, n) => sum + n, 0)
     return {
       slo: slo.name,
       service: slo.service,
       team: slo.team,
       objective: slo.objective,
+      objectiveText: formatObjective(slo.objective),
       windowStart: new Date(status.windowStart).toISOString(),
       windowEnd: new Date(status.windowEnd).toISOString(),
       allowedBadMinutes: minutes(status.allowedMs),
       badMinutes: minutes(status.badMs),
       budgetRemaining: status.remainingRatio,
+      budgetRemainingText: formatPercent(status.remainingRatio),
       burnRates: status.burnRates,
       state: status.state,
       firing: open.length,
-      remediations: { total, automated: b.automated, notEffective: b.notEffective, byStatus: { ...b.remediations } },
+      remediations: remediationCounts(b.remediations),
       meanMinutesToResolveAfterAction:
         b.resolvedAfterActionCount > 0 ? minutes(b.resolvedAfterActionMs / b.resolvedAfterActionCount) : null,
       badIntervals: intervals
@@ -89,22 +123,58 @@ export function sloReport(
         })),
       lastEventAt: stored ? new Date(stored.asOf).toISOString() : null,
       burnDown: burnDown(intervals, math, status.windowStart, at, status.allowedMs),
+      recentBurnDown: burnDown(
+        intervals,
+        math,
+        status.windowStart,
+        at,
+        status.allowedMs,
+        Math.max(status.windowStart, at - RECENT_WINDOW_MS),
+      ),
       recentRemediations: [...b.recent].reverse().map((r) => ({ ...r, at: new Date(r.at).toISOString() })),
     }
   })
 }
 
-/** Budget remaining at the points where it can change (interval edges) in [from, to]. */
+/** Counts of the budget's per-status map, runs apart from what did not run. */
+export function remediationCounts(byStatus: Readonly<Record<string, number>>): RemediationCounts {
+  const n = (status: string): number => byStatus[status] ?? 0
+  const succeeded = n(RUN_STATUSES.succeeded)
+  const failed = n(RUN_STATUSES.failed)
+  const timedOut = n(RUN_STATUSES.timedOut)
+  const dryRuns = n('dry_run')
+  const cancelled = n('cancelled_resolved')
+  const notEffective = n('not_effective')
+  const total = Object.values(byStatus).reduce((sum, x) => sum + x, 0)
+  const runs = succeeded + failed + timedOut
+  return {
+    runs,
+    succeeded,
+    failed,
+    timedOut,
+    dryRuns,
+    cancelled,
+    notEffective,
+    notRun: total - runs - dryRuns - cancelled - notEffective,
+    byStatus: { ...byStatus },
+  }
+}
+
+/**
+ * Budget remaining (charged from the window's start `from`) at the points where it can
+ * change (interval edges) in [since, to]; `since` defaults to the window's start.
+ */
 function burnDown(
   intervals: readonly BadInterval[],
   math: SloMath,
   from: number,
   to: number,
   allowedMs: number,
+  since = from,
 ): Array<{ at: string; remaining: number }> {
-  const times = new Set<number>([from, to])
+  const times = new Set<number>([since, to])
   for (const i of intervals) {
-    for (const t of [i.start, i.end ?? to]) if (t > from && t < to) times.add(t)
+    for (const t of [i.start, i.end ?? to]) if (t > since && t < to) times.add(t)
   }
   return [...times]
     .sort((a, b) => a - b)
@@ -127,20 +197,22 @@ export function formatSloReport(rows: readonly SloReportRow[]): string {
     ...BURN_WINDOWS.map((w) => `BURN ${w.name}`),
     'STATE',
     'FIRING',
-    'REMEDIATIONS',
+    'RUNS',
+    'NOT RUN',
     'NOT HELD',
   ]
   const lines = rows.map((r) => [
     r.slo,
     r.service,
     r.team,
-    `${Math.round(r.objective * 100000) / 1000}%`,
-    `${Math.round(r.budgetRemaining * 1000) / 10}%`,
+    r.objectiveText,
+    r.budgetRemainingText,
     `${r.badMinutes}/${r.allowedBadMinutes}`,
     ...BURN_WINDOWS.map((w) => String(Math.round(r.burnRates[w.name] * 100) / 100)),
     r.state,
     String(r.firing),
-    `${r.remediations.total} (${r.remediations.automated} ran)`,
+    formatRuns(r.remediations),
+    formatNotRun(r.remediations),
     String(r.remediations.notEffective),
   ])
   const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)))
@@ -152,4 +224,24 @@ export function formatSloReport(rows: readonly SloReportRow[]): string {
         .trimEnd(),
     )
     .join('\n')
+}
+
+/** `3 (2 ok, 1 failed)`: runs, by result; results with none left out. */
+export function formatRuns(r: RemediationCounts): string {
+  const parts = [
+    [r.succeeded, 'ok'],
+    [r.failed, 'failed'],
+    [r.timedOut, 'timed out'],
+  ].filter(([n]) => n !== 0)
+  return parts.length === 0 ? '0' : `${r.runs} (${parts.map(([n, w]) => `${n} ${w}`).join(', ')})`
+}
+
+/** `2 dry, 1 cancelled`: requests that did not run, apart from the runs; `-` when none. */
+export function formatNotRun(r: RemediationCounts): string {
+  const parts = [
+    [r.dryRuns, 'dry'],
+    [r.cancelled, 'cancelled'],
+    [r.notRun, 'other'],
+  ].filter(([n]) => n !== 0)
+  return parts.length === 0 ? '-' : parts.map(([n, w]) => `${n} ${w}`).join(', ')
 }
