@@ -30,14 +30,20 @@ const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
  *   drops the duplicate). Neither loses or doubles a record.
  * - error responses kafkajs retries by itself: a transaction started while the broker
  *   still completes the previous one (CONCURRENT_TRANSACTIONS), and a group or
- *   transaction coordinator that is loading or moving. If retries run out, the error
- *   reaches the runner, which logs it.
+ *   transaction coordinator that is loading or moving (at every start, while the
+ *   broker elects the coordinators of new groups: "This is not the correct coordinator
+ *   for this group"), and a member the coordinator forgot or a group rebalancing, after
+ *   which kafkajs re-joins. If retries run out, the error reaches the runner, which
+ *   logs it.
  */
 const EXPECTED_LINES = [
   /^Limiting retries for the idempotent producer/,
   /another concurrent operation on the same transaction was ongoing/,
   /coordinator is (loading|not available)/i,
   /^The group coordinator is not available/,
+  /is not the correct coordinator for this group/,
+  /coordinator is not aware of this member/,
+  /group is rebalancing, so a rejoin is needed/,
 ]
 
 export function pinoLogCreator(logger: Logger): logCreator {

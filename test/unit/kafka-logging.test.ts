@@ -53,6 +53,30 @@ describe('kafkajs logs through pino', () => {
       20,
     ],
     [
+      'the wrong coordinator at start (retried by kafkajs) is debug',
+      logLevel.ERROR,
+      {
+        message: 'Response JoinGroup(key: 11, version: 5)',
+        error: 'This is not the correct coordinator for this group',
+      },
+      20,
+    ],
+    [
+      'the same, as the runner line kafkajs logs before it retries, is debug',
+      logLevel.ERROR,
+      { message: '[Connection] This is not the correct coordinator for this group', error: 'x' },
+      20,
+    ],
+    [
+      'a forgotten member re-joining is debug',
+      logLevel.ERROR,
+      {
+        message: 'The coordinator is not aware of this member, re-joining the group',
+        error: 'The coordinator is not aware of this member',
+      },
+      20,
+    ],
+    [
       'a coordinator not available yet is debug',
       logLevel.ERROR,
       { message: 'Response GroupCoordinator(key: 10, version: 2)', error: 'The group coordinator is not available' },
