@@ -97,6 +97,8 @@ interface StageContext {
   watchers: WatchedConfig<unknown>[]
   logger: Logger
   options: AppOptions
+  /** The route tree and escalations, once per process: ratelimit and route share them. */
+  routing?: Routing
   /** Set by the slo stage when it runs in this process: what GET /api/slo reports. */
   slo?: { config: () => SlosConfig; budgets: Map<string, SloBudgetRecord> }
 }
@@ -258,13 +260,21 @@ const STAGE_BUILDERS: Record<Stage, (ctx: StageContext) => Runnable | Promise<Ru
  * ratelimit needs to know whether a held-back alert would page. A route may only name an
  * action declared in topics.yaml (it has a topic and workers). Escalations are those of
  * actions.yaml (`escalation: true`, page unless it says otherwise); a config folder
- * without actions.yaml has page.
+ * without actions.yaml has page. One watcher per file in a process running both stages.
  */
-function routing(ctx: StageContext): {
+function routing(ctx: StageContext): Routing {
+  ctx.routing ??= loadRouting(ctx)
+  return ctx.routing
+}
+
+interface Routing {
   routes: () => RouteTree
   escalations: () => ReadonlySet<string>
+  /** The action names of topics.yaml. */
   actions: readonly string[]
-} {
+}
+
+function loadRouting(ctx: StageContext): Routing {
   const configDir = ctx.options.configDir ?? DEFAULT_CONFIG_DIR
   const { actions } = loadTopicsFile(ctx.schemas, path.join(configDir, 'topics.yaml'))
   const routes = watched(ctx, 'routes.yaml', (text, file) => parseRoutesFile(text, file, actions))

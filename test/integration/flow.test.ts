@@ -88,6 +88,7 @@ describe('ingest → dedup → enrich → ratelimit → route (in-process app, r
           ['enrich', t.topics.deduped],
           ['ratelimit', t.topics.enriched],
           ['route', t.topics.admitted],
+          ['route', t.topics.throttled],
         ] as const
       ).map(([stage, topic]) => ({
         groupId: `${t.prefix}nightshift-${stage}`,
@@ -148,7 +149,8 @@ describe('ingest → dedup → enrich → ratelimit → route (in-process app, r
       ...['a', 'b', 'c'].map((i) =>
         alert({ alertname: 'Down', service: 'checkout', severity: 'critical', instance: i }),
       ),
-      // 6 warnings of one alert key: 4 admitted → log-level, 2 throttled
+      // 6 warnings of one alert key: 4 admitted → log-level, 2 throttled: no log-level,
+      // and the team is told once (a page request, the throttle notice)
       ...slow,
       // 2 warnings of another team's service, and 1 of no catalog service: admitted, no route
       ...['x', 'y'].map((i) =>
@@ -160,7 +162,7 @@ describe('ingest → dedup → enrich → ratelimit → route (in-process app, r
     // A resolve is never throttled: it is admitted and routed like its alert.
     await post([{ ...slow[5]!, status: 'resolved', endsAt: '2026-11-25T03:00:00Z' }])
     await settled()
-    expect(counts()).toEqual({ admitted: 11, throttled: 2, unrouted: 3, page: 3, logLevel: 5, threadDump: 0 })
+    expect(counts()).toEqual({ admitted: 11, throttled: 2, unrouted: 3, page: 4, logLevel: 5, threadDump: 0 })
 
     // An edit of routes.yaml applies to later alerts, without a restart.
     fs.writeFileSync(path.join(dir, 'routes.yaml'), routes('thread-dump'))
