@@ -31,6 +31,7 @@ import { createSloMetrics } from './stages/slo/metrics'
 import { parseSlos } from './slo/slos'
 import { sloStages } from './stages/slo/stage'
 import { sloReport } from './stages/slo/report'
+import { staleAfterFromEnv } from './episodes/rule'
 import type { SlosConfig } from './slo/slos'
 import type { SloBudgetRecord } from './contracts/records'
 import { loadTopicsFile } from './topology/topics-file'
@@ -165,7 +166,10 @@ function registerOpsRoutes(server: FastifyInstance, ctx: StageContext): void {
     const slo = ctx.slo
     if (!slo)
       return reply.code(404).send({ error: 'the slo stage does not run in this process (run it with --stage slo)' })
-    return reply.send({ generatedAt: new Date().toISOString(), slos: sloReport(slo.config(), slo.budgets, Date.now()) })
+    return reply.send({
+      generatedAt: new Date().toISOString(),
+      slos: sloReport(slo.config(), slo.budgets, Date.now(), staleAfterFromEnv(process.env)),
+    })
   })
   registerSloPage(server)
 }
@@ -229,7 +233,12 @@ function ingestStage(ctx: StageContext): Runnable {
 /** How each stage is built. */
 const STAGE_BUILDERS: Record<Stage, (ctx: StageContext) => Runnable | Promise<Runnable>> = {
   ingest: ingestStage,
-  dedup: (ctx) => runner(ctx, dedupStage(ctx.topics, ctx.prefix, ctx.options.dedup ?? DEFAULT_DEDUP)),
+  // With slos.yaml, dedup tells the slo stage hourly that an open episode is still re-sent (staleness).
+  dedup: (ctx) => {
+    const slosFile = path.join(ctx.options.configDir ?? DEFAULT_CONFIG_DIR, 'slos.yaml')
+    const slos = fs.existsSync(slosFile) ? watched(ctx, 'slos.yaml', parseSlos) : () => undefined
+    return runner(ctx, dedupStage(ctx.topics, ctx.prefix, ctx.options.dedup ?? DEFAULT_DEDUP, slos))
+  },
   enrich: (ctx) => runner(ctx, enrichStage(ctx.topics, ctx.prefix, watched(ctx, 'catalog.yaml', parseCatalog))),
   ratelimit: async (ctx) => {
     // Only a held-back alert whose routes name an escalation takes escalation tokens.
@@ -329,7 +338,7 @@ function actionsStage(ctx: StageContext): Runnable {
 
 /** SLO accounting: two indexers and the per-SLO budget fold, three runners of one stage. */
 function sloStage(ctx: StageContext): Runnable {
-  const metrics = createSloMetrics(ctx.metricsRegistry)
+  const metrics = createSloMetrics(ctx.metricsRegistry, staleAfterFromEnv(process.env))
   const config = watched(ctx, 'slos.yaml', parseSlos)
   const latest = new Map<string, SloBudgetRecord>()
   ctx.slo = { config, budgets: latest }

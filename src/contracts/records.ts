@@ -94,6 +94,8 @@ export interface ActionRequestRecord {
   alert: EnrichedAlertRecord
   /** The route's budget gate (null: none); the action's own applies too. */
   gate?: { minBudgetRemaining: number | null; maxBurnRate: number | null; burnWindow: string | null } | null
+  /** Set when an operator ran a request a pause had skipped (`nightshift run`); null: routed as usual. */
+  manualRun?: { by: string; reason: string; at: number; of: string } | null
 }
 
 export type OutcomeStatus =
@@ -197,6 +199,8 @@ export interface SloBudgetRecord {
   remediations: Record<string, number>
   automated: number
   notEffective: number
+  /** Open alerts: episode → event time it was last heard of (absent in records older than the field). */
+  lastSeen?: Record<string, number>
   actedAt: Record<string, number>
   resolvedAfterActionCount: number
   resolvedAfterActionMs: number

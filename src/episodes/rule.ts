@@ -24,6 +24,7 @@
  * - a resolve with no episode known (or newer than a resolved one) is a resolve-only
  *   episode, keyed by its own start.
  */
+import { parseDuration } from '../config/duration'
 
 /** What the rule needs of a notification. */
 export interface EpisodeNotification {
@@ -164,4 +165,15 @@ export function staleFrom(lastSeenAt: number | undefined, settings: StalenessSet
 export function isStale(lastSeenAt: number | undefined, now: number, settings: StalenessSettings): boolean {
   const from = staleFrom(lastSeenAt, settings)
   return from !== null && now > from
+}
+
+/**
+ * The staleness configured by `NIGHTSHIFT_EPISODE_STALE_AFTER` (a duration: 12h, 90m,
+ * 2d), else {@link DEFAULT_STALE_AFTER_MS}. Read where a process or a command starts; an
+ * unreadable value is a ConfigError, never silently replaced.
+ */
+export function staleAfterFromEnv(env: NodeJS.ProcessEnv): StalenessSettings {
+  const raw = env.NIGHTSHIFT_EPISODE_STALE_AFTER
+  if (raw === undefined || raw.trim() === '') return { staleAfterMs: DEFAULT_STALE_AFTER_MS }
+  return { staleAfterMs: parseDuration(raw, 'NIGHTSHIFT_EPISODE_STALE_AFTER') }
 }

@@ -38,6 +38,7 @@ const PAGE = `<!doctype html>
   .state-page { color: #b42318; font-weight: 600; } .state-ticket { color: #b54708; font-weight: 600; } .state-ok { color: #067647; }
   table { border-collapse: collapse; margin-top: 8px; } td, th { padding: 2px 10px 2px 0; text-align: left; font-size: 13px; }
   #error { color: #b42318; }
+  .stale { color: #b54708; margin-bottom: 8px; }
 </style>
 </head>
 <body>
@@ -69,6 +70,9 @@ const PAGE = `<!doctype html>
     const facts = text('div', 'objective ' + slo.objectiveText + ' · budget left ' + slo.budgetRemainingText + ' · ' + slo.badMinutes + ' of ' + slo.allowedBadMinutes + ' bad minutes · burn 1h ' + (Math.round(slo.burnRates['1h'] * 100) / 100) + '× · ', 'facts')
     facts.append(text('span', slo.state, 'state-' + slo.state))
     box.append(facts)
+    // Episodes open with no notification for longer than the staleness (docs/episodes.md): likely a lost resolve.
+    box.dataset.stale = String(slo.staleEpisodes || 0)
+    if (slo.staleEpisodes > 0) box.append(text('div', slo.staleEpisodes + (slo.staleEpisodes === 1 ? ' episode is' : ' episodes are') + ' stale (no notification for longer than the staleness; close with nightshift episodes close): ' + slo.staleBadMinutes + ' of the bad minutes were charged after they went stale', 'stale'))
     const r = slo.remediations
     const runs = 'runs ' + r.runs + ' (' + r.succeeded + ' ok, ' + r.failed + ' failed, ' + r.timedOut + ' timed out)'
     const apart = ' · not run: ' + r.dryRuns + ' dry runs, ' + r.cancelled + ' cancelled (resolved first), ' + r.notRun + ' other · not held: ' + r.notEffective

@@ -266,3 +266,43 @@ export function pruneIntervals(intervals: readonly BadInterval[], math: SloMath,
   const cutoff = Math.min(windowStart(math.window, now), now - LONGEST_BURN_MS)
   return intervals.filter((i) => i.end === null || i.end > cutoff)
 }
+
+/** An open interval with when it was last heard of (see src/episodes/rule.ts staleness). */
+export interface OpenEpisode {
+  start: number
+  /** Event time of the episode's last notification; its start when nothing later is known. */
+  lastSeen: number
+}
+
+/** What the stale open episodes of an SLO cost at `now`. */
+export interface Staleness {
+  /** Open episodes not heard of for longer than the staleness. */
+  stale: number
+  /** Bad time in the SLO window charged only because stale episodes are still open (after they went stale). */
+  staleBadMs: number
+}
+
+/**
+ * Stale episodes and what they charge: bad time in the window ending at `now` with every
+ * open episode, minus the bad time with each stale one cut where it went stale
+ * (lastSeen + staleAfterMs). What is left is the time charged on nothing but the absence
+ * of a resolve: shown apart, still counted (a lost resolve is not proof of health).
+ */
+export function staleness(
+  closed: readonly BadInterval[],
+  open: readonly OpenEpisode[],
+  math: SloMath,
+  now: number,
+  staleAfterMs: number,
+): Staleness {
+  const staleFrom = (o: OpenEpisode): number => Math.max(o.start, o.lastSeen) + staleAfterMs
+  const stale = open.filter((o) => now > staleFrom(o))
+  if (stale.length === 0) return { stale: 0, staleBadMs: 0 }
+  const from = windowStart(math.window, now)
+  const all = [...closed, ...open.map((o) => ({ start: o.start, end: null }))]
+  const cut = [
+    ...closed,
+    ...open.map((o) => ({ start: o.start, end: stale.includes(o) ? Math.min(now, staleFrom(o)) : null })),
+  ]
+  return { stale: stale.length, staleBadMs: Math.max(0, badTime(all, from, now, math) - badTime(cut, from, now, math)) }
+}

@@ -4,6 +4,8 @@ import { decisionEmit } from '../decision'
 import { changelogTopic, type TopicNames } from '../../topology/names'
 import { decideDedup, episodeKey, stateKey, type DedupEntry, type DedupSettings } from './decide'
 import { createEpisodeStore } from './episode-store'
+import type { SlosConfig } from '../../slo/slos'
+import { indexAlert } from '../slo/decide'
 
 export interface DedupStageSettings extends DedupSettings {
   /** Fingerprints kept in memory per partition. */
@@ -11,6 +13,13 @@ export interface DedupStageSettings extends DedupSettings {
 }
 
 export const DEFAULT_DEDUP: DedupStageSettings = { ttlMs: 48 * 3600 * 1000, maxEntries: 200000 }
+
+/**
+ * How often at most the slo stage is told that an open episode is still re-sent: once per
+ * hour of record time (the first re-send after each hour boundary), so staleness can be
+ * judged where re-sends are not seen, at a cost of one small record an hour per alert.
+ */
+export const STILL_FIRING_EVERY_MS = 3600_000
 
 /** Who closes an episode a newer one superseded (`closedBy.by` of the resolve dedup makes). */
 export const SUPERSEDED_BY = 'nightshift'
@@ -26,11 +35,17 @@ export const SUPERSEDED_BY = 'nightshift'
  * the worker's ledger, page's dedup key and the slo stage all see one episode. A firing
  * that supersedes an open episode is preceded by a resolve of that episode, made here
  * (`closedBy.by` = nightshift), so nothing downstream keeps it open.
+ *
+ * With `slos` (slos.yaml, watched), a dropped re-send of an open episode also tells the
+ * slo stage, on slo.events, that the episode is still alive (at most hourly,
+ * {@link STILL_FIRING_EVERY_MS}): re-sends go no further, and staleness ("no
+ * notification for longer than …") must be judged from them.
  */
 export function dedupStage(
   topics: TopicNames,
   prefix: string,
   settings: DedupStageSettings = DEFAULT_DEDUP,
+  slos?: () => SlosConfig | undefined,
 ): StageDefinition<AlertRecord, DedupEntry> {
   return {
     name: 'dedup',
@@ -47,7 +62,8 @@ export function dedupStage(
     },
     process(alert, { state, source }) {
       const key = stateKey(alert)
-      const verdict = decideDedup(alert, state.get(key), alert.receivedAt, settings)
+      const stored = state.get(key)
+      const verdict = decideDedup(alert, stored, alert.receivedAt, settings)
       const stateChange = [{ key, value: verdict.entry }]
       if (verdict.forward) {
         const emits: Emit[] = []
@@ -73,10 +89,26 @@ export function dedupStage(
         emits.push({ topic: topics.deduped, key: alert.fingerprint, schema: 'Alert', value: forwarded })
         return { kind: verdict.kind, state: stateChange, emits }
       }
+      const stillFiring: Emit[] = []
+      const config = slos?.()
+      if (
+        config &&
+        verdict.match === 'resend' &&
+        stored &&
+        Math.floor(alert.receivedAt / STILL_FIRING_EVERY_MS) > Math.floor(stored.lastSeenAt / STILL_FIRING_EVERY_MS)
+      ) {
+        const canonical = {
+          ...alert,
+          startsAt: verdict.episode,
+          sentStartsAt: verdict.episode === alert.startsAt ? null : alert.startsAt,
+        }
+        stillFiring.push(...indexAlert(canonical, config, topics.sloEvents).emits)
+      }
       return {
         kind: verdict.kind,
         state: stateChange,
         emits: [
+          ...stillFiring,
           decisionEmit({
             topic: topics.decisions,
             stage: 'dedup',

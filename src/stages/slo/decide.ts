@@ -9,20 +9,28 @@
  *
  * What must hold: bad time is the union of the times any indicator alert fired (from the
  * alert's own startsAt to its endsAt), charged whether or not an action fixed it; only
- * event times are used, so a replay gives the same budget.
+ * event times are used, so a replay gives the same budget. Episodes follow the episode
+ * rule (src/episodes/rule.ts): a resolve closes every open episode of its fingerprint
+ * that began at or before its endsAt, whatever its startsAt says, and never a newer one.
  */
 import type { ActionOutcomeRecord, AlertRecord, SloBudgetRecord, SloEventRecord } from '../../contracts/records'
 import type { Emit } from '../../runner/types'
+import { resolveReaches, timeMs } from '../../episodes/rule'
 import { BURN_WINDOWS, budgetStatus, mergeIntervals, pruneIntervals, type BadInterval } from '../../slo/budget'
 import { sloMath, slosFor, type SloDefinition, type SlosConfig } from '../../slo/slos'
 
 /** Outcome statuses of actions that ran (automation, whatever its result). */
 const RAN = new Set(['succeeded', 'failed', 'timed_out'])
 
-function parseTime(text: string | null): number | null {
-  if (text === null) return null
-  const ms = Date.parse(text)
-  return Number.isFinite(ms) ? ms : null
+function parseTime(text: string | null | undefined): number | null {
+  const ms = timeMs(text)
+  return Number.isNaN(ms) ? null : ms
+}
+
+/** The earlier of the episode's canonical start and the start Alertmanager sent (moved earlier when it merged an HA pair). */
+function startedAt(alert: Pick<AlertRecord, 'startsAt' | 'sentStartsAt'>): number | null {
+  const starts = [parseTime(alert.startsAt), parseTime(alert.sentStartsAt)].filter((t): t is number => t !== null)
+  return starts.length > 0 ? Math.min(...starts) : null
 }
 
 function event(topic: string, value: SloEventRecord): Emit {
@@ -39,7 +47,7 @@ export function indexAlert(alert: AlertRecord, slos: SlosConfig, eventsTopic: st
       fingerprint: alert.fingerprint,
       startsAt: alert.startsAt,
       status: alert.status,
-      startedAtMs: parseTime(alert.startsAt),
+      startedAtMs: startedAt(alert),
       endedAtMs: alert.status === 'resolved' ? parseTime(alert.endsAt) : null,
       at: alert.receivedAt,
       action: null,
@@ -101,6 +109,7 @@ export function emptyBudget(slo: SloDefinition): SloBudgetRecord {
     automated: 0,
     notEffective: 0,
     actedAt: {},
+    lastSeen: {},
     resolvedAfterActionCount: 0,
     resolvedAfterActionMs: 0,
     recent: [],
@@ -119,6 +128,7 @@ export function account(previous: SloBudgetRecord | undefined, e: SloEventRecord
         intervals: [...previous.intervals],
         remediations: { ...previous.remediations },
         actedAt: { ...previous.actedAt },
+        lastSeen: { ...(previous.lastSeen ?? {}) },
         recent: [...(previous.recent ?? [])],
       }
     : emptyBudget(slo)
@@ -129,20 +139,41 @@ export function account(previous: SloBudgetRecord | undefined, e: SloEventRecord
   const episode = `${e.fingerprint}|${e.startsAt}`
   b.asOf = Math.max(b.asOf, e.at, e.endedAtMs ?? 0)
 
+  const lastSeen = (b.lastSeen ??= {})
   if (e.kind === 'alert' && e.status === 'firing') {
     if (b.open[episode] === undefined) b.open[episode] = e.startedAtMs ?? e.at
+    // A firing of an open episode (dedup's word that it is still re-sent) only says it is alive.
+    else if (e.startedAtMs !== null) b.open[episode] = Math.min(b.open[episode], e.startedAtMs)
+    lastSeen[episode] = Math.max(lastSeen[episode] ?? 0, e.at)
   } else if (e.kind === 'alert') {
-    const start = b.open[episode] ?? e.startedAtMs ?? e.at
-    const end = Math.max(start, e.endedAtMs ?? e.at)
-    delete b.open[episode]
-    b.intervals.push({ start, end })
-    const acted = b.actedAt[episode]
-    // Only a resolve after the action counts as one (an alert that had ended first did not need it).
-    if (acted !== undefined && end >= acted) {
-      b.resolvedAfterActionCount += 1
-      b.resolvedAfterActionMs += end - acted
+    // The open episodes of the fingerprint this resolve ends: its own, and any older one
+    // whose resolve was lost (a fingerprint fires once at a time); never a newer one.
+    const ended = Object.keys(b.open).filter(
+      (key) =>
+        key === episode ||
+        (key.startsWith(`${e.fingerprint}|`) &&
+          resolveReaches(
+            { startsAt: e.startsAt, endsAt: e.endedAtMs === null ? null : new Date(e.endedAtMs).toISOString() },
+            key.slice(e.fingerprint.length + 1),
+          )),
+    )
+    if (ended.length === 0) ended.push(episode)
+    for (const key of ended) {
+      const opened = b.open[key]
+      const start = Math.min(opened ?? Infinity, key === episode ? (e.startedAtMs ?? Infinity) : Infinity)
+      const from = Number.isFinite(start) ? start : e.at
+      const end = Math.max(from, e.endedAtMs ?? e.at)
+      delete b.open[key]
+      delete lastSeen[key]
+      b.intervals.push({ start: from, end })
+      const acted = b.actedAt[key]
+      // Only a resolve after the action counts as one (an alert that had ended first did not need it).
+      if (acted !== undefined && end >= acted) {
+        b.resolvedAfterActionCount += 1
+        b.resolvedAfterActionMs += end - acted
+      }
+      delete b.actedAt[key]
     }
-    delete b.actedAt[episode]
   } else {
     b.remediations[e.status] = (b.remediations[e.status] ?? 0) + 1
     if (RAN.has(e.status)) b.automated += 1

@@ -12,7 +12,9 @@ import {
   type BadInterval,
   type BurnRates,
   type SloMath,
+  staleness,
 } from '../../slo/budget'
+import { DEFAULT_STALE_AFTER_MS } from '../../episodes/rule'
 import { emptyBudget } from './decide'
 import { sloMath, type SlosConfig } from '../../slo/slos'
 import { formatObjective, formatPercent } from '../../text'
@@ -62,6 +64,10 @@ export interface SloReportRow {
   state: AlertState
   /** Indicator alerts firing now. */
   firing: number
+  /** Of those, the ones not heard of for longer than the staleness (docs/episodes.md): likely a lost resolve. */
+  staleEpisodes: number
+  /** Bad minutes in the window charged only because stale episodes are still open; part of badMinutes, shown apart. */
+  staleBadMinutes: number
   remediations: RemediationCounts
   /** Mean minutes from a successful action to the alert's resolve; null when none yet. */
   meanMinutesToResolveAfterAction: number | null
@@ -84,7 +90,9 @@ export function sloReport(
   slos: SlosConfig,
   budgets: { get(slo: string): SloBudgetRecord | undefined },
   now: number,
+  options: { staleAfterMs?: number } = {},
 ): SloReportRow[] {
+  const staleAfterMs = options.staleAfterMs ?? DEFAULT_STALE_AFTER_MS
   return slos.slos.map((slo) => {
     const stored = budgets.get(slo.name)
     const b = stored ?? emptyBudget(slo)
@@ -111,6 +119,7 @@ export function sloReport(
       burnRates: status.burnRates,
       state: status.state,
       firing: open.length,
+      ...staleFigures(b, math, at, staleAfterMs),
       remediations: remediationCounts(b.remediations),
       meanMinutesToResolveAfterAction:
         b.resolvedAfterActionCount > 0 ? minutes(b.resolvedAfterActionMs / b.resolvedAfterActionCount) : null,
@@ -210,7 +219,7 @@ export function formatSloReport(rows: readonly SloReportRow[]): string {
     `${r.badMinutes}/${r.allowedBadMinutes}`,
     ...BURN_WINDOWS.map((w) => String(Math.round(r.burnRates[w.name] * 100) / 100)),
     r.state,
-    String(r.firing),
+    r.staleEpisodes > 0 ? `${r.firing} (${r.staleEpisodes} stale, ${r.staleBadMinutes} min)` : String(r.firing),
     formatRuns(r.remediations),
     formatNotRun(r.remediations),
     String(r.remediations.notEffective),
@@ -244,4 +253,16 @@ export function formatNotRun(r: RemediationCounts): string {
     [r.notRun, 'other'],
   ].filter(([n]) => n !== 0)
   return parts.length === 0 ? '-' : parts.map(([n, w]) => `${n} ${w}`).join(', ')
+}
+
+/** The stale open episodes of a budget at `at` and the bad minutes they alone charge. */
+function staleFigures(
+  b: SloBudgetRecord,
+  math: SloMath,
+  at: number,
+  staleAfterMs: number,
+): { staleEpisodes: number; staleBadMinutes: number } {
+  const open = Object.entries(b.open).map(([episode, start]) => ({ start, lastSeen: b.lastSeen?.[episode] ?? start }))
+  const s = staleness(b.intervals, open, math, at, staleAfterMs)
+  return { staleEpisodes: s.stale, staleBadMinutes: minutes(s.staleBadMs) }
 }
