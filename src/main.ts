@@ -8,6 +8,7 @@ import { buildApp } from './app'
 import { addCheckCommand } from './cli/check'
 import { addDlqCommands } from './cli/dlq'
 import { addPauseCommands } from './cli/pause'
+import { runSkippedRequest } from './cli/run'
 import { addReplayCommands } from './cli/replay'
 import { addRoutesCommands } from './cli/routes'
 import { addSloCommands } from './cli/slo'
@@ -68,8 +69,10 @@ function program(): Command {
     'Turns Prometheus alerts into safe, automated operations over Kafka.',
   )
   cli
-    .command('run', { isDefault: true })
-    .description('run the Nightshift process against KAFKA_BROKERS / SCHEMA_REGISTRY_URL (default: the local stack)')
+    .command('run [fingerprint]', { isDefault: true })
+    .description(
+      'run the Nightshift process against KAFKA_BROKERS / SCHEMA_REGISTRY_URL (default: the local stack); with <fingerprint> --action <name> --by <who> --reason <why>: run by hand a request a pause skipped, once the pause is lifted (src/cli/run.ts)',
+    )
     .option('--stage <name...>', `stages to run (default: all; known: ${STAGES.join(', ')})`)
     .option(
       '--prefix <prefix>',
@@ -111,6 +114,8 @@ function program(): Command {
       process.env.NIGHTSHIFT_METRICS_PORT,
     )
     .option('--log-level <level>', 'pino log level', process.env.LOG_LEVEL ?? 'info')
+    .option('--by <name>', 'with <fingerprint>: who runs the skipped request (default: $USER)')
+    .option('--reason <text>', 'with <fingerprint>: why, for the outcome and the history')
     .option(
       '--demo',
       'run the demo instead (`nightshift demo`): the whole loop with Prometheus, Alertmanager and a demo service',
@@ -120,19 +125,23 @@ function program(): Command {
       '\nWebhook credentials come from the environment only: NIGHTSHIFT_WEBHOOK_TOKEN (bearer)\nor NIGHTSHIFT_WEBHOOK_USERNAME + NIGHTSHIFT_WEBHOOK_PASSWORD (basic); with both set, either is accepted.',
     )
     .action(
-      async (opts: {
-        demo?: boolean
-        logLevel: string
-        stage?: string[]
-        action?: string[]
-        configDir?: string
-        metricsPort?: string
-        prefix: string
-        httpHost: string
-        httpPort: string
-        dedupTtl: string
-        dedupMaxEntries: string
-      }) => {
+      async (
+        fingerprint: string | undefined,
+        opts: {
+          demo?: boolean
+          logLevel: string
+          stage?: string[]
+          action?: string[]
+          configDir?: string
+          metricsPort?: string
+          prefix: string
+          httpHost: string
+          httpPort: string
+          dedupTtl: string
+          dedupMaxEntries: string
+        },
+      ) => {
+        if (fingerprint !== undefined) return runSkippedRequest(fingerprint, opts)
         if (opts.demo) {
           // `npm start -- --demo`: the steps are the output; logs only when something is wrong.
           const logLevel = process.argv.includes('--log-level') ? opts.logLevel : 'warn'

@@ -103,23 +103,34 @@ export function traceEvents(records: readonly TraceRecord[]): TraceEvent[] {
     switch (r.role) {
       case 'raw': {
         const a = r.value
+        const made = a.closedBy ? `, made by ${a.closedBy.by}: ${a.closedBy.reason}` : ''
         push(r, {
           stage: 'ingest',
           kind: 'received',
           startsAt: a.startsAt,
           status: a.status,
-          text: `received (${a.status}, startsAt ${a.startsAt}) on ${on}`,
+          text: `received (${a.status}, startsAt ${a.startsAt}${made}) on ${on}`,
         })
         break
       }
       case 'deduped': {
         const a = r.value
+        const closing =
+          a.status !== 'resolved'
+            ? a.sentStartsAt
+              ? ` (sent with startsAt ${a.sentStartsAt}: the same episode)`
+              : ''
+            : a.closedBy
+              ? `, closing episode ${a.startsAt} (closed by ${a.closedBy.by}: ${a.closedBy.reason})`
+              : a.sentStartsAt
+                ? `, closing episode ${a.startsAt} (the resolve was sent with startsAt ${a.sentStartsAt})`
+                : ''
         push(r, {
           stage: 'dedup',
           kind: 'forwarded',
           startsAt: a.startsAt,
           status: a.status,
-          text: `deduped: forwarded (${a.status}) to ${on}`,
+          text: `deduped: forwarded (${a.status}) to ${on}${closing}`,
         })
         break
       }
@@ -281,6 +292,10 @@ export function traceEvents(records: readonly TraceRecord[]): TraceEvent[] {
       }
     }
   }
+  // One episode per canonical start: what was sent in another form (another precision,
+  // moved earlier by Alertmanager) belongs to the episode dedup forwarded it with.
+  const canonical = episodeAliases(records)
+  for (const e of events) e.startsAt = canonical.get(e.startsAt) ?? e.startsAt
   return events.sort(
     (a, b) =>
       a.at - b.at ||
@@ -296,4 +311,23 @@ export function traceEpisodes(events: readonly TraceEvent[]): Array<{ startsAt: 
   const episodes = new Map<string, TraceEvent[]>()
   for (const e of events) episodes.set(e.startsAt, [...(episodes.get(e.startsAt) ?? []), e])
   return [...episodes].map(([startsAt, list]) => ({ startsAt, events: list }))
+}
+
+/**
+ * Each startsAt as sent → the canonical start of its episode, from what dedup wrote: a
+ * forwarded record's `sentStartsAt`, and the episode named in its Decisions. Starts sent
+ * as they were first seen map to nothing (they are canonical).
+ */
+export function episodeAliases(records: readonly TraceRecord[]): Map<string, string> {
+  const aliases = new Map<string, string>()
+  for (const r of records) {
+    if (r.role === 'deduped' && r.value.sentStartsAt) aliases.set(r.value.sentStartsAt, r.value.startsAt)
+    if (r.role === 'decisions' && r.value.stage === 'dedup') {
+      const episode = r.value.detail.episode
+      const at = episode?.indexOf('|') ?? -1
+      if (episode && at >= 0 && episode.slice(at + 1) !== r.value.startsAt)
+        aliases.set(r.value.startsAt, episode.slice(at + 1))
+    }
+  }
+  return aliases
 }

@@ -74,6 +74,18 @@ export function traceVerdict(startsAt: string, episodeEvents: readonly TraceEven
     )
   }
   const no = `No action succeeded for episode ${startsAt}.`
+  // A resolve-only episode: received, but as a resolve; there was never anything to act on.
+  const receivedResolves = episodeEvents.filter((e) => e.kind === 'received' && e.status === 'resolved')
+  if (firing.length === 0 && receivedResolves.length > 0) {
+    const closedBy = episodeEvents.find((e) => e.kind === 'forwarded' && e.text.includes('closed by'))
+    return verdict(
+      false,
+      `${no} It was received on alerts.raw as a resolve only: no firing notification of it was seen, so there was nothing to act on.` +
+        (closedBy ? ` ${closedBy.text.replace(/^deduped: /, 'Dedup ')}.` : '') +
+        (of('forwarded').length === 0 ? ' Dedup did not forward it (see its decision above).' : '') +
+        dead,
+    )
+  }
   const stopped = (where: string, why: string) =>
     verdict(false, `${no} Furthest stage: ${where}. Why: ${why}.${only}${dead}`)
 

@@ -451,7 +451,19 @@ describe('traceVerdict: why did it not fire?', () => {
     [
       'only resolved notifications',
       [raw(T, { status: 'resolved' })],
-      { fired: false, furthest: 'ingest', says: [/Only resolved notifications of this episode were found/] },
+      {
+        fired: false,
+        furthest: 'ingest',
+        says: [
+          /received on alerts\.raw as a resolve only: no firing notification of it was seen/,
+          /Dedup did not forward it/,
+        ],
+      },
+    ],
+    [
+      'a resolve-only episode that dedup forwarded',
+      [raw(T, { status: 'resolved' }), deduped(T + 10, { status: 'resolved' })],
+      { fired: false, furthest: 'dedup', says: [/as a resolve only/, /nothing to act on\.$/] },
     ],
   ])('%s', (_name, records, { fired, furthest, says }) => {
     const verdict = traceVerdict(STARTS, traceEvents(records))
@@ -490,5 +502,33 @@ describe('formatTrace', () => {
       'episode startsAt 2026-11-26T00:00:00.000Z',
       expect.stringMatching(/^verdict: No action succeeded for episode 2026-11-26/),
     ])
+  })
+})
+
+describe('episodes in the trace', () => {
+  const NS = '2026-11-25T00:52:34.568919002Z'
+
+  it('shows a resolve sent with another startsAt as closing the episode, in one episode', () => {
+    const events = traceEvents([
+      raw(T, { startsAt: NS }),
+      deduped(T + 10, { startsAt: NS }),
+      raw(T + 60_000, { status: 'resolved', startsAt: STARTS }),
+      deduped(T + 60_010, { status: 'resolved', startsAt: NS, sentStartsAt: STARTS }),
+    ])
+    const episodes = traceEpisodes(events)
+    expect(episodes.map((e) => e.startsAt)).toEqual([NS])
+    expect(events[3]!.text).toBe(
+      `deduped: forwarded (resolved) to alerts.deduped, closing episode ${NS} (the resolve was sent with startsAt ${STARTS})`,
+    )
+  })
+
+  it('says who closed an episode by hand', () => {
+    const closedBy = { by: 'alice', reason: 'resolve lost' }
+    const events = traceEvents([
+      raw(T, { status: 'resolved', closedBy }),
+      deduped(T + 10, { status: 'resolved', closedBy }),
+    ])
+    expect(events[0]!.text).toContain('made by alice: resolve lost')
+    expect(events[1]!.text).toContain(`closing episode ${STARTS} (closed by alice: resolve lost)`)
   })
 })

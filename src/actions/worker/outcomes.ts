@@ -33,6 +33,7 @@ export class OutcomeRecorder {
     const { action, metrics, logger: log } = this.options
     const { outcome, escalate } = settled
     const emits: Emit[] = []
+    if (outcome && request.manualRun) audit(outcome, request.manualRun)
     if (outcome) {
       const escalation =
         escalate === undefined ? undefined : escalationFor(request, this.options.escalateTo(), escalate, now)
@@ -79,4 +80,14 @@ export class OutcomeRecorder {
   private emit(outcome: ActionOutcomeRecord): Emit {
     return { topic: this.options.topics.outcomes, key: outcome.fingerprint, schema: 'ActionOutcome', value: outcome }
   }
+}
+
+/**
+ * Says on the outcome of a request run by hand (`nightshift run`) who asked and why: in its
+ * detail, and as `runBy`, `runReason` and `runOf` (the skipped request's key) in its output.
+ */
+function audit(outcome: ActionOutcomeRecord, run: NonNullable<ActionRequestRecord['manualRun']>): void {
+  outcome.output = { ...outcome.output, runBy: run.by, runReason: run.reason, runOf: run.of }
+  const asked = `run by hand by ${run.by} (${run.reason}) for ${run.of}`
+  outcome.detail = outcome.detail ? `${asked}: ${outcome.detail}` : asked
 }
