@@ -7,6 +7,7 @@ import { Command } from 'commander'
 import { buildApp } from './app'
 import { addCheckCommand } from './cli/check'
 import { addDlqCommands } from './cli/dlq'
+import { addEpisodesCommands } from './cli/episodes'
 import { addPauseCommands } from './cli/pause'
 import { runSkippedRequest } from './cli/run'
 import { addReplayCommands } from './cli/replay'
@@ -190,6 +191,7 @@ function program(): Command {
   addTailCommands(cli)
   addDlqCommands(cli)
   addTraceCommands(cli)
+  addEpisodesCommands(cli)
   addReplayCommands(cli)
   addDemoCommands(cli)
   return cli
