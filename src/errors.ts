@@ -21,6 +21,9 @@ export const ERROR_CODES = {
   SCHEMA_INCOMPATIBLE: 'NS_SCHEMA_INCOMPATIBLE',
   SCHEMA_INVALID: 'NS_SCHEMA_INVALID',
   POISON_RECORD: 'NS_POISON_RECORD',
+  /** A webhook body that is not a valid Alertmanager payload: the client's to fix. */
+  BAD_PAYLOAD: 'NS_BAD_PAYLOAD',
+  METHOD_NOT_ALLOWED: 'NS_METHOD_NOT_ALLOWED',
   UNAUTHORIZED: 'NS_UNAUTHORIZED',
   PAYLOAD_TOO_LARGE: 'NS_PAYLOAD_TOO_LARGE',
   BAD_REQUEST: 'NS_BAD_REQUEST',
@@ -87,10 +90,14 @@ export class SchemaIncompatibleError extends ConfigError {
   }
 }
 
-/** A record that can never be processed (undecodable, invalid): DLQ it and go on. */
+/**
+ * A record that can never be processed (undecodable, invalid): DLQ it and go on. The
+ * webhook's refusals carry {@link ERROR_CODES.BAD_PAYLOAD}, a code that tells the client
+ * its body is at fault.
+ */
 export class PoisonRecordError extends NightshiftError {
-  constructor(message: string, options: { cause?: unknown } = {}) {
-    super(ERROR_CODES.POISON_RECORD, message, { retriable: false, cause: options.cause })
+  constructor(message: string, options: { cause?: unknown; code?: ErrorCode } = {}) {
+    super(options.code ?? ERROR_CODES.POISON_RECORD, message, { retriable: false, cause: options.cause })
   }
 }
 

@@ -3,7 +3,8 @@ import { ERROR_CODES } from '../errors'
 
 /** Codes of the webhook's error responses, all from the one table in src/errors.ts. */
 export const HTTP_ERROR_CODES = {
-  invalidPayload: ERROR_CODES.POISON_RECORD,
+  invalidPayload: ERROR_CODES.BAD_PAYLOAD,
+  methodNotAllowed: ERROR_CODES.METHOD_NOT_ALLOWED,
   kafkaUnavailable: ERROR_CODES.KAFKA_UNAVAILABLE,
   registryUnavailable: ERROR_CODES.REGISTRY_UNAVAILABLE,
   unauthorized: ERROR_CODES.UNAUTHORIZED,

@@ -61,6 +61,19 @@ function selectHeaders(headers: IncomingHttpHeaders): Record<string, string> {
   return out
 }
 
+/** Methods of the server's own paths, for a 405 with `Allow` instead of a 404. */
+const ALLOWED_METHODS: Readonly<Record<string, readonly string[]>> = {
+  [WEBHOOK_PATH]: ['POST'],
+  '/healthz': ['GET', 'HEAD'],
+  '/readyz': ['GET', 'HEAD'],
+}
+
+/** A refused webhook body as the client (and the dead letter) sees it: NS_BAD_PAYLOAD, same message. */
+function asBadPayload(err: PoisonRecordError): PoisonRecordError {
+  if (err.code === ERROR_CODES.BAD_PAYLOAD) return err
+  return new PoisonRecordError(err.message, { cause: err, code: ERROR_CODES.BAD_PAYLOAD })
+}
+
 function statusCodeOf(err: unknown): number | undefined {
   const status = typeof err === 'object' && err !== null ? (err as { statusCode?: unknown }).statusCode : undefined
   return typeof status === 'number' ? status : undefined
@@ -78,6 +91,10 @@ function statusCodeOf(err: unknown): number | undefined {
  *   dead letter could not be written: answering 400 then would lose it, while a 503
  *   makes Alertmanager retry until Kafka is back (nothing vanishes; the cost is retries
  *   of a body that will be refused again);
+ * - 400 bodies carry the code NS_BAD_PAYLOAD (the dead letter too): the client's body is
+ *   at fault, whatever inside refused it;
+ * - 405 (with Allow) for another method on the webhook, /healthz or /readyz; 404 for
+ *   any other path;
  * - 401 (with WWW-Authenticate) for missing or wrong credentials, checked before the
  *   body is read; 413 for a body above the limit; 415 for a content-type header that is
  *   not a media type at all (any well-formed one is accepted). None of these three
@@ -147,9 +164,20 @@ export function buildHttpServer(options: HttpServerOptions): FastifyInstance {
     return sendError(reply, 500, HTTP_ERROR_CODES.internal, 'internal error')
   })
 
-  app.setNotFoundHandler((request, reply) =>
-    sendError(reply, 404, HTTP_ERROR_CODES.notFound, `no route for ${request.method} ${request.url}`),
-  )
+  app.setNotFoundHandler((request, reply) => {
+    const allowed = ALLOWED_METHODS[request.url.split('?')[0] ?? '']
+    if (allowed) {
+      // The path exists, the method does not: say which ones do (RFC 9110 §15.5.6).
+      reply.header('allow', allowed.join(', '))
+      return sendError(
+        reply,
+        405,
+        HTTP_ERROR_CODES.methodNotAllowed,
+        `${request.method} is not allowed on ${request.url.split('?')[0]}; allowed: ${allowed.join(', ')}`,
+      )
+    }
+    return sendError(reply, 404, HTTP_ERROR_CODES.notFound, `no route for ${request.method} ${request.url}`)
+  })
 
   app.get('/healthz', async () => ({ status: 'ok' }))
 
@@ -235,7 +263,8 @@ export function buildHttpServer(options: HttpServerOptions): FastifyInstance {
           'alerts published',
         )
       } catch (err) {
-        if (err instanceof PoisonRecordError) return refuse(request, reply, raw, err, receivedAt)
+        // The client sent a body that cannot be taken: its code says so (the message is kept).
+        if (err instanceof PoisonRecordError) return refuse(request, reply, raw, asBadPayload(err), receivedAt)
         throw err
       }
       metrics?.alerts.inc(accepted)

@@ -24,12 +24,12 @@ import { provisionTopology, type TestTopology } from '../support/topology'
  *
  * The dead-letter rule asserted here, from src/http/server.ts:
  * - a request whose body the webhook read whole and refused, that is a 400
- *   NS_POISON_RECORD (malformed JSON, invalid payload, or a record too large for
+ *   NS_BAD_PAYLOAD (malformed JSON, invalid payload, or a record too large for
  *   Kafka), has exactly one dead letter on nightshift.dlq: key = the request id, value =
  *   the body byte for byte, errorCode = the answer's code, errorMessage = the answer's
  *   message on one line (whitespace runs → one space, at most 1000 characters);
  * - a request refused before its body counts has none: 401 (credentials, checked
- *   first), 404 (no such route or method), 413 (body above the 1 MiB limit), 415
+ *   first), 404 (no such route) or 405 (another method on the webhook), 413 (body above the 1 MiB limit), 415
  *   (content-type header that is not a media type);
  * so the DLQ holds exactly as many records as there were 400 answers, and nothing else.
  *
@@ -423,7 +423,7 @@ describe('hostile input: generated bad requests between good ones (real webhook,
 
       // The webhook's own counters agree.
       const metrics = await app.metrics.metrics()
-      expect(metrics).toContain(`nightshift_ingest_dead_letters_total{code="NS_POISON_RECORD"} ${deadLettered.length}`)
+      expect(metrics).toContain(`nightshift_ingest_dead_letters_total{code="NS_BAD_PAYLOAD"} ${deadLettered.length}`)
       expect(metrics).toContain(`nightshift_ingest_alerts_total ${expectedAlerts.size}`)
 
       const kinds = new Map<string, number>()

@@ -234,7 +234,7 @@ describe('ingest webhook (real HTTP server, real broker and registry)', () => {
     expect(first.status).toBe(400)
     const firstError = (first.body as ErrorResponse).error
     expect(firstError).toMatchObject({
-      code: ERROR_CODES.POISON_RECORD,
+      code: ERROR_CODES.BAD_PAYLOAD,
       message: expect.stringMatching(/^malformed JSON: /) as unknown,
     })
 
@@ -264,14 +264,14 @@ describe('ingest webhook (real HTTP server, real broker and registry)', () => {
       expect(record.key?.toString()).toBe(c.error.requestId)
       expect(record.headers).toMatchObject({
         'nightshift-stage': 'ingest',
-        'nightshift-error-code': ERROR_CODES.POISON_RECORD,
+        'nightshift-error-code': ERROR_CODES.BAD_PAYLOAD,
         'nightshift-error-message': c.error.message,
         [INGEST_HEADERS.requestId]: c.error.requestId,
       })
       const letter = (await registry.decode(record.value!)) as Record<string, unknown>
       expect(letter).toEqual({
         stage: 'ingest',
-        errorCode: ERROR_CODES.POISON_RECORD,
+        errorCode: ERROR_CODES.BAD_PAYLOAD,
         errorMessage: c.error.message,
         source: null,
         key: null,

@@ -1372,7 +1372,7 @@ export interface HostileOptions {
 const bodyRefusal = (message: RegExp): ExpectedRefusal => ({
   stage: 'body',
   status: 400,
-  code: ERROR_CODES.POISON_RECORD,
+  code: ERROR_CODES.BAD_PAYLOAD,
   message,
   deadLetter: true,
 })
@@ -1404,7 +1404,7 @@ function recordTooLarge(token: string): fc.Arbitrary<HostileRequest> {
         expected: {
           stage: 'record',
           status: 400,
-          code: ERROR_CODES.POISON_RECORD,
+          code: ERROR_CODES.BAD_PAYLOAD,
           message: new RegExp(
             `^/alerts/0 makes a Kafka record of \\d+ bytes, more than the ${HOSTILE_LIMITS.maxRecordBytes} allowed$`,
           ),
@@ -1567,13 +1567,23 @@ function wrongRoute(token: string): fc.Arbitrary<HostileRequest> {
     headers: headers('application/json', `Bearer ${token}`),
     body,
     chunked: false,
-    expected: {
-      stage: 'route' as const,
-      status: 404,
-      code: ERROR_CODES.NOT_FOUND,
-      message: exactly(`no route for ${method} ${path}`),
-      deadLetter: false,
-    },
+    // The webhook's path with another method is a 405 (with Allow); any other path a 404.
+    expected:
+      path === WEBHOOK_PATH
+        ? {
+            stage: 'route' as const,
+            status: 405,
+            code: ERROR_CODES.METHOD_NOT_ALLOWED,
+            message: exactly(`${method} is not allowed on ${path}; allowed: POST`),
+            deadLetter: false,
+          }
+        : {
+            stage: 'route' as const,
+            status: 404,
+            code: ERROR_CODES.NOT_FOUND,
+            message: exactly(`no route for ${method} ${path}`),
+            deadLetter: false,
+          },
   }))
 }
 

@@ -138,7 +138,7 @@ describe('webhook HTTP server (fake publisher)', () => {
     })
     expect(res.statusCode).toBe(400)
     const error = (res.json() as ErrorResponse).error
-    expect(error.code).toBe(ERROR_CODES.POISON_RECORD)
+    expect(error.code).toBe(ERROR_CODES.BAD_PAYLOAD)
     expect(error.message).toMatch(message)
     expect(publisher.published).toHaveLength(0)
     expect(publisher.deadLetters).toHaveLength(1)
@@ -414,6 +414,21 @@ describe('webhook HTTP server (fake publisher)', () => {
     expect(res.json()).toEqual(body)
   })
 
+  it.each([
+    ['GET', WEBHOOK_PATH, 'POST'],
+    ['PUT', WEBHOOK_PATH, 'POST'],
+    ['POST', '/healthz', 'GET, HEAD'],
+  ])('answers %s %s with 405 and Allow: %s', async (method, url, allow) => {
+    const res = await request(server(), method, url)
+    expect(res.statusCode).toBe(405)
+    expect(res.headers.get('allow')).toBe(allow)
+    expect((res.json() as ErrorResponse).error).toMatchObject({
+      code: ERROR_CODES.METHOD_NOT_ALLOWED,
+      message: `${method} is not allowed on ${url}; allowed: ${allow}`,
+    })
+    expect(publisher.deadLetters).toHaveLength(0)
+  })
+
   it('answers unknown routes with a JSON 404', async () => {
     const res = await request(server(), 'GET', '/nope')
     expect(res.statusCode).toBe(404)
@@ -431,6 +446,6 @@ describe('webhook HTTP server (fake publisher)', () => {
     expect(text).toContain('nightshift_ingest_requests_total{status="200"} 1')
     expect(text).toContain('nightshift_ingest_requests_total{status="400"} 1')
     expect(text).toContain('nightshift_ingest_requests_total{status="401"} 1')
-    expect(text).toContain(`nightshift_ingest_dead_letters_total{code="${ERROR_CODES.POISON_RECORD}"} 1`)
+    expect(text).toContain(`nightshift_ingest_dead_letters_total{code="${ERROR_CODES.BAD_PAYLOAD}"} 1`)
   })
 })
