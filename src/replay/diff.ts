@@ -10,7 +10,10 @@
  * - error: a route Decision `template_error` (a params placeholder the alert lacks) and
  *   no request at all;
  * - unrouted: a route Decision `unrouted`;
- * - throttled: a ratelimit Decision `throttled`, with the limit that stopped it;
+ * - throttled: a ratelimit Decision `throttled`, with the limit that stopped it, and the
+ *   escalations it still requested (its page: requests made at the time of a route
+ *   Decision `escalated` belong to a held-back notification; the team's throttle notice
+ *   among them is the limit's, not the alert's fate, and is left out);
  * - dropped: only dedup Decisions (every notification was a re-send or came after the
  *   resolve), with their kinds;
  * - none: nothing about it (the original run did not process it, or the records are
@@ -21,6 +24,7 @@
  * same alert, outside the window, are left out.
  */
 import type { ActionRequestRecord, AlertRecord, DecisionRecord } from '../contracts/records'
+import { NOTICE_ROUTE } from '../stages/route/decide'
 
 /** A notification of alerts.raw that was replayed. */
 export type ReplayedAlert = Pick<AlertRecord, 'fingerprint' | 'status' | 'startsAt' | 'receivedAt' | 'labels'>
@@ -147,11 +151,16 @@ function unique(values: readonly string[]): string[] {
 }
 
 /** The fate one run's records about one alert give it (see the module comment). */
-export function fateOf(decisions: readonly DecisionRecord[], requests: readonly RequestSummary[]): Fate {
+export function fateOf(decisions: readonly DecisionRecord[], allRequests: readonly RequestSummary[]): Fate {
   const of = (stage: string, kind?: string) =>
     decisions.filter((d) => d.stage === stage && (kind === undefined || d.kind === kind))
   const templateErrors = unique(of('route', 'template_error').map((d) => d.detail.action ?? d.reason)).sort()
   const failed = templateErrors.length > 0 ? `template error for ${templateErrors.join(', ')}` : ''
+  // A held-back notification may still page (its escalations, the team's throttle
+  // notice): route says so with a Decision `escalated`, timed like the requests it made.
+  const escalatedAt = new Set(of('route', 'escalated').map((d) => d.decidedAt))
+  const escalations = allRequests.filter((r) => escalatedAt.has(r.receivedAt))
+  const requests = allRequests.filter((r) => !escalatedAt.has(r.receivedAt))
   if (requests.length > 0) {
     const actions = unique(requests.map((r) => (r.dryRun ? `${r.action} (dry run)` : r.action))).sort()
     return { kind: 'requested', text: `requested ${actions.join(', ')}${failed ? `; ${failed}` : ''}` }
@@ -159,13 +168,16 @@ export function fateOf(decisions: readonly DecisionRecord[], requests: readonly 
   if (failed) return { kind: 'error', text: `error (${failed})` }
   if (of('route', 'unrouted').length > 0) return { kind: 'unrouted', text: 'unrouted' }
   const throttled = of('ratelimit', 'throttled')
-  if (throttled.length > 0)
+  if (throttled.length > 0) {
+    const limits = unique(throttled.map((d) => d.detail.limit ?? d.reason)).sort()
+    // The throttle notice is the limit's, sent with whichever alert was held back first
+    // in its window: not this alert's fate.
+    const sent = unique(escalations.filter((r) => r.route !== NOTICE_ROUTE).map((r) => r.action)).sort()
     return {
       kind: 'throttled',
-      text: `throttled (${unique(throttled.map((d) => d.detail.limit ?? d.reason))
-        .sort()
-        .join(', ')})`,
+      text: `throttled (${limits.join(', ')})${sent.length > 0 ? `; still requested ${sent.join(', ')}` : ''}`,
     }
+  }
   const dropped = of('dedup')
   if (dropped.length > 0)
     return {

@@ -122,8 +122,8 @@ function loadConfig(configDir: string): { schemas: SchemaSet; topology: TopicsFi
 }
 
 /**
- * The consumer group and input topic of each replay stage, as the stage definitions
- * name them (their config callbacks are never called here).
+ * The consumer group and input topics of each replay stage, as the stage definitions
+ * name them (their config callbacks are never called here): one entry per input topic.
  */
 function replayStageInputs(
   topics: TopicNames,
@@ -138,7 +138,8 @@ function replayStageInputs(
     ratelimitStage(topics, prefix, unused, { partitions: 1 }),
     routeStage(topics, prefix, unused),
   ]
-  return definitions.map((d) => ({ name: d.name, groupId: d.groupId, input: d.inputTopics[0]! }))
+  // Route reads alerts.throttled too (escalations and throttle notices): wait for each input.
+  return definitions.flatMap((d) => d.inputTopics.map((input) => ({ name: d.name, groupId: d.groupId, input })))
 }
 
 /** Decodes a record value, or undefined (counted) when it is not a record of ours. */

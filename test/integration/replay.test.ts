@@ -262,11 +262,12 @@ it('replayed through edited files, names exactly the alerts whose fate changed, 
   expect([order.Slow!.length, order.Down!.length]).toEqual([6, 3])
   const expected = [
     // Burst 2 instead of 4: the 3rd and 4th Slow of the storm are throttled now (the 5th
-    // and 6th were already), and so is the 3rd Down: the per-alert limit applies to it too.
+    // and 6th were already), and so is the 3rd Down: the per-alert limit applies to it too,
+    // but not to its page (an escalation), which it still requests.
     ...order
       .Slow!.slice(2, 4)
       .map((fp) => `${fp} Slow checkout: requested log-level → throttled (alert:payments/checkout/Slow)`),
-    `${order.Down![2]} Down checkout: requested page → throttled (alert:payments/checkout/Down)`,
+    `${order.Down![2]} Down checkout: requested page → throttled (alert:payments/checkout/Down); still requested page`,
     // The new route.
     ...labels.targetUp.map((l) => `${fingerprint(l)} TargetUp prometheus: unrouted → requested page`),
   ].sort()

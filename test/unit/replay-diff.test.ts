@@ -265,6 +265,18 @@ describe('fateOf', () => {
       'requested page',
     ],
     ['unrouted wins over throttled (a later notification)', [throttled('a', 'global'), unrouted('a')], [], 'unrouted'],
+    [
+      'a held-back notification that still paged is throttled, with what it requested',
+      [throttled('a', 'alert:x'), decision('a', 'route', 'escalated')],
+      [request('a', 'page'), request('a', 'page', { route: 'ratelimit/notice' })],
+      'throttled (alert:x); still requested page',
+    ],
+    [
+      'a later admitted notification that made requests wins over the held-back one',
+      [throttled('a', 'alert:x'), decision('a', 'route', 'escalated')],
+      [request('a', 'page'), request('a', 'log-level', { receivedAt: T + 1 })],
+      'requested log-level',
+    ],
     ['throttled wins over dedup drops', [duplicate('a'), throttled('a', 'team:core')], [], 'throttled (team:core)'],
     [
       'dedup kinds, once each',
