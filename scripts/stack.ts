@@ -1,11 +1,11 @@
 /**
- * npm run stack:up | stack:down | stack:status — the local Kafka (KRaft) and Apicurio
- * Registry, fetched from Maven Central and kept in .stack/ (see src/stack/).
+ * npm run stack:up | stack:down | stack:status [-- --json] — the local Kafka (KRaft) and
+ * Apicurio Registry, fetched from Maven Central and kept in .stack/ (see src/stack/).
  */
 import path from 'node:path'
 import { describeError } from '../src/errors'
 import { createLogger } from '../src/log'
-import { stackDown, stackStatus, stackUp } from '../src/stack/local-stack'
+import { formatStackStatus, stackDown, stackStatusReport, stackUp } from '../src/stack/local-stack'
 import { stackSettingsFromEnv } from '../src/stack/settings'
 
 async function main(command: string | undefined): Promise<void> {
@@ -20,11 +20,13 @@ async function main(command: string | undefined): Promise<void> {
     case 'down':
       await stackDown(settings, log)
       break
-    case 'status':
-      console.log(JSON.stringify(stackStatus(settings)))
+    case 'status': {
+      const rows = stackStatusReport(settings)
+      console.log(process.argv.includes('--json') ? JSON.stringify(rows, null, 2) : formatStackStatus(rows))
       break
+    }
     default:
-      console.error('usage: tsx scripts/stack.ts up|down|status')
+      console.error('usage: tsx scripts/stack.ts up|down|status [--json]')
       process.exitCode = 2
   }
 }

@@ -532,3 +532,51 @@ export async function restartKafka(settings: StackSettings, log: Logger): Promis
 export function stackStatus(settings: StackSettings): Record<ServiceName, number | undefined> {
   return { kafka: runningPid(settings, 'kafka'), registry: runningPid(settings, 'registry') }
 }
+
+/** One service of the local stack, as `stack:status` shows it. */
+export interface StackServiceStatus {
+  service: ServiceName
+  running: boolean
+  pid: number | null
+  /** Where clients reach it. */
+  address: string
+  log: string
+}
+
+/** The status of each service of the local stack: running or not, pid, address, log file. */
+export function stackStatusReport(settings: StackSettings): StackServiceStatus[] {
+  const pids = stackStatus(settings)
+  const endpoints = stackEndpoints(settings)
+  const address: Record<ServiceName, string> = {
+    kafka: endpoints.brokers.join(','),
+    registry: endpoints.registryUrl,
+  }
+  return (['kafka', 'registry'] as const).map((service) => ({
+    service,
+    running: pids[service] !== undefined,
+    pid: pids[service] ?? null,
+    address: address[service],
+    log: logFile(settings, service),
+  }))
+}
+
+/** `stack:status` for people: an aligned table, one line per service. */
+export function formatStackStatus(rows: readonly StackServiceStatus[]): string {
+  const head = ['SERVICE', 'STATE', 'PID', 'ADDRESS', 'LOG']
+  const lines = rows.map((r) => [
+    r.service,
+    r.running ? 'running' : 'stopped',
+    r.pid === null ? '-' : String(r.pid),
+    r.address,
+    r.log,
+  ])
+  const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)))
+  return [head, ...lines]
+    .map((cells) =>
+      cells
+        .map((c, i) => c.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n')
+}
