@@ -2,10 +2,14 @@
  * `nightshift tail <topic>`: follows a topic of the topology and prints one line per
  * record, `<partition>:<offset> <ISO timestamp> <key> <value>`, the value decoded from
  * Avro when it is in the Confluent wire format. Whatever a record holds, a line stays one
- * line: control characters are escaped. Errors are thrown: main prints them.
+ * line: control characters are escaped. Times are RFC 3339 throughout: the fields the
+ * contracts declare as timestamp-millis (finishedAt, receivedAt, …) are printed like the
+ * string times beside them (startsAt), not as epoch milliseconds. Errors are thrown:
+ * main prints them.
  */
 import type { Command } from 'commander'
 import { endpointsFromEnv } from '../config/endpoints'
+import { SchemaSet } from '../contracts/schemas'
 import { ConfigError, PoisonRecordError } from '../errors'
 import { KafkaAdmin, Registry, TopicTail, isBarrier, type InRecord, type KafkaSettings } from '../kafka'
 import { createLogger, type Logger } from '../log'
@@ -53,16 +57,52 @@ export function bytesText(bytes: Buffer): string {
   return bytes.length <= MAX_INLINE_BYTES ? `base64:${bytes.toString('base64')}` : `<${bytes.length} bytes>`
 }
 
+/** The largest time a Date holds (±8.64e15 ms); beyond it a "timestamp" is printed as the number. */
+const MAX_DATE_MS = 8.64e15
+
+/**
+ * Names of the record fields the contracts (schemas/*.avsc) declare as
+ * `timestamp-millis` and never as a plain long: the fields printed as RFC 3339.
+ */
+export function timestampFieldNames(schemas: SchemaSet): ReadonlySet<string> {
+  const timestamps = new Set<string>()
+  const plain = new Set<string>()
+  const isLong = (t: unknown, logical: boolean): boolean =>
+    t === 'long'
+      ? !logical
+      : typeof t === 'object' && t !== null && (t as { type?: unknown }).type === 'long'
+        ? ((t as { logicalType?: unknown }).logicalType === 'timestamp-millis') === logical
+        : false
+  const walk = (node: unknown): void => {
+    if (Array.isArray(node)) return node.forEach(walk)
+    if (typeof node !== 'object' || node === null) return
+    const fields = (node as { fields?: unknown }).fields
+    if (Array.isArray(fields)) {
+      for (const f of fields as Array<{ name?: unknown; type?: unknown }>) {
+        const branches = Array.isArray(f.type) ? (f.type as unknown[]) : [f.type]
+        if (typeof f.name === 'string' && branches.some((b) => isLong(b, true))) timestamps.add(f.name)
+        if (typeof f.name === 'string' && branches.some((b) => isLong(b, false))) plain.add(f.name)
+      }
+    }
+    for (const child of Object.values(node)) walk(child)
+  }
+  for (const name of schemas.names()) walk(schemas.resolve(name))
+  return new Set([...timestamps].filter((n) => !plain.has(n)))
+}
+
 /**
  * Compact JSON of a decoded Avro value on one line: Buffers (Avro bytes/fixed) as
- * {@link bytesText}, bigints as decimal strings, unsafe characters escaped.
+ * {@link bytesText}, bigints as decimal strings, the `timestamps` fields (epoch
+ * milliseconds) as RFC 3339, unsafe characters escaped.
  */
-export function compactJson(value: unknown): string {
+export function compactJson(value: unknown, timestamps: ReadonlySet<string> = new Set()): string {
   const json = JSON.stringify(value, function (this: Record<string, unknown>, key: string, v: unknown): unknown {
     // toJSON has already turned a Buffer into {type, data}; the holder still has the Buffer.
     const original = this[key]
     if (Buffer.isBuffer(original)) return bytesText(original)
     if (typeof v === 'bigint') return v.toString()
+    if (typeof v === 'number' && timestamps.has(key) && Number.isFinite(v) && Math.abs(v) <= MAX_DATE_MS)
+      return new Date(v).toISOString()
     return v
   }) as string | undefined
   return escapeControl(json ?? 'null')
@@ -110,9 +150,14 @@ export function formatTimestamp(timestamp: string): string {
 export function formatRecordLine(
   record: Pick<InRecord, 'partition' | 'offset' | 'timestamp' | 'key' | 'value'>,
   decoded: { value: unknown } | undefined,
+  timestamps: ReadonlySet<string> = new Set(),
 ): string {
   const value =
-    record.value === null ? '∅' : decoded !== undefined ? compactJson(decoded.value) : formatRawValue(record.value)
+    record.value === null
+      ? '∅'
+      : decoded !== undefined
+        ? compactJson(decoded.value, timestamps)
+        : formatRawValue(record.value)
   return `${record.partition}:${escapeControl(record.offset)} ${formatTimestamp(record.timestamp)} ${formatKey(record.key)} ${value}`
 }
 
@@ -233,6 +278,7 @@ async function follow(
   print: (line: string) => void,
   registry: Registry,
 ): Promise<void> {
+  const timestamps = timestampFieldNames(SchemaSet.load())
   let printed = 0
   let finished = false
   let finish: (err?: unknown) => void = () => undefined
@@ -253,7 +299,7 @@ async function follow(
     chain = chain.then(async () => {
       if (finished) return
       try {
-        const line = formatRecordLine(record, await decodeForDisplay(registry, record.value))
+        const line = formatRecordLine(record, await decodeForDisplay(registry, record.value), timestamps)
         if (finished) return
         print(line)
         printed += 1

@@ -19,7 +19,9 @@ import {
   formatRecordLine,
   formatTimestamp,
   parsePositiveInt,
+  timestampFieldNames,
 } from '../../src/cli/tail'
+import { SchemaSet } from '../../src/contracts/schemas'
 
 const T = Date.parse('2026-11-25T00:52:34.568Z')
 const b = (s: string) => Buffer.from(s)
@@ -154,6 +156,25 @@ describe('small formatters', () => {
     ['abc', 'abc'],
     ['9'.repeat(30), '9'.repeat(30)],
   ])('formatTimestamp(%j)', (ts, expected) => expect(formatTimestamp(ts)).toBe(expected))
+
+  it("timestampFieldNames: the contracts' timestamp-millis fields, not the plain longs", () => {
+    const names = timestampFieldNames(SchemaSet.load())
+    for (const n of ['receivedAt', 'finishedAt', 'startedAt', 'requestedAt', 'failedAt', 'decidedAt'])
+      expect(names.has(n)).toBe(true)
+    for (const n of ['durationMs', 'allowedBadMs', 'badMs', 'start', 'end', 'startsAt'])
+      expect(names.has(n)).toBe(false)
+  })
+
+  it('compactJson: timestamp fields as RFC 3339, like the string times beside them', () => {
+    const outcome = { alert: { startsAt: '2026-11-25T00:52:34.568Z', receivedAt: T }, finishedAt: T + 1, durationMs: 5 }
+    expect(compactJson(outcome, new Set(['receivedAt', 'finishedAt']))).toBe(
+      '{"alert":{"startsAt":"2026-11-25T00:52:34.568Z","receivedAt":"2026-11-25T00:52:34.568Z"},' +
+        '"finishedAt":"2026-11-25T00:52:34.569Z","durationMs":5}',
+    )
+    expect(compactJson({ finishedAt: null, at: 1e20 }, new Set(['finishedAt', 'at']))).toBe(
+      '{"finishedAt":null,"at":100000000000000000000}',
+    )
+  })
 
   it('compactJson: top-level Buffer and nested arrays', () => {
     expect(compactJson(Buffer.from('hi'))).toBe('"base64:aGk="')
