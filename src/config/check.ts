@@ -37,15 +37,21 @@ export const CONFIG_FILES = [
 ] as const
 export type ConfigFileName = (typeof CONFIG_FILES)[number]
 
-/** The files each stage reads (slos.yaml is optional for the actions stage: no budget gates without it). */
-export const STAGE_FILES: Readonly<Record<Stage, readonly ConfigFileName[]>> = {
-  ingest: [],
-  dedup: [],
-  enrich: ['catalog.yaml'],
-  ratelimit: ['limits.yaml'],
-  route: ['topics.yaml', 'routes.yaml'],
-  actions: ['topics.yaml', 'actions.yaml'],
-  slo: ['slos.yaml'],
+/**
+ * The files each stage reads (`reads`: must exist) and those it uses when they are
+ * there (`mayRead`: slos.yaml for budget gates and staleness, actions.yaml for which
+ * actions are escalations), as src/app.ts builds the stages.
+ */
+export const STAGE_FILES: Readonly<
+  Record<Stage, { reads: readonly ConfigFileName[]; mayRead?: readonly ConfigFileName[] }>
+> = {
+  ingest: { reads: [] },
+  dedup: { reads: [], mayRead: ['slos.yaml'] },
+  enrich: { reads: ['catalog.yaml'] },
+  ratelimit: { reads: ['limits.yaml', 'topics.yaml', 'routes.yaml'], mayRead: ['actions.yaml'] },
+  route: { reads: ['topics.yaml', 'routes.yaml'], mayRead: ['actions.yaml'] },
+  actions: { reads: ['topics.yaml', 'actions.yaml'], mayRead: ['slos.yaml'] },
+  slo: { reads: ['slos.yaml'] },
 }
 
 /** One thing wrong with the folder. */
@@ -288,9 +294,8 @@ export function formatProblems(problems: readonly ConfigProblem[]): string {
  * one ConfigError listing every problem: what `nightshift run` does before it connects.
  */
 export function assertConfig(dir: string, stages: readonly Stage[]): void {
-  const needed = [...new Set(stages.flatMap((s) => STAGE_FILES[s]))]
-  // The actions stage reads slos.yaml when it is there (budget gates).
-  const only = stages.includes('actions') && !needed.includes('slos.yaml') ? [...needed, 'slos.yaml' as const] : needed
+  const needed = [...new Set(stages.flatMap((s) => STAGE_FILES[s].reads))]
+  const only = [...new Set([...needed, ...stages.flatMap((s) => STAGE_FILES[s].mayRead ?? [])])]
   if (only.length === 0) return
   const result = checkConfig(dir, { required: needed, only })
   if (result.problems.length > 0) {
