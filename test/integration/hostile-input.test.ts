@@ -378,7 +378,10 @@ describe('hostile input: generated bad requests between good ones (real webhook,
         }
         seen.set(probe!, (seen.get(probe!) ?? 0) + 1)
         const { request, alert } = entry
-        const { fingerprint, receivedAt, ...rest } = record.value
+        const { fingerprint, receivedAt, sentStartsAt, closedBy, ...rest } = record.value
+        // Dedup's fields; ingest writes an alert as it was sent.
+        if (sentStartsAt !== null || closedBy !== null)
+          fail(request, `${probe}: ingest set sentStartsAt ${sentStartsAt} or closedBy ${JSON.stringify(closedBy)}`)
         const { probe: _probe, fingerprint: _sent, ...want } = alert
         if (alert.fingerprint !== undefined ? fingerprint !== alert.fingerprint : !/^[0-9a-f]{16}$/.test(fingerprint))
           fail(request, `${probe}: fingerprint ${fingerprint}, sent ${alert.fingerprint ?? 'none usable'}`)

@@ -193,6 +193,9 @@ describe('ingest webhook (real HTTP server, real broker and registry)', () => {
           groupKey: body.groupKey,
           externalURL: body.externalURL,
           receivedAt: BASE_TIME + i,
+          // Set by dedup, never by ingest: what Alertmanager sent is kept as it was.
+          sentStartsAt: null,
+          closedBy: null,
         })
       }
     }
