@@ -10,6 +10,7 @@ import { addDlqCommands } from './cli/dlq'
 import { addEpisodesCommands } from './cli/episodes'
 import { addPauseCommands } from './cli/pause'
 import { runSkippedRequest } from './cli/run'
+import { FINGERPRINT_PATTERN } from './ingest/fingerprint'
 import { addReplayCommands } from './cli/replay'
 import { addRoutesCommands } from './cli/routes'
 import { addSloCommands } from './cli/slo'
@@ -142,7 +143,14 @@ function program(): Command {
           dedupMaxEntries: string
         },
       ) => {
-        if (fingerprint !== undefined) return runSkippedRequest(fingerprint, opts)
+        if (fingerprint !== undefined) {
+          // `run` is the default command: a mistyped command name arrives here as a "fingerprint".
+          if (!FINGERPRINT_PATTERN.test(fingerprint))
+            throw new ConfigError(
+              `"${fingerprint}" is neither a command nor an alert fingerprint (16 hex digits); see nightshift --help`,
+            )
+          return runSkippedRequest(fingerprint, opts)
+        }
         if (opts.demo) {
           // `npm start -- --demo`: the steps are the output; logs only when something is wrong.
           const logLevel = process.argv.includes('--log-level') ? opts.logLevel : 'warn'

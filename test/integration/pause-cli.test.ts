@@ -335,4 +335,20 @@ describe('nightshift pause / resume / pauses (real broker)', () => {
       /nightshift: no pause on action=exec; active: team=junk for .*; service=checkout action=restart for .* \[NS_NOT_FOUND\]/,
     )
   })
+
+  it('takes a mistyped command for what it is, not for the fingerprint of `run`', async () => {
+    const child = spawn(
+      process.execPath,
+      [path.join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs'), 'src/main.ts', 'pauze'],
+      {
+        cwd: root,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    )
+    let stderr = ''
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+    const code = await new Promise<number | null>((resolve) => child.once('close', resolve))
+    expect(code).toBe(1)
+    expect(stderr).toContain('nightshift: "pauze" is neither a command nor an alert fingerprint (16 hex digits)')
+  })
 })
