@@ -6,6 +6,7 @@
 import path from 'node:path'
 import type { Command } from 'commander'
 import { endpointsFromEnv } from '../config/endpoints'
+import { staleAfterFromEnv } from '../episodes/rule'
 import { Registry } from '../kafka'
 import { createLogger, type Logger } from '../log'
 import { readBudgets } from '../stages/slo/read-budgets'
@@ -50,7 +51,7 @@ export function addSloCommands(cli: Command, deps: SloCommandDeps = {}): void {
         new Registry(endpoints.registryUrl),
         topicNames(opts.prefix).budget,
       )
-      const rows = sloReport(config, budgets, (deps.now ?? Date.now)())
+      const rows = sloReport(config, budgets, (deps.now ?? Date.now)(), staleAfterFromEnv(deps.env ?? process.env))
       print(opts.json ? JSON.stringify(rows, null, 2) : formatSloReport(rows))
     })
 }
