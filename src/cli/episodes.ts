@@ -60,6 +60,18 @@ export function formatEpisodes(episodes: readonly OpenEpisode[], staleAfterMs: n
   ].join('\n')
 }
 
+/**
+ * An option `episodes close` shares with `episodes`: commander hands a parent's options to
+ * the parent wherever they are written (`episodes close <fp> --prefix p` sets the parent's
+ * --prefix), so the value given on the command line is taken from whichever got it.
+ */
+function sharedOption(cmd: Command, key: 'prefix' | 'logLevel'): string {
+  for (const c of [cmd, cmd.parent]) {
+    if (c?.getOptionValueSource(key) === 'cli') return String(c.opts()[key])
+  }
+  return String(cmd.opts()[key])
+}
+
 /** Adds `episodes` and `episodes close` to `cli`. */
 export function addEpisodesCommands(cli: Command, deps: EpisodesCommandDeps = {}): void {
   const env = deps.env ?? process.env
@@ -119,7 +131,8 @@ export function addEpisodesCommands(cli: Command, deps: EpisodesCommandDeps = {}
     .option('--by <name>', 'who closes it (default: $USER)')
     .option('--prefix <prefix>', 'topic prefix of the run', env.NIGHTSHIFT_TOPIC_PREFIX ?? '')
     .option('--log-level <level>', 'pino log level (stderr)', 'warn')
-    .action(async (fingerprint: string, opts: { reason: string; by?: string; prefix: string; logLevel: string }) => {
+    .action(async (fingerprint: string, given: { reason: string; by?: string }, cmd: Command) => {
+      const opts = { ...given, prefix: sharedOption(cmd, 'prefix'), logLevel: sharedOption(cmd, 'logLevel') }
       const by = opts.by ?? env.USER ?? env.LOGNAME ?? env.USERNAME
       if (!by) throw new ConfigError('episodes close: say who closes it with --by (no $USER)')
       if (opts.reason.trim() === '') throw new ConfigError('episodes close: --reason is empty')
