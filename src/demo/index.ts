@@ -2,7 +2,9 @@
  * The demo harness: the demo service, Nightshift (every stage, with the demo's config
  * folder), and Debian's Prometheus and Alertmanager wired to them, on loopback. The
  * end-to-end test and `nightshift demo` (`npm start -- --demo`) both start it with
- * {@link startDemo} and run the loop with {@link runDemoScenario}.
+ * {@link startDemo} and run the loop with {@link runDemoScenario}; tests that need
+ * Alertmanager alone or an HA pair of Prometheus start {@link startDemoNightshift} and
+ * the programs of ./observability themselves, and follow the topics with a DemoWatch.
  */
 import fs from 'node:fs'
 import os from 'node:os'
@@ -21,6 +23,7 @@ import { checkObservabilityBinaries, startObservability, type Observability } fr
 import { startDemoService, type DemoService } from './service'
 
 export { runDemoScenario, type ScenarioReport } from './scenario'
+export { DemoWatch } from './watch'
 
 export interface DemoOptions {
   endpoints: Endpoints
@@ -40,26 +43,39 @@ export interface DemoOptions {
   sessionTimeoutMs?: number
 }
 
-/** Everything the demo started; {@link RunningDemo.stop} stops it in reverse order. */
-export interface RunningDemo {
+/** The demo's Nightshift and the service it fixes, without Prometheus or Alertmanager. */
+export interface DemoNightshift {
   app: App
   service: DemoService
-  observability: Observability
   kafka: KafkaSettings
   registry: Registry
   prefix: string
   raiseForMs: number
+  /** Folder of the generated configs (the Nightshift config folder is `<dir>/config`). */
   dir: string
+  /** Nightshift's webhook, as Alertmanager is configured to post to it. */
+  webhookUrl: string
+  /** `host:port` of Nightshift's /metrics, as Prometheus scrapes it. */
+  nightshiftTarget: string
+  /** `host:port` of the demo service, as Prometheus scrapes it. */
+  demoTarget: string
+  /** Stops `stop` with the rest, before anything started earlier (a test's own Prometheus, say). */
+  own(stop: () => Promise<void>): void
   stop(): Promise<void>
 }
 
+/** Everything the demo started; {@link RunningDemo.stop} stops it in reverse order. */
+export interface RunningDemo extends DemoNightshift {
+  observability: Observability
+}
+
 /**
- * Applies the topology under the prefix, then starts the demo service, Nightshift and
- * Prometheus + Alertmanager, stopping what started when a later piece fails.
- * @throws ConfigError (before starting anything) when prometheus or prometheus-alertmanager is not installed.
+ * Applies the topology under the prefix, then starts the demo service and Nightshift
+ * with the demo's config folder, stopping what started when a later piece fails. Tests
+ * that start Alertmanager or Prometheus their own way (an HA pair, Alertmanager alone)
+ * begin here; {@link startDemo} adds one Prometheus and one Alertmanager.
  */
-export async function startDemo(o: DemoOptions): Promise<RunningDemo> {
-  checkObservabilityBinaries()
+export async function startDemoNightshift(o: DemoOptions): Promise<DemoNightshift> {
   const { progress } = o
   const prefix = o.prefix ?? ''
   const raiseFor = o.raiseFor ?? '20s'
@@ -120,24 +136,52 @@ export async function startDemo(o: DemoOptions): Promise<RunningDemo> {
     progress.done(
       `Nightshift ready: webhook ${address}/webhook/alertmanager, SLO page ${address}/slo (config: ${configDir})`,
     )
+    return {
+      app,
+      service,
+      kafka,
+      registry,
+      prefix,
+      raiseForMs,
+      dir,
+      webhookUrl: `${address}/webhook/alertmanager`,
+      nightshiftTarget: new URL(address).host,
+      demoTarget: new URL(service.url).host,
+      own: (s) => stops.push(s),
+      stop,
+    }
+  } catch (err) {
+    await stop()
+    throw err
+  }
+}
 
+/**
+ * Applies the topology under the prefix, then starts the demo service, Nightshift and
+ * Prometheus + Alertmanager, stopping what started when a later piece fails.
+ * @throws ConfigError (before starting anything) when prometheus or prometheus-alertmanager is not installed.
+ */
+export async function startDemo(o: DemoOptions): Promise<RunningDemo> {
+  checkObservabilityBinaries()
+  const { progress } = o
+  const demo = await startDemoNightshift(o)
+  try {
     progress.step('starting Prometheus and Alertmanager')
     const observability = await startObservability({
-      dir,
-      demoTarget: new URL(service.url).host,
-      nightshiftTarget: new URL(address).host,
-      webhookUrl: `${address}/webhook/alertmanager`,
+      dir: demo.dir,
+      demoTarget: demo.demoTarget,
+      nightshiftTarget: demo.nightshiftTarget,
+      webhookUrl: demo.webhookUrl,
       ...(o.webhookToken ? { webhookToken: o.webhookToken } : {}),
       logger: o.logger,
     })
-    stops.push(() => observability.stop())
+    demo.own(() => observability.stop())
     progress.done(
-      `Prometheus ${observability.prometheusUrl}, Alertmanager ${observability.alertmanagerUrl} (configs and logs in ${dir})`,
+      `Prometheus ${observability.prometheusUrl}, Alertmanager ${observability.alertmanagerUrl} (configs and logs in ${demo.dir})`,
     )
-
-    return { app, service, observability, kafka, registry, prefix, raiseForMs, dir, stop }
+    return { ...demo, observability }
   } catch (err) {
-    await stop()
+    await demo.stop()
     throw err
   }
 }
