@@ -169,7 +169,7 @@ test('an HA pair of Prometheus: one incident, one action run, one episode closed
   // Alertmanager sends the earliest start; dedup forwards it with the episode's own.
   expect(resolved).toMatchObject({ startsAt: first.startsAt, sentStartsAt: moved.startsAt, closedBy: null })
   const episode = `${fp}|${first.startsAt}`
-  await waitFor(
+  const closed = await waitFor(
     'the budget with the episode closed',
     () =>
       values(watch.budgets).find(
@@ -177,6 +177,8 @@ test('an HA pair of Prometheus: one incident, one action run, one episode closed
       ),
     WAIT_MS,
   )
+  // Charged from when the incident began (replica a's start), not from the start first sent.
+  expect(closed.intervals.find((i) => i.end === Date.parse(resolved.endsAt!))!.start).toBe(Date.parse(moved.startsAt))
 
   // One episode: everything dedup forwarded carries one start; one run of the action.
   expect(new Set(values(watch.deduped).map((r) => `${r.fingerprint}|${r.startsAt}`))).toEqual(new Set([episode]))
