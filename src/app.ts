@@ -3,7 +3,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { Registry as MetricsRegistry } from 'prom-client'
 import { assertConfig } from './config/check'
-import type { Endpoints } from './config/endpoints'
+import { kafkaSettings, type Endpoints } from './config/endpoints'
 import { createConfigMetrics, watchConfig, type ConfigMetrics, type WatchedConfig } from './config/watched-file'
 import { SchemaSet } from './contracts/schemas'
 import { ESCALATION_BY_DEFAULT, escalationActions, parseActionsFile } from './actions/worker/actions-file'
@@ -363,7 +363,7 @@ function sloStage(ctx: StageContext): Runnable {
  */
 export function buildApp(options: AppOptions): App {
   const log = options.logger.child({ module: 'app' })
-  const registry = new Registry(options.endpoints.registryUrl)
+  const registry = new Registry(options.endpoints.registryUrl, options.endpoints.registryAccess)
   const timeoutMs = options.readyTimeoutMs ?? 30000
   const metrics = options.metrics ?? new MetricsRegistry()
   const selected = [...new Set(options.stages ?? STAGES)]
@@ -372,7 +372,7 @@ export function buildApp(options: AppOptions): App {
     throw new ConfigError(`unknown stage(s): ${unknown.join(', ')}; known: ${STAGES.join(', ')}`)
   }
   const prefix = options.prefix ?? ''
-  const kafka: KafkaSettings = { brokers: options.endpoints.brokers, clientId: 'nightshift', logger: options.logger }
+  const kafka: KafkaSettings = kafkaSettings(options.endpoints, 'nightshift', options.logger)
   // Stages start before the webhook and stop after it: intake stops first.
   const ordered = [...selected.filter((s) => s !== 'ingest'), ...selected.filter((s) => s === 'ingest')]
   const running: Runnable[] = []

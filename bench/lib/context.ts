@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import path from 'node:path'
-import { endpointsFromEnv, type Endpoints } from '../../src/config/endpoints'
+import { endpointsFromEnv, kafkaSettings, type Endpoints } from '../../src/config/endpoints'
 import { SchemaSet } from '../../src/contracts/schemas'
 import { describeError } from '../../src/errors'
 import { Registry, waitForBroker, type KafkaSettings } from '../../src/kafka'
@@ -36,11 +36,11 @@ export async function createContext(options: { runs: number; quick: boolean }): 
     level: process.env.LOG_LEVEL ?? 'info',
   }).child({ module: 'bench' })
   const quiet = createLogger({ destination: 'stderr', level: process.env.BENCH_CLIENT_LOG_LEVEL ?? 'warn' })
-  const kafka = (clientId: string): KafkaSettings => ({ brokers: endpoints.brokers, clientId, logger: quiet })
+  const kafka = (clientId: string): KafkaSettings => kafkaSettings(endpoints, clientId, quiet)
   await waitForBroker(kafka('bench'), { timeoutMs: 15_000 }).catch((err: unknown) => {
     throw new Error(`${describeError(err)} (start the local stack with npm run stack:up)`)
   })
-  const registry = new Registry(endpoints.registryUrl)
+  const registry = new Registry(endpoints.registryUrl, endpoints.registryAccess)
   await registry.ping()
   return {
     endpoints,

@@ -6,7 +6,7 @@
  * why, and the counts. Errors are thrown: main prints them.
  */
 import type { Command } from 'commander'
-import { endpointsFromEnv } from '../config/endpoints'
+import { endpointsFromEnv, kafkaSettings } from '../config/endpoints'
 import { asDeadLetter } from '../contracts/dead-letter'
 import type { DeadLetterRecord, SourcePosition } from '../contracts/records'
 import { ConfigError, ERROR_CODES, NightshiftError, PoisonRecordError, RetriableError, describeError } from '../errors'
@@ -306,8 +306,8 @@ export function addDlqCommands(program: Command, deps: DlqCommandDeps = {}): voi
     const endpoints = endpointsFromEnv(env)
     const logger = deps.logger ?? createLogger({ level: opts.logLevel, destination: 'stderr' })
     return {
-      settings: { brokers: endpoints.brokers, clientId: 'nightshift-cli', logger },
-      registry: new Registry(endpoints.registryUrl),
+      settings: kafkaSettings(endpoints, 'nightshift-cli', logger),
+      registry: new Registry(endpoints.registryUrl, endpoints.registryAccess),
       topic: topicNames(opts.prefix).dlq,
     }
   }

@@ -7,7 +7,7 @@
  */
 import { Command } from 'commander'
 import { parseDuration } from '../config/duration'
-import { endpointsFromEnv } from '../config/endpoints'
+import { endpointsFromEnv, kafkaSettings } from '../config/endpoints'
 import { ConfigError, ERROR_CODES, NightshiftError } from '../errors'
 import { KafkaAdmin, RecordProducer, readTopic, type InRecord, type KafkaSettings, type OutRecord } from '../kafka'
 import { createLogger, type Logger } from '../log'
@@ -137,7 +137,7 @@ export function addPauseCommands(program: Command, deps: PauseCommandDeps = {}):
     const logger = deps.logger ?? createLogger({ level: opts.logLevel, destination: 'stderr' })
     const names = topicNames(opts.prefix)
     return {
-      settings: { brokers: endpoints.brokers, clientId: 'nightshift-cli', logger },
+      settings: kafkaSettings(endpoints, 'nightshift-cli', logger),
       logger,
       topic: names.control,
       history: names.controlHistory,

@@ -17,7 +17,7 @@
  * It refuses, before writing anything, when nothing of that action and fingerprint was
  * skipped by a pause, when a pause still covers the request, or when it was already run.
  */
-import { endpointsFromEnv } from '../config/endpoints'
+import { endpointsFromEnv, kafkaSettings } from '../config/endpoints'
 import type { ActionOutcomeRecord, ActionRequestRecord } from '../contracts/records'
 import { SchemaSet } from '../contracts/schemas'
 import { ConfigError, ERROR_CODES, NightshiftError } from '../errors'
@@ -105,12 +105,12 @@ export async function runSkippedRequest(
 
   const endpoints = endpointsFromEnv(env)
   const logger = deps.logger ?? createLogger({ level: opts.logLevel, destination: 'stderr' })
-  const settings: KafkaSettings = { brokers: endpoints.brokers, clientId: 'nightshift-cli', logger }
+  const settings: KafkaSettings = kafkaSettings(endpoints, 'nightshift-cli', logger)
   const names = topicNames(opts.prefix)
   const requests = `${opts.prefix}${actionTopic(action)}`
   const read = deps.readTimeoutMs === undefined ? {} : { timeoutMs: deps.readTimeoutMs }
   await requireTopics(settings, [names.outcomes, requests, names.control, names.controlHistory])
-  const registry = new Registry(endpoints.registryUrl)
+  const registry = new Registry(endpoints.registryUrl, endpoints.registryAccess)
 
   const outcomes: ActionOutcomeRecord[] = []
   for (const record of await readTopicToBarrier(settings, names.outcomes, read)) {

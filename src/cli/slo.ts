@@ -5,7 +5,7 @@
  */
 import path from 'node:path'
 import type { Command } from 'commander'
-import { endpointsFromEnv } from '../config/endpoints'
+import { endpointsFromEnv, kafkaSettings } from '../config/endpoints'
 import { staleAfterFromEnv } from '../episodes/rule'
 import { Registry } from '../kafka'
 import { createLogger, type Logger } from '../log'
@@ -47,8 +47,8 @@ export function addSloCommands(cli: Command, deps: SloCommandDeps = {}): void {
       const endpoints = endpointsFromEnv(deps.env ?? process.env)
       const logger = deps.logger ?? createLogger({ level: opts.logLevel, destination: 'stderr' })
       const budgets = await readBudgets(
-        { brokers: endpoints.brokers, clientId: 'nightshift-cli', logger },
-        new Registry(endpoints.registryUrl),
+        kafkaSettings(endpoints, 'nightshift-cli', logger),
+        new Registry(endpoints.registryUrl, endpoints.registryAccess),
         topicNames(opts.prefix).budget,
       )
       const rows = sloReport(config, budgets, (deps.now ?? Date.now)(), staleAfterFromEnv(deps.env ?? process.env))

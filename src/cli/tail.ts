@@ -8,7 +8,7 @@
  * main prints them.
  */
 import type { Command } from 'commander'
-import { endpointsFromEnv } from '../config/endpoints'
+import { endpointsFromEnv, kafkaSettings } from '../config/endpoints'
 import { SchemaSet } from '../contracts/schemas'
 import { ConfigError, PoisonRecordError } from '../errors'
 import { KafkaAdmin, Registry, TopicTail, isBarrier, type InRecord, type KafkaSettings } from '../kafka'
@@ -225,8 +225,8 @@ export function addTailCommands(program: Command, deps: TailCommandDeps = {}): v
       const topic = `${opts.prefix}${name}`
       const endpoints = endpointsFromEnv(env)
       const logger = deps.logger ?? createLogger({ level: opts.logLevel, destination: 'stderr' })
-      const settings: KafkaSettings = { brokers: endpoints.brokers, clientId: 'nightshift-cli', logger }
-      const registry = new Registry(endpoints.registryUrl)
+      const settings: KafkaSettings = kafkaSettings(endpoints, 'nightshift-cli', logger)
+      const registry = new Registry(endpoints.registryUrl, endpoints.registryAccess)
       // Records below these offsets were there before the command: skipped unless --from-beginning.
       const startAt = await startOffsets(settings, topic, opts.prefix, opts.fromBeginning === true)
       await follow(settings, topic, startAt, max, (line) => print(line), registry)

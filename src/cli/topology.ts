@@ -5,7 +5,7 @@
  */
 import path from 'node:path'
 import { Command } from 'commander'
-import { endpointsFromEnv } from '../config/endpoints'
+import { endpointsFromEnv, kafkaSettings } from '../config/endpoints'
 import { SchemaSet } from '../contracts/schemas'
 import { KafkaAdmin, Registry } from '../kafka'
 import { createLogger, type Logger } from '../log'
@@ -85,9 +85,9 @@ export function addTopologyCommands(program: Command, deps: TopologyCommandDeps 
         planTopology(topics, opts.prefix) // rejects a bad prefix before any connection
         const endpoints = endpointsFromEnv(deps.env)
         const logger = deps.logger ?? createLogger({ level: opts.logLevel, destination: 'stderr' })
-        const registry = new Registry(endpoints.registryUrl)
+        const registry = new Registry(endpoints.registryUrl, endpoints.registryAccess)
         if (!opts.dryRun) await registry.ping()
-        const admin = await KafkaAdmin.connect({ brokers: endpoints.brokers, clientId: 'nightshift-topology', logger })
+        const admin = await KafkaAdmin.connect(kafkaSettings(endpoints, 'nightshift-topology', logger))
         try {
           const progress = createProgress(deps.progressStream ? { stream: deps.progressStream } : {})
           const report = await applyTopology({

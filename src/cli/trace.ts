@@ -7,7 +7,7 @@
  * and exit code 1.
  */
 import type { Command } from 'commander'
-import { endpointsFromEnv } from '../config/endpoints'
+import { endpointsFromEnv, kafkaSettings } from '../config/endpoints'
 import { ConfigError, ERROR_CODES, NightshiftError } from '../errors'
 import { Registry, type KafkaSettings } from '../kafka'
 import { createLogger, type Logger } from '../log'
@@ -61,8 +61,8 @@ export function addTraceCommands(cli: Command, deps: TraceCommandDeps = {}): voi
       const logger = (deps.logger ?? createLogger({ level: opts.logLevel, destination: 'stderr' })).child({
         module: 'trace',
       })
-      const settings: KafkaSettings = { brokers: endpoints.brokers, clientId: 'nightshift-cli', logger }
-      const registry = new Registry(endpoints.registryUrl)
+      const settings: KafkaSettings = kafkaSettings(endpoints, 'nightshift-cli', logger)
+      const registry = new Registry(endpoints.registryUrl, endpoints.registryAccess)
       const read = { ...(deps.readTimeoutMs === undefined ? {} : { timeoutMs: deps.readTimeoutMs }) }
       const { topics, records, undecodable } = await readTrace(settings, registry, opts.prefix, fingerprint, read)
       for (const r of undecodable)

@@ -2,6 +2,7 @@ import { ConfigResourceTypes, type Admin, type ITopicConfig, type Kafka } from '
 import { ERROR_CODES, NightshiftError, RetriableError, describeError } from '../errors'
 import { retry } from '../retry'
 import { connectClient, createKafka, type KafkaSettings } from './connection'
+import { startFailure } from './security'
 
 /** A topic as `topology/` declares it. */
 export interface TopicSpec {
@@ -242,11 +243,14 @@ export async function waitForBroker(settings: KafkaSettings, options: WaitForBro
         initialMs: intervalMs,
         maxMs: intervalMs,
         deadlineMs: options.timeoutMs,
-        retriable: () => aborted === undefined,
+        // A refused password or an untrusted certificate will not heal: stop now, say which.
+        retriable: (err) => aborted === undefined && startFailure(err, settings) === undefined,
       },
     )
   } catch (err) {
     if (aborted !== undefined) throw err
+    const fatal = startFailure(err, settings)
+    if (fatal) throw fatal
     throw new RetriableError(
       ERROR_CODES.KAFKA_UNAVAILABLE,
       `Kafka at ${settings.brokers.join(',')} did not answer within ${options.timeoutMs} ms: ${describeError(err)}`,

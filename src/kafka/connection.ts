@@ -1,6 +1,8 @@
 import { Kafka, logLevel, type LogEntry, type logCreator } from 'kafkajs'
+import type { KafkaSecurity } from '../config/security'
 import { ERROR_CODES, RetriableError, describeError } from '../errors'
 import type { Logger } from '../log'
+import { kafkajsSasl, kafkajsSsl, startFailure } from './security'
 
 /** What every Kafka client in Nightshift is built from. */
 export interface KafkaSettings {
@@ -11,6 +13,8 @@ export interface KafkaSettings {
   retries?: number
   connectionTimeoutMs?: number
   requestTimeoutMs?: number
+  /** TLS and SASL; plaintext when absent. Built by `kafkaSettings()` in src/config. */
+  security?: KafkaSecurity
 }
 
 const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
@@ -63,9 +67,13 @@ export function pinoLogCreator(logger: Logger): logCreator {
  * code gets the small interfaces exported from this folder.
  */
 export function createKafka(settings: KafkaSettings): Kafka {
+  const ssl = kafkajsSsl(settings.security?.tls)
+  const sasl = kafkajsSasl(settings.security?.sasl)
   return new Kafka({
     clientId: settings.clientId,
     brokers: settings.brokers,
+    ...(ssl === undefined ? {} : { ssl }),
+    ...(sasl === undefined ? {} : { sasl }),
     connectionTimeout: settings.connectionTimeoutMs ?? 3000,
     requestTimeout: settings.requestTimeoutMs ?? 30000,
     retry: { retries: settings.retries ?? 5, initialRetryTime: 100, maxRetryTime: 5000 },
@@ -85,6 +93,8 @@ export async function connectClient<T extends { connect(): Promise<void> }>(
   try {
     await client.connect()
   } catch (cause) {
+    const fatal = startFailure(cause, settings)
+    if (fatal) throw fatal
     throw new RetriableError(
       ERROR_CODES.KAFKA_UNAVAILABLE,
       `Kafka at ${settings.brokers.join(',')} is unreachable: ${describeError(cause)}`,

@@ -3,6 +3,7 @@ import { describeError } from '../errors'
 import { createKafka, type KafkaSettings } from './connection'
 import { decodeHeaders } from './headers'
 import type { InRecord } from './records'
+import { withAccessContext } from './security'
 
 export interface ConsumerOptions {
   groupId: string
@@ -77,8 +78,10 @@ export class RecordConsumer {
       sessionTimeout: options.sessionTimeoutMs ?? 30000,
       maxBytesPerPartition: options.maxBytesPerPartition ?? 1048576,
     })
-    await consumer.connect()
-    await consumer.subscribe({ topics: options.topics, fromBeginning: options.fromBeginning ?? true })
+    await withAccessContext(settings, { topics: options.topics, groupId: options.groupId }, async () => {
+      await consumer.connect()
+      await consumer.subscribe({ topics: options.topics, fromBeginning: options.fromBeginning ?? true })
+    })
     return consumer
   }
 

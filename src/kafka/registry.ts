@@ -1,4 +1,5 @@
 import { SchemaRegistry, SchemaType, COMPATIBILITY } from '@kafkajs/confluent-schema-registry'
+import type http from 'node:http'
 import type avro from 'avsc'
 import {
   ERROR_CODES,
@@ -8,6 +9,8 @@ import {
   SchemaIncompatibleError,
   describeError,
 } from '../errors'
+import type { RegistryAccess } from '../config/security'
+import { registryAgent, registryAuthorization, registryRequest, type RegistryResponse } from './registry-http'
 
 export type Compatibility =
   'BACKWARD' | 'BACKWARD_TRANSITIVE' | 'FORWARD' | 'FORWARD_TRANSITIVE' | 'FULL' | 'FULL_TRANSITIVE' | 'NONE'
@@ -29,6 +32,20 @@ interface ResponseLike {
 
 function statusOf(err: unknown): number | undefined {
   return typeof err === 'object' && err !== null && 'status' in err ? (err as ResponseLike).status : undefined
+}
+
+/**
+ * The registry refused Nightshift's credentials: not retriable and not the record's
+ * fault (never a poison record), and the message names the setting, never its value.
+ */
+function refused(url: string, status: number, sent: boolean, cause?: unknown): NightshiftError {
+  return new NightshiftError(
+    ERROR_CODES.REGISTRY,
+    sent
+      ? `schema registry at ${url} refused the credentials (${status}): check SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO or SCHEMA_REGISTRY_BEARER_TOKEN`
+      : `schema registry at ${url} requires credentials (${status}): set SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO or SCHEMA_REGISTRY_BEARER_TOKEN`,
+    { retriable: false, cause },
+  )
 }
 
 function fullName(schema: AvroSchema): string {
@@ -59,15 +76,50 @@ export class Registry {
    */
   private scratch = Buffer.allocUnsafe(16 * 1024)
 
-  constructor(readonly url: string) {
-    this.client = new SchemaRegistry({ host: url })
+  private readonly agent: http.Agent
+  private readonly authorization: string | undefined
+
+  /**
+   * @param access credentials (basic auth or a bearer token) and a CA for an https
+   *   registry, from {@link RegistryAccess}; none when absent.
+   */
+  constructor(
+    readonly url: string,
+    access?: RegistryAccess,
+  ) {
+    this.agent = registryAgent(url, access)
+    this.authorization = registryAuthorization(access)
+    const auth = this.authorization
+    this.client = new SchemaRegistry({
+      host: url,
+      agent: this.agent,
+      ...(auth === undefined
+        ? {}
+        : {
+            middlewares: [
+              () => ({
+                prepareRequest: (next) => next().then((req) => req.enhance({ headers: { authorization: auth } })),
+              }),
+            ],
+          }),
+    })
   }
 
-  /** Throws a retriable REGISTRY_UNAVAILABLE error unless the API answers. */
+  private request(
+    path: string,
+    init: { method?: string; headers?: Record<string, string>; body?: string; timeoutMs?: number } = {},
+  ): Promise<RegistryResponse> {
+    return registryRequest(`${this.url}${path}`, this.agent, this.authorization, init)
+  }
+
+  /**
+   * Throws a retriable REGISTRY_UNAVAILABLE error unless the API answers, and a
+   * non-retriable REGISTRY error when it refuses the credentials (401/403).
+   */
   async ping(): Promise<void> {
-    let res: Response
+    let res: RegistryResponse
     try {
-      res = await fetch(`${this.url}/subjects`, { signal: AbortSignal.timeout(2000) })
+      res = await this.request('/subjects', { timeoutMs: 2000 })
     } catch (cause) {
       throw new RetriableError(
         ERROR_CODES.REGISTRY_UNAVAILABLE,
@@ -75,6 +127,7 @@ export class Registry {
         { cause },
       )
     }
+    if (res.status === 401 || res.status === 403) throw refused(this.url, res.status, this.authorization !== undefined)
     if (!res.ok) {
       throw new RetriableError(
         ERROR_CODES.REGISTRY_UNAVAILABLE,
@@ -92,16 +145,17 @@ export class Registry {
    * @returns whether the level was set
    */
   async setCompatibility(subject: string, compatibility: Compatibility): Promise<boolean> {
-    const res = await fetch(`${this.url}/config/${encodeURIComponent(subject)}`, {
+    const res = await this.request(`/config/${encodeURIComponent(subject)}`, {
       method: 'PUT',
       headers: { 'content-type': CONTENT_TYPE },
       body: JSON.stringify({ compatibility }),
     })
     if (res.status === 404) return false
+    if (res.status === 401 || res.status === 403) throw refused(this.url, res.status, this.authorization !== undefined)
     if (!res.ok) {
       throw new NightshiftError(
         ERROR_CODES.REGISTRY,
-        `setting compatibility ${compatibility} on ${subject} failed: ${res.status} ${await res.text()}`,
+        `setting compatibility ${compatibility} on ${subject} failed: ${res.status} ${res.text}`,
       )
     }
     return true
@@ -123,6 +177,7 @@ export class Registry {
       return id
     } catch (err) {
       const status = statusOf(err)
+      if (status === 401 || status === 403) throw refused(this.url, status, this.authorization !== undefined, err)
       if (status === 409) {
         throw new SchemaIncompatibleError(
           fullName(schema),
@@ -161,11 +216,11 @@ export class Registry {
    */
   async deleteSubject(subject: string): Promise<void> {
     for (const query of ['', '?permanent=true']) {
-      let res: Response
+      let res: RegistryResponse
       try {
-        res = await fetch(`${this.url}/subjects/${encodeURIComponent(subject)}${query}`, {
+        res = await this.request(`/subjects/${encodeURIComponent(subject)}${query}`, {
           method: 'DELETE',
-          signal: AbortSignal.timeout(10_000),
+          timeoutMs: 10_000,
         })
       } catch (cause) {
         throw new RetriableError(
@@ -175,10 +230,7 @@ export class Registry {
         )
       }
       if (!res.ok && res.status !== 404) {
-        throw new NightshiftError(
-          ERROR_CODES.REGISTRY,
-          `deleting subject ${subject} failed: ${res.status} ${await res.text()}`,
-        )
+        throw new NightshiftError(ERROR_CODES.REGISTRY, `deleting subject ${subject} failed: ${res.status} ${res.text}`)
       }
     }
   }
@@ -306,6 +358,7 @@ export class Registry {
       return { id, schema: schema as unknown as avro.Type }
     } catch (err) {
       const status = statusOf(err)
+      if (status === 401 || status === 403) throw refused(this.url, status, this.authorization !== undefined, err)
       if (status !== undefined && status >= 400 && status < 500) {
         throw new PoisonRecordError(`schema id ${id} is unknown to the registry (${status})`, { cause: err })
       }

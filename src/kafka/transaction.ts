@@ -1,6 +1,7 @@
 import type { Producer } from 'kafkajs'
 import { createKafka, type KafkaSettings } from './connection'
 import type { OutRecord } from './records'
+import { withAccessContext } from './security'
 import { KEY_PARTITIONER, toTopicMessages } from './producer'
 
 /** The consumed position a transaction commits: the next offset to read. */
@@ -35,7 +36,7 @@ export class TransactionalProducer {
       maxInFlightRequests: 1,
       createPartitioner: KEY_PARTITIONER,
     })
-    await producer.connect()
+    await withAccessContext(settings, { transactionalId }, () => producer.connect())
     return new TransactionalProducer(producer, transactionalId)
   }
 

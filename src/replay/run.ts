@@ -23,7 +23,7 @@ import { buildApp, type App } from '../app'
 import type { Progress } from '../progress'
 import { pause } from '../retry'
 import { traceTopics } from '../trace/read'
-import type { Endpoints } from '../config/endpoints'
+import { kafkaSettings, type Endpoints } from '../config/endpoints'
 import { readConfigFile } from '../config/yaml-file'
 import type { ActionRequestRecord, AlertRecord, DecisionRecord, EnrichedAlertRecord } from '../contracts/records'
 import { SchemaSet } from '../contracts/schemas'
@@ -413,13 +413,9 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayReport> {
     cleanupProblems: [] as string[],
   }
 
-  const registry = new Registry(options.endpoints.registryUrl)
+  const registry = new Registry(options.endpoints.registryUrl, options.endpoints.registryAccess)
   await registry.ping()
-  const settings: KafkaSettings = {
-    brokers: options.endpoints.brokers,
-    clientId: 'nightshift-replay',
-    logger: options.logger,
-  }
+  const settings: KafkaSettings = kafkaSettings(options.endpoints, 'nightshift-replay', options.logger)
   const clients: Clients = { settings, registry, admin: await KafkaAdmin.connect(settings) }
   let step = ''
   const begin = (message: string) => {

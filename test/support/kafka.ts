@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
-import { endpointsFromEnv } from '../../src/config/endpoints'
+import { endpointsFromEnv, kafkaSettings as settingsFor } from '../../src/config/endpoints'
 import { KafkaAdmin, RecordConsumer, type AvroSchema, type InRecord, type KafkaSettings } from '../../src/kafka'
 import { createLogger } from '../../src/log'
 
@@ -12,7 +12,7 @@ export const testLogger = createLogger({ level: process.env.LOG_LEVEL ?? 'warn' 
 
 /** Client settings for a test; each test names its own client id. */
 export function kafkaSettings(clientId: string): KafkaSettings {
-  return { brokers: endpoints.brokers, clientId, logger: testLogger }
+  return settingsFor(endpoints, clientId, testLogger)
 }
 
 /** A unique name prefix, so concurrent and repeated runs never share topics or groups. */

@@ -29,7 +29,7 @@ export async function provisionTopology(prefix: string, partitions?: number): Pr
   const shipped = loadTopicsFile(schemas)
   const topology: TopicsFile =
     partitions === undefined ? shipped : { ...shipped, topics: shipped.topics.map((t) => ({ ...t, partitions })) }
-  const registry = new Registry(endpoints.registryUrl)
+  const registry = new Registry(endpoints.registryUrl, endpoints.registryAccess)
   const admin = await KafkaAdmin.connect(kafkaSettings('test-topology'))
   try {
     await applyTopology({ admin, registry, schemas, topology, prefix, logger: testLogger })
