@@ -8,6 +8,7 @@ import { Command } from 'commander'
 import { endpointsFromEnv, kafkaSettings } from '../config/endpoints'
 import { SchemaSet } from '../contracts/schemas'
 import { KafkaAdmin, Registry } from '../kafka'
+import { aclCommands } from '../kafka/acls'
 import { createLogger, type Logger } from '../log'
 import { createProgress } from '../progress'
 import { SUBJECT_COMPATIBILITY, applyTopology, type ApplyReport } from '../topology/apply'
@@ -80,33 +81,57 @@ export function addTopologyCommands(program: Command, deps: TopologyCommandDeps 
       .option('--file <path>', 'topics file (default: topology/topics.yaml)')
       .option('--dry-run', 'report what would be created and registered; change nothing')
       .option('--log-level <level>', 'pino log level', process.env.LOG_LEVEL ?? 'info')
-      .action(async (opts: { prefix: string; file?: string; dryRun?: boolean; logLevel: string }) => {
-        const { schemas, topology: topics } = loadFiles(opts.file, deps.schemasDir)
-        planTopology(topics, opts.prefix) // rejects a bad prefix before any connection
-        const endpoints = endpointsFromEnv(deps.env)
-        const logger = deps.logger ?? createLogger({ level: opts.logLevel, destination: 'stderr' })
-        const registry = new Registry(endpoints.registryUrl, endpoints.registryAccess)
-        if (!opts.dryRun) await registry.ping()
-        const admin = await KafkaAdmin.connect(kafkaSettings(endpoints, 'nightshift-topology', logger))
-        try {
-          const progress = createProgress(deps.progressStream ? { stream: deps.progressStream } : {})
-          const report = await applyTopology({
-            admin,
-            registry,
-            schemas,
-            topology: topics,
-            prefix: opts.prefix,
-            logger,
-            dryRun: opts.dryRun === true,
-            progress,
-          })
-          // The summary comes after the last log line, not in the middle of them.
-          await new Promise<void>((resolve) => logger.flush(() => resolve()))
-          print(formatApplyReport(report, topics.file, opts.prefix))
-        } finally {
-          await admin.disconnect()
-        }
-      })
+      .option(
+        '--print-acls',
+        'print the kafka-acls.sh commands that grant a Nightshift principal what it needs for --prefix; connect to nothing',
+      )
+      .option('--principal <principal>', 'the principal --print-acls grants to', 'User:nightshift')
+      .action(
+        async (opts: {
+          prefix: string
+          file?: string
+          dryRun?: boolean
+          logLevel: string
+          printAcls?: boolean
+          principal: string
+        }) => {
+          const { schemas, topology: topics } = loadFiles(opts.file, deps.schemasDir)
+          const plan = planTopology(topics, opts.prefix) // rejects a bad prefix before any connection
+          const endpoints = endpointsFromEnv(deps.env)
+          if (opts.printAcls) {
+            const lines = aclCommands({
+              prefix: opts.prefix,
+              principal: opts.principal,
+              topics: plan.topics.map((t) => t.name),
+              bootstrap: endpoints.brokers.join(','),
+            })
+            print(lines.join('\n'))
+            return
+          }
+          const logger = deps.logger ?? createLogger({ level: opts.logLevel, destination: 'stderr' })
+          const registry = new Registry(endpoints.registryUrl, endpoints.registryAccess)
+          if (!opts.dryRun) await registry.ping()
+          const admin = await KafkaAdmin.connect(kafkaSettings(endpoints, 'nightshift-topology', logger))
+          try {
+            const progress = createProgress(deps.progressStream ? { stream: deps.progressStream } : {})
+            const report = await applyTopology({
+              admin,
+              registry,
+              schemas,
+              topology: topics,
+              prefix: opts.prefix,
+              logger,
+              dryRun: opts.dryRun === true,
+              progress,
+            })
+            // The summary comes after the last log line, not in the middle of them.
+            await new Promise<void>((resolve) => logger.flush(() => resolve()))
+            print(formatApplyReport(report, topics.file, opts.prefix))
+          } finally {
+            await admin.disconnect()
+          }
+        },
+      )
 
   withApply(topology.command('apply'))
   withApply(program.command('apply')).summary('the same as `topology apply`')
