@@ -44,8 +44,8 @@ export function nightshiftAcls(prefix: string, topics: string[]): AclBinding[] {
     bindings.push({
       resourceType: 'topic',
       name: p,
-      operations: ['Read', 'Write', 'Describe'],
-      why: 'stages read and write their topics',
+      operations: ['Read', 'Write', 'Describe', 'DescribeConfigs'],
+      why: 'stages read and write their topics, and check their settings at start',
     })
   }
   // Stage groups carry the prefix; the short-lived readers of tail, trace, replay and a
@@ -74,8 +74,8 @@ export function nightshiftAcls(prefix: string, topics: string[]): AclBinding[] {
     bindings.push({
       resourceType: 'topic',
       name: p,
-      operations: ['Create', 'AlterConfigs', 'DescribeConfigs'],
-      why: 'topology apply creates the topics and checks their settings',
+      operations: ['Create', 'AlterConfigs'],
+      why: 'topology apply creates the topics',
       applyOnly: true,
     })
   }

@@ -1,4 +1,16 @@
-import { ConfigResourceTypes, type Admin, type ITopicConfig, type Kafka } from 'kafkajs'
+import {
+  AclOperationTypes,
+  AclPermissionTypes,
+  AclResourceTypes,
+  ConfigResourceTypes,
+  ResourcePatternTypes,
+  type AclEntry,
+  type Admin,
+  type ITopicConfig,
+  type Kafka,
+} from 'kafkajs'
+import type { AclBinding } from './acls'
+import { withAccessContext } from './security'
 import { ERROR_CODES, NightshiftError, RetriableError, describeError } from '../errors'
 import { retry } from '../retry'
 import { connectClient, createKafka, type KafkaSettings } from './connection'
@@ -86,13 +98,15 @@ export class KafkaAdmin {
   async describeTopics(names: string[]): Promise<Map<string, TopicDescription>> {
     const described = new Map<string, TopicDescription>()
     if (names.length === 0) return described
-    const [{ topics }, { resources }] = await Promise.all([
-      this.admin.fetchTopicMetadata({ topics: names }),
-      this.admin.describeConfigs({
-        resources: names.map((name) => ({ type: ConfigResourceTypes.TOPIC, name })),
-        includeSynonyms: false,
-      }),
-    ])
+    const [{ topics }, { resources }] = await withAccessContext({ brokers: [] }, { topics: names }, () =>
+      Promise.all([
+        this.admin.fetchTopicMetadata({ topics: names }),
+        this.admin.describeConfigs({
+          resources: names.map((name) => ({ type: ConfigResourceTypes.TOPIC, name })),
+          includeSynonyms: false,
+        }),
+      ]),
+    )
     const configs = new Map(resources.map((r) => [r.resourceName, r.configEntries]))
     for (const t of topics) {
       const entries = configs.get(t.name) ?? []
@@ -191,9 +205,55 @@ export class KafkaAdmin {
     }
   }
 
+  /** Grants `bindings` to `principal` (ALLOW from any host); needs Alter on the cluster. */
+  async createAcls(principal: string, bindings: AclBinding[]): Promise<void> {
+    await this.admin.createAcls({ acl: aclEntries(principal, bindings) })
+  }
+
+  /** Removes exactly `bindings` of `principal`. */
+  async deleteAcls(principal: string, bindings: AclBinding[]): Promise<void> {
+    await this.admin.deleteAcls({ filters: aclEntries(principal, bindings) })
+  }
+
   async disconnect(): Promise<void> {
     await this.admin.disconnect()
   }
+}
+
+const RESOURCE_TYPES: Record<AclBinding['resourceType'], AclResourceTypes> = {
+  topic: AclResourceTypes.TOPIC,
+  group: AclResourceTypes.GROUP,
+  'transactional-id': AclResourceTypes.TRANSACTIONAL_ID,
+  cluster: AclResourceTypes.CLUSTER,
+}
+
+const OPERATIONS: Record<string, AclOperationTypes> = {
+  Read: AclOperationTypes.READ,
+  Write: AclOperationTypes.WRITE,
+  Describe: AclOperationTypes.DESCRIBE,
+  Create: AclOperationTypes.CREATE,
+  AlterConfigs: AclOperationTypes.ALTER_CONFIGS,
+  DescribeConfigs: AclOperationTypes.DESCRIBE_CONFIGS,
+  IdempotentWrite: AclOperationTypes.IDEMPOTENT_WRITE,
+}
+
+function aclEntries(principal: string, bindings: AclBinding[]): AclEntry[] {
+  return bindings.flatMap((b) =>
+    b.operations.map((op) => {
+      const operation = OPERATIONS[op]
+      if (operation === undefined) throw new TypeError(`unknown ACL operation ${op}`)
+      return {
+        resourceType: RESOURCE_TYPES[b.resourceType],
+        resourceName: b.name,
+        resourcePatternType:
+          b.resourceType === 'cluster' ? ResourcePatternTypes.LITERAL : ResourcePatternTypes.PREFIXED,
+        principal,
+        host: '*',
+        operation,
+        permissionType: AclPermissionTypes.ALLOW,
+      }
+    }),
+  )
 }
 
 /** kafkajs' ISOLATION_LEVEL.READ_COMMITTED. */

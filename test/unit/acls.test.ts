@@ -15,12 +15,12 @@ describe('nightshiftAcls', () => {
   it('grants topics, groups, transactional ids and idempotent write by prefix; create only for apply', () => {
     const acls = nightshiftAcls('p.', ['p.alerts.raw'])
     expect(acls.map((a) => [a.resourceType, a.name, a.operations.join(','), a.applyOnly === true])).toEqual([
-      ['topic', 'p.', 'Read,Write,Describe', false],
+      ['topic', 'p.', 'Read,Write,Describe,DescribeConfigs', false],
       ['group', 'p.nightshift-', 'Read,Describe', false],
       ['group', 'nightshift-', 'Read,Describe', false],
       ['transactional-id', 'p.nightshift-', 'Write,Describe', false],
       ['cluster', 'kafka-cluster', 'IdempotentWrite', false],
-      ['topic', 'p.', 'Create,AlterConfigs,DescribeConfigs', true],
+      ['topic', 'p.', 'Create,AlterConfigs', true],
     ])
   })
 })
