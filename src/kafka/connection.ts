@@ -50,10 +50,26 @@ const EXPECTED_LINES = [
   /group is rebalancing, so a rejoin is needed/,
 ]
 
-export function pinoLogCreator(logger: Logger): logCreator {
+/**
+ * Authorization errors kafkajs logs but then swallows: a refused FindCoordinator (group or
+ * transactional id) comes out as a bare "Failed to find group coordinator". A client that
+ * passes `onRefusal` learns the real reason from the log line, by its protocol type.
+ */
+const REFUSALS: Array<[RegExp, string]> = [
+  [/Group authorization failed/i, 'GROUP_AUTHORIZATION_FAILED'],
+  [/Transactional Id authorization failed/i, 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED'],
+  [/Topic authorization failed/i, 'TOPIC_AUTHORIZATION_FAILED'],
+  [/Cluster authorization failed/i, 'CLUSTER_AUTHORIZATION_FAILED'],
+]
+
+export function pinoLogCreator(logger: Logger, onRefusal?: (type: string) => void): logCreator {
   const log = logger.child({ module: 'kafkajs' })
   return () =>
     ({ namespace, level, log: entry }: LogEntry) => {
+      if (onRefusal && typeof entry.error === 'string') {
+        const refusal = REFUSALS.find(([re]) => re.test(entry.error as string))
+        if (refusal) onRefusal(refusal[1])
+      }
       const text = `${String(entry.message)} ${typeof entry.error === 'string' ? entry.error : ''}`
       const expected = EXPECTED_LINES.some((re) => re.test(text))
       const method = expected ? 'debug' : (LEVELS[level] ?? 'info')
@@ -66,7 +82,7 @@ export function pinoLogCreator(logger: Logger): logCreator {
  * Builds the kafkajs client. Only `src/kafka/` sees kafkajs types; the rest of the
  * code gets the small interfaces exported from this folder.
  */
-export function createKafka(settings: KafkaSettings): Kafka {
+export function createKafka(settings: KafkaSettings, onRefusal?: (type: string) => void): Kafka {
   const ssl = kafkajsSsl(settings.security?.tls)
   const sasl = kafkajsSasl(settings.security?.sasl)
   return new Kafka({
@@ -78,7 +94,7 @@ export function createKafka(settings: KafkaSettings): Kafka {
     requestTimeout: settings.requestTimeoutMs ?? 30000,
     retry: { retries: settings.retries ?? 5, initialRetryTime: 100, maxRetryTime: 5000 },
     logLevel: logLevel.WARN,
-    logCreator: pinoLogCreator(settings.logger),
+    logCreator: pinoLogCreator(settings.logger, onRefusal),
   })
 }
 

@@ -3,7 +3,7 @@ import { describeError } from '../errors'
 import { createKafka, type KafkaSettings } from './connection'
 import { decodeHeaders } from './headers'
 import type { InRecord } from './records'
-import { withAccessContext } from './security'
+import { startFailure, withAccessContext } from './security'
 
 export interface ConsumerOptions {
   groupId: string
@@ -58,6 +58,8 @@ export class RecordConsumer {
   private readonly assignmentListeners: Array<(assignment: Record<string, number[]>) => void> = []
   private stopped = false
   private rebuilding: NodeJS.Timeout | undefined
+  /** A crash no retry can heal (a refused group ACL, say): reported, never rebuilt. */
+  private fatal: Error | undefined
 
   private constructor(
     private consumer: Consumer,
@@ -68,11 +70,21 @@ export class RecordConsumer {
   }
 
   static async connect(settings: KafkaSettings, options: ConsumerOptions): Promise<RecordConsumer> {
-    return new RecordConsumer(await RecordConsumer.open(settings, options), settings, options)
+    const refusal = { type: '' }
+    const consumer = new RecordConsumer(await RecordConsumer.open(settings, options, refusal), settings, options)
+    consumer.refusal = refusal
+    return consumer
   }
 
-  private static async open(settings: KafkaSettings, options: ConsumerOptions): Promise<Consumer> {
-    const consumer = createKafka(settings).consumer({
+  /** The last authorization error kafkajs logged for this consumer, which its crash may not carry. */
+  private refusal: { type: string } = { type: '' }
+
+  private static async open(
+    settings: KafkaSettings,
+    options: ConsumerOptions,
+    refusal: { type: string } = { type: '' },
+  ): Promise<Consumer> {
+    const consumer = createKafka(settings, (type) => (refusal.type = type)).consumer({
       groupId: options.groupId,
       readUncommitted: options.readCommitted === false,
       sessionTimeout: options.sessionTimeoutMs ?? 30000,
@@ -89,6 +101,9 @@ export class RecordConsumer {
   async run(handler: BatchHandler): Promise<void> {
     this.handler = handler
     await this.start(this.consumer)
+    // kafkajs joins the group inside run() and reports a refused join as a crash, not a
+    // rejection: a group the principal may not use fails the start here, by name.
+    if (this.fatal) throw this.fatal
   }
 
   private async start(consumer: Consumer): Promise<void> {
@@ -129,6 +144,17 @@ export class RecordConsumer {
         return
       }
       if (this.stopped || this.consumer !== consumer) return
+      const context = { topics: this.options.topics, groupId: this.options.groupId }
+      const fatal =
+        startFailure(error, this.settings, context) ??
+        (error.name === 'KafkaJSGroupCoordinatorNotFound' && this.refusal.type !== ''
+          ? startFailure(Object.assign(new Error(error.message), { type: this.refusal.type }), this.settings, context)
+          : undefined)
+      if (fatal) {
+        this.fatal = fatal
+        log.error({ err: fatal }, 'consumer refused by the broker; not rebuilt, since retrying cannot help')
+        return
+      }
       log.error(
         { err: error, inMs: REBUILD_DELAY_MS },
         'consumer crashed and kafkajs will not restart it; building a new one',
@@ -142,7 +168,7 @@ export class RecordConsumer {
     if (this.stopped) return
     await crashed.disconnect().catch(() => undefined)
     try {
-      const consumer = await RecordConsumer.open(this.settings, this.options)
+      const consumer = await RecordConsumer.open(this.settings, this.options, this.refusal)
       if (this.stopped) {
         await consumer.disconnect()
         return

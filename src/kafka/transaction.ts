@@ -30,13 +30,21 @@ export class TransactionalProducer {
   ) {}
 
   static async connect(settings: KafkaSettings, transactionalId: string): Promise<TransactionalProducer> {
-    const producer = createKafka(settings).producer({
+    const refusal = { type: '' }
+    const producer = createKafka(settings, (type) => (refusal.type = type)).producer({
       transactionalId,
       idempotent: true,
       maxInFlightRequests: 1,
       createPartitioner: KEY_PARTITIONER,
     })
-    await withAccessContext(settings, { transactionalId }, () => producer.connect())
+    // kafkajs reports a refused transactional id as "Failed to find group coordinator".
+    await withAccessContext(settings, { transactionalId }, () =>
+      producer.connect().catch((err: Error) => {
+        throw err.name === 'KafkaJSGroupCoordinatorNotFound' && refusal.type !== ''
+          ? Object.assign(new Error(err.message, { cause: err }), { type: refusal.type })
+          : err
+      }),
+    )
     return new TransactionalProducer(producer, transactionalId)
   }
 

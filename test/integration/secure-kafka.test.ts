@@ -207,6 +207,48 @@ describe('a SASL_SSL broker with ACLs (SCRAM-SHA-512, own CA, StandardAuthorizer
     }
   }, 120_000)
 
+  it('a removed ACL stops run at start, naming the refused consumer group', async () => {
+    const admin = await KafkaAdmin.connect(kafkaSettings(endpointsFromEnv(env(ADMIN)), 'test-secure-admin', logger))
+    const group = nightshiftAcls(prefix, []).find(
+      (b) => b.resourceType === 'group' && b.name === `${prefix}nightshift-`,
+    )!
+    await admin.deleteAcls(`User:${NIGHTSHIFT.name}`, [group])
+    await admin.disconnect()
+    const build = () =>
+      buildApp({
+        endpoints: endpointsFromEnv(env(NIGHTSHIFT)),
+        logger,
+        stages: ['enrich'],
+        prefix,
+        configDir: path.join(dir, 'config'),
+        sessionTimeoutMs: 6000,
+        readyTimeoutMs: 30_000,
+      })
+    // The authorizer drops the ACL a moment after the request: try until it has.
+    const message = await waitFor(
+      'the refusal',
+      async () => {
+        const app = build()
+        const started = Date.now()
+        try {
+          await app.start()
+          return undefined
+        } catch (err) {
+          expect(Date.now() - started).toBeLessThan(30_000)
+          return (err as Error).message
+        } finally {
+          await app.stop().catch(() => undefined)
+        }
+      },
+      30_000,
+    )
+    expect(message).toMatch(
+      new RegExp(
+        `Kafka refused access to consumer group ${prefix.replace(/\./g, '\\.')}nightshift-enrich \\(GROUP_AUTHORIZATION_FAILED\\)`,
+      ),
+    )
+  }, 60_000)
+
   it('a wrong password stops at start, naming the SASL handshake and the user', async () => {
     const e = endpointsFromEnv(env(NIGHTSHIFT, { KAFKA_SASL_PASSWORD: 'wrong-pw-99e0' }))
     const started = Date.now()
