@@ -23,8 +23,8 @@ import { endpoints as plainEndpoints, uniqueName, waitFor } from '../support/kaf
  */
 const root = path.resolve(__dirname, '..', '..')
 const stack = stackSettingsFromEnv(root)
-const PORT = Number(process.env.SECURE_KAFKA_PORT ?? 19393)
-const CONTROLLER_PORT = Number(process.env.SECURE_KAFKA_CONTROLLER_PORT ?? 19395)
+const PORT = Number(process.env.SECURE_TEST_KAFKA_PORT ?? 19493)
+const CONTROLLER_PORT = Number(process.env.SECURE_TEST_KAFKA_CONTROLLER_PORT ?? 19495)
 const ADMIN = { name: 'admin', password: 'admin-pw-7f3a91' }
 const NIGHTSHIFT = { name: 'nightshift', password: 'ns-pw-c41d8e' }
 const STRANGER = { name: 'stranger', password: 'stranger-pw-0b9e2c' }
@@ -78,7 +78,7 @@ beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nightshift-secure-'))
   broker = await startSecureBroker({
     libsDir: path.join(stack.distDir ?? path.join(stack.stateDir, 'dist'), `kafka_2.13-${stack.kafkaVersion}`, 'libs'),
-    dir: path.join(stack.stateDir, 'secure'),
+    dir: path.join(stack.stateDir, 'secure-test'),
     port: PORT,
     controllerPort: CONTROLLER_PORT,
     admin: ADMIN,
