@@ -13,7 +13,7 @@ import { startSecureBroker, type SecureBroker } from '../../src/stack/secure-bro
 import { stackSettingsFromEnv } from '../../src/stack/settings'
 import { applyTopology } from '../../src/topology/apply'
 import { loadTopicsFile, planTopology } from '../../src/topology/topics-file'
-import { actionTopic } from '../../src/topology/names'
+import { actionTopic, topicNames } from '../../src/topology/names'
 import { endpoints as plainEndpoints, uniqueName, waitFor } from '../support/kafka'
 
 /**
@@ -130,30 +130,15 @@ afterAll(async () => {
 })
 
 describe('a SASL_SSL broker with ACLs (SCRAM-SHA-512, own CA, StandardAuthorizer)', () => {
-  it('runs the pipeline webhook → action request as the nightshift user with only the listed ACLs', async () => {
-    const configDir = path.join(dir, 'config')
-    fs.mkdirSync(configDir)
-    fs.writeFileSync(
-      path.join(configDir, 'catalog.yaml'),
-      `services:\n  - name: checkout\n    team: payments\n    tier: tier-1\n    matchers: ['service="checkout"']\n`,
-    )
-    fs.writeFileSync(
-      path.join(configDir, 'limits.yaml'),
-      `key: "{team}/{service}/{alertname}"\ndefaults:\n  alert: { rate: 10/1m, burst: 10 }\n`,
-    )
-    fs.writeFileSync(
-      path.join(configDir, 'routes.yaml'),
-      `route:\n  name: root\n  routes:\n    - name: page\n      matchers: ['service="checkout"']\n      action: page\n      params: { summary: "{{ labels.alertname }}" }\n`,
-    )
-    fs.copyFileSync(path.join(root, 'topology', 'topics.yaml'), path.join(configDir, 'topics.yaml'))
+  it('runs the pipeline webhook → outcome as the nightshift user with only the listed ACLs', async () => {
+    // The shipped topology/ files: checkout belongs to payments, a critical alert pages, actions are dry runs.
     const endpoints: Endpoints = endpointsFromEnv(env(NIGHTSHIFT))
     const app: App = buildApp({
       endpoints,
       logger,
-      stages: ['ingest', 'dedup', 'enrich', 'ratelimit', 'route'],
+      stages: ['ingest', 'dedup', 'enrich', 'ratelimit', 'route', 'actions'],
       prefix,
       http: { port: 0 },
-      configDir,
       sessionTimeoutMs: 6000,
       readyTimeoutMs: 30_000,
     })
@@ -187,21 +172,30 @@ describe('a SASL_SSL broker with ACLs (SCRAM-SHA-512, own CA, StandardAuthorizer
       expect(res.status).toBe(200)
       const settings = kafkaSettings(endpoints, 'test-secure-reader', logger)
       const registry = new Registry(endpoints.registryUrl, endpoints.registryAccess)
-      const seen: InRecord[] = []
-      const reader = await RecordConsumer.connect(settings, {
-        groupId: `${prefix}nightshift-test-reader`,
-        topics: [`${prefix}${actionTopic('page')}`],
-        autoCommit: true,
-      })
-      await reader.run(async (batch) => void seen.push(...batch.records))
-      const requests = await waitFor('the page request', () => (seen.length > 0 ? seen : undefined), 60_000).finally(
-        () => reader.disconnect(),
-      )
+      const read = async (topic: string): Promise<InRecord[]> => {
+        const seen: InRecord[] = []
+        const reader = await RecordConsumer.connect(settings, {
+          groupId: `${prefix}nightshift-test-reader-${topic}`,
+          topics: [topic],
+          autoCommit: true,
+        })
+        await reader.run(async (batch) => void seen.push(...batch.records))
+        return waitFor(`a record on ${topic}`, () => (seen.length > 0 ? seen : undefined), 60_000).finally(() =>
+          reader.disconnect(),
+        )
+      }
+      const [requests, outcomes] = await Promise.all([
+        read(`${prefix}${actionTopic('page')}`),
+        read(topicNames(prefix).outcomes),
+      ])
       const request = (await registry.decode(requests[0]!.value!)) as {
         alert: { team: string; alert: { labels: Record<string, string> } }
       }
       expect(request.alert.team).toBe('payments')
       expect(request.alert.alert.labels.alertname).toBe('CheckoutDown')
+      const outcome = (await registry.decode(outcomes[0]!.value!)) as { action: string; status: string }
+      // The shipped routes send it to more than one action; the shipped actions are dry runs.
+      expect(outcome.status).toBe('dry_run')
     } finally {
       await app.stop()
     }
@@ -220,7 +214,6 @@ describe('a SASL_SSL broker with ACLs (SCRAM-SHA-512, own CA, StandardAuthorizer
         logger,
         stages: ['enrich'],
         prefix,
-        configDir: path.join(dir, 'config'),
         sessionTimeoutMs: 6000,
         readyTimeoutMs: 30_000,
       })
