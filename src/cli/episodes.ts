@@ -5,7 +5,7 @@
  * writes the close and prints. Errors are thrown: main prints them.
  */
 import type { Command } from 'commander'
-import { endpointsFromEnv } from '../config/endpoints'
+import { endpointsFromEnv, kafkaSettings } from '../config/endpoints'
 import type { AlertRecord } from '../contracts/records'
 import { SchemaSet } from '../contracts/schemas'
 import { ConfigError, ERROR_CODES, NightshiftError } from '../errors'
@@ -84,8 +84,8 @@ export function addEpisodesCommands(cli: Command, deps: EpisodesCommandDeps = {}
     const logger = (deps.logger ?? createLogger({ level: opts.logLevel, destination: 'stderr' })).child({
       module: 'episodes',
     })
-    const settings: KafkaSettings = { brokers: endpoints.brokers, clientId: 'nightshift-cli', logger }
-    return { settings, registry: new Registry(endpoints.registryUrl), logger }
+    const settings: KafkaSettings = kafkaSettings(endpoints, 'nightshift-cli', logger)
+    return { settings, registry: new Registry(endpoints.registryUrl, endpoints.registryAccess), logger }
   }
 
   /** Every fingerprint's latest episode, from the dedup changelog. */

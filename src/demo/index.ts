@@ -10,7 +10,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { buildApp, type App } from '../app'
-import type { Endpoints } from '../config/endpoints'
+import { kafkaSettings, type Endpoints } from '../config/endpoints'
 import { parseDuration } from '../config/duration'
 import { SchemaSet } from '../contracts/schemas'
 import { KafkaAdmin, Registry, type KafkaSettings } from '../kafka'
@@ -81,8 +81,8 @@ export async function startDemoNightshift(o: DemoOptions): Promise<DemoNightshif
   const raiseFor = o.raiseFor ?? '20s'
   const raiseForMs = parseDuration(raiseFor, 'the demo raise duration')
   const dir = o.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'nightshift-demo-'))
-  const kafka: KafkaSettings = { brokers: o.endpoints.brokers, clientId: 'nightshift-demo', logger: o.logger }
-  const registry = new Registry(o.endpoints.registryUrl)
+  const kafka: KafkaSettings = kafkaSettings(o.endpoints, 'nightshift-demo', o.logger)
+  const registry = new Registry(o.endpoints.registryUrl, o.endpoints.registryAccess)
   const stops: Array<() => Promise<void>> = []
   const stop = async () => {
     for (const s of stops.splice(0).reverse())
