@@ -220,6 +220,12 @@ export async function runDemoScenario(o: ScenarioOptions): Promise<ScenarioRepor
       `slo.budget: episode open since ${new Date(budgetWhileFiring.open[episode]!).toISOString()}, ${(budgetWhileFiring.remainingRatio * 100).toFixed(2)}% of the budget left`,
     )
 
+    // The point of raising the level: the failing service writes debug lines. Fixed only
+    // once it has, so the story never ends before its last chapter (a fast budget could).
+    await until(`demo-checkout to log at DEBUG while failing`, timeout, () =>
+      service.debugLines() > 0 ? true : undefined,
+    )
+
     progress.step('fixing demo-checkout')
     const fixedAt = Date.now()
     service.setBroken(false)
