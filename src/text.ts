@@ -9,6 +9,22 @@ export function plural(n: number, what: string): string {
 }
 
 /**
+ * An aligned text table: columns two spaces apart, each as wide as its widest cell, no
+ * trailing spaces. `head` is the first line.
+ */
+export function formatTable(head: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)))
+  return [head, ...rows]
+    .map((cells) =>
+      cells
+        .map((c, i) => c.padEnd(widths[i] ?? 0))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n')
+}
+
+/**
  * A ratio as a percentage with the precision it has: `0.9995` → `99.95%`, `0.99` →
  * `99%` (never `100%` for an objective short of it). `decimals` caps the digits after
  * the point (default 1, for measured figures); a value that would round to 100% or 0%

@@ -13,7 +13,7 @@ import { RecordProducer, Registry, readTopicToBarrier, type KafkaSettings } from
 import { createLogger, type Logger } from '../log'
 import type { DedupEntry } from '../stages/dedup/decide'
 import { changelogTopic, topicNames, valueSubject } from '../topology/names'
-import { plural } from '../text'
+import { formatTable, plural } from '../text'
 import {
   EPISODE_CLOSE_KEY_PREFIX,
   closingResolve,
@@ -46,15 +46,9 @@ export function formatEpisodes(episodes: readonly OpenEpisode[], staleAfterMs: n
     iso(e.lastSeenAt),
     e.stale ? 'stale' : '',
   ])
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
   const stale = episodes.filter((e) => e.stale).length
   return [
-    ...[head, ...rows].map((cells) =>
-      cells
-        .map((c, i) => c.padEnd(widths[i]!))
-        .join('  ')
-        .trimEnd(),
-    ),
+    formatTable(head, rows),
     '',
     `${plural(episodes.length, 'open episode')}, ${stale} stale (no notification for more than ${staleAfterMs / 3_600_000}h); close one with: nightshift episodes close <fingerprint> --reason …`,
   ].join('\n')

@@ -7,6 +7,7 @@ import { ERROR_CODES, StackError, describeError, type ErrorCode } from '../error
 import { waitForBroker } from '../kafka'
 import type { Logger } from '../log'
 import { poll } from '../retry'
+import { formatTable } from '../text'
 import {
   FETCH_POM,
   LOG4J_PROPERTIES,
@@ -570,13 +571,5 @@ export function formatStackStatus(rows: readonly StackServiceStatus[]): string {
     r.address,
     r.log,
   ])
-  const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)))
-  return [head, ...lines]
-    .map((cells) =>
-      cells
-        .map((c, i) => c.padEnd(widths[i]!))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n')
+  return formatTable(head, lines)
 }

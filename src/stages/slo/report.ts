@@ -17,7 +17,7 @@ import {
 import { DEFAULT_STALE_AFTER_MS } from '../../episodes/rule'
 import { emptyBudget } from './decide'
 import { sloMath, type SlosConfig } from '../../slo/slos'
-import { formatObjective, formatPercent } from '../../text'
+import { formatObjective, formatPercent, formatTable } from '../../text'
 
 /** How long the recent burn-down (the second chart of /slo) looks back. */
 export const RECENT_WINDOW_MS = 24 * 3_600_000
@@ -224,15 +224,7 @@ export function formatSloReport(rows: readonly SloReportRow[]): string {
     formatNotRun(r.remediations),
     String(r.remediations.notEffective),
   ])
-  const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)))
-  return [head, ...lines]
-    .map((cells) =>
-      cells
-        .map((c, i) => c.padEnd(widths[i]!))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n')
+  return formatTable(head, lines)
 }
 
 /** `3 (2 ok, 1 failed)`: runs, by result; results with none left out. */
