@@ -105,6 +105,12 @@ describe('dedup stage (real broker and registry)', () => {
           90000,
         )
 
+        // Caught up means committed; the test's own readers may still be behind.
+        await waitFor(
+          'the readers to see every output',
+          () => (deduped.records.length >= 180 && decisions.records.length >= 270 ? true : undefined),
+          30000,
+        ).catch(() => undefined) // the assertions below say what is missing
         const forwarded = await episodes(t, deduped.records)
         const expected = fingerprints.flatMap((f) => [`${f}/firing`, `${f}/resolved`])
         expect(forwarded.sort()).toEqual(expected.sort()) // each once: nothing lost, nothing twice
