@@ -159,7 +159,9 @@ export function planStorm(o: StormOptions): StormPlan {
     for (let n = howMany(o.resolvesPerEpisode, fresh, random); n > 0; n--) {
       const e = takeRandom(earlier, random)
       if (!e) break
-      send(e, 'resolved', iso(o.baseTime + made * o.stepMs + 60_000))
+      // It ended before any episode of this wave starts (re-fires included): Alertmanager
+      // never re-fires an alert with a startsAt before its previous resolve's endsAt.
+      send(e, 'resolved', iso(o.baseTime + made * o.stepMs - 1))
       resolved.add(e.key)
       closed.push(e)
     }
