@@ -133,12 +133,7 @@ export async function startAlertmanager(o: AlertmanagerOptions): Promise<Running
     path.join(dir, 'alertmanager.log'),
     log,
   )
-  try {
-    await waitReady(child, url, Date.now() + (o.readyTimeoutMs ?? 30_000))
-  } catch (err) {
-    await stopChild(child)
-    throw err
-  }
+  await waitReady(child, url, Date.now() + (o.readyTimeoutMs ?? 30_000))
   return {
     url,
     port,

@@ -108,8 +108,20 @@ export async function getJson<T>(url: string): Promise<T> {
   return body.data
 }
 
-/** Resolves once `url/-/ready` answers 2xx; rejects with the program's log when it exits or `deadline` passes. */
+/**
+ * Resolves once `url/-/ready` answers 2xx; when it exits or `deadline` passes, stops it
+ * and rejects with its log (a program that never got ready is of no use to anyone).
+ */
 export async function waitReady(child: Child, url: string, deadline: number): Promise<void> {
+  try {
+    await untilReady(child, url, deadline)
+  } catch (err) {
+    await stopChild(child)
+    throw err
+  }
+}
+
+async function untilReady(child: Child, url: string, deadline: number): Promise<void> {
   for (;;) {
     if (child.process.exitCode !== null) {
       throw new NightshiftError(

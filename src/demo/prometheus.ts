@@ -189,12 +189,7 @@ export async function startPrometheus(o: PrometheusOptions): Promise<RunningProm
     path.join(dir, `${name}.log`),
     log,
   )
-  try {
-    await waitReady(child, url, Date.now() + (o.readyTimeoutMs ?? 30_000))
-  } catch (err) {
-    await stopChild(child)
-    throw err
-  }
+  await waitReady(child, url, Date.now() + (o.readyTimeoutMs ?? 30_000))
   return {
     url,
     dir,
