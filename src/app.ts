@@ -83,6 +83,12 @@ export interface App {
   readonly metrics: MetricsRegistry
   /** `http://host:port` of the webhook once started (when the ingest stage runs). */
   httpAddress(): string | undefined
+  /**
+   * Resolves with the error when a running stage stops for good (the broker refused its
+   * group, topics or transactional ids): the process cannot do its work and should stop
+   * with that error. Never resolves otherwise.
+   */
+  readonly failure: Promise<ConfigError>
 }
 
 interface StageContext {
@@ -100,6 +106,8 @@ interface StageContext {
   options: AppOptions
   /** The route tree and escalations, once per process: ratelimit and route share them. */
   routing?: Routing
+  /** A running stage stopped for good; see {@link App.failure}. */
+  onFatal: (err: ConfigError) => void
   /** Set by the slo stage when it runs in this process: what GET /api/slo reports. */
   slo?: { config: () => SlosConfig; budgets: Map<string, SloBudgetRecord> }
 }
@@ -134,6 +142,7 @@ function runner<I, S extends object>(ctx: StageContext, stage: StageDefinition<I
     dlqTopic: ctx.topics.dlq,
     metrics: ctx.metrics,
     logger: ctx.logger,
+    onFatal: ctx.onFatal,
     ...(ctx.options.sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs: ctx.options.sessionTimeoutMs }),
   })
 }
@@ -377,9 +386,12 @@ export function buildApp(options: AppOptions): App {
   const ordered = [...selected.filter((s) => s !== 'ingest'), ...selected.filter((s) => s === 'ingest')]
   const running: Runnable[] = []
   const watchers: WatchedConfig<unknown>[] = []
+  let onFatal: (err: ConfigError) => void = () => undefined
+  const failure = new Promise<ConfigError>((resolve) => (onFatal = resolve))
 
   return {
     metrics,
+    failure,
     httpAddress: () => running.find((r) => r.address)?.address?.(),
     async start() {
       // Every problem of every file the stages read, at once, before anything connects.
@@ -398,6 +410,7 @@ export function buildApp(options: AppOptions): App {
         watchers,
         logger: options.logger,
         options,
+        onFatal,
       }
       for (const name of ordered) {
         const stage = await STAGE_BUILDERS[name as Stage](ctx)

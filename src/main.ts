@@ -188,6 +188,7 @@ function program(): Command {
           logger,
           () => app.start(),
           () => app.stop(),
+          app.failure,
         )
       },
     )

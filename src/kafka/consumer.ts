@@ -56,6 +56,7 @@ const REBUILD_DELAY_MS = 1000
 export class RecordConsumer {
   private handler: BatchHandler | undefined
   private readonly assignmentListeners: Array<(assignment: Record<string, number[]>) => void> = []
+  private readonly fatalListeners: Array<(err: Error) => void> = []
   private stopped = false
   private rebuilding: NodeJS.Timeout | undefined
   /** A crash no retry can heal (a refused group ACL, say): reported, never rebuilt. */
@@ -153,6 +154,7 @@ export class RecordConsumer {
       if (fatal) {
         this.fatal = fatal
         log.error({ err: fatal }, 'consumer refused by the broker; not rebuilt, since retrying cannot help')
+        for (const listener of this.fatalListeners) listener(fatal)
         return
       }
       log.error(
@@ -195,6 +197,14 @@ export class RecordConsumer {
   /** Calls `listener` with the partitions assigned to this member after each rebalance. */
   onAssignment(listener: (assignment: Record<string, number[]>) => void): void {
     this.assignmentListeners.push(listener)
+  }
+
+  /**
+   * Calls `listener` when the consumer stops for good after {@link run} resolved (the
+   * broker refused its group or topics): the stage reads nothing more, so its owner stops.
+   */
+  onFatal(listener: (err: Error) => void): void {
+    this.fatalListeners.push(listener)
   }
 
   /** Stops fetching after the batch in progress and leaves the group. */

@@ -1,7 +1,7 @@
 import type { Producer } from 'kafkajs'
 import { createKafka, type KafkaSettings } from './connection'
 import type { OutRecord } from './records'
-import { withAccessContext } from './security'
+import { startFailure, withAccessContext } from './security'
 import { KEY_PARTITIONER, toTopicMessages } from './producer'
 
 /** The consumed position a transaction commits: the next offset to read. */
@@ -9,6 +9,19 @@ export interface OffsetToCommit {
   topic: string
   partition: number
   offset: string
+}
+
+/**
+ * Connects and registers the transactional id now: kafkajs' connect() only makes an
+ * idempotent producer id and leaves the transactional InitProducerId to the first
+ * transaction. An empty transaction started and aborted does it (nothing is sent to
+ * end it): earlier epochs of the id are fenced, a transaction they left open is
+ * completed before this returns, and a refused transactional-id ACL shows here.
+ */
+async function init(producer: Producer): Promise<void> {
+  await producer.connect()
+  const tx = await producer.transaction()
+  await tx.abort()
 }
 
 /** What a stage may do inside one transaction. */
@@ -27,25 +40,31 @@ export class TransactionalProducer {
   private constructor(
     private readonly producer: Producer,
     readonly transactionalId: string,
+    private readonly settings: KafkaSettings,
   ) {}
 
   static async connect(settings: KafkaSettings, transactionalId: string): Promise<TransactionalProducer> {
-    const refusal = { type: '' }
-    const producer = createKafka(settings, (type) => (refusal.type = type)).producer({
+    // kafkajs logs a refused transactional id, then retries FindCoordinator for as long as
+    // its retry settings allow and reports "Failed to find group coordinator": the refusal
+    // is taken from the log line, and connecting gives up at the first one.
+    let refused: (type: string) => void = () => undefined
+    const refusal = new Promise<never>((_, reject) => {
+      refused = (type) => reject(Object.assign(new Error(`transactional id ${transactionalId} refused`), { type }))
+    })
+    refusal.catch(() => undefined)
+    const producer = createKafka(settings, (type) => refused(type)).producer({
       transactionalId,
       idempotent: true,
       maxInFlightRequests: 1,
       createPartitioner: KEY_PARTITIONER,
     })
-    // kafkajs reports a refused transactional id as "Failed to find group coordinator".
-    await withAccessContext(settings, { transactionalId }, () =>
-      producer.connect().catch((err: Error) => {
-        throw err.name === 'KafkaJSGroupCoordinatorNotFound' && refusal.type !== ''
-          ? Object.assign(new Error(err.message, { cause: err }), { type: refusal.type })
-          : err
-      }),
-    )
-    return new TransactionalProducer(producer, transactionalId)
+    try {
+      await withAccessContext(settings, { transactionalId }, () => Promise.race([init(producer), refusal]))
+    } catch (err) {
+      await producer.disconnect().catch(() => undefined)
+      throw err
+    }
+    return new TransactionalProducer(producer, transactionalId, settings)
   }
 
   /**
@@ -78,7 +97,8 @@ export class TransactionalProducer {
       return result
     } catch (err) {
       if (tx.isActive()) await tx.abort().catch(() => undefined)
-      throw err
+      // An ACL removed while running: a ConfigError naming the refused id, not a retry.
+      throw startFailure(err, this.settings, { transactionalId: this.transactionalId }) ?? err
     }
   }
 

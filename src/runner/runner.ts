@@ -41,6 +41,12 @@ export interface RunnerOptions<I, S extends object> {
   sessionTimeoutMs?: number
   /** Wall clock, for dead letters' failedAt only (decisions use record time). */
   now?: () => number
+  /**
+   * Called once when the stage stops for good while running: the broker refused its
+   * group, topics or transactional ids (an ACL removed). Retrying cannot help, so the
+   * process owning it stops with the error instead of looping.
+   */
+  onFatal?: (err: ConfigError) => void
 }
 
 const NO_STATE: StateView<never> = { get: () => undefined }
@@ -109,6 +115,7 @@ export class StageRunner<I, S extends object = never> {
       throw err
     }
     this.admin = admin
+    await this.checkTransactionalIds()
     const consumer = await RecordConsumer.connect(
       { ...this.options.kafka, clientId: `nightshift-${this.stage.name}` },
       {
@@ -123,6 +130,7 @@ export class StageRunner<I, S extends object = never> {
     consumer.onAssignment((assignment) => this.onAssignment(assignment))
     this.consumer = consumer
     await consumer.run((batch, control) => this.handleBatch(batch, control))
+    consumer.onFatal((err) => this.fail(err))
     this.options.metrics.lagProbes.add(this.lagProbe)
     this.log.info({ groupId: this.stage.groupId, topics: this.stage.inputTopics }, 'stage started')
   }
@@ -140,6 +148,32 @@ export class StageRunner<I, S extends object = never> {
         `stage ${this.stage.name} needs topic(s) ${missing.join(', ')}, which do not exist; run \`nightshift topology apply\``,
       )
     }
+  }
+
+  /**
+   * The stage's transactional producers are made per partition, at its first batch; one
+   * made now, under the same id prefix, shows a refused transactional-id ACL at start
+   * rather than when the first alert arrives.
+   */
+  private async checkTransactionalIds(): Promise<void> {
+    const producer = await TransactionalProducer.connect(
+      { ...this.options.kafka, clientId: `nightshift-${this.stage.name}` },
+      `${this.stage.groupId}.start-check`,
+    ).catch(async (err: unknown) => {
+      await this.admin?.disconnect().catch(() => undefined)
+      this.admin = undefined
+      throw err
+    })
+    await producer.disconnect()
+  }
+
+  private failed = false
+
+  private fail(err: Error): void {
+    if (this.failed) return
+    this.failed = true
+    this.log.error({ err }, 'stage stopped for good: the broker refused it and retrying cannot help')
+    this.options.onFatal?.(err instanceof ConfigError ? err : new ConfigError(err.message, { cause: err }))
   }
 
   /** This group's lag per input partition, for /metrics (asked at scrape time). */
@@ -233,10 +267,13 @@ export class StageRunner<I, S extends object = never> {
         'retriable error; retrying the batch',
       )
     } catch (err) {
-      this.log.error(
-        { topic: batch.topic, partition: batch.partition, offset: batch.records[0]?.offset, attempt: attempts, err },
-        'batch failed; the consumer restarts from the last commit',
-      )
+      // A refused transactional id (TransactionalProducer throws it as a ConfigError).
+      if (err instanceof ConfigError) this.fail(err)
+      else
+        this.log.error(
+          { topic: batch.topic, partition: batch.partition, offset: batch.records[0]?.offset, attempt: attempts, err },
+          'batch failed; the consumer restarts from the last commit',
+        )
       throw err
     }
   }

@@ -315,9 +315,16 @@ async function waitUntil(
   }
 }
 
-/** A KRaft cluster id: 16 random bytes, URL-safe base64 without padding (as StorageTool makes). */
+/**
+ * A KRaft cluster id: 16 random bytes, URL-safe base64 without padding (as StorageTool
+ * makes). Never one starting with '-', which StorageTool's `-t` would read as an option
+ * (Kafka's own Uuid.randomUuid skips those for the same reason).
+ */
 export function newClusterId(): string {
-  return randomBytes(16).toString('base64url')
+  for (;;) {
+    const id = randomBytes(16).toString('base64url')
+    if (!id.startsWith('-')) return id
+  }
 }
 
 async function startKafka(settings: StackSettings, log: Logger): Promise<void> {

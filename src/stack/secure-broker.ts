@@ -1,9 +1,9 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process'
-import { randomBytes } from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
 import { promisify } from 'node:util'
 import { ERROR_CODES, StackError } from '../errors'
+import { newClusterId } from './local-stack'
 import { LOG4J_PROPERTIES } from './settings'
 
 const run = promisify(execFile)
@@ -198,16 +198,7 @@ export async function startSecureBroker(o: SecureBrokerOptions): Promise<SecureB
     `SCRAM-SHA-512=[name=${u.name},password=${u.password}]`,
   ])
   try {
-    await run(java, [
-      ...classpath,
-      'kafka.tools.StorageTool',
-      'format',
-      '-t',
-      randomBytes(16).toString('base64url'),
-      '-c',
-      props,
-      ...scram,
-    ])
+    await run(java, [...classpath, 'kafka.tools.StorageTool', 'format', '-t', newClusterId(), '-c', props, ...scram])
   } catch (cause) {
     throw new StackError(
       ERROR_CODES.STACK,

@@ -7,7 +7,7 @@ import pino from 'pino'
 import { buildApp, type App } from '../../src/app'
 import { endpointsFromEnv, kafkaSettings, type Endpoints } from '../../src/config/endpoints'
 import { SchemaSet } from '../../src/contracts/schemas'
-import { KafkaAdmin, RecordConsumer, Registry, waitForBroker, type InRecord } from '../../src/kafka'
+import { KafkaAdmin, RecordConsumer, RecordProducer, Registry, waitForBroker, type InRecord } from '../../src/kafka'
 import { nightshiftAcls } from '../../src/kafka/acls'
 import { startSecureBroker, type SecureBroker } from '../../src/stack/secure-broker'
 import { stackSettingsFromEnv } from '../../src/stack/settings'
@@ -129,6 +129,56 @@ afterAll(async () => {
   if (dir) fs.rmSync(dir, { recursive: true, force: true })
 })
 
+const escaped = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+
+const groupAcl = () =>
+  nightshiftAcls(prefix, []).find((b) => b.resourceType === 'group' && b.name === `${prefix}nightshift-`)!
+const transactionalIdAcl = () => nightshiftAcls(prefix, []).find((b) => b.resourceType === 'transactional-id')!
+
+/** Grants or takes back one of the Nightshift user's ACLs, as the stack's super user. */
+async function changeAcls(change: 'create' | 'delete', binding: ReturnType<typeof groupAcl>): Promise<void> {
+  const admin = await KafkaAdmin.connect(kafkaSettings(endpointsFromEnv(env(ADMIN)), 'test-secure-admin', logger))
+  try {
+    if (change === 'create') await admin.createAcls(`User:${NIGHTSHIFT.name}`, [binding])
+    else await admin.deleteAcls(`User:${NIGHTSHIFT.name}`, [binding])
+  } finally {
+    await admin.disconnect()
+  }
+}
+
+/**
+ * Starts `run --stage enrich` as the Nightshift user until the start fails, and returns
+ * its message: the authorizer applies an ACL change a moment after the request. Each
+ * failing start must fail within the ready timeout.
+ */
+async function startRefusal(): Promise<string> {
+  return waitFor(
+    'the refusal',
+    async () => {
+      const app = buildApp({
+        endpoints: endpointsFromEnv(env(NIGHTSHIFT)),
+        logger,
+        stages: ['enrich'],
+        prefix,
+        sessionTimeoutMs: 6000,
+        readyTimeoutMs: 30_000,
+      })
+      const started = Date.now()
+      try {
+        await app.start()
+        return undefined
+      } catch (err) {
+        expect(Date.now() - started).toBeLessThan(30_000)
+        return (err as Error).message
+      } finally {
+        await app.stop().catch(() => undefined)
+      }
+    },
+    30_000,
+  )
+}
+
 describe('a SASL_SSL broker with ACLs (SCRAM-SHA-512, own CA, StandardAuthorizer)', () => {
   it('runs the pipeline webhook → outcome as the nightshift user with only the listed ACLs', async () => {
     // The shipped topology/ files: checkout belongs to payments, a critical alert pages, actions are dry runs.
@@ -201,46 +251,104 @@ describe('a SASL_SSL broker with ACLs (SCRAM-SHA-512, own CA, StandardAuthorizer
     }
   }, 120_000)
 
-  it('a removed ACL stops run at start, naming the refused consumer group', async () => {
-    const admin = await KafkaAdmin.connect(kafkaSettings(endpointsFromEnv(env(ADMIN)), 'test-secure-admin', logger))
-    const group = nightshiftAcls(prefix, []).find(
-      (b) => b.resourceType === 'group' && b.name === `${prefix}nightshift-`,
-    )!
-    await admin.deleteAcls(`User:${NIGHTSHIFT.name}`, [group])
-    await admin.disconnect()
-    const build = () =>
-      buildApp({
-        endpoints: endpointsFromEnv(env(NIGHTSHIFT)),
-        logger,
-        stages: ['enrich'],
-        prefix,
-        sessionTimeoutMs: 6000,
-        readyTimeoutMs: 30_000,
-      })
-    // The authorizer drops the ACL a moment after the request: try until it has.
-    const message = await waitFor(
-      'the refusal',
+  it('an ACL removed while running stops run, naming the refused consumer group', async () => {
+    const app = buildApp({
+      endpoints: endpointsFromEnv(env(NIGHTSHIFT)),
+      logger,
+      stages: ['enrich'],
+      prefix,
+      sessionTimeoutMs: 6000,
+      readyTimeoutMs: 30_000,
+    })
+    try {
+      await app.start()
+      await changeAcls('delete', groupAcl())
+      // The next heartbeat is refused: the stage stops for good and the app says why.
+      const failure = await Promise.race([app.failure, sleep(45_000).then(() => undefined)])
+      expect(failure?.message).toMatch(
+        new RegExp(
+          `Kafka refused access to consumer group ${escaped(prefix)}nightshift-enrich \\(GROUP_AUTHORIZATION_FAILED\\)`,
+        ),
+      )
+    } finally {
+      await app.stop()
+    }
+  }, 90_000)
+
+  it('a removed group ACL stops run at start, naming the refused consumer group', async () => {
+    await changeAcls('delete', groupAcl())
+    const message = await startRefusal()
+    expect(message).toMatch(
+      new RegExp(
+        `Kafka refused access to consumer group ${escaped(prefix)}nightshift-enrich \\(GROUP_AUTHORIZATION_FAILED\\)`,
+      ),
+    )
+  }, 60_000)
+
+  it('a removed transactional-id ACL stops run at start, before any alert arrives', async () => {
+    await changeAcls('create', groupAcl())
+    await changeAcls('delete', transactionalIdAcl())
+    const message = await startRefusal()
+    expect(message).toMatch(
+      new RegExp(
+        `Kafka refused access to transactional id ${escaped(prefix)}nightshift-enrich\\.start-check \\(TRANSACTIONAL_ID_AUTHORIZATION_FAILED\\)`,
+      ),
+    )
+  }, 60_000)
+
+  it('a transactional-id ACL removed while running stops run at the next batch, naming the id', async () => {
+    await changeAcls('create', transactionalIdAcl())
+    const app = await waitFor(
+      'a start with the ACL back',
       async () => {
-        const app = build()
-        const started = Date.now()
+        const candidate = buildApp({
+          endpoints: endpointsFromEnv(env(NIGHTSHIFT)),
+          logger,
+          stages: ['enrich'],
+          prefix,
+          sessionTimeoutMs: 6000,
+          readyTimeoutMs: 30_000,
+        })
         try {
-          await app.start()
+          await candidate.start()
+          return candidate
+        } catch {
+          await candidate.stop().catch(() => undefined)
           return undefined
-        } catch (err) {
-          expect(Date.now() - started).toBeLessThan(30_000)
-          return (err as Error).message
-        } finally {
-          await app.stop().catch(() => undefined)
         }
       },
       30_000,
     )
-    expect(message).toMatch(
-      new RegExp(
-        `Kafka refused access to consumer group ${prefix.replace(/\./g, '\\.')}nightshift-enrich \\(GROUP_AUTHORIZATION_FAILED\\)`,
-      ),
-    )
-  }, 60_000)
+    const settings = kafkaSettings(endpointsFromEnv(env(NIGHTSHIFT)), 'test-secure-feed', logger)
+    const producer = await RecordProducer.connect(settings)
+    try {
+      await changeAcls('delete', transactionalIdAcl())
+      // Each record makes a batch whose transaction (a dead letter, since it is not Avro)
+      // is refused once the authorizer has dropped the ACL.
+      let failure: Error | undefined
+      void app.failure.then((err) => (failure = err))
+      let n = 0
+      await waitFor(
+        'the stage to stop',
+        async () => {
+          await producer.send([
+            { topic: `${prefix}alerts.deduped`, key: `k${n}`, value: Buffer.from(`not avro ${n++}`) },
+          ])
+          return failure
+        },
+        45_000,
+        1000,
+      )
+      expect(failure?.message).toMatch(
+        new RegExp(
+          `Kafka refused access to transactional id ${escaped(prefix)}nightshift-enrich\\.${escaped(prefix)}alerts\\.deduped\\.\\d+ \\(TRANSACTIONAL_ID_AUTHORIZATION_FAILED\\)`,
+        ),
+      )
+    } finally {
+      await producer.disconnect()
+      await app.stop()
+    }
+  }, 120_000)
 
   it('a wrong password stops at start, naming the SASL handshake and the user', async () => {
     const e = endpointsFromEnv(env(NIGHTSHIFT, { KAFKA_SASL_PASSWORD: 'wrong-pw-99e0' }))

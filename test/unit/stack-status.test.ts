@@ -1,6 +1,6 @@
 import os from 'node:os'
 import path from 'node:path'
-import { formatStackStatus, stackStatusReport } from '../../src/stack/local-stack'
+import { formatStackStatus, newClusterId, stackStatusReport } from '../../src/stack/local-stack'
 import { stackSettingsFromEnv } from '../../src/stack/settings'
 
 describe('stack:status', () => {
@@ -45,5 +45,14 @@ describe('stack:status', () => {
       'kafka     running  27142  127.0.0.1:9092                         .stack/logs/kafka.log',
       'registry  stopped  -      http://127.0.0.1:8081/apis/ccompat/v7  .stack/logs/registry.log',
     ])
+  })
+})
+
+describe('newClusterId', () => {
+  it('makes 22-character URL-safe ids that StorageTool never reads as an option', () => {
+    // About one random id in 64 starts with '-'; 2,000 draws meet dozens of them.
+    const ids = Array.from({ length: 2000 }, () => newClusterId())
+    for (const id of ids) expect(id).toMatch(/^[A-Za-z0-9_][A-Za-z0-9_-]{21}$/)
+    expect(new Set(ids).size).toBe(ids.length)
   })
 })
