@@ -100,3 +100,15 @@ export function outcomeFor(subject: OutcomeSubject | LedgerSubject, fields: Outc
     artifact: fields.artifact ?? null,
   }
 }
+
+/**
+ * Statuses that are events on the outcome stream, not outcomes: the request waits (`held`)
+ * or waits for a person (`awaiting_approval`), and its one final outcome follows. Readers
+ * that count outcomes (SLO remediations, checks of "one outcome per request") skip them.
+ */
+export const OUTCOME_EVENTS: ReadonlySet<OutcomeStatus> = new Set(['held', 'awaiting_approval'])
+
+/** true when `status` is a final outcome, not an event ({@link OUTCOME_EVENTS}). */
+export function isFinalOutcome(status: OutcomeStatus | string): boolean {
+  return !OUTCOME_EVENTS.has(status as OutcomeStatus)
+}

@@ -96,6 +96,19 @@ export interface ActionRequestRecord {
   gate?: { minBudgetRemaining: number | null; maxBurnRate: number | null; burnWindow: string | null } | null
   /** Set when an operator ran a request a pause had skipped (`nightshift run`); null: routed as usual. */
   manualRun?: { by: string; reason: string; at: number; of: string } | null
+  /** The route's holds (null: the action's own apply). */
+  hold?: HoldRecord | null
+}
+
+/** What happens to a request awaiting approval when nobody answers in time. */
+export type ApprovalTimeout = 'page' | 'skip' | 'run'
+
+/** Holds of a request before it runs (schemas/action-request.avsc Hold). */
+export interface HoldRecord {
+  /** Held this long first; run only if the alert still fires then (0: no wait). */
+  waitMs: number
+  /** Not run until a person approves (null: no approval). */
+  approval: { timeoutMs: number; onTimeout: ApprovalTimeout } | null
 }
 
 export type OutcomeStatus =
@@ -110,6 +123,10 @@ export type OutcomeStatus =
   | 'gated'
   | 'error'
   | 'not_effective'
+  | 'held'
+  | 'awaiting_approval'
+  | 'denied'
+  | 'approval_expired'
 
 /** What became of one action request (schemas/action-outcome.avsc). */
 export interface ActionOutcomeRecord {
@@ -134,7 +151,7 @@ export interface ActionOutcomeRecord {
   artifact: string | null
 }
 
-export type LedgerEntryKind = 'started' | 'completed' | 'resolved' | 'last_success' | 'revert_pending'
+export type LedgerEntryKind = 'started' | 'completed' | 'resolved' | 'last_success' | 'revert_pending' | 'held'
 
 /** Action workers' ledger entry, on nightshift.action-ledger (schemas/ledger-entry.avsc). */
 export interface LedgerEntry {
@@ -152,6 +169,14 @@ export interface LedgerEntry {
   attempts: number
   revertAt: number | null
   params: Record<string, string>
+  /** held: when the wait ends (null: no wait, or it is over). */
+  holdUntil?: number | null
+  /** held: the approval asked for, once asked. */
+  approvalId?: string | null
+  /** held: when an unanswered approval times out. */
+  approvalTimeoutAt?: number | null
+  /** held: the request as JSON, written back to its topic when the hold ends. */
+  request?: string | null
 }
 
 /** Why a record went no further, on nightshift.decisions (schemas/decision.avsc). */

@@ -18,6 +18,7 @@ import { ConfigError, describeError } from '../../errors'
 import type { CircuitSettings } from './circuit'
 import type { OnResolved } from './ledger'
 import type { GateSettings } from '../../slo/gate-settings'
+import type { ApprovalTimeout, HoldRecord } from '../../contracts/records'
 import { isCustomAction } from '../handlers/define-action'
 import type { ActionHandler, HandlerFactory } from '../handlers/types'
 
@@ -54,6 +55,13 @@ const SETTINGS_PROPERTIES = {
       burnWindow: { enum: ['5m', '30m', '1h', '6h', '1d', '3d'] },
     },
   },
+  wait: { type: ['string', 'null'], pattern: DURATION },
+  approval: {
+    type: ['object', 'null'],
+    additionalProperties: false,
+    required: ['timeout'],
+    properties: { timeout: { type: 'string', pattern: DURATION }, onTimeout: { enum: ['page', 'skip', 'run'] } },
+  },
 } as const
 
 /** The JSON schema of an actions file (after YAML parsing). */
@@ -89,6 +97,8 @@ type RawSettings = {
   dryRun?: boolean
   onResolved?: OnResolved
   gate?: GateSettings | null
+  wait?: string | null
+  approval?: { timeout: string; onTimeout?: ApprovalTimeout } | null
 }
 interface RawFile {
   dryRun?: boolean
@@ -116,6 +126,8 @@ export interface ActionSettings {
   readonly onResolved: OnResolved
   /** Budget gate on the SLO of the request's service (catalog `slo`); null: none. */
   readonly gate: GateSettings | null
+  /** Wait and approval before a request runs, unless its route sets its own (null: none). */
+  readonly hold: Readonly<HoldRecord> | null
 }
 
 export interface ActionConfig {
@@ -169,6 +181,7 @@ export const DEFAULT_SETTINGS: ActionSettings = Object.freeze({
   dryRun: false,
   onResolved: 'cancel' as OnResolved,
   gate: null,
+  hold: null,
 })
 
 export interface ParseActionsOptions {
@@ -213,7 +226,23 @@ export function parseActionsFile(text: string, file: string, options: ParseActio
       dryRun: r.dryRun ?? base.dryRun,
       onResolved: r.onResolved ?? base.onResolved,
       gate: r.gate === undefined ? base.gate : r.gate === null ? null : Object.freeze({ ...r.gate }),
+      hold: holdOf(r, base.hold, at),
     })
+  // `wait` and `approval` each inherit from the defaults unless set (null: none).
+  const holdOf = (r: RawSettings, base: Readonly<HoldRecord> | null, at: string): Readonly<HoldRecord> | null => {
+    if (r.wait === undefined && r.approval === undefined) return base
+    const waitMs = r.wait === undefined ? (base?.waitMs ?? 0) : r.wait === null ? 0 : duration(r.wait, `${at}/wait`, 0)
+    const approval =
+      r.approval === undefined
+        ? (base?.approval ?? null)
+        : r.approval === null
+          ? null
+          : Object.freeze({
+              timeoutMs: duration(r.approval.timeout, `${at}/approval/timeout`, 0),
+              onTimeout: r.approval.onTimeout ?? 'page',
+            })
+    return waitMs === 0 && approval === null ? null : Object.freeze({ waitMs, approval })
+  }
 
   const defaults = settingsOf(raw.defaults ?? {}, DEFAULT_SETTINGS, '/defaults')
   let custom = new Map<string, ActionHandler>()

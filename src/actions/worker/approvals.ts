@@ -88,9 +88,10 @@ const ANSWER_SCHEMA = {
   },
 } as const
 
-const checkAnswer: ValidateFunction<ApprovalAnswer> = new Ajv({ allErrors: false, strict: true }).compile<ApprovalAnswer>(
-  ANSWER_SCHEMA,
-)
+const checkAnswer: ValidateFunction<ApprovalAnswer> = new Ajv({
+  allErrors: false,
+  strict: true,
+}).compile<ApprovalAnswer>(ANSWER_SCHEMA)
 
 /** What one control record says about approvals. */
 export type AnswerCommand =

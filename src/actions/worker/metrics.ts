@@ -10,6 +10,7 @@ export interface ActionMetrics {
   notEffective: Counter<'action'>
   circuitOpen: Gauge<'action' | 'service'>
   reverts: Counter<'action' | 'result'>
+  held: Gauge<'action' | 'hold'>
 }
 
 /** Registers the action workers' metrics in `registry` (once per process: every worker shares them). */
@@ -63,6 +64,12 @@ export function createActionMetrics(registry: MetricsRegistry): ActionMetrics {
       name: 'nightshift_action_reverts_total',
       help: 'Scheduled undo steps run (log level back), by result.',
       labelNames: ['action', 'result'],
+      registers,
+    }),
+    held: new Gauge({
+      name: 'nightshift_action_held',
+      help: 'Requests held now on the partitions this process owns: waiting (hold=wait) or awaiting an approval (hold=approval).',
+      labelNames: ['action', 'hold'],
       registers,
     }),
   }

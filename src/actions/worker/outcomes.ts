@@ -8,7 +8,7 @@ import type { ActionOutcomeRecord, ActionRequestRecord, LedgerEntry } from '../.
 import type { Logger } from '../../log'
 import type { Emit, StageResult } from '../../runner/types'
 import { actionTopic, type TopicNames } from '../../topology/names'
-import { escalationFor, type Plan } from './decide'
+import { announcementFor, escalationFor, type Plan } from './decide'
 import type { ActionMetrics } from './metrics'
 
 /** A settled request: what decide.ts's settled plan says, or what a run ended with. */
@@ -52,6 +52,22 @@ export class OutcomeRecorder {
           { idempotencyKey: request.idempotencyKey, status: outcome.status, detail: outcome.detail },
           'nobody was told: no escalation for this action',
         )
+      }
+      if (settled.announce) {
+        const ask = announcementFor(request, this.options.escalateTo(), settled.announce, now)
+        if (ask) {
+          outcome.escalatedTo = ask.action
+          emits.push({
+            topic: `${this.options.prefix}${actionTopic(ask.action)}`,
+            key: request.alert.alert.fingerprint,
+            schema: 'ActionRequest',
+            value: ask,
+          })
+        } else
+          log.warn(
+            { idempotencyKey: request.idempotencyKey, approval: settled.announce.id },
+            'approval not announced: the action has no escalation target; see nightshift approvals',
+          )
       }
       emits.push(this.emit(outcome))
       metrics.outcomes.inc({ action, status: outcome.status })

@@ -10,6 +10,7 @@ import type { Logger } from '../../log'
 import type { StageDefinition } from '../../runner/types'
 import { actionTopic, type TopicNames } from '../../topology/names'
 import type { ActionsConfig } from './actions-file'
+import { ApprovalBoard, describeAnswer } from './approvals'
 import { PauseBoard } from './control'
 import { BudgetBoard } from '../../slo/board'
 import type { SlosConfig } from '../../slo/slos'
@@ -48,6 +49,7 @@ export interface ActionWorkerPoolOptions {
 export class ActionWorkerPool {
   private readonly log: Logger
   private readonly board: PauseBoard
+  private readonly answers = new ApprovalBoard()
   private tail: TopicTail | undefined
   private budgetTail: TopicTail | undefined
   private readonly budgets: BudgetBoard
@@ -72,6 +74,17 @@ export class ActionWorkerPool {
           'pause in force',
         )
       else if (change.kind === 'lifted') this.log.info({ pause: change.key }, 'pause lifted')
+      const answer = this.answers.apply(record)
+      if (answer.kind === 'answered') {
+        this.log.info({ approval: answer.answer.id, answer: describeAnswer(answer.answer) }, 'approval answered')
+        for (const { worker } of this.running) worker.answered(answer.answer)
+      } else if (answer.kind === 'late')
+        this.log.info(
+          { approval: answer.answer.id, first: describeAnswer(answer.first), late: describeAnswer(answer.answer) },
+          'a later answer to an approval changes nothing',
+        )
+      else if (answer.kind === 'malformed')
+        this.log.error({ key: answer.key, reason: answer.reason }, 'ignoring malformed approval answer')
     })
     try {
       await this.tail.caughtUp(60_000)
@@ -95,6 +108,7 @@ export class ActionWorkerPool {
         topics: o.topics,
         config: o.config,
         pauses: { pauseFor: (request, now) => this.board.pauseFor(request, now) },
+        answers: this.answers,
         registry: o.registry,
         schemas: o.schemas,
         writer: this.producer,

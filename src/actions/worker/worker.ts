@@ -39,7 +39,9 @@ import type { HandlerContext } from '../handlers/types'
 import type { ActionConfig, ActionsConfig } from './actions-file'
 import { runAttempts } from './attempts'
 import { admit, circuitKey, record as recordCircuit, type Circuit } from './circuit'
-import { planRequest } from './decide'
+import type { ApprovalAnswer } from './approvals'
+import { holdOf, planRequest, withApproval, type ApprovalNote } from './decide'
+import { Holds } from './holds'
 import { requestGateReason } from './gate'
 import { completedChange, ledgerKeyOf, runChanges, type LedgerChange } from './ledger'
 import type { ActionMetrics } from './metrics'
@@ -53,6 +55,11 @@ export interface PauseSource {
   pauseFor(request: PausableRequest, now: number): Pause | undefined
 }
 
+/** The approval answers the worker acts on (the board following nightshift.control). */
+export interface AnswerSource {
+  answerFor(id: string): ApprovalAnswer | undefined
+}
+
 export interface ActionWorkerOptions {
   action: string
   groupId: string
@@ -61,6 +68,8 @@ export interface ActionWorkerOptions {
   /** The actions file in force (reloaded on change). */
   config: () => ActionsConfig
   pauses: PauseSource
+  /** Approval answers (none: no answer ever comes; approvals time out). */
+  answers?: AnswerSource
   registry: Registry
   schemas: SchemaSet
   writer: PlainWriter
@@ -86,6 +95,7 @@ export class ActionWorker {
   private readonly slots: Slots
   private readonly outcomes: OutcomeRecorder
   private readonly reverts: Reverts
+  private readonly holds: Holds
   /** Ledger keys whose handler this process is running (their `started` mark is ours, not a dead worker's). */
   private readonly running = new Set<string>()
   /** Artifacts folders created already (the folder may change with a config reload). */
@@ -121,6 +131,23 @@ export class ActionWorker {
       now: this.now,
       random: this.random,
     })
+    this.holds = new Holds({
+      action: options.action,
+      topic: `${options.prefix}${actionTopic(options.action)}`,
+      registry: options.registry,
+      schemas: options.schemas,
+      writer: options.writer,
+      metrics: options.metrics,
+      logger: this.log,
+      answerFor: (id) => options.answers?.answerFor(id),
+      stopping: this.stopping.signal,
+      now: this.now,
+    })
+  }
+
+  /** An approval was answered: wakes the request it holds, if this worker holds it. */
+  answered(answer: ApprovalAnswer): void {
+    this.holds.answered(answer)
   }
 
   /** The stage the runner runs. */
@@ -137,9 +164,18 @@ export class ActionWorker {
       // then leaves at most that many per partition to be reported interrupted, not a batch.
       maxEffectsPerCommit: () => this.current()?.settings.concurrency ?? 1,
       hooks: {
-        restored: (partition, entries) => this.reverts.schedule(partition, entries),
-        committed: (partition, changes) => this.reverts.schedule(partition, changes),
-        revoked: (partition) => this.reverts.cancelPartition(partition),
+        restored: (partition, entries) => {
+          this.reverts.schedule(partition, entries)
+          this.holds.schedule(partition, entries)
+        },
+        committed: (partition, changes) => {
+          this.reverts.schedule(partition, changes)
+          this.holds.schedule(partition, changes)
+        },
+        revoked: (partition) => {
+          this.reverts.cancelPartition(partition)
+          this.holds.cancelPartition(partition)
+        },
       },
       process: (request, context) => this.process(request, context),
     }
@@ -149,6 +185,7 @@ export class ActionWorker {
   stop(): void {
     this.stopping.abort()
     this.reverts.stop()
+    this.holds.stop()
   }
 
   private current(): ActionConfig | undefined {
@@ -189,6 +226,8 @@ export class ActionWorker {
         escalateTo: config.settings.escalateTo,
         notEffectiveWindowMs: file.notEffectiveWindowMs,
       },
+      hold: holdOf(request, config.settings.hold),
+      answer: (id) => this.options.answers?.answerFor(id),
       now,
     })
     if (plan.kind === 'settled') return this.outcomes.result(request, plan, now)
@@ -200,7 +239,9 @@ export class ActionWorker {
       effect: {
         before: [plan.mark, ...plan.ledger],
         run: () =>
-          this.execute(request, plan.ledgerKey, plan.followUps).finally(() => this.running.delete(plan.ledgerKey)),
+          this.execute(request, plan.ledgerKey, plan.followUps, plan.approval).finally(() =>
+            this.running.delete(plan.ledgerKey),
+          ),
         abandon: () => this.running.delete(plan.ledgerKey),
       },
     }
@@ -211,6 +252,7 @@ export class ActionWorker {
     request: ActionRequestRecord,
     ledgerKey: string,
     followUps: ActionOutcomeRecord[],
+    approval: ApprovalNote | undefined,
   ): Promise<StageResult<LedgerEntry>> {
     const { action, metrics } = this.options
     const complete = (
@@ -221,7 +263,7 @@ export class ActionWorker {
       // The outcome is keyed like the ledger: a resolved notification that runs has its own.
       const outcome = outcomeFor(
         ledgerKey === request.idempotencyKey ? request : { ...request, idempotencyKey: ledgerKey },
-        fields,
+        approval ? withApproval(fields, approval) : fields,
       )
       const ledger = [completedChange(request, ledgerKey, outcome), ...extra]
       return this.outcomes.result(request, { ledger, outcome, escalate, followUps, reason: outcome.status }, this.now())

@@ -13,6 +13,8 @@
 import path from 'node:path'
 import { displayName, readConfigFile, yamlFormat } from '../../config/yaml-file'
 import { ConfigError } from '../../errors'
+import type { HoldRecord } from '../../contracts/records'
+import { parseDuration } from '../../config/duration'
 import type { GateSettings } from '../../slo/gate-settings'
 import type { BurnWindowName } from '../../slo/budget'
 import { parseMatchers, type Matcher } from '../../matchers'
@@ -41,6 +43,8 @@ export interface Route {
   readonly dryRun: boolean
   /** Budget gate the action's workers check for requests of this route (null: none). */
   readonly gate: GateSettings | null
+  /** Wait and approval before the action runs (null: the action's own, actions.yaml). */
+  readonly hold: Readonly<HoldRecord> | null
   readonly routes: readonly Route[]
 }
 
@@ -59,6 +63,8 @@ interface RawRoute {
   params?: Record<string, string>
   dry_run?: boolean
   gate?: { min_budget_remaining?: number; max_burn_rate?: number; burn_window?: BurnWindowName }
+  wait?: string
+  approval?: { timeout: string; on_timeout?: 'page' | 'skip' | 'run' }
   routes?: RawRoute[]
 }
 
@@ -91,6 +97,16 @@ export const ROUTES_FILE_SCHEMA = {
             burn_window: { enum: ['5m', '30m', '1h', '6h', '1d', '3d'] },
           },
         },
+        wait: { type: 'string', minLength: 1 },
+        approval: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['timeout'],
+          properties: {
+            timeout: { type: 'string', minLength: 1 },
+            on_timeout: { enum: ['page', 'skip', 'run'] },
+          },
+        },
         routes: { type: 'array', items: { $ref: '#/definitions/route' } },
       },
     },
@@ -112,6 +128,29 @@ function routeGate(raw: NonNullable<RawRoute['gate']>): GateSettings {
   if (raw.max_burn_rate !== undefined) gate.maxBurnRate = raw.max_burn_rate
   if (raw.burn_window !== undefined) gate.burnWindow = raw.burn_window
   return gate
+}
+
+/** A route's `wait` and `approval` as a request's hold; problems with the durations are listed. */
+function routeHold(raw: RawRoute, at: string, problems: string[]): Readonly<HoldRecord> | null {
+  if (raw.wait === undefined && raw.approval === undefined) return null
+  const duration = (text: string, where: string): number => {
+    try {
+      return parseDuration(text, where)
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err
+      problems.push(err.message)
+      return 0
+    }
+  }
+  const waitMs = raw.wait === undefined ? 0 : duration(raw.wait, `${at}/wait`)
+  const approval =
+    raw.approval === undefined
+      ? null
+      : Object.freeze({
+          timeoutMs: duration(raw.approval.timeout, `${at}/approval/timeout`),
+          onTimeout: raw.approval.on_timeout ?? 'page',
+        })
+  return Object.freeze({ waitMs, approval })
 }
 
 /**
@@ -152,6 +191,9 @@ export function parseRoutesFile(text: string, file: string, knownActions: readon
       problems.push(`${at}/dry_run: dry_run needs an action on the same route`)
     if (action === null && raw.gate !== undefined)
       problems.push(`${at}/gate: a budget gate needs an action on the same route`)
+    if (action === null && (raw.wait !== undefined || raw.approval !== undefined))
+      problems.push(`${at}/${raw.wait !== undefined ? 'wait' : 'approval'}: a hold needs an action on the same route`)
+    const hold = routeHold(raw, at, problems)
     const params: RouteParam[] = []
     for (const [param, source] of Object.entries(raw.params ?? {})) {
       try {
@@ -176,6 +218,7 @@ export function parseRoutesFile(text: string, file: string, knownActions: readon
       params: Object.freeze(params),
       dryRun: raw.dry_run ?? false,
       gate: raw.gate === undefined ? null : Object.freeze(routeGate(raw.gate)),
+      hold,
       routes: Object.freeze(routes),
     })
   }

@@ -180,6 +180,8 @@ function requestEmits(planned: PlannedAction, record: EnrichedAlertRecord, ctx: 
         maxBurnRate: gate.maxBurnRate ?? null,
         burnWindow: gate.burnWindow ?? null,
       }
+    const hold = planned.route.hold
+    if (hold) value.hold = { waitMs: hold.waitMs, approval: hold.approval ? { ...hold.approval } : null }
     emits.push({
       topic: `${ctx.prefix}${actionTopic(planned.action)}`,
       key: alert.fingerprint,

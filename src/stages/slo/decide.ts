@@ -14,6 +14,7 @@
  * that began at or before its endsAt, whatever its startsAt says, and never a newer one.
  */
 import type { ActionOutcomeRecord, AlertRecord, SloBudgetRecord, SloEventRecord } from '../../contracts/records'
+import { isFinalOutcome } from '../../contracts/outcome'
 import type { Emit } from '../../runner/types'
 import { resolveReaches, timeMs } from '../../episodes/rule'
 import { BURN_WINDOWS, budgetStatus, mergeIntervals, pruneIntervals, type BadInterval } from '../../slo/budget'
@@ -66,6 +67,8 @@ export function indexOutcome(
   slos: SlosConfig,
   eventsTopic: string,
 ): { emits: Emit[]; kind: string } {
+  // A held request is not a remediation (yet): its final outcome counts.
+  if (!isFinalOutcome(outcome.status)) return { emits: [], kind: 'event' }
   const named = outcome.slo === null ? undefined : slos.byName.get(outcome.slo)
   const targets = named
     ? [named]
