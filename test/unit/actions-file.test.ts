@@ -130,7 +130,35 @@ actions:
       dryRun: true,
       onResolved: 'run',
       gate: null,
+      hold: null,
     })
+  })
+
+  it('holds: wait and approval from the defaults, each overridden or dropped per action', () => {
+    const yaml = [
+      'defaults:',
+      '  wait: 5m',
+      '  approval: { timeout: 30m, onTimeout: skip }',
+      'actions:',
+      '  webhook:',
+      '    approval: { timeout: 10m }',
+      '  exec:',
+      '    approval: null',
+      '    config: { commands: {} }',
+      '  page:',
+      '    wait: null',
+      '    approval: null',
+      '',
+    ].join('\n')
+    expect(settings(yaml, 'exec').hold).toEqual({ waitMs: 5 * M, approval: null })
+    expect(settings(yaml, 'page').hold).toBeNull()
+    expect(settings(yaml, 'webhook').hold).toEqual({
+      waitMs: 5 * M,
+      approval: { timeoutMs: 10 * M, onTimeout: 'page' },
+    })
+    expect(problems('actions:\n  page:\n    wait: soon\n    approval: { onTimeout: later }\n').join('\n')).toMatch(
+      /wait[\s\S]*approval/,
+    )
   })
 
   it('a budget gate in the defaults applies to every action; an action may drop it with null', () => {

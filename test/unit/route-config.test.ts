@@ -47,7 +47,7 @@ route:
       'unknown key',
       'route:\n  recevier: x\n',
       [
-        '/route/recevier is not allowed; expected one of: name, matchers, continue, action, params, dry_run, gate, routes',
+        '/route/recevier is not allowed; expected one of: name, matchers, continue, action, params, dry_run, gate, wait, approval, routes',
       ],
     ],
     [
@@ -104,6 +104,26 @@ route:
       ],
     ],
     [
+      'a hold without action',
+      'route:\n  routes:\n    - wait: 5m\n',
+      ['/route/routes/0/wait: a hold needs an action on the same route'],
+    ],
+    [
+      'bad hold durations and onTimeout',
+      'route:\n  routes:\n    - action: page\n      wait: soon\n      approval: { timeout: 0s, on_timeout: retry }\n',
+      ['/route/routes/0/approval/on_timeout must be equal to one of the allowed values'],
+    ],
+    [
+      'a hold duration that does not parse',
+      'route:\n  routes:\n    - action: page\n      wait: 5 minutes\n      approval: { timeout: 0s }\n',
+      ['/route/routes/0/wait must be a duration like 90s', '/route/routes/0/approval/timeout must be longer than zero'],
+    ],
+    [
+      'an approval without a timeout',
+      'route:\n  routes:\n    - action: page\n      approval: { on_timeout: skip }\n',
+      ['/route/routes/0/approval/timeout is required'],
+    ],
+    [
       'non-string param',
       'route:\n  routes:\n    - action: page\n      params: { x: 5 }\n',
       ['/route/routes/0/params/x must be string (quote it: "5")'],
@@ -128,6 +148,17 @@ route:
     expect(() => parse(text)).toThrow(ConfigError)
     for (const fragment of fragments) expect(() => parse(text)).toThrow(fragment)
     expect(() => parse(text)).toThrow(`${FILE}:`)
+  })
+
+  it('a route may hold its requests: wait, then approval (on_timeout page by default)', () => {
+    const tree = parse(
+      'route:\n  routes:\n    - name: ask\n      action: exec\n      wait: 5m\n      approval: { timeout: 30m }\n    - name: wait\n      action: page\n      wait: 90s\n    - name: plain\n      action: page\n',
+    )
+    const [ask, wait, plain] = tree.root.routes
+    expect(ask!.hold).toEqual({ waitMs: 5 * 60_000, approval: { timeoutMs: 30 * 60_000, onTimeout: 'page' } })
+    expect(wait!.hold).toEqual({ waitMs: 90_000, approval: null })
+    expect(plain!.hold).toBeNull()
+    expect(Object.isFrozen(ask!.hold)).toBe(true)
   })
 
   it('reports every problem at once, one line each', () => {
