@@ -12,6 +12,7 @@ import { ActionWorkerPool } from './actions/worker/pool'
 import { ConfigError } from './errors'
 import { DEFAULT_HTTP_LISTEN, buildHttpServer, type WebhookAuth } from './http'
 import { registerSloPage } from './http/slo-page'
+import { registerApprovalRoutes } from './http/approvals'
 import { addressOf, buildOpsServer } from './http/ops'
 import type { FastifyInstance } from 'fastify'
 import { KafkaIngestPublisher } from './ingest'
@@ -181,6 +182,7 @@ function registerOpsRoutes(server: FastifyInstance, ctx: StageContext): void {
     })
   })
   registerSloPage(server)
+  registerApprovalRoutes(server, { ...ctx, env: ctx.options.env ?? process.env })
 }
 
 /** The HTTP server of a process without the webhook, when asked for (`--metrics-port`). */

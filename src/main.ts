@@ -5,6 +5,7 @@
 import path from 'node:path'
 import { Command } from 'commander'
 import { buildApp } from './app'
+import { addApprovalCommands } from './cli/approvals'
 import { addCheckCommand } from './cli/check'
 import { addDlqCommands } from './cli/dlq'
 import { addEpisodesCommands } from './cli/episodes'
@@ -197,6 +198,7 @@ function program(): Command {
   addRoutesCommands(cli)
   addSloCommands(cli)
   addPauseCommands(cli)
+  addApprovalCommands(cli)
   addTailCommands(cli)
   addDlqCommands(cli)
   addTraceCommands(cli)
