@@ -3,6 +3,7 @@
  * `amtool config routes test`. Errors are thrown, not printed: main turns a
  * NightshiftError into `nightshift: <message> [<code>]` and exit code 1.
  */
+import { formatDurationShort } from '../config/duration'
 import path from 'node:path'
 import { Command } from 'commander'
 import { SchemaSet } from '../contracts/schemas'
@@ -101,7 +102,16 @@ export function formatRoutePlan(
     return lines.join('\n')
   }
   for (const a of plan.actions) {
-    lines.push(`${a.route.id} → ${actionTopic(a.action)}${a.route.dryRun ? ' (dry run)' : ''}`)
+    const notes = [
+      ...(a.route.dryRun ? ['dry run'] : []),
+      ...(a.route.hold && a.route.hold.waitMs > 0 ? [`wait ${formatDurationShort(a.route.hold.waitMs)}`] : []),
+      ...(a.route.hold?.approval
+        ? [
+            `asks first: approval within ${formatDurationShort(a.route.hold.approval.timeoutMs)}, else ${a.route.hold.approval.onTimeout}`,
+          ]
+        : []),
+    ]
+    lines.push(`${a.route.id} → ${actionTopic(a.action)}${notes.length > 0 ? ` (${notes.join('; ')})` : ''}`)
     if (a.ok) {
       for (const [name, value] of Object.entries(a.params)) lines.push(`    ${name}: ${value}`)
     } else {

@@ -36,6 +36,14 @@ function whyOutcome(e: TraceEvent): string {
       return `it timed out${tail}`
     case 'not_effective':
       return `it ran, but the alert fired again soon after${tail}`
+    case 'held':
+      return `it is held: waiting before it runs (a resolve meanwhile cancels it)${tail}`
+    case 'awaiting_approval':
+      return `it is waiting for a person's approval (nightshift approvals)${tail}`
+    case 'denied':
+      return `a person denied it${tail}`
+    case 'approval_expired':
+      return `nobody answered its approval in time${tail}`
     default:
       return `it ended ${e.outcome ?? 'without an outcome'}${tail}`
   }

@@ -431,6 +431,34 @@ describe('traceVerdict: why did it not fire?', () => {
       { fired: false, furthest: 'action', says: [/resolved before it started/] },
     ],
     [
+      'held: why has it not run yet?',
+      [...routedPath(), outcome(T + 50, 'page', 'held', { detail: 'waiting 5m (until …)' })],
+      { fired: false, furthest: 'action', says: [/action page: it is held: waiting before it runs .* — waiting 5m/] },
+    ],
+    [
+      'awaiting approval',
+      [...routedPath(), outcome(T + 50, 'page', 'awaiting_approval', { detail: 'awaiting approval 3f9a2c81d04e' })],
+      {
+        fired: false,
+        furthest: 'action',
+        says: [/waiting for a person's approval .* — awaiting approval 3f9a2c81d04e/],
+      },
+    ],
+    [
+      'held, then denied: the final outcome is the answer',
+      [
+        ...routedPath(),
+        outcome(T + 50, 'page', 'awaiting_approval'),
+        outcome(T + 60, 'page', 'denied', { detail: 'denied by bob' }),
+      ],
+      { fired: false, furthest: 'action', says: [/action page: a person denied it — denied by bob/] },
+    ],
+    [
+      'approval expired',
+      [...routedPath(), outcome(T + 50, 'page', 'approval_expired')],
+      { fired: false, furthest: 'action', says: [/nobody answered its approval in time/] },
+    ],
+    [
       'succeeded',
       [
         ...routedPath(),
