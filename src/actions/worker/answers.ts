@@ -261,11 +261,12 @@ export async function approvalStateOf(
   args: ReadArgs & { registry: Registry; topics: AnswerTopics },
   id: string,
 ): Promise<ApprovalState> {
-  const board = await readAnswers({ ...args, topic: args.topics.control })
-  // Answered: no need to read the ledger, which is the longer read.
-  const first = board.answerFor(id)
-  if (first) return { state: 'answered', first }
-  const ledger = await readLedger({ ...args, topic: args.topics.ledger })
+  // Both at once: each read joins a consumer group, which takes the broker's initial
+  // rebalance delay (3 s by default), and Slack wants its callback answered within 3 s.
+  const [board, ledger] = await Promise.all([
+    readAnswers({ ...args, topic: args.topics.control }),
+    readLedger({ ...args, topic: args.topics.ledger }),
+  ])
   return approvalState(id, ledger, board)
 }
 
