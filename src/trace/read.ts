@@ -3,6 +3,7 @@
  * a prefix, each read to its end and filtered on the alert's fingerprint. Side-effect
  * free apart from the read barriers readTopicToBarrier appends (skipped by every reader).
  */
+import { WAKE_HEADER } from '../actions/worker/holds'
 import { asDeadLetter } from '../contracts/dead-letter'
 import type { ActionOutcomeRecord, ActionRequestRecord, AlertRecord, EnrichedAlertRecord } from '../contracts/records'
 import { PoisonRecordError } from '../errors'
@@ -95,6 +96,8 @@ async function matching(
       offset: record.offset,
       timestamp: Number(record.timestamp),
     }
+    const wake = record.headers[WAKE_HEADER]
+    if (wake !== undefined) position.wake = wake
     let value: unknown
     try {
       value = await registry.decode(record.value)

@@ -20,6 +20,8 @@ export interface TracePosition {
   offset: string
   /** Kafka record timestamp, ms since the epoch. */
   timestamp: number
+  /** An action request written back by its worker when a hold ended: why (wait, answer, timeout). */
+  wake?: string
 }
 
 /** One decoded record of the alert, by the role of the topic it was read from. */

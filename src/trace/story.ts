@@ -20,8 +20,9 @@ export interface TraceEvent {
   stage: TraceStage
   /**
    * What happened: received, forwarded, duplicate_firing (any dedup Decision kind),
-   * enriched, unowned, admitted, throttled, routed, escalated, unrouted, template_error
-   * (any route Decision kind), outcome, slo_alert, slo_outcome, dead_letter, decision.
+   * enriched, unowned, admitted, throttled, routed, escalated, woken (a held request
+   * written back when its hold ended), unrouted, template_error (any route Decision
+   * kind), outcome, slo_alert, slo_outcome, dead_letter, decision.
    */
   kind: string
   /** The episode: the alert's startsAt. */
@@ -193,7 +194,16 @@ export function traceEvents(records: readonly TraceRecord[]): TraceEvent[] {
         const q = r.value
         const a = q.alert.alert
         const dry = q.dryRun ? ', dry run' : ''
-        if (q.params.escalatedFrom !== undefined) {
+        if (r.wake !== undefined) {
+          push(r, {
+            stage: 'action',
+            kind: 'woken',
+            action: q.action,
+            startsAt: a.startsAt,
+            status: a.status,
+            text: `held request woken (${r.wake === 'answer' ? 'an approval was answered' : r.wake === 'timeout' ? 'its approval timed out' : 'its wait ended'}) → ${on} (idempotency key ${q.idempotencyKey}${dry})`,
+          })
+        } else if (q.params.escalatedFrom !== undefined) {
           const reason = q.params.reason ?? 'no reason given'
           push(r, {
             stage: 'action',
