@@ -2,6 +2,8 @@
  * Debian's `prometheus-alertmanager` for the demo: one route, one receiver, Nightshift's
  * webhook through a plain `webhook_configs` (what the README shows users), short timings
  * so the demo and the tests are fast; its API v2 and `amtool` to post alerts by hand.
+ * Alone by default (cluster listener off); with {@link AlertmanagerCluster} one member of
+ * an HA cluster on loopback, as people run a pair.
  */
 import fs from 'node:fs'
 import path from 'node:path'
@@ -60,6 +62,31 @@ export function alertmanagerConfig(o: AlertmanagerTimings & { webhookUrl: string
   })
 }
 
+/**
+ * Membership of an HA cluster on loopback. The members gossip what they notified, and
+ * the one at position n in the cluster waits n × peerTimeout before sending, so a pair
+ * usually sends each notification once; not always (prometheus/alertmanager #1005, #4108).
+ */
+export interface AlertmanagerCluster {
+  /** Port of its cluster listener on 127.0.0.1, advertised as such. */
+  port: number
+  /** `host:port` of the other members' cluster listeners (`--cluster.peer`, each). */
+  peers: string[]
+  /** `--cluster.peer-timeout`: how long each position waits before sending (Alertmanager's default 15s). */
+  peerTimeout?: string
+  /** `--cluster.gossip-interval` (default 200ms); notifications wait until membership settled, about ten of these. */
+  gossipInterval?: string
+}
+
+/** What Alertmanager says of its cluster (`GET /api/v2/status`). */
+export interface AlertmanagerClusterStatus {
+  /** `ready`, `settling` or `disabled`. */
+  status: string
+  /** This member's name. */
+  name?: string
+  peers: Array<{ name: string; address: string }>
+}
+
 export interface AlertmanagerOptions extends AlertmanagerTimings {
   /** Folder for alertmanager.yml, its data and alertmanager.log (created). */
   dir: string
@@ -72,6 +99,8 @@ export interface AlertmanagerOptions extends AlertmanagerTimings {
   port?: number
   /** How long to wait for it to be ready (default 30 s). */
   readyTimeoutMs?: number
+  /** Join an HA cluster; default: none (`--cluster.listen-address=`, the listener off). */
+  cluster?: AlertmanagerCluster
 }
 
 /** An alert as Alertmanager's API v2 takes it (`POST /api/v2/alerts`, what Prometheus sends). */
@@ -103,7 +132,25 @@ export interface RunningAlertmanager {
   alerts(): Promise<AlertmanagerAlert[]>
   /** Runs `amtool --alertmanager.url=<its url> <args…>`; resolves with what it printed. */
   amtool(args: string[]): Promise<string>
+  /** Its cluster as it sees it (status `disabled` when alone). */
+  cluster(): Promise<AlertmanagerClusterStatus>
+  /** SIGKILL, as a crash: it neither leaves its cluster nor flushes anything; resolves once it exited. */
+  kill(): Promise<void>
   stop(): Promise<void>
+}
+
+/** The command line flags of `cluster`: the listener off when there is none. */
+function clusterFlags(cluster: AlertmanagerCluster | undefined): string[] {
+  if (!cluster) return ['--cluster.listen-address=']
+  const address = `127.0.0.1:${cluster.port}`
+  return [
+    `--cluster.listen-address=${address}`,
+    // Said explicitly rather than left to Alertmanager's guess: the members reach each other on loopback only.
+    `--cluster.advertise-address=${address}`,
+    ...cluster.peers.map((peer) => `--cluster.peer=${peer}`),
+    ...(cluster.peerTimeout ? [`--cluster.peer-timeout=${cluster.peerTimeout}`] : []),
+    ...(cluster.gossipInterval ? [`--cluster.gossip-interval=${cluster.gossipInterval}`] : []),
+  ]
 }
 
 /**
@@ -127,7 +174,7 @@ export async function startAlertmanager(o: AlertmanagerOptions): Promise<Running
       `--config.file=${config}`,
       `--storage.path=${path.join(dir, 'alertmanager-data')}`,
       `--web.listen-address=127.0.0.1:${port}`,
-      '--cluster.listen-address=',
+      ...clusterFlags(o.cluster),
       '--log.level=warn',
     ],
     path.join(dir, 'alertmanager.log'),
@@ -154,6 +201,17 @@ export async function startAlertmanager(o: AlertmanagerOptions): Promise<Running
       return (await res.json()) as AlertmanagerAlert[]
     },
     amtool: (args) => runProgram(amtoolBinary(), [`--alertmanager.url=${url}`, ...args]),
+    async cluster() {
+      const res = await fetch(`${url}/api/v2/status`, { signal: AbortSignal.timeout(5000) })
+      if (!res.ok) throw new NightshiftError(ERROR_CODES.DEMO, `GET ${url}/api/v2/status: HTTP ${res.status}`)
+      const body = (await res.json()) as { cluster: Partial<AlertmanagerClusterStatus> }
+      return { status: body.cluster.status ?? 'unknown', name: body.cluster.name, peers: body.cluster.peers ?? [] }
+    },
+    async kill() {
+      if (child.process.exitCode !== null || child.process.signalCode !== null) return
+      child.process.kill('SIGKILL')
+      await child.exited
+    },
     stop: () => stopChild(child),
   }
 }

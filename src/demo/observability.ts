@@ -7,11 +7,13 @@
  *
  * {@link startObservability} starts one of each, as `nightshift demo` runs them; tests
  * start the pieces themselves: an Alertmanager alone ({@link startAlertmanager}, alerts
- * posted to its API or added with `amtool`), or an HA pair of Prometheus
- * ({@link startPrometheus} twice, with a replica external label dropped from alerts).
+ * posted to its API or added with `amtool`), an HA pair of Prometheus
+ * ({@link startPrometheus} twice, with a replica external label dropped from alerts), or
+ * an HA pair of Alertmanager ({@link startAlertmanager} twice, each with `cluster`).
  *
  * Ports are free ones picked at start unless given, so nothing collides with a
- * Prometheus already on 9090 or with the stack. Alertmanager's cluster listener is off.
+ * Prometheus already on 9090 or with the stack. Alertmanager's cluster listener is off
+ * unless `cluster` is given.
  */
 import path from 'node:path'
 import type { Logger } from '../log'
@@ -37,6 +39,8 @@ export {
   alertmanagerConfig,
   startAlertmanager,
   type AlertmanagerAlert,
+  type AlertmanagerCluster,
+  type AlertmanagerClusterStatus,
   type AlertmanagerOptions,
   type AlertmanagerTimings,
   type PostableAlert,
