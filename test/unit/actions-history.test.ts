@@ -134,6 +134,8 @@ describe('decodeHistoryRecord', () => {
     ['an unknown event', '{"event":"archived","at":1}', /unknown event "archived"/],
     ['a bad pause', '{"event":"paused","at":1,"pause":{"id":"x"}}', /^pause: /],
     ['a run without who', '{"event":"ran","at":1,"reason":"r"}', /ran: /],
+    ['an answer without its decision', '{"event":"answered","at":1,"answer":{"id":"0123456789ab"}}', /^answered: /],
+    ['an answered event without an answer', '{"event":"answered","at":1}', /^answered: /],
   ])('refuses %s', (_name, value, reason) => {
     const decoded = decodeHistoryRecord({ value: value === null ? null : Buffer.from(value) })
     expect(decoded.ok ? 'ok' : decoded.reason).toMatch(reason)
@@ -143,5 +145,25 @@ describe('decodeHistoryRecord', () => {
     const p = pause({ team: 'search' }, T0, H)
     expect(historyRecord(pausedEvent(p), TOPIC)).toMatchObject({ key: 'pause/team=search', timestamp: String(T0) })
     expect(historyRecord({ ...ran(p, T0), pause: null }, TOPIC).key).toBe('run/f1')
+  })
+
+  it('keeps an approval answer, keyed like the answer, and pauseHistory passes it by', () => {
+    const answered: HistoryEvent = {
+      event: 'answered',
+      at: T0,
+      answer: {
+        id: '0123456789ab',
+        decision: 'deny',
+        by: 'bob',
+        reason: 'not now',
+        at: T0,
+        via: 'slack',
+        from: 'slack:acme/ops',
+      },
+    }
+    expect(historyRecord(answered, TOPIC).key).toBe('approval/0123456789ab')
+    expect(roundTrip([answered])).toEqual([answered])
+    const p = pause({ team: 'search' }, T0, H)
+    expect(pauseHistory([pausedEvent(p), answered], [], T0 + M).map((e) => e.pause.id)).toEqual([p.id])
   })
 })

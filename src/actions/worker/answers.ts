@@ -23,14 +23,8 @@ import { describeError } from '../../errors'
 import { RecordProducer, readTopic, readTopicToBarrier, type KafkaSettings, type OutRecord } from '../../kafka'
 import type { Registry } from '../../kafka'
 import type { TopicNames } from '../../topology/names'
-import {
-  APPROVAL_KEY_PREFIX,
-  ApprovalBoard,
-  answerRecord,
-  approvalId,
-  describeAnswer,
-  type ApprovalAnswer,
-} from './approvals'
+import { ApprovalBoard, answerRecord, approvalId, describeAnswer, type ApprovalAnswer } from './approvals'
+import { historyRecord } from './history'
 
 /** The latest ledger entry of each ledger key (null: deleted), as read from the topic. */
 export type LedgerView = ReadonlyMap<string, LedgerEntry | null>
@@ -53,22 +47,9 @@ export type SubmitResult =
   | { status: 'closed'; entry: LedgerEntry }
   | { status: 'unknown' }
 
-/** The history event of an answer (nightshift.control-history; see the module comment). */
-export interface AnsweredEvent {
-  event: 'answered'
-  at: number
-  answer: ApprovalAnswer
-}
-
 /** The control-history record of `answer` on `topic`, keyed like the answer. */
 export function answeredHistoryRecord(answer: ApprovalAnswer, topic: string): OutRecord & { key: string } {
-  const event: AnsweredEvent = { event: 'answered', at: answer.at, answer }
-  return {
-    topic,
-    key: `${APPROVAL_KEY_PREFIX}${answer.id}`,
-    value: Buffer.from(JSON.stringify(event), 'utf8'),
-    timestamp: String(answer.at),
-  }
+  return historyRecord({ event: 'answered', at: answer.at, answer }, topic)
 }
 
 /**

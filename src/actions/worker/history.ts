@@ -8,15 +8,18 @@
  * - `paused`: a pause was set (the pause as on the control topic; `createdBy` is who);
  * - `lifted`: `nightshift resume` lifted it (who, why, the pause as it was);
  * - `ran`: `nightshift run` asked the worker to run a request a pause had skipped (who,
- *   why, the new idempotency key, the skipped one).
+ *   why, the new idempotency key, the skipped one);
+ * - `answered`: a person answered an approval (the answer as on the control topic).
  *
- * Key: the pause id (`ran` without a known pause: `run/<fingerprint>`), so one pause's
- * events stay in order in one partition; readers sort by `at` across partitions.
+ * Key: the pause id (`ran` without a known pause: `run/<fingerprint>`; `answered`: the
+ * answer's key `approval/<id>`), so one pause's events stay in order in one partition;
+ * readers sort by `at` across partitions.
  * `nightshift pauses --all` folds the events into {@link PauseHistoryEntry}s.
  */
 import { formatDurationShort } from '../../config/duration'
 import { describeError } from '../../errors'
 import type { InRecord, OutRecord } from '../../kafka'
+import { APPROVAL_KEY_PREFIX, decodeAnswerRecord, type ApprovalAnswer } from './approvals'
 import { pauseFromJson, pauseToJson, type PauseJson } from './control'
 import { describeSelector, type Pause } from './pause'
 
@@ -53,11 +56,23 @@ export interface RanEvent {
   pause: string | null
 }
 
-export type HistoryEvent = PausedEvent | LiftedEvent | RanEvent
+/** A person answered an approval (`nightshift approve|deny`, the HTTP API, Slack). */
+export interface AnsweredEvent {
+  event: 'answered'
+  at: number
+  answer: ApprovalAnswer
+}
+
+export type HistoryEvent = PausedEvent | LiftedEvent | RanEvent | AnsweredEvent
 
 /** The history record of `event` on `topic` (the prefixed nightshift.control-history); its timestamp is `at`. */
 export function historyRecord(event: HistoryEvent, topic: string): OutRecord & { key: string } {
-  const key = event.event === 'ran' ? (event.pause ?? `run/${event.fingerprint}`) : event.pause.id
+  const key =
+    event.event === 'ran'
+      ? (event.pause ?? `run/${event.fingerprint}`)
+      : event.event === 'answered'
+        ? `${APPROVAL_KEY_PREFIX}${event.answer.id}`
+        : event.pause.id
   return { topic, key, value: Buffer.from(JSON.stringify(event), 'utf8'), timestamp: String(event.at) }
 }
 
@@ -118,6 +133,16 @@ export function decodeHistoryRecord(record: Pick<InRecord, 'value'>): DecodedHis
         },
       }
     }
+    case 'answered': {
+      const id = (e.answer as { id?: unknown } | null)?.id
+      const decoded = decodeAnswerRecord({
+        key: Buffer.from(`${APPROVAL_KEY_PREFIX}${String(id)}`),
+        value: Buffer.from(JSON.stringify(e.answer ?? null)),
+      })
+      if (decoded.kind !== 'answer')
+        return { ok: false, reason: `answered: ${'reason' in decoded ? decoded.reason : 'no answer'}` }
+      return { ok: true, event: { event: 'answered', at: e.at, answer: decoded.answer } }
+    }
     default:
       return { ok: false, reason: `unknown event ${JSON.stringify(e.event)}` }
   }
@@ -158,6 +183,7 @@ export function pauseHistory(
     return decoded.ok ? decoded.pause : undefined
   }
   for (const event of sorted) {
+    if (event.event === 'answered') continue // approvals' history, not a pause's
     if (event.event === 'ran') {
       const entry = event.pause === null ? undefined : (open.get(event.pause) ?? lastOf(entries, event.pause))
       if (entry) entry.runs.push(event)
