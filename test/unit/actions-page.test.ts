@@ -324,6 +324,25 @@ describe('page via slack', () => {
     )
   })
 
+  it('an approval announcement carries Approve / Deny buttons for the interactive callback', async () => {
+    const handler = createPageHandler({ kind: 'slack', url: '${env:SLACK_WEBHOOK_URL}' })
+    const req = request({
+      summary: 'HighLatency on checkout: approve webhook? (3f9a2c81d04e)',
+      reason: 'Approval needed (3f9a2c81d04e): webhook on checkout',
+      escalatedFrom: 'webhook',
+      escalatedKey: 'k1',
+      approvalId: '3f9a2c81d04e',
+    })
+    await handler.run(req, context({ env: slackEnv() }))
+    const body = bodyOf() as { text: string; blocks: Array<{ type: string; elements?: Array<{ value?: string }> }> }
+    expect(body.text).toContain('reason: Approval needed (3f9a2c81d04e)')
+    const buttons = body.blocks.find((b) => b.type === 'actions')?.elements?.map((e) => e.value)
+    expect(buttons).toEqual(['approve:3f9a2c81d04e', 'deny:3f9a2c81d04e'])
+    // Anything else is a plain message: a bad id, or no id.
+    await handler.run(request({ approvalId: 'x<@U1>' }), context({ env: slackEnv() }))
+    expect(bodyOf(1)).not.toHaveProperty('blocks')
+  })
+
   it('a resolved alert gets a check mark and the default summary', async () => {
     await createPageHandler({ kind: 'slack', url: `${server.base}${hookPath}` }).run(
       request({}, { alert: { status: 'resolved' } }),

@@ -13,6 +13,7 @@
  *   turns a bare `@channel` into a mention), and line breaks become spaces.
  */
 import type { ActionRequestRecord, AlertRecord } from '../../contracts/records'
+import { approvalBlocks } from '../../http/slack'
 import { ConfigError } from '../../errors'
 import {
   attemptHttp,
@@ -238,6 +239,18 @@ export function slackEscape(text: string): string {
     .replace(/\r\n|[\r\n\u2028\u2029]/g, ' ')
 }
 
+/**
+ * The Slack message: {@link slackText}, and for an approval announcement (param
+ * `approvalId`, made by the worker) Approve / Deny buttons that answer through the
+ * interactive callback (POST /api/slack/interactive).
+ */
+export function slackMessage(request: ActionRequestRecord): { text: string; blocks?: unknown[] } {
+  const text = slackText(request)
+  const id = request.params.approvalId
+  if (id === undefined || !/^[0-9a-f]{12}$/.test(id) || request.alert.alert.status === 'resolved') return { text }
+  return { text, blocks: approvalBlocks(id, text) }
+}
+
 /** The Slack message text: a headline, then team, service, runbook, reason and escalation lines. */
 export function slackText(request: ActionRequestRecord): string {
   const enriched = request.alert
@@ -337,7 +350,7 @@ export function createPageHandler(config: unknown): ActionHandler {
         const body =
           valid.kind === 'pagerduty'
             ? pagerDutyEvent(request, routingKey?.ok ? routingKey.value : '', valid.source)
-            : { text: slackText(request) }
+            : slackMessage(request)
         const { result } = await attemptHttp(
           `${via} POST ${valid.shownUrl}`,
           {
