@@ -1,13 +1,15 @@
 /**
  * Holds (issue 17) against the real broker and registry and the real action workers: a
  * wait cancelled by a resolve, a wait that runs when it ends, a restart in the middle of
- * a wait, approvals answered (approve, deny, two answers, an answer while every worker
- * is down) and approvals nobody answered, with each onTimeout. The webhook action hits
- * an HTTP target, so "ran once" is counted where it lands.
+ * a wait, approvals answered through the CLI (approve, deny, two answers, an answer while
+ * every worker is down) and approvals nobody answered, with each onTimeout. The webhook
+ * action hits an HTTP target, so "ran once" is counted where it lands.
  */
 import fs from 'node:fs'
+import { Command } from 'commander'
 import { buildApp, type App } from '../../src/app'
-import { answerRecord, type ApprovalAnswer } from '../../src/actions/worker/approvals'
+import { answerRecord } from '../../src/actions/worker/approvals'
+import { addApprovalCommands } from '../../src/cli/approvals'
 import type { ActionOutcomeRecord, ActionRequestRecord, HoldRecord } from '../../src/contracts/records'
 import { RecordProducer } from '../../src/kafka'
 import { HttpTarget } from '../support/http-target'
@@ -72,11 +74,22 @@ async function outcomesOf(
 
 const has = (status: string) => (mine: ActionOutcomeRecord[]) => mine.some((o) => o.status === status)
 
-/** Writes a person's answer to nightshift.control, as `nightshift approve|deny` does. */
-async function answer(id: string, decision: 'approve' | 'deny', by: string, reason = ''): Promise<ApprovalAnswer> {
-  const a: ApprovalAnswer = { id, decision, by, reason, at: Date.now(), via: 'cli' }
-  await producer.send([answerRecord(a, t.topics.control)])
-  return a
+/** `nightshift <args…> --prefix <prefix>` in-process, as `user`; what it printed. */
+async function nightshift(args: string[], user = 'alice'): Promise<string[]> {
+  const out: string[] = []
+  const program = new Command('nightshift').exitOverride()
+  addApprovalCommands(program, {
+    print: (text) => out.push(...text.split('\n')),
+    logger: testLogger,
+    env: { ...process.env, USER: user },
+  })
+  await program.parseAsync(['node', 'nightshift', ...args, '--prefix', t.prefix])
+  return out
+}
+
+/** `nightshift approve|deny <id> --by <by> --reason <reason>`. */
+function answer(id: string, decision: 'approve' | 'deny', by: string, reason: string): Promise<string[]> {
+  return nightshift([decision, id, '--by', by, '--reason', reason])
 }
 
 /** The approval id the awaiting_approval event of `key` names. */
@@ -177,6 +190,7 @@ describe('ask before acting (real broker, real workers)', () => {
     const announced = await waitFor('the announcement', () => target.calls('/pd').find((c) => c.body.includes(id)))
     expect(announced.body).toContain(`nightshift approve ${id}`)
     expect(target.calls(`/hook/${fp}`)).toHaveLength(0)
+    expect((await nightshift(['approvals'])).join('\n')).toContain(id)
     await answer(id, 'approve', 'alice', 'checked the dashboard')
     const mine = await outcomesOf(request.idempotencyKey, has('succeeded'))
     expect(mine.map((o) => o.status)).toEqual(['awaiting_approval', 'succeeded'])
@@ -193,7 +207,14 @@ describe('ask before acting (real broker, real workers)', () => {
     await sendActionRequests(t, producer, [request])
     const id = await approvalOf(request.idempotencyKey)
     await answer(id, 'deny', 'bob', 'not during the sale')
-    await answer(id, 'approve', 'carol', 'looks fine to me')
+    // The CLI refuses the second answer; one written past it (a race) changes nothing either.
+    await expect(answer(id, 'approve', 'carol', 'looks fine to me')).rejects.toThrow(/already denied by bob/)
+    await producer.send([
+      answerRecord(
+        { id, decision: 'approve', by: 'carol', reason: 'raced', at: Date.now(), via: 'http' },
+        t.topics.control,
+      ),
+    ])
     const mine = await outcomesOf(request.idempotencyKey, has('denied'))
     expect(mine.find((o) => o.status === 'denied')!.output).toMatchObject({ deniedBy: 'bob' })
     // Give the late approval every chance to do harm.
