@@ -5,8 +5,10 @@ const REDACTED = '[redacted]'
 /**
  * A credential read from the environment or a file. It prints as `[redacted]` however
  * it is turned into text (a log line's JSON, a template string, util.inspect), so a
- * settings object that reaches a logger or an error message never carries it; only
- * `src/kafka/` calls {@link Secret.reveal}, when it hands the value to the client.
+ * settings object that reaches a logger or an error message never carries it. Only the
+ * code that must use the value calls {@link Secret.reveal}: `src/kafka/` when it hands
+ * it to the client, and the HTTP routes that check a credential (the operator token, the
+ * Slack signing secret), which compare it and never echo it.
  */
 export class Secret {
   readonly #value: string
