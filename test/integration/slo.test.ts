@@ -277,7 +277,13 @@ it('an action for the service, once its budget is below the gate, is gated and p
 })
 
 it('GET /slo renders each SLO’s burn-down chart with the numbers /api/slo returns (headless Chromium)', async () => {
-  const api = (await (await fetch(`${app.httpAddress()}/api/slo`)).json()) as { slos: SloReportRow[] }
+  // The budget folds the outcomes of the test above a moment after they are on the topic:
+  // the page must be compared with the budget that has them both.
+  const api = await waitFor('the budget to count the gated request and its page', async () => {
+    const body = (await (await fetch(`${app.httpAddress()}/api/slo`)).json()) as { slos: SloReportRow[] }
+    const gated = body.slos[0]?.recentRemediations.filter((r) => r.fingerprint === 'gated0001') ?? []
+    return gated.length >= 2 ? body : undefined
+  })
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] })
   try {
     const page = await browser.newPage({ viewport: { width: 1100, height: 700 } })
