@@ -7,6 +7,7 @@ import { Command } from 'commander'
 import { buildApp } from './app'
 import { addApprovalCommands } from './cli/approvals'
 import { addCheckCommand } from './cli/check'
+import { addConsoleCommands } from './cli/console'
 import { addDlqCommands } from './cli/dlq'
 import { addEpisodesCommands } from './cli/episodes'
 import { addPauseCommands } from './cli/pause'
@@ -199,6 +200,7 @@ function program(): Command {
   addSloCommands(cli)
   addPauseCommands(cli)
   addApprovalCommands(cli)
+  addConsoleCommands(cli)
   addTailCommands(cli)
   addDlqCommands(cli)
   addTraceCommands(cli)
