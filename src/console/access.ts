@@ -38,7 +38,8 @@
  * need neither.
  *
  * With no credentials configured the console is open: everyone is the operator "local",
- * which is only safe on a loopback address; {@link consoleListenCheck} refuses the rest.
+ * which is only safe on a loopback address; {@link consoleListenCheck} refuses the rest,
+ * and a request addressed to any other name (DNS rebinding) is refused.
  */
 import { createHash, randomBytes, scrypt as scryptCallback, timingSafeEqual, type ScryptOptions } from 'node:crypto'
 import net from 'node:net'
@@ -479,6 +480,13 @@ export function createConsoleAccess(options: ConsoleAccessOptions): ConsoleAcces
       return `console access: ${parts.join(', ')}; ${count('operator') + (operatorDigest ? 1 : 0)} operator(s), ${count('viewer')} viewer(s)`
     },
     async authenticate(request, reply) {
+      // DNS rebinding: a hostile name resolving to 127.0.0.1 would make its page same-origin
+      // with an open console. Asking for nothing, an open console answers only to loopback names.
+      if (open && !isLoopback(request.hostname)) {
+        const reason = `an open console (no credentials) answers only to a loopback name such as 127.0.0.1 or localhost, not ${request.hostname}`
+        log.warn({ ip: request.ip, method: request.method, url: request.url, reason }, 'request refused')
+        return sendError(reply, 403, REFUSED, reason)
+      }
       const authorization = header(request, 'authorization')
       const csrf = checkCsrf({
         method: request.method,

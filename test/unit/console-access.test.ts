@@ -1,5 +1,6 @@
 import crypto from 'node:crypto'
 import fs from 'node:fs'
+import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
@@ -451,6 +452,16 @@ describe('the hooks on a fastify server', () => {
       )
   })
 
+  it('lets a same-origin page act: Origin matches the Host the browser addressed', async () => {
+    const base = await serve(usersEnv())
+    const res = await fetch(`${base}/api/console/pauses`, {
+      method: 'POST',
+      headers: { authorization: basic('alice', SECRETS.alice), origin: base, 'sec-fetch-site': 'same-origin', ...csrf },
+    })
+    expect(res.status).toBe(200)
+    expect(await res.json()).toEqual({ by: 'alice' })
+  })
+
   it('open mode lets everyone on this host in as the operator "local", still refusing forged requests', async () => {
     const base = await serve({})
     const who = await fetch(`${base}/api/console/whoami`)
@@ -459,6 +470,29 @@ describe('the hooks on a fastify server', () => {
     expect(await acted.json()).toEqual({ by: 'local' })
     const forged = await fetch(`${base}/api/console/pauses`, { method: 'POST', headers: { authorization: 'Bearer x' } })
     expect(forged.status).toBe(403)
+  })
+
+  it.each<[string, number]>([
+    ['127.0.0.1', 200],
+    ['localhost', 200],
+    ['[::1]', 200],
+    ['rebound.evil.example', 403],
+  ])('open mode answers a request addressed to %s with %s (DNS rebinding)', async (hostname, status) => {
+    const base = await serve({})
+    const { port } = new URL(base)
+    const res = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = http.get(
+        { host: '127.0.0.1', port, path: '/api/console/whoami', headers: { host: `${hostname}:${port}` } },
+        (r) => {
+          let body = ''
+          r.on('data', (c: Buffer) => (body += c.toString()))
+          r.on('end', () => resolve({ status: r.statusCode ?? 0, body }))
+        },
+      )
+      req.on('error', reject)
+    })
+    expect(res.status).toBe(status)
+    if (status === 403) expect(res.body).toMatch(/answers only to a loopback name .*not rebound\.evil\.example/)
   })
 
   it(`answers 429 beyond ${MAX_CONCURRENT_CHECKS} checks at once, and nothing is cached for them`, async () => {
