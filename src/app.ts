@@ -14,6 +14,10 @@ import { DEFAULT_HTTP_LISTEN, buildHttpServer, type WebhookAuth } from './http'
 import { registerSloPage } from './http/slo-page'
 import { registerApprovalRoutes } from './http/approvals'
 import { addressOf, buildOpsServer } from './http/ops'
+import { registerConsoleRoutes } from './console/api'
+import { consoleListenCheck, createConsoleAccess, decorateConsoleRequest, type ConsoleAccess } from './console/access'
+import { registerConsolePage } from './console/page'
+import { startConsoleViews, type RunningConsoleViews } from './console/views/start'
 import type { FastifyInstance } from 'fastify'
 import { KafkaIngestPublisher } from './ingest'
 import { KafkaAdmin, Registry, waitForBroker, type KafkaSettings } from './kafka'
@@ -31,7 +35,7 @@ import { routeStage } from './stages/route/stage'
 import { createSloMetrics } from './stages/slo/metrics'
 import { parseSlos } from './slo/slos'
 import { sloStages } from './stages/slo/stage'
-import { sloReport } from './stages/slo/report'
+import { sloReport, type SloReportRow } from './stages/slo/report'
 import { staleAfterFromEnv } from './episodes/rule'
 import type { SlosConfig } from './slo/slos'
 import type { SloBudgetRecord } from './contracts/records'
@@ -75,6 +79,11 @@ export interface AppOptions {
   opsHttp?: { host: string; port: number }
   /** Environment action handlers read secrets from (default: process.env). */
   env?: Readonly<Record<string, string | undefined>>
+  /**
+   * Serve the operator console at `/` on the process's HTTP server (default: on, unless
+   * NIGHTSHIFT_CONSOLE=off). Its credentials come from `env` (src/console/access.ts).
+   */
+  console?: boolean
 }
 
 /** A running Nightshift process: what `nightshift run` starts and stops. */
@@ -84,6 +93,8 @@ export interface App {
   readonly metrics: MetricsRegistry
   /** `http://host:port` of the webhook once started (when the ingest stage runs). */
   httpAddress(): string | undefined
+  /** `http://host:port/` of the operator console once started, when this process serves it. */
+  consoleAddress(): string | undefined
   /**
    * Resolves with the error when a running stage stops for good (the broker refused its
    * group, topics or transactional ids): the process cannot do its work and should stop
@@ -111,6 +122,8 @@ interface StageContext {
   onFatal: (err: ConfigError) => void
   /** Set by the slo stage when it runs in this process: what GET /api/slo reports. */
   slo?: { config: () => SlosConfig; budgets: Map<string, SloBudgetRecord> }
+  /** The operator console's views and access, when the console is served. */
+  console?: { views: RunningConsoleViews; access: ConsoleAccess; served: boolean }
 }
 
 /** The folder of the files teams own, shipped with the code. */
@@ -168,7 +181,7 @@ interface Runnable {
 }
 
 /** What every Nightshift HTTP server serves besides its own routes: /metrics, /api/slo, /slo. */
-function registerOpsRoutes(server: FastifyInstance, ctx: StageContext): void {
+function registerOpsRoutes(server: FastifyInstance, ctx: StageContext, host: string): void {
   server.get('/metrics', async (_request, reply) =>
     reply.type(ctx.metricsRegistry.contentType).send(await ctx.metricsRegistry.metrics()),
   )
@@ -183,12 +196,58 @@ function registerOpsRoutes(server: FastifyInstance, ctx: StageContext): void {
   })
   registerSloPage(server)
   registerApprovalRoutes(server, { ...ctx, env: ctx.options.env ?? process.env })
+  registerConsole(server, ctx, host)
+}
+
+/**
+ * The operator console (`/`, `/api/console/…`) on `server`, listening on `host`. A
+ * console without credentials lets whoever reaches it approve and pause, so it is served
+ * on a loopback address only; elsewhere the process runs without it and says why.
+ */
+function registerConsole(server: FastifyInstance, ctx: StageContext, host: string): void {
+  const parts = ctx.console
+  if (!parts) return
+  try {
+    consoleListenCheck(host, parts.access)
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err
+    ctx.logger.child({ module: 'console' }).warn({ err }, 'not serving the console')
+    return
+  }
+  decorateConsoleRequest(server)
+  registerConsoleRoutes(server, {
+    views: parts.views,
+    access: parts.access,
+    kafka: ctx.kafka,
+    registry: ctx.registry,
+    topics: ctx.topics,
+    logger: ctx.logger,
+    slos: consoleSlos(ctx, parts.views),
+    stageMetrics: ctx.metrics,
+    configMetrics: ctx.configMetrics,
+  })
+  registerConsolePage(server, { authenticate: parts.access.authenticate })
+  parts.served = true
+}
+
+/**
+ * What the console's SLOs tab shows: what /api/slo reports when the slo stage runs here,
+ * else the same report from the budgets the console's views read (with slos.yaml).
+ */
+function consoleSlos(ctx: StageContext, views: RunningConsoleViews): () => SloReportRow[] | undefined {
+  const slosFile = path.join(ctx.options.configDir ?? DEFAULT_CONFIG_DIR, 'slos.yaml')
+  const config = ctx.slo?.config ?? (fs.existsSync(slosFile) ? watched(ctx, 'slos.yaml', parseSlos) : undefined)
+  if (!config) return () => undefined
+  return () => {
+    const budgets = ctx.slo?.budgets ?? new Map(views.budgets().map((b) => [b.slo, b]))
+    return sloReport(config(), budgets, Date.now(), staleAfterFromEnv(process.env))
+  }
 }
 
 /** The HTTP server of a process without the webhook, when asked for (`--metrics-port`). */
 function opsStage(ctx: StageContext, listen: { host: string; port: number }): Runnable {
   const server = buildOpsServer(ctx.logger)
-  registerOpsRoutes(server, ctx)
+  registerOpsRoutes(server, ctx, listen.host)
   let address: string | undefined
   return {
     async start() {
@@ -221,7 +280,7 @@ function ingestStage(ctx: StageContext): Runnable {
     ...(http.auth ? { auth: http.auth } : {}),
     ...(http.bodyLimitBytes ? { bodyLimitBytes: http.bodyLimitBytes } : {}),
   })
-  registerOpsRoutes(server, ctx)
+  registerOpsRoutes(server, ctx, http.host ?? DEFAULT_HTTP_LISTEN.host)
   let address: string | undefined
   return {
     async start() {
@@ -388,6 +447,16 @@ export function buildApp(options: AppOptions): App {
   const ordered = [...selected.filter((s) => s !== 'ingest'), ...selected.filter((s) => s === 'ingest')]
   const running: Runnable[] = []
   const watchers: WatchedConfig<unknown>[] = []
+  const env = options.env ?? process.env
+  // The console is served on the process's HTTP server: the webhook's, else the ops server.
+  const withConsole =
+    (options.console ?? env.NIGHTSHIFT_CONSOLE?.trim().toLowerCase() !== 'off') &&
+    (selected.includes('ingest') || options.opsHttp !== undefined)
+  let consoleParts: StageContext['console']
+  const consoleAddress = (): string | undefined => {
+    const address = running.find((r) => r.address)?.address?.()
+    return consoleParts?.served && address ? `${address}/` : undefined
+  }
   let onFatal: (err: ConfigError) => void = () => undefined
   const failure = new Promise<ConfigError>((resolve) => (onFatal = resolve))
 
@@ -395,6 +464,7 @@ export function buildApp(options: AppOptions): App {
     metrics,
     failure,
     httpAddress: () => running.find((r) => r.address)?.address?.(),
+    consoleAddress,
     async start() {
       // Every problem of every file the stages read, at once, before anything connects.
       assertConfig(options.configDir ?? DEFAULT_CONFIG_DIR, selected as Stage[])
@@ -414,6 +484,19 @@ export function buildApp(options: AppOptions): App {
         options,
         onFatal,
       }
+      if (withConsole) {
+        // Credentials first: a bad users file stops the start before anything else runs.
+        const access = createConsoleAccess({ logger: options.logger, env, metrics: ctx.configMetrics })
+        try {
+          // Returns at once; the views rebuild from the topics while the stages start.
+          const views = await startConsoleViews({ kafka, registry, topics: ctx.topics, logger: options.logger })
+          consoleParts = { views, access, served: false }
+          ctx.console = consoleParts
+        } catch (err) {
+          access.close()
+          throw err
+        }
+      }
       for (const name of ordered) {
         const stage = await STAGE_BUILDERS[name as Stage](ctx)
         await stage.start()
@@ -424,8 +507,12 @@ export function buildApp(options: AppOptions): App {
         await ops.start()
         running.push(ops)
       }
+      const consoleUrl = consoleAddress()
+      if (consoleParts && console)
+        log.info({ console: consoleUrl, access: consoleParts.access.describe() }, 'console listening')
       log.info(
         {
+          ...(consoleUrl ? { console: consoleUrl } : {}),
           brokers: options.endpoints.brokers,
           clusterId,
           registry: options.endpoints.registryUrl,
@@ -440,6 +527,12 @@ export function buildApp(options: AppOptions): App {
       const intake = stages.filter((s) => s.address)
       await Promise.all(intake.map((s) => s.stop()))
       await Promise.all(stages.filter((s) => !s.address).map((s) => s.stop()))
+      if (consoleParts) {
+        const { views, access } = consoleParts
+        consoleParts = undefined
+        await views.stop()
+        access.close()
+      }
       for (const w of watchers.splice(0)) w.close()
       log.info({}, 'nightshift stopped')
     },

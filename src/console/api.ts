@@ -424,7 +424,10 @@ export function registerConsoleRoutes(server: FastifyInstance, options: ConsoleR
             HTTP_ERROR_CODES.notFound,
             `no action ${request.params.key} in the view (never seen, or no longer kept)`,
           )
-        return row
+        // Who paused it: the pause the outcome names, while the views still know it.
+        const pauseId = row.outcome.output.pause
+        const pause = pauseId === undefined ? undefined : views.pauses(now(), true).find((p) => p.id === pauseId)
+        return pause ? { ...row, pause: pauseToJson(pause) } : row
       })
 
       api.get<{ Querystring: { fingerprint?: string; matchers?: string } }>('/alert', async (request, reply) => {
