@@ -63,8 +63,9 @@ const SLO_CHARTS_JS = `(() => {
     new uPlot({
       width: chartWidth(), height: 220,
       scales: { x: { time: false, range: [-0.5, WINDOWS.length - 0.5] }, y: { distr: 4, range: [0, max * 1.1] } },
+      legend: { show: false },
       series,
-      axes: [{ splits: () => xs, values: (u, v) => v.map((i) => WINDOWS[i] || '') }, { size: 56, values: (u, v) => v.map((x) => x + '×') }],
+      axes: [{ splits: () => xs, values: (u, v) => v.map((i) => WINDOWS[i] || '') }, { size: 56, splits: () => [0, 1, 6, 14.4].concat(max > 20 ? [Math.round(max)] : []), values: (u, v) => v.map((x) => (x === null ? '' : x + '×')) }],
     }, data, chart)
   }
 
