@@ -14,7 +14,13 @@ import type { ActionOutcomeRecord, ActionRequestRecord, HoldRecord } from '../..
 import { RecordProducer } from '../../src/kafka'
 import { HttpTarget } from '../support/http-target'
 import { collect, endpoints, kafkaSettings, testLogger, uniqueName, waitFor, type Collector } from '../support/kafka'
-import { actionRequest, actionsConfigDir, decodedOutcomes, sendActionRequests } from '../support/actions'
+import {
+  actionRequest,
+  actionsConfigDir,
+  runningActionsYaml,
+  decodedOutcomes,
+  sendActionRequests,
+} from '../support/actions'
 import { provisionTopology, type TestTopology } from '../support/topology'
 
 let t: TestTopology
@@ -101,22 +107,7 @@ async function approvalOf(key: string): Promise<string> {
 beforeAll(async () => {
   t = await provisionTopology(uniqueName('holds'), 2)
   target = await new HttpTarget().start()
-  dir = actionsConfigDir('holds', () => [
-    'dryRun: false',
-    'defaults:',
-    '  timeout: 2s',
-    '  maxAttempts: 1',
-    '  escalateTo: page',
-    'actions:',
-    '  page:',
-    '    onResolved: run',
-    '    escalateTo: null',
-    `    config: { kind: pagerduty, url: "${target.url}/pd", routingKey: "pd-key" }`,
-    '  webhook: {}',
-    '  exec: { config: { commands: {} } }',
-    '  log-level: {}',
-    '  thread-dump: {}',
-  ])
+  dir = actionsConfigDir('holds', () => runningActionsYaml(target.url))
   target.on('/pd', 202)
   producer = await RecordProducer.connect(kafkaSettings('test-holds-feed'))
   outcomes = await collect(t.topics.outcomes)

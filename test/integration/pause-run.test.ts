@@ -14,7 +14,7 @@ import type { ActionOutcomeRecord, ActionRequestRecord } from '../../src/contrac
 import { RecordProducer, readTopic } from '../../src/kafka'
 import { HttpTarget } from '../support/http-target'
 import { collect, endpoints, kafkaSettings, testLogger, uniqueName, waitFor, type Collector } from '../support/kafka'
-import { actionRequest, actionsConfigDir, sendActionRequests } from '../support/actions'
+import { actionRequest, actionsConfigDir, runningActionsYaml, sendActionRequests } from '../support/actions'
 import { provisionTopology, type TestTopology } from '../support/topology'
 
 let t: TestTopology
@@ -94,22 +94,7 @@ async function pauseInForce(fingerprint: string, labels: Record<string, string> 
 beforeAll(async () => {
   t = await provisionTopology(uniqueName('pause-run'), 2)
   target = await new HttpTarget().start()
-  dir = actionsConfigDir('pause-run', () => [
-    'dryRun: false',
-    'defaults:',
-    '  timeout: 2s',
-    '  maxAttempts: 1',
-    '  escalateTo: page',
-    'actions:',
-    '  page:',
-    '    onResolved: run',
-    '    escalateTo: null',
-    `    config: { kind: pagerduty, url: "${target.url}/pd", routingKey: "pd-key" }`,
-    '  webhook: {}',
-    '  exec: { config: { commands: {} } }',
-    '  log-level: {}',
-    '  thread-dump: {}',
-  ])
+  dir = actionsConfigDir('pause-run', () => runningActionsYaml(target.url))
   producer = await RecordProducer.connect(kafkaSettings('test-pause-run-feed'))
   outcomes = await collect(t.topics.outcomes)
   app = buildApp({

@@ -147,6 +147,18 @@ async function changeAcls(change: 'create' | 'delete', binding: ReturnType<typeo
   }
 }
 
+/** `run --stage enrich` as the Nightshift user. */
+function enrichApp(): App {
+  return buildApp({
+    endpoints: endpointsFromEnv(env(NIGHTSHIFT)),
+    logger,
+    stages: ['enrich'],
+    prefix,
+    sessionTimeoutMs: 6000,
+    readyTimeoutMs: 30_000,
+  })
+}
+
 /**
  * Starts `run --stage enrich` as the Nightshift user until the start fails, and returns
  * its message: the authorizer applies an ACL change a moment after the request. Each
@@ -156,14 +168,7 @@ async function startRefusal(): Promise<string> {
   return waitFor(
     'the refusal',
     async () => {
-      const app = buildApp({
-        endpoints: endpointsFromEnv(env(NIGHTSHIFT)),
-        logger,
-        stages: ['enrich'],
-        prefix,
-        sessionTimeoutMs: 6000,
-        readyTimeoutMs: 30_000,
-      })
+      const app = enrichApp()
       const started = Date.now()
       try {
         await app.start()
@@ -252,14 +257,7 @@ describe('a SASL_SSL broker with ACLs (SCRAM-SHA-512, own CA, StandardAuthorizer
   }, 120_000)
 
   it('an ACL removed while running stops run, naming the refused consumer group', async () => {
-    const app = buildApp({
-      endpoints: endpointsFromEnv(env(NIGHTSHIFT)),
-      logger,
-      stages: ['enrich'],
-      prefix,
-      sessionTimeoutMs: 6000,
-      readyTimeoutMs: 30_000,
-    })
+    const app = enrichApp()
     try {
       await app.start()
       await changeAcls('delete', groupAcl())
@@ -301,14 +299,7 @@ describe('a SASL_SSL broker with ACLs (SCRAM-SHA-512, own CA, StandardAuthorizer
     const app = await waitFor(
       'a start with the ACL back',
       async () => {
-        const candidate = buildApp({
-          endpoints: endpointsFromEnv(env(NIGHTSHIFT)),
-          logger,
-          stages: ['enrich'],
-          prefix,
-          sessionTimeoutMs: 6000,
-          readyTimeoutMs: 30_000,
-        })
+        const candidate = enrichApp()
         try {
           await candidate.start()
           return candidate

@@ -18,6 +18,30 @@ export function actionsConfigDir(prefix: string, actionsYaml: (dir: string) => s
   return dir
 }
 
+/**
+ * An actions.yaml that runs for real, one attempt of at most 2 s, escalating to a page
+ * sent to PagerDuty at `<targetUrl>/pd` (which escalates to nobody), with every built-in
+ * action declared and no holds.
+ */
+export function runningActionsYaml(targetUrl: string): string[] {
+  return [
+    'dryRun: false',
+    'defaults:',
+    '  timeout: 2s',
+    '  maxAttempts: 1',
+    '  escalateTo: page',
+    'actions:',
+    '  page:',
+    '    onResolved: run',
+    '    escalateTo: null',
+    `    config: { kind: pagerduty, url: "${targetUrl}/pd", routingKey: "pd-key" }`,
+    '  webhook: {}',
+    '  exec: { config: { commands: {} } }',
+    '  log-level: {}',
+    '  thread-dump: {}',
+  ]
+}
+
 export interface RequestSpec {
   action: string
   fingerprint: string
