@@ -508,7 +508,7 @@ export function buildApp(options: AppOptions): App {
         running.push(ops)
       }
       const consoleUrl = consoleAddress()
-      if (consoleParts && console)
+      if (consoleParts && consoleUrl)
         log.info({ console: consoleUrl, access: consoleParts.access.describe() }, 'console listening')
       log.info(
         {
