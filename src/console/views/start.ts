@@ -60,12 +60,17 @@ export async function startConsoleViews(options: ConsoleViewsOptions): Promise<R
       throw new ConfigError(
         `the console views need ${missing.join(', ')}; run \`nightshift topology apply\` (with the same --prefix)`,
       )
-    for (const topic of all) views.begin(topic, await admin.endOffsets(topic))
+    // Right after a topic is created the broker may not lead its partitions yet
+    // (NOT_LEADER_FOR_PARTITION, retriable), as TopicTail's own ListOffsets knows.
+    for (const topic of all)
+      views.begin(topic, await retry(() => admin.endOffsets(topic), { initialMs: 250, maxMs: 1000, maxAttempts: 20 }))
   } finally {
     await admin.disconnect()
   }
   const apply = folders(views, options.registry)
-  for (const topic of all) views.follow(new ViewFollower(settings, topic, apply.get(topic)!, views, catchUp, logger))
+  // nightshift.control is written without transactions (CLI, HTTP, Slack): read exactly to its end.
+  for (const topic of all)
+    views.follow(new ViewFollower(settings, topic, apply.get(topic)!, views, catchUp, logger, topic !== topics.control))
   return views
 }
 
@@ -130,6 +135,8 @@ class ViewFollower {
     private readonly views: ConsoleViewState,
     private readonly catchUp: CatchUpSettings,
     logger: Logger,
+    /** Written in transactions: its partitions may end with a commit marker. */
+    private readonly transactional: boolean,
   ) {
     this.log = logger.child({ module: 'console-views', topic })
   }
@@ -224,7 +231,7 @@ class ViewFollower {
     }
     if (this.draining || this.queue.length > 0) return
     const idle = Date.now() - this.lastAt
-    if (progress.nearly() && idle >= this.catchUp.markerGraceMs) {
+    if (this.transactional && progress.nearly() && idle >= this.catchUp.markerGraceMs) {
       if (this.views.forceCaughtUp(this.topic))
         this.log.info({ ...progress.view() }, 'console view caught up (up to the last commit markers)')
     } else if (idle >= this.catchUp.idleTimeoutMs) {
