@@ -3,7 +3,7 @@
  * budget written in transactions (as the stages write them, so each partition ends with
  * a commit marker the views never see), pauses and an approval answer on the control
  * topic; the views rebuild from the beginning, catch up, answer every query, then
- * announce what is written afterwards.
+ * announce what is written afterwards. A value that is not Avro is skipped.
  */
 import { answerRecord } from '../../src/actions/worker/approvals'
 import { pauseRecord, resumeRecord } from '../../src/actions/worker/control'
@@ -109,7 +109,7 @@ const pause = newPause({
 })
 
 beforeAll(async () => {
-  t = await provisionTopology(uniqueName('console-views'))
+  t = await provisionTopology(`${uniqueName('console-views')}.`)
   tx = await TransactionalProducer.connect(kafkaSettings('test-console-views-tx'), uniqueName('console-views-tx'))
   producer = await RecordProducer.connect(kafkaSettings('test-console-views'))
   const o = (value: ActionOutcomeRecord) => encoded(t.topics.outcomes, 'ActionOutcome', value.fingerprint, value)
@@ -141,6 +141,8 @@ beforeAll(async () => {
     encoded(t.topics.decisions, 'Decision', throttled.fingerprint, { ...throttled, decidedAt: NOW + 1 }),
   ])
   await inTransaction([encoded(t.topics.budget, 'SloBudget', 'checkout-availability', budget(1000))])
+  // A value that is not Avro: skipped (and logged), still counted as read.
+  await producer.send([{ topic: t.topics.outcomes, key: 'poison', value: Buffer.from('not avro') }])
   await producer.send([
     pauseRecord(pause, t.topics.control),
     answerRecord(
