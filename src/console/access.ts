@@ -72,11 +72,8 @@ export const REALM = 'nightshift'
 /** scrypt checks running at once before sign-ins are answered 429. */
 export const MAX_CONCURRENT_CHECKS = 4
 const CACHE_MAX = 1000
-/**
- * The code of a 403 (a viewer acting, a forged request): the error table has no code of
- * its own for it yet, and it is a refusal of who is asking.
- */
-const REFUSED = HTTP_ERROR_CODES.unauthorized
+/** The code of a 403: a viewer acting, a forged request. */
+const REFUSED = HTTP_ERROR_CODES.forbidden
 const DEFAULT_CACHE_TTL_MS = 60_000
 
 // ---------------------------------------------------------------- hashes
@@ -503,7 +500,7 @@ export function createConsoleAccess(options: ConsoleAccessOptions): ConsoleAcces
       const found = await identifyOrBusy(authorization)
       if (found === 'busy') {
         reply.header('retry-after', '1')
-        return sendError(reply, 429, HTTP_ERROR_CODES.unauthorized, 'too many sign-ins being checked; try again')
+        return sendError(reply, 429, HTTP_ERROR_CODES.tooManyRequests, 'too many sign-ins being checked; try again')
       }
       if (found === undefined) {
         reply.header('www-authenticate', challenges())

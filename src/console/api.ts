@@ -94,7 +94,7 @@ function openAccess(): ConsoleAccessHooks {
     },
     async requireOperator(request, reply) {
       if (request.headers[CSRF_HEADER] === undefined)
-        return sendError(reply, 403, HTTP_ERROR_CODES.unauthorized, `missing the ${CSRF_HEADER} header`)
+        return sendError(reply, 403, HTTP_ERROR_CODES.forbidden, `missing the ${CSRF_HEADER} header`)
       return undefined
     },
   }
