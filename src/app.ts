@@ -225,6 +225,7 @@ function registerConsole(server: FastifyInstance, ctx: StageContext, host: strin
     slos: consoleSlos(ctx, parts.views),
     stageMetrics: ctx.metrics,
     configMetrics: ctx.configMetrics,
+    metrics: ctx.metricsRegistry,
   })
   registerConsolePage(server, { authenticate: parts.access.authenticate })
   parts.served = true

@@ -16,6 +16,7 @@
  * plugin of their own that parses only JSON bodies: a cross-site form cannot send one
  * without the browser asking first.
  */
+import type { Registry as MetricsRegistry } from 'prom-client'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { ServerResponse } from 'node:http'
 import { submitAnswer, describeAlready, describeClosed, type SubmitResult } from '../actions/worker/answers'
@@ -68,6 +69,11 @@ export interface ConsoleRoutesOptions {
   stageMetrics?: StageMetrics
   /** The process's config metrics: whether each watched file's last edit was taken. */
   configMetrics?: ConfigMetrics
+  /**
+   * The process's metrics registry: the action workers' requests running now and open
+   * circuits (both kept in memory by the workers of this process only).
+   */
+  metrics?: MetricsRegistry
   /** The clock (default: Date.now). */
   now?: () => number
   /** Comment sent on the event stream this often (default 15 s). */
@@ -276,6 +282,26 @@ async function lagOf(metrics: StageMetrics): Promise<StageLag[]> {
   }
 }
 
+/** This process's action workers: requests running now per action, and circuits open per (action, service). */
+async function workersOf(
+  metrics: MetricsRegistry,
+): Promise<{
+  running: Array<{ action: string; count: number }>
+  circuits: Array<{ action: string; service: string }>
+}> {
+  const values = async (name: string) => (await metrics.getSingleMetric(name)?.get())?.values ?? []
+  const [inFlight, open] = await Promise.all([
+    values('nightshift_action_in_flight'),
+    values('nightshift_action_circuit_open'),
+  ])
+  return {
+    running: inFlight.filter((v) => v.value > 0).map((v) => ({ action: String(v.labels.action), count: v.value })),
+    circuits: open
+      .filter((v) => v.value === 1)
+      .map((v) => ({ action: String(v.labels.action), service: String(v.labels.service) })),
+  }
+}
+
 /** Each watched file: whether its last edit was taken, and when the running version was loaded. */
 async function configStateOf(
   metrics: ConfigMetrics,
@@ -387,9 +413,10 @@ export function registerConsoleRoutes(server: FastifyInstance, options: ConsoleR
 
       api.get('/now', async () => {
         const at = now()
-        const [lag, config] = await Promise.all([
+        const [lag, config, workers] = await Promise.all([
           options.stageMetrics ? lagOf(options.stageMetrics) : undefined,
           options.configMetrics ? configStateOf(options.configMetrics) : undefined,
+          options.metrics ? workersOf(options.metrics) : undefined,
         ])
         return {
           at,
@@ -406,6 +433,7 @@ export function registerConsoleRoutes(server: FastifyInstance, options: ConsoleR
           progress: views.progress(),
           ...(lag === undefined ? {} : { lag }),
           ...(config === undefined ? {} : { config }),
+          ...(workers === undefined ? {} : workers),
         }
       })
 

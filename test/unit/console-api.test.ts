@@ -3,6 +3,8 @@
  * answers, what the operator's routes write (and that they name who), and that a viewer
  * or a request without the CSRF header writes nothing.
  */
+import { Registry as MetricsRegistry } from 'prom-client'
+import { createActionMetrics } from '../../src/actions/worker/metrics'
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import type { AddressInfo } from 'node:net'
 import type { SubmitResult } from '../../src/actions/worker/answers'
@@ -186,6 +188,7 @@ interface Harness {
 
 async function harness(
   submitResult: (a: ApprovalAnswer) => SubmitResult = (answer) => ({ status: 'recorded', answer }),
+  metrics?: MetricsRegistry,
 ) {
   const views = new FakeViews()
   const sent: OutRecord[][] = []
@@ -208,6 +211,7 @@ async function harness(
     send: async (records) => {
       sent.push(records)
     },
+    ...(metrics ? { metrics } : {}),
   })
   await server.ready()
   return { server, views, sent, answers } satisfies Harness
@@ -350,6 +354,23 @@ describe('the console API', () => {
     expect(body.budgets.map((b: SloBudgetRecord) => b.slo)).toEqual(['checkout-errors'])
     expect(body.progress).toEqual([{ topic: 't.actions.outcomes', read: 10, target: 20, caughtUp: false }])
     expect(body).not.toHaveProperty('lag')
+  })
+
+  test("now: this process's running actions and open circuits, from its metrics", async () => {
+    const registry = new MetricsRegistry()
+    const metrics = createActionMetrics(registry)
+    metrics.inFlight.set({ action: 'webhook' }, 2)
+    metrics.inFlight.set({ action: 'exec' }, 0)
+    metrics.circuitOpen.set({ action: 'webhook', service: 'checkout' }, 1)
+    metrics.circuitOpen.set({ action: 'webhook', service: 'search' }, 0)
+    const own = await harness(undefined, registry)
+    try {
+      const body = (await call(own.server, { url: '/api/console/now', headers: { 'x-test-role': 'viewer' } })).json()
+      expect(body.running).toEqual([{ action: 'webhook', count: 2 }])
+      expect(body.circuits).toEqual([{ action: 'webhook', service: 'checkout' }])
+    } finally {
+      await own.server.close()
+    }
   })
 
   test('actions: filters reach the views; a bad filter is 400', async () => {

@@ -227,6 +227,12 @@ export const CONSOLE_JS = String.raw`(() => {
         el('td', { text: (Math.round(b.remainingRatio * 10000) / 100) + '%' }),
         el('td', { text: (b.burnRates['1h'] === undefined ? '—' : Math.round(b.burnRates['1h'] * 100) / 100 + '×') }))),
       'every budget is ok', { id: 'budgets' })))
+    if (now.running) parts.push(card('Actions running', table(['action', 'requests'],
+      now.running.map((r) => el('tr', { data: { action: r.action } }, el('td', { text: r.action }), el('td', { text: String(r.count) }))),
+      'nothing running in this process', { id: 'running' })))
+    if (now.circuits) parts.push(card('Open circuits', table(['action', 'service'],
+      now.circuits.map((c) => el('tr', { data: { action: c.action, service: c.service } }, el('td', { text: c.action }), el('td', { text: c.service }))),
+      'every circuit is closed', { id: 'circuits' })))
     if (now.lag) parts.push(card('Consumer lag', table(['stage', 'topic', 'lag'],
       now.lag.map((l) => el('tr', { data: { stage: l.stage } }, el('td', { text: l.stage }), el('td', { text: l.topic }), el('td', { text: String(l.lag) }))),
       'no stage of this process reports lag', { id: 'lag' })))
