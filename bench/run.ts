@@ -7,7 +7,7 @@
  * bench/results/<ISO date>.json. Needs the local stack (npm run stack:up) or
  * KAFKA_BROKERS / SCHEMA_REGISTRY_URL. Not part of npm test.
  *
- *   --only <ids>   comma-separated: stages, topology, ingest, state, idle
+ *   --only <ids>   comma-separated: stages, topology, ingest, state, console, idle
  *                  (stages also takes stage names: --only dedup,route)
  *   --runs N       runs per figure (default 3)
  *   --quick        smoke run: small counts, short windows, 1 run unless --runs is given
@@ -17,6 +17,7 @@ import { describeError } from '../src/errors'
 import { createContext, ROOT, RESULTS_DIR, type BenchContext } from './lib/context'
 import { describeMachine } from './lib/machine'
 import { formatReport, writeReport, type BenchResult, type Report } from './lib/results'
+import { benchConsole } from './console'
 import { benchIdle } from './idle'
 import { benchIngest } from './ingest'
 import { benchStages, STAGE_NAMES } from './stages'
@@ -38,6 +39,7 @@ const BENCHMARKS: Benchmark[] = [
   { id: 'topology', run: (ctx) => benchTopology(ctx) },
   { id: 'ingest', run: (ctx) => benchIngest(ctx) },
   { id: 'state', run: (ctx) => benchState(ctx) },
+  { id: 'console', run: (ctx) => benchConsole(ctx) },
   { id: 'idle', run: (ctx) => benchIdle(ctx) },
 ]
 
