@@ -28,7 +28,7 @@ export const CONSOLE_JS = String.raw`(() => {
       else if (k.startsWith('on')) e.addEventListener(k.slice(2), v)
       else e.setAttribute(k, v === true ? '' : String(v))
     }
-    for (const c of children.flat()) if (c !== undefined && c !== null) e.append(c)
+    for (const c of children.flat(Infinity)) if (c !== undefined && c !== null) e.append(c)
     return e
   }
   const isOperator = () => me.role === 'operator'
@@ -308,12 +308,14 @@ export const CONSOLE_JS = String.raw`(() => {
         el('p', { text: page.total + ' matching, newest first' + (cursor ? ' (older page)' : '') }),
         table(['finished', 'action', 'status', 'team / service', 'alert', 'fingerprint'], page.rows.map(actionRow), 'no actions match', { id: 'actions-table' }),
         el('p', {}, first, ' ', next)),
-      el('section', { class: 'card', id: 'action-detail', hidden: true, 'aria-live': 'polite' }))
+      // The detail a person opened stays open while the list follows the news.
+      $('action-detail') || el('section', { class: 'card', id: 'action-detail', hidden: true, 'aria-live': 'polite' }))
   }
   async function showAction(key) {
-    const box = $('action-detail')
     try {
       const r = await api('actions/' + encodeURIComponent(key))
+      // Looked up after the answer: the list may have been redrawn meanwhile.
+      const box = $('action-detail')
       const o = r.outcome
       const items = [
         ['idempotency key', r.key], ['status', o.status], ['action', o.action], ['route', o.route],
