@@ -122,7 +122,7 @@ export const CONSOLE_JS = String.raw`(() => {
 
   function answerControls(a) {
     if (!isOperator()) return el('td', { text: a.answer ? 'answered: ' + a.answer.decision + ' by ' + a.answer.by : '' })
-    const reason = el('input', { type: 'text', name: 'reason', placeholder: 'reason (optional)', data: { role: 'reason' } })
+    const reason = el('input', { type: 'text', id: 'reason-' + a.id, name: 'reason', placeholder: 'reason (optional)', data: { role: 'reason' } })
     const answer = (decision) => async () => {
       try {
         const res = await post('approvals/' + a.id + '/' + decision, { reason: reason.value })
@@ -137,26 +137,26 @@ export const CONSOLE_JS = String.raw`(() => {
     return el('td', {},
       labelled('Reason for ' + what, reason),
       ' ',
-      el('button', { type: 'button', class: 'approve', data: { action: 'approve' }, 'aria-label': 'Approve ' + what, text: 'Approve', onclick: answer('approve') }),
+      el('button', { type: 'button', id: 'approve-' + a.id, class: 'approve', data: { action: 'approve' }, 'aria-label': 'Approve ' + what, text: 'Approve', onclick: answer('approve') }),
       ' ',
-      el('button', { type: 'button', class: 'deny', data: { action: 'deny' }, 'aria-label': 'Deny ' + what, text: 'Deny', onclick: answer('deny') }))
+      el('button', { type: 'button', id: 'deny-' + a.id, class: 'deny', data: { action: 'deny' }, 'aria-label': 'Deny ' + what, text: 'Deny', onclick: answer('deny') }))
   }
 
   function pauseForm() {
     const inputs = {
-      team: el('input', { type: 'text', name: 'team' }),
-      service: el('input', { type: 'text', name: 'service' }),
-      action: el('input', { type: 'text', name: 'action' }),
-      matchers: el('input', { type: 'text', name: 'matchers', placeholder: 'alertname="DiskFull"' }),
-      for: el('input', { type: 'text', name: 'for', value: '1h', required: true }),
-      reason: el('input', { type: 'text', name: 'reason', required: true }),
+      team: el('input', { type: 'text', id: 'pause-team', name: 'team' }),
+      service: el('input', { type: 'text', id: 'pause-service', name: 'service' }),
+      action: el('input', { type: 'text', id: 'pause-action', name: 'action' }),
+      matchers: el('input', { type: 'text', id: 'pause-matchers', name: 'matchers', placeholder: 'alertname="DiskFull"' }),
+      for: el('input', { type: 'text', id: 'pause-for', name: 'for', value: '1h', required: true }),
+      reason: el('input', { type: 'text', id: 'pause-reason', name: 'reason', required: true }),
     }
-    const escalate = el('input', { type: 'checkbox', name: 'escalate' })
+    const escalate = el('input', { type: 'checkbox', id: 'pause-escalate', name: 'escalate' })
     const form = el('form', { class: 'inline', id: 'pause-form', 'aria-label': 'Add a pause' },
       field('Team', inputs.team), field('Service', inputs.service), field('Action', inputs.action),
       field('Matchers', inputs.matchers), field('For', inputs.for), field('Reason', inputs.reason),
       field('Page on skip', escalate),
-      el('button', { type: 'submit', text: 'Pause' }))
+      el('button', { type: 'submit', id: 'pause-submit', text: 'Pause' }))
     form.addEventListener('submit', async (e) => {
       e.preventDefault()
       const body = { for: inputs.for.value, reason: inputs.reason.value, escalate: escalate.checked }
@@ -202,7 +202,7 @@ export const CONSOLE_JS = String.raw`(() => {
     const pauseRows = now.pauses.map((p) => {
       const cells = [el('td', { text: p.text }), el('td', { text: left(p.timeLeftMs) })]
       if (isOperator()) {
-        const reason = el('input', { type: 'text', name: 'reason', placeholder: 'reason (optional)' })
+        const reason = el('input', { type: 'text', id: 'lift-reason-' + p.id, name: 'reason', placeholder: 'reason (optional)' })
         const lift = async () => {
           try {
             const res = await post('pauses/' + encodeURIComponent(p.id) + '/lift', { reason: reason.value })
@@ -214,12 +214,12 @@ export const CONSOLE_JS = String.raw`(() => {
           loadNow()
         }
         cells.push(el('td', {}, labelled('Reason to lift ' + p.id, reason), ' ',
-          el('button', { type: 'button', class: 'lift', data: { action: 'lift' }, 'aria-label': 'Lift ' + p.id, text: 'Lift', onclick: lift })))
+          el('button', { type: 'button', id: 'lift-' + p.id, class: 'lift', data: { action: 'lift' }, 'aria-label': 'Lift ' + p.id, text: 'Lift', onclick: lift })))
       }
       return el('tr', { data: { id: p.id } }, cells)
     })
     parts.push(card('Pauses in force', table(isOperator() ? ['pause', 'ends in', 'lift'] : ['pause', 'ends in'], pauseRows, 'no pauses', { id: 'pauses' }),
-      isOperator() ? el('h3', { text: 'Add a pause' }) : null, isOperator() ? pauseForm() : null))
+      isOperator() ? el('h3', { text: 'Add a pause' }) : null, isOperator() ? $('pause-form') || pauseForm() : null))
     parts.push(card('Budgets not ok', table(['SLO', 'service', 'state', 'budget left', 'burn 1h'],
       now.budgets.map((b) => el('tr', { data: { slo: b.slo, state: b.state } },
         el('td', { text: b.slo }), el('td', { text: b.service + ' (' + b.team + ')' }),
@@ -241,9 +241,12 @@ export const CONSOLE_JS = String.raw`(() => {
         el('td', { class: c.ok ? 'state-ok' : 'state-page', text: c.ok ? 'taken' : 'rejected: the last good version runs' }),
         el('td', { text: iso(c.loadedAt) }))),
       'no watched files', { id: 'config' })))
-    // Keep focus where it was when the panel is redrawn (live updates).
-    const focused = document.activeElement && document.activeElement.id
+    // A live update redraws the panel: keep what was typed (the pause form itself is kept,
+    // moved into the new panel) and where the focus was, by the controls' stable ids.
+    const focused = document.activeElement && panel.contains(document.activeElement) ? document.activeElement.id : ''
+    const typed = [...panel.querySelectorAll('input[id]')].filter((i) => !i.form || i.form.id !== 'pause-form').map((i) => [i.id, i.value])
     panel.replaceChildren(...parts)
+    for (const [id, value] of typed) if ($(id)) $(id).value = value
     if (focused && $(focused)) $(focused).focus()
   }
 
