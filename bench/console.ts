@@ -10,7 +10,9 @@
  *
  * 1. the views (startConsoleViews, the shipped limits, as `nightshift run` starts them)
  *    from start to every topic caught up: the rebuild time; heap used after a forced GC
- *    minus the same before: the memory they hold (with views.sizes());
+ *    minus the same before: the memory they hold (with views.sizes()); heap used at its
+ *    highest while rebuilding, and after a forced GC halfway through (its time is left
+ *    out of the rebuild time), both above the start;
  * 2. the console API (registerConsoleRoutes on a fastify server, open mode, 127.0.0.1)
  *    over those views, then over the same views holding every row (a ConsoleViewState
  *    with maxRows ≥ the outcomes, fed the outcomes in-process), then over the baseline: a
@@ -35,6 +37,7 @@ import {
 import { decodeCursor, encodeCursor, rowKeyOf, DEFAULT_PAGE_SIZE } from '../src/console/views'
 import type { ActionOutcomeRecord, DecisionRecord, OutcomeStatus } from '../src/contracts/records'
 import { RecordProducer, type OutRecord } from '../src/kafka'
+import { retry } from '../src/retry'
 import { valueSubject } from '../src/topology/names'
 import { seeded } from './lib/alerts'
 import type { BenchContext } from './lib/context'
@@ -465,7 +468,15 @@ interface ConsoleRun {
   heapBeforeMB: number
   heapAfterMB: number
   viewsHeapMB: number
+  /** Heap used after a forced GC once the views were stopped and dropped; and whether they were still reachable then. */
+  heapAfterStopMB: number
+  viewsRetainedAfterStop: boolean
+  /** Whether they were gone after the other servers were timed (minutes later). */
+  viewsReleasedLater: boolean
+  /** Heap used (no GC first) at its highest while rebuilding, and after a forced GC halfway through, minus heapBefore. */
   peakHeapDuringRebuildMB: number
+  heapMidRebuildMB: number
+  midRebuildGcMs: number
   rssGrowthMB: number
   sizes: Record<string, number>
   views: Served
@@ -476,14 +487,16 @@ interface ConsoleRun {
   liveFirstPageSame: boolean
 }
 
-async function oneRun(
+/** The shipped views rebuilt from the topics, measured, timed through the API, and stopped. */
+async function liveViews(
   ctx: BenchContext,
   run: number,
   topology: BenchTopology,
-  outcomes: readonly PlacedOutcome[],
   gc: () => void,
-): Promise<ConsoleRun> {
-  // 1. Rebuild the shipped views from the topics.
+): Promise<{
+  live: Omit<ConsoleRun, 'allRows' | 'naive' | 'sameAnswers' | 'liveFirstPageSame' | 'viewsReleasedLater'>
+  retained: WeakRef<object>
+}> {
   const rssBefore = process.memoryUsage().rss
   const heapBefore = heapAfterGc(gc)
   const started = performance.now()
@@ -494,13 +507,23 @@ async function oneRun(
     logger: ctx.quiet,
   })
   let peakHeap = 0
-  let rebuildSeconds = 0
+  /** Heap used after a forced GC once half the records are read: what the rebuild holds live, not its garbage. */
+  let midHeap = 0
+  /** Time that forced GC took, left out of the rebuild time. */
+  let midGcMs = 0
   try {
     let lastLog = started
     for (;;) {
       const progress = views.progress()
       peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed)
       if (progress.every((p) => p.caughtUp)) break
+      const read = progress.reduce((a, p) => a + p.read, 0)
+      const target = progress.reduce((a, p) => a + p.target, 0)
+      if (midHeap === 0 && read * 2 >= target) {
+        const gcStarted = performance.now()
+        midHeap = heapAfterGc(gc)
+        midGcMs = performance.now() - gcStarted
+      }
       if (performance.now() - started > 30 * 60_000)
         throw new Error(`the views did not catch up in 30 min: ${JSON.stringify(progress)}`)
       if (performance.now() - lastLog > 10_000) {
@@ -509,7 +532,7 @@ async function oneRun(
       }
       await new Promise((resolve) => setTimeout(resolve, 50))
     }
-    rebuildSeconds = (performance.now() - started) / 1000
+    const rebuildSeconds = (performance.now() - started - midGcMs) / 1000
     const recordsRead = views.progress().reduce((a, p) => a + p.read, 0)
     const heapAfter = heapAfterGc(gc)
     const rssGrowth = process.memoryUsage().rss - rssBefore
@@ -521,47 +544,77 @@ async function oneRun(
         rate: Math.round(perSecond(recordsRead, rebuildSeconds * 1000)),
         viewsHeapMB: round((heapAfter - heapBefore) / MB),
         peakHeapMB: round(peakHeap / MB),
+        midRebuildHeapMB: round(midHeap / MB),
         sizes,
       },
       'console: views caught up',
     )
-
-    // 2. The API over the live views, over the views holding every row, over the naive scan.
     const served = await serveAndTime(ctx, views, topology, 'views')
-    const full = new ConsoleViewState(topology.topics, ctx.quiet, {
-      ...DEFAULT_VIEW_LIMITS,
-      maxRows: Math.max(DEFAULT_VIEW_LIMITS.maxRows, outcomes.length),
-    })
-    for (const { value, partition, offset } of outcomes)
-      full.outcome(value, { topic: topology.topics.outcomes, partition, offset: String(offset), timestamp: 0 })
-    const allRows = await serveAndTime(ctx, full, topology, 'views, every row')
-    const naive = await serveAndTime(ctx, naiveViews(outcomes), topology, 'naive scan')
-    const sameAnswers = Object.fromEntries(
-      QUERY_KINDS.map((k) => [k, allRows.answers[k] === naive.answers[k] && allRows.deepCursor === naive.deepCursor]),
-    ) as Record<QueryKind, boolean>
-    const rowsOf = (body: string) => (JSON.parse(body) as ActionPage).rows
-    const liveFirstPageSame =
-      JSON.stringify(rowsOf(served.answers['first page'])) === JSON.stringify(rowsOf(allRows.answers['first page']))
-    if (!Object.values(sameAnswers).every(Boolean) || !liveFirstPageSame)
-      ctx.log.warn({ sameAnswers, liveFirstPageSame }, 'console: the servers answered differently')
     return {
-      rebuildSeconds,
-      recordsRead,
-      heapBeforeMB: heapBefore / MB,
-      heapAfterMB: heapAfter / MB,
-      viewsHeapMB: (heapAfter - heapBefore) / MB,
-      peakHeapDuringRebuildMB: peakHeap / MB,
-      rssGrowthMB: rssGrowth / MB,
-      sizes,
-      views: served,
-      allRows,
-      naive,
-      sameAnswers,
-      liveFirstPageSame,
+      live: {
+        rebuildSeconds,
+        recordsRead,
+        heapBeforeMB: heapBefore / MB,
+        heapAfterMB: heapAfter / MB,
+        viewsHeapMB: (heapAfter - heapBefore) / MB,
+        heapAfterStopMB: 0,
+        viewsRetainedAfterStop: false,
+        peakHeapDuringRebuildMB: peakHeap / MB,
+        heapMidRebuildMB: midHeap / MB,
+        midRebuildGcMs: midGcMs,
+        rssGrowthMB: rssGrowth / MB,
+        sizes,
+        views: served,
+      },
+      retained: new WeakRef(views),
     }
   } finally {
     await views.stop()
   }
+}
+
+async function oneRun(
+  ctx: BenchContext,
+  run: number,
+  topology: BenchTopology,
+  outcomes: readonly PlacedOutcome[],
+  gc: () => void,
+): Promise<ConsoleRun> {
+  // 1. The shipped views; then what is still held once they are stopped and dropped.
+  const { live, retained } = await liveViews(ctx, run, topology, gc)
+  live.heapAfterStopMB = heapAfterGc(gc) / MB
+  live.viewsRetainedAfterStop = retained.deref() !== undefined
+
+  // 2. The API over the views holding every row, and over the naive scan.
+  const full = new ConsoleViewState(topology.topics, ctx.quiet, {
+    ...DEFAULT_VIEW_LIMITS,
+    maxRows: Math.max(DEFAULT_VIEW_LIMITS.maxRows, outcomes.length),
+  })
+  for (const { value, partition, offset } of outcomes)
+    full.outcome(value, { topic: topology.topics.outcomes, partition, offset: String(offset), timestamp: 0 })
+  const allRows = await serveAndTime(ctx, full, topology, 'views, every row')
+  const naive = await serveAndTime(ctx, naiveViews(outcomes), topology, 'naive scan')
+  const sameAnswers = Object.fromEntries(
+    QUERY_KINDS.map((k) => [k, allRows.answers[k] === naive.answers[k] && allRows.deepCursor === naive.deepCursor]),
+  ) as Record<QueryKind, boolean>
+  const rowsOf = (body: string) => (JSON.parse(body) as ActionPage).rows
+  const liveFirstPageSame =
+    JSON.stringify(rowsOf(live.views.answers['first page'])) === JSON.stringify(rowsOf(allRows.answers['first page']))
+  if (!Object.values(sameAnswers).every(Boolean) || !liveFirstPageSame)
+    ctx.log.warn({ sameAnswers, liveFirstPageSame }, 'console: the servers answered differently')
+  // Stopped views stay reachable for a while (the Kafka clients' timers); released by now?
+  gc()
+  const viewsReleasedLater = retained.deref() === undefined
+  ctx.log.info(
+    {
+      run,
+      heapAfterStopMB: round(live.heapAfterStopMB),
+      retainedRightAfterStop: live.viewsRetainedAfterStop,
+      releasedAfterTheBaselines: viewsReleasedLater,
+    },
+    'console: the stopped views',
+  )
+  return { ...live, viewsReleasedLater, allRows, naive, sameAnswers, liveFirstPageSame }
 }
 
 export async function benchConsole(ctx: BenchContext): Promise<BenchResult> {
@@ -574,7 +627,10 @@ export async function benchConsole(ctx: BenchContext): Promise<BenchResult> {
   const failures: Array<{ run: number; error: string }> = []
   let fillSeconds = 0
   try {
-    const partitions = (await endOffsets(ctx, topology.topics.outcomes)).size
+    // Right after the topics are made the broker may not lead their partitions yet (retriable).
+    const partitions = (
+      await retry(() => endOffsets(ctx, topology.topics.outcomes), { initialMs: 250, maxMs: 1000, maxAttempts: 20 })
+    ).size
     const base = Date.now() - outcomeCount * 1000
     const outcomes = generateOutcomes(outcomeCount, partitions, base)
     ctx.log.info({ outcomes: outcomeCount, decisions: decisionCount, partitions }, 'console: writing the topics')
@@ -643,12 +699,23 @@ function figuresOf(runs: ConsoleRun[], quick: boolean): Figure[] {
     }),
     figure({
       bench,
-      name: 'views heap after GC (shipped limits)',
+      name: 'views heap after GC, caught up (shipped limits)',
       unit: 'MB',
       runs: runs.map((r) => r.viewsHeapMB),
       note: runs[0] ? `sizes: ${JSON.stringify(runs[0].sizes)}` : undefined,
     }),
-    figure({ bench, name: 'heap peak while rebuilding', unit: 'MB', runs: runs.map((r) => r.peakHeapDuringRebuildMB) }),
+    figure({
+      bench,
+      name: 'heap used at its peak while rebuilding, above start',
+      unit: 'MB',
+      runs: runs.map((r) => r.peakHeapDuringRebuildMB - r.heapBeforeMB),
+    }),
+    figure({
+      bench,
+      name: 'heap after a GC halfway through the rebuild, above start',
+      unit: 'MB',
+      runs: runs.map((r) => r.heapMidRebuildMB - r.heapBeforeMB),
+    }),
   ]
   for (const kind of QUERY_KINDS) {
     figures.push(
