@@ -178,6 +178,11 @@ export const CONSOLE_JS = String.raw`(() => {
 
   function renderNow(now) {
     const panel = $('panel-now')
+    // A live update redraws the panel: keep what was typed (the pause form itself is kept,
+    // moved into the new panel) and where the focus was, by the controls' stable ids. Read
+    // before anything moves: moving the pause form out takes the focus from its field.
+    const focused = document.activeElement && panel.contains(document.activeElement) ? document.activeElement.id : ''
+    const typed = [...panel.querySelectorAll('input[id]')].filter((i) => !i.form || i.form.id !== 'pause-form').map((i) => [i.id, i.value])
     const parts = []
     const rebuilding = now.progress.filter((p) => !p.caughtUp)
     if (rebuilding.length > 0)
@@ -241,10 +246,6 @@ export const CONSOLE_JS = String.raw`(() => {
         el('td', { class: c.ok ? 'state-ok' : 'state-page', text: c.ok ? 'taken' : 'rejected: the last good version runs' }),
         el('td', { text: iso(c.loadedAt) }))),
       'no watched files', { id: 'config' })))
-    // A live update redraws the panel: keep what was typed (the pause form itself is kept,
-    // moved into the new panel) and where the focus was, by the controls' stable ids.
-    const focused = document.activeElement && panel.contains(document.activeElement) ? document.activeElement.id : ''
-    const typed = [...panel.querySelectorAll('input[id]')].filter((i) => !i.form || i.form.id !== 'pause-form').map((i) => [i.id, i.value])
     panel.replaceChildren(...parts)
     for (const [id, value] of typed) if ($(id)) $(id).value = value
     if (focused && $(focused)) $(focused).focus()
