@@ -283,9 +283,7 @@ async function lagOf(metrics: StageMetrics): Promise<StageLag[]> {
 }
 
 /** This process's action workers: requests running now per action, and circuits open per (action, service). */
-async function workersOf(
-  metrics: MetricsRegistry,
-): Promise<{
+async function workersOf(metrics: MetricsRegistry): Promise<{
   running: Array<{ action: string; count: number }>
   circuits: Array<{ action: string; service: string }>
 }> {
