@@ -30,6 +30,16 @@ export interface ActionRow {
   history: ActionOutcomeRecord[]
   /** Where the latest outcome was read: `<partition>:<offset>` of actions.outcomes. */
   position: string
+  /** What was asked: the request's params and its alert's labels, when the views kept its request. */
+  request?: RequestFacts
+}
+
+/** What the views keep of an action request (from `actions.<name>`), by idempotency key. */
+export interface RequestFacts {
+  route: string
+  params: Record<string, string>
+  labels: Record<string, string>
+  requestedAt: number
 }
 
 /** Filters of the Actions view; every given field must match. Times are ms since the epoch. */

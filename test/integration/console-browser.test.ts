@@ -310,6 +310,10 @@ it('an operator approves one request and denies another on Now; a viewer cannot;
   const approvedDetail = await actionDetail(page, approved.idempotencyKey, 'succeeded')
   expect(approvedDetail['approved by']).toBe(OPERATOR.username)
   expect(target.calls(`/hook/cb-approve-1`)).toHaveLength(1)
+  // The detail shows what was asked: the request's params (read from its action topic).
+  expect(JSON.parse((await page.locator('#action-detail pre.params').textContent()) ?? 'null')).toEqual({
+    url: `${target.url}/hook/cb-approve-1`,
+  })
   const deniedDetail = await actionDetail(page, denied.idempotencyKey, 'denied')
   expect(deniedDetail['denied by']).toBe(OPERATOR.username)
   expect(target.calls(`/hook/cb-deny-1`)).toHaveLength(0)

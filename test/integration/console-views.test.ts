@@ -172,9 +172,13 @@ describe('console views', () => {
     // It returns before reading: the page shows progress while the views rebuild.
     expect(Date.now() - started).toBeLessThan(5000)
     const progress = views.progress()
-    expect(progress.map((p) => p.topic).sort()).toEqual(
-      [t.topics.outcomes, t.topics.decisions, t.topics.control, t.topics.budget].sort(),
-    )
+    // The four topics, and every action topic there is (the requests' params and labels).
+    const fixed = [t.topics.outcomes, t.topics.decisions, t.topics.control, t.topics.budget]
+    const followed = progress.map((p) => p.topic)
+    expect(followed).toEqual(expect.arrayContaining(fixed))
+    const others = followed.filter((topic) => !fixed.includes(topic))
+    expect(others).toContain(`${t.prefix}actions.webhook`)
+    for (const topic of others) expect(topic.startsWith(`${t.prefix}actions.`)).toBe(true)
     // Each transaction ends with a commit marker: targets count them, records do not.
     const target = (topic: string) => progress.find((p) => p.topic === topic)!.target
     expect(target(t.topics.outcomes)).toBeGreaterThanOrEqual(5)

@@ -12,6 +12,7 @@ import { ConsoleViewState, type ViewLimits } from '../../src/console/views/state
 import type { ActionQuery, ConsoleEvent } from '../../src/console/types'
 import type { ActionOutcomeRecord, DecisionRecord, SloBudgetRecord } from '../../src/contracts/records'
 import { ERROR_CODES } from '../../src/errors'
+import { actionRequest } from '../support/actions'
 import type { InRecord, OutRecord } from '../../src/kafka'
 import { createLogger } from '../../src/log'
 import { topicNames } from '../../src/topology/names'
@@ -310,6 +311,42 @@ describe('the Alert view', () => {
       ['2026-12-01T00:00:00.000Z', false],
     ])
     expect(views.alert('unknown')).toBeUndefined()
+  })
+
+  it("keeps each request's params and labels for its row, and puts it (and its wake) in the story", () => {
+    const views = new ConsoleViewState(
+      { ...topics, actions: ['t.actions.restart'] },
+      createLogger({ level: 'warn' }),
+      {},
+    )
+    for (const topic of [topics.outcomes, topics.decisions, topics.control, topics.budget, 't.actions.restart'])
+      views.begin(topic, new Map([[0, 0n]]))
+    const request = actionRequest({ action: 'restart', fingerprint: FP, params: { url: 'http://checkout/restart' } })
+    const key = request.idempotencyKey
+    const pos = (topic: string, offset: number, timestamp: number) => ({
+      topic,
+      partition: 0,
+      offset: String(offset),
+      timestamp,
+    })
+    views.request(request, pos('t.actions.restart', 0, T))
+    views.request(request, pos('t.actions.restart', 1, T + 50), 'answer')
+    views.outcome(
+      outcome({ idempotencyKey: key, finishedAt: T + 100, status: 'succeeded' }),
+      pos(topics.outcomes, 0, T + 100),
+    )
+    expect(views.action(key)?.request).toEqual({
+      route: 'test',
+      params: { url: 'http://checkout/restart' },
+      labels: { alertname: 'HighLatency', severity: 'critical' },
+      requestedAt: request.requestedAt,
+    })
+    expect(views.actions({}).rows[0]).not.toHaveProperty('request') // the list stays light
+    expect(views.alert(FP)!.events.map((e) => e.kind)).toEqual(['routed', 'woken', 'outcome'])
+    // Labels of the request make the alert findable by any of them.
+    expect(views.findAlerts('severity="critical"')).toEqual([FP])
+    expect(views.sizes().requests).toBe(1)
+    expect(views.progress().map((p) => p.topic)).toContain('t.actions.restart')
   })
 
   it('trims a fingerprint to maxPerFingerprint records and says the story is incomplete', () => {

@@ -334,6 +334,12 @@ export const CONSOLE_JS = String.raw`(() => {
       const alertLink = el('button', { type: 'button', text: 'Open the alert’s story', onclick: () => { select('alert'); searchAlert({ fingerprint: o.fingerprint }) } })
       box.replaceChildren(el('h2', { text: o.action + ' — ' + o.status }),
         el('dl', { class: 'detail', data: { key: r.key, status: o.status } }, items.map(([k, v]) => [el('dt', { text: k }), el('dd', { data: { field: k }, text: v })])),
+        el('h3', { text: 'Params' }), r.request
+          ? el('pre', { class: 'params', text: JSON.stringify(r.request.params, null, 2) })
+          : el('p', { class: 'empty', text: 'its request is no longer kept' }),
+        el('h3', { text: 'The alert it came from' }), r.request
+          ? el('pre', { class: 'labels', text: JSON.stringify(r.request.labels, null, 2) })
+          : el('p', { class: 'empty', text: o.alertname + ' ' + o.fingerprint }),
         el('h3', { text: 'Output' }), el('pre', { class: 'output', text: JSON.stringify(o.output, null, 2) }),
         el('h3', { text: 'Earlier records' }), history.length ? el('ul', {}, history) : el('p', { class: 'empty', text: 'none' }),
         alertLink)

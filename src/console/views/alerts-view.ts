@@ -9,16 +9,17 @@
  * each (oldest dropped, and the story says `complete: false`), and at most `maxRecords`
  * records in all (least recently written fingerprints evicted until under it).
  *
- * The views read only these two topics, so a story starts where the first decision or
- * outcome of the alert does: "received", "routed" and the like (alerts.*, actions.*) are
- * not in it, and the verdict is drawn from what is (a throttle's decision names its
- * limit; an outcome says what became of the request).
+ * The views read decisions, outcomes and the action topics' requests, so a story holds
+ * every drop and throttle (with its reason), every request routed or escalated (and a
+ * held one woken), and every outcome; the records of alerts.* before them ("received",
+ * "enriched") are not in it, and the verdict is drawn from what is.
  *
- * Labels for {@link AlertsView.find}: a decision carries only the fingerprint; an outcome
- * carries alertname, team and service. Those four are what matchers are matched against
- * (the latest outcome's values; a fingerprint with decisions only has just `fingerprint`).
+ * Labels for {@link AlertsView.find}: a request carries the alert's labels (and its team
+ * and service); an outcome carries alertname, team and service; a decision only the
+ * fingerprint. Matchers are matched against the latest of those (a fingerprint with
+ * decisions only has just `fingerprint`).
  */
-import type { ActionOutcomeRecord, DecisionRecord } from '../../contracts/records'
+import type { ActionOutcomeRecord, ActionRequestRecord, DecisionRecord } from '../../contracts/records'
 import { matchesAll, parseMatchers } from '../../matchers'
 import { traceEpisodes, traceEvents } from '../../trace/story'
 import type { TraceRecord } from '../../trace/records'
@@ -31,6 +32,8 @@ export interface TraceAt {
   partition: number
   offset: string
   timestamp: number
+  /** A held request written back by its worker: why (see holds.ts). */
+  wake?: string
 }
 
 export interface AlertsLimits {
@@ -42,7 +45,9 @@ export interface AlertsLimits {
 interface AlertEntry {
   fingerprint: string
   records: TraceRecord[]
-  /** From the latest outcome; undefined until one is read. */
+  /** The alert's labels, from its latest request; undefined until one is read. */
+  labels: Record<string, string> | undefined
+  /** From the latest outcome or request; undefined until one is read. */
   alertname: string | undefined
   team: string | undefined
   service: string | undefined
@@ -72,6 +77,14 @@ export class AlertsView {
 
   decision(value: DecisionRecord, at: TraceAt): void {
     this.add(value.fingerprint, { ...at, role: 'decisions', value })
+  }
+
+  request(value: ActionRequestRecord, at: TraceAt): void {
+    const entry = this.add(value.alert.alert.fingerprint, { ...at, role: 'action', value })
+    entry.labels = value.alert.alert.labels
+    if (value.alert.alert.labels.alertname) entry.alertname = value.alert.alert.labels.alertname
+    entry.team = value.alert.team
+    entry.service = value.alert.service ?? undefined
   }
 
   outcome(value: ActionOutcomeRecord, at: TraceAt): void {
@@ -117,6 +130,7 @@ export class AlertsView {
       entry = {
         fingerprint,
         records: [],
+        labels: undefined,
         alertname: undefined,
         team: undefined,
         service: undefined,
@@ -163,7 +177,7 @@ export class AlertsView {
 }
 
 function labelsOf(entry: AlertEntry): Record<string, string> {
-  const labels: Record<string, string> = { fingerprint: entry.fingerprint }
+  const labels: Record<string, string> = { ...entry.labels, fingerprint: entry.fingerprint }
   if (entry.alertname !== undefined) labels.alertname = entry.alertname
   if (entry.team !== undefined) labels.team = entry.team
   if (entry.service !== undefined) labels.service = entry.service

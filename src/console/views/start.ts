@@ -12,7 +12,8 @@
  * retention), which is logged with the partitions still behind.
  */
 import { ConfigError, PoisonRecordError, describeError } from '../../errors'
-import type { ActionOutcomeRecord, DecisionRecord, SloBudgetRecord } from '../../contracts/records'
+import { WAKE_HEADER } from '../../actions/worker/holds'
+import type { ActionOutcomeRecord, ActionRequestRecord, DecisionRecord, SloBudgetRecord } from '../../contracts/records'
 import { KafkaAdmin, TopicTail, isBarrier, type InRecord, type KafkaSettings, type Registry } from '../../kafka'
 import type { Logger } from '../../log'
 import { retry } from '../../retry'
@@ -51,15 +52,22 @@ export async function startConsoleViews(options: ConsoleViewsOptions): Promise<R
   const settings: KafkaSettings = { ...options.kafka, clientId: `${options.kafka.clientId}-console` }
   const catchUp = { ...DEFAULT_CATCH_UP, ...options.catchUp }
   const views = new LiveConsoleViews(topics, logger, options.limits)
-  const all = [topics.outcomes, topics.decisions, topics.control, topics.budget]
+  const fixed = [topics.outcomes, topics.decisions, topics.control, topics.budget]
   const admin = await KafkaAdmin.connect(settings)
+  let all = fixed
   try {
     const existing = new Set(await admin.listTopics())
-    const missing = all.filter((t) => !existing.has(t))
+    const missing = fixed.filter((t) => !existing.has(t))
     if (missing.length > 0)
       throw new ConfigError(
         `the console views need ${missing.join(', ')}; run \`nightshift topology apply\` (with the same --prefix)`,
       )
+    // Every action topic there is (`<prefix>actions.<name>`): the requests' params and labels.
+    const actionPrefix = topics.outcomes.slice(0, -'outcomes'.length)
+    const actions =
+      topics.actions ?? [...existing].filter((t) => t.startsWith(actionPrefix) && t !== topics.outcomes).sort()
+    views.addActionTopics(actions)
+    all = [...fixed, ...actions]
     // Right after a topic is created the broker may not lead its partitions yet
     // (NOT_LEADER_FOR_PARTITION, retriable), as TopicTail's own ListOffsets knows.
     for (const topic of all)
@@ -83,7 +91,10 @@ function folders(views: ConsoleViewState, registry: Registry): Map<string, (reco
     timestamp: Number(r.timestamp),
   })
   const { topics } = views
+  const request = async (r: InRecord) =>
+    views.request((await registry.decode(r.value!)) as ActionRequestRecord, at(r), r.headers[WAKE_HEADER])
   return new Map<string, (record: InRecord) => Promise<void>>([
+    ...views.actionTopics().map((topic) => [topic, request] as const),
     [topics.outcomes, async (r) => views.outcome((await registry.decode(r.value!)) as ActionOutcomeRecord, at(r))],
     [topics.decisions, async (r) => views.decision((await registry.decode(r.value!)) as DecisionRecord, at(r))],
     [topics.control, async (r) => views.control(r)],

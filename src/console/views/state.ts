@@ -4,7 +4,8 @@
  * unit tests feed it records directly.
  *
  * Memory is bounded by {@link ViewLimits}: the Actions view keeps at most `maxRows` rows
- * (default 50,000, oldest by finishedAt evicted) with at most 20 earlier records each;
+ * (default 50,000, oldest by finishedAt evicted) with at most 20 earlier records each,
+ * and the params and labels of as many requests (least recently read evicted);
  * the Alert view keeps at most `maxFingerprints` fingerprints (default 20,000, least
  * recently written evicted) with at most `maxPerFingerprint` records each (default 200;
  * `complete: false` once trimmed) and `maxAlertRecords` in all (default 250,000). Pauses,
@@ -15,7 +16,8 @@
  * Live events ({@link ConsoleViewState.subscribe}) start per topic once that topic is
  * caught up: rebuilding at start announces nothing.
  */
-import type { ActionOutcomeRecord, DecisionRecord, SloBudgetRecord } from '../../contracts/records'
+import { LRUCache } from 'lru-cache'
+import type { ActionOutcomeRecord, ActionRequestRecord, DecisionRecord, SloBudgetRecord } from '../../contracts/records'
 import { ApprovalBoard } from '../../actions/worker/approvals'
 import { PauseBoard } from '../../actions/worker/control'
 import type { Pause } from '../../actions/worker/pause'
@@ -31,6 +33,7 @@ import type {
   ConsoleViews,
   HeldView,
   PendingApprovalView,
+  RequestFacts,
   ViewProgress,
 } from '../types'
 import { ActionsView, isoMs } from './actions-view'
@@ -38,7 +41,10 @@ import { AlertsView, DEFAULT_FIND_LIMIT, type TraceAt } from './alerts-view'
 import { TopicProgress } from './progress'
 
 /** The topics the views follow. */
-export type ViewTopics = Pick<TopicNames, 'outcomes' | 'decisions' | 'control' | 'budget'>
+export type ViewTopics = Pick<TopicNames, 'outcomes' | 'decisions' | 'control' | 'budget'> & {
+  /** The action topics (`actions.<name>`, prefixed): the requests' params and alert labels, and their place in an alert's story. */
+  actions?: readonly string[]
+}
 
 /** The bounds of the views (see the module comment). */
 export interface ViewLimits {
@@ -57,6 +63,9 @@ export const DEFAULT_VIEW_LIMITS: Readonly<ViewLimits> = Object.freeze({
 
 export class ConsoleViewState implements ConsoleViews {
   private readonly rows: ActionsView
+  /** Params and labels of the newest requests, by idempotency key (as many as rows). */
+  private readonly requests: LRUCache<string, RequestFacts>
+  private readonly actionTopicNames: string[] = []
   private readonly alerts: AlertsView
   private readonly pauseBoard: PauseBoard
   private readonly answers = new ApprovalBoard()
@@ -80,11 +89,27 @@ export class ConsoleViewState implements ConsoleViews {
       maxRecords: l.maxAlertRecords,
     })
     this.pauseBoard = new PauseBoard(logger)
+    this.requests = new LRUCache<string, RequestFacts>({ max: l.maxRows })
     for (const topic of [topics.outcomes, topics.decisions, topics.control, topics.budget])
       this.progressOf.set(topic, new TopicProgress(topic))
+    this.addActionTopics(topics.actions ?? [])
   }
 
   // ------------------------------------------------------------ folding
+
+  /** Follows these action topics too (found at start when the topics do not name them). */
+  addActionTopics(topics: readonly string[]): void {
+    for (const topic of topics) {
+      if (this.progressOf.has(topic)) continue
+      this.progressOf.set(topic, new TopicProgress(topic))
+      this.actionTopicNames.push(topic)
+    }
+  }
+
+  /** The action topics the views follow. */
+  actionTopics(): readonly string[] {
+    return this.actionTopicNames
+  }
 
   /** The end offsets of `topic` at start (what caught up means). */
   begin(topic: string, ends: ReadonlyMap<number, bigint | string>): void {
@@ -102,6 +127,23 @@ export class ConsoleViewState implements ConsoleViews {
     this.alerts.outcome(value, at)
     this.advance(this.topics.outcomes, at)
     if (live) this.emit({ kind: 'outcome', row })
+  }
+
+  /**
+   * A request of an action topic: its params and labels for the Actions detail, and a
+   * step of its alert's story. A held request written back by its worker (`wake`) is the
+   * same request again: kept once, shown in the story as woken.
+   */
+  request(value: ActionRequestRecord, at: TraceAt, wake?: string): void {
+    if (wake === undefined)
+      this.requests.set(value.idempotencyKey, {
+        route: value.route,
+        params: value.params,
+        labels: value.alert.alert.labels,
+        requestedAt: value.requestedAt,
+      })
+    this.alerts.request(value, wake === undefined ? at : { ...at, wake })
+    this.advance(at.topic, at)
   }
 
   decision(value: DecisionRecord, at: TraceAt): void {
@@ -151,7 +193,11 @@ export class ConsoleViewState implements ConsoleViews {
   }
 
   action(key: string): ActionRow | undefined {
-    return this.rows.action(key)
+    const row = this.rows.action(key)
+    if (!row) return undefined
+    // A `#resolved` outcome was asked by its episode's request; a revert by the request it undoes.
+    const request = this.requests.get(key.replace(/(#resolved|\/revert|#not_effective)$/, ''))
+    return request ? { ...row, request } : row
   }
 
   pendingApprovals(): PendingApprovalView[] {
@@ -209,6 +255,7 @@ export class ConsoleViewState implements ConsoleViews {
       held: rows.held,
       alertFingerprints: alerts.fingerprints,
       alertRecords: alerts.records,
+      requests: this.requests.size,
       pauses: this.pauseBoard.all().length,
       approvalAnswers: this.answerCount,
       budgets: this.budgetsBySlo.size,
