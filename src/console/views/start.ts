@@ -244,7 +244,10 @@ class ViewFollower {
     const idle = Date.now() - this.lastAt
     if (this.transactional && progress.nearly() && idle >= this.catchUp.markerGraceMs) {
       if (this.views.forceCaughtUp(this.topic))
-        this.log.info({ ...progress.view() }, 'console view caught up (up to the last commit markers)')
+        this.log.info(
+          { read: progress.view().read, target: progress.view().target },
+          'console view caught up (up to the last commit markers)',
+        )
     } else if (idle >= this.catchUp.idleTimeoutMs) {
       if (this.views.forceCaughtUp(this.topic))
         this.log.warn(
