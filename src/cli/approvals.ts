@@ -22,19 +22,12 @@ import {
 import { describeAnswer, isApprovalId, type ApprovalDecision } from '../actions/worker/approvals'
 import { formatTable } from '../text'
 import { topicNames } from '../topology/names'
-import { requireTopics } from './pause'
+import { requireTopics, type PauseCommandDeps } from './pause'
 
-/** What the commands read and write besides Kafka; tests replace them. */
-export interface ApprovalCommandDeps {
-  /** Endpoints, $USER and NIGHTSHIFT_TOPIC_PREFIX come from here (default: process.env). */
-  env?: NodeJS.ProcessEnv
-  print?: (text: string) => void
-  logger?: Logger
-  now?: () => number
+/** What the commands read and write besides Kafka (as the pause commands'); tests replace them. */
+export interface ApprovalCommandDeps extends PauseCommandDeps {
   /** Where an answer says it came from (default: this host's name). */
   host?: string
-  /** How long each topic may take to read (default: the readers'). */
-  readTimeoutMs?: number
 }
 
 interface CommonOptions {
