@@ -22,17 +22,12 @@ import {
 import { describeAnswer, isApprovalId, type ApprovalDecision } from '../actions/worker/approvals'
 import { formatTable } from '../text'
 import { topicNames } from '../topology/names'
-import { requireTopics, type PauseCommandDeps } from './pause'
+import { requireTopics, withCommonOptions, type CommonOptions, type PauseCommandDeps } from './pause'
 
 /** What the commands read and write besides Kafka (as the pause commands'); tests replace them. */
 export interface ApprovalCommandDeps extends PauseCommandDeps {
   /** Where an answer says it came from (default: this host's name). */
   host?: string
-}
-
-interface CommonOptions {
-  prefix: string
-  logLevel: string
 }
 
 interface AnswerOptions extends CommonOptions {
@@ -73,16 +68,6 @@ export function formatPendingApprovals(pending: readonly PendingApproval[], now:
     p.answer ? `${describeAnswer(p.answer)} (not acted on yet)` : '',
   ])
   return formatTable(['ID', 'ASKED', 'TIMES OUT', 'RUNS', 'ON', 'ROUTE', 'ANSWER'], rows)
-}
-
-function withCommonOptions(command: Command, env: NodeJS.ProcessEnv): Command {
-  return command
-    .option(
-      '--prefix <prefix>',
-      "prefix of the topology's topic names (tests, replays)",
-      env.NIGHTSHIFT_TOPIC_PREFIX ?? '',
-    )
-    .option('--log-level <level>', 'pino log level', env.LOG_LEVEL ?? 'info')
 }
 
 /** Adds `approvals`, `approve` and `deny` to `program`. */

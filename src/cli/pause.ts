@@ -47,7 +47,8 @@ export interface PauseCommandDeps {
   readTimeoutMs?: number
 }
 
-interface CommonOptions {
+/** The options every operator command that reads or writes the topology's topics takes. */
+export interface CommonOptions {
   prefix: string
   logLevel: string
 }
@@ -113,7 +114,8 @@ function withScopeOptions(command: Command, verb: string): Command {
     )
 }
 
-function withCommonOptions(command: Command, env: NodeJS.ProcessEnv): Command {
+/** Adds {@link CommonOptions} (`--prefix`, `--log-level`), defaulting from `env`. */
+export function withCommonOptions(command: Command, env: NodeJS.ProcessEnv): Command {
   return command
     .option(
       '--prefix <prefix>',
