@@ -284,6 +284,11 @@ describe('nightshift pause / resume / pauses (real broker)', () => {
       } finally {
         await producer.disconnect()
       }
+      // The broker writes the commit marker after the commit returns: the premise is a
+      // partition that ends with it (offset 1 of 2).
+      await waitFor('the commit marker', async () =>
+        (await admin.endOffsets(topic)).get(0) === '2' ? true : undefined,
+      )
       const attempt = readTopic(kafkaSettings(uniqueName('read')), topic, { timeoutMs: 1500 })
       await expect(attempt).rejects.toBeInstanceOf(RetriableError)
       await expect(attempt).rejects.toThrow(`reading ${topic} did not reach its end offsets within`)
